@@ -1,0 +1,58 @@
+import Foundation
+import ProtoCodegen
+import Testing
+
+/// The committed generated code is what the generator makes from the committed .proto files today.
+@Suite struct GeneratedCodeDriftTests {
+    /// A set of .proto files generated together and where their output is committed.
+    struct Group: CustomStringConvertible {
+        /// Include directory (relative to the repository root).
+        var include: String
+        /// Directory holding the group's .proto files.
+        var protos: String
+        /// Whether to look into subdirectories of `protos`.
+        var recursive: Bool
+        /// Directory of the committed .pb.swift files.
+        var output: String
+
+        var description: String { "\(protos) -> \(output)" }
+    }
+
+    /// The groups scripts/regenerate generates.
+    static let groups = [
+        Group(include: "proto", protos: "proto/healthledger", recursive: true, output: "Sources/HealthLedgerProtos"),
+        Group(include: "proto", protos: "proto/grpc", recursive: true, output: "Sources/GRPCProtos"),
+        Group(
+            include: "Tests/WireFixtures/proto", protos: "Tests/WireFixtures/proto", recursive: false,
+            output: "Tests/WireFixtures/Generated"),
+    ]
+
+    @Test(arguments: groups) func committedGeneratedCodeIsCurrent(group: Group) throws {
+        let root = RepositoryPaths.root
+        let include = root.appendingPathComponent(group.include)
+        let files = RepositoryPaths.files(
+            under: root.appendingPathComponent(group.protos), suffix: ".proto", relativeTo: include,
+            recursive: group.recursive)
+        try #require(!files.isEmpty, "no .proto files in \(group.protos)")
+
+        let model = try ProtoLoader(includePaths: [include.path]).load(files: files)
+        let generated = CodeGenerator.generate(model: model)
+
+        let outputDirectory = root.appendingPathComponent(group.output)
+        var stale: [String] = []
+        for (path, text) in generated.sorted(by: { $0.key < $1.key }) {
+            let committed = try? String(
+                contentsOf: outputDirectory.appendingPathComponent(path), encoding: .utf8)
+            if committed != text {
+                stale.append("\(group.output)/\(path)" + (committed == nil ? " (missing)" : ""))
+            }
+        }
+        let committedFiles = RepositoryPaths.files(
+            under: outputDirectory, suffix: ".pb.swift", relativeTo: outputDirectory)
+        for path in committedFiles where generated[path] == nil {
+            stale.append("\(group.output)/\(path) (no .proto produces it)")
+        }
+        let list = stale.joined(separator: "\n")
+        #expect(stale.isEmpty, "Generated code is out of date; run scripts/regenerate. Stale files:\n\(list)")
+    }
+}

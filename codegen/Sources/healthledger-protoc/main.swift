@@ -1,0 +1,49 @@
+// healthledger-protoc: proto3 -> Swift for HealthLedger. See codegen/README.md.
+import Foundation
+import ProtoCodegen
+
+/// Prints `message` to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+let options: CommandLineOptions
+do {
+    options = try CommandLineOptions.parse(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    printError("healthledger-protoc: \(error.message)\nRun 'healthledger-protoc --help' for usage.")
+    exit(1)
+}
+
+if options.showHelp {
+    print(CommandLineOptions.usage)
+    exit(0)
+}
+
+let model: ProtoModel
+do {
+    model = try ProtoLoader(includePaths: options.includePaths).load(files: options.files)
+} catch {
+    for diagnostic in error.diagnostics {
+        printError(diagnostic.description)
+    }
+    exit(1)
+}
+
+// Everything is rendered in memory before anything is written, so an error leaves no partial output.
+var output = OutputFiles()
+if let swiftOut = options.swiftOut {
+    for (path, text) in CodeGenerator.generate(model: model) {
+        output.contents[swiftOut + "/" + path] = Array(text.utf8)
+    }
+}
+if let descriptorSetOut = options.descriptorSetOut {
+    output.contents[descriptorSetOut] = DescriptorBuilder.fileDescriptorSet(for: model, files: model.filesToGenerate)
+}
+
+do {
+    _ = try output.commit()
+} catch {
+    printError("healthledger-protoc: \(error)")
+    exit(1)
+}
