@@ -1,0 +1,2 @@
+/// Generated wire fixtures live in Generated/.
+public enum WireFixturesModule {}
