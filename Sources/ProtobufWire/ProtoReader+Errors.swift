@@ -14,7 +14,8 @@ extension ProtoReader {
         let wireBits = key & 7
         let number = key >> 3
         if wireBits >= 6 {
-            return makeError(.invalidWireType, field: nil, at: tagOffset, "invalid wire type \(wireBits) for field \(number)")
+            return makeError(
+                .invalidWireType, field: nil, at: tagOffset, "invalid wire type \(wireBits) for field \(number)")
         }
         if number == 0 || number > UInt64(FieldTag.maxFieldNumber) {
             return makeError(.invalidFieldNumber, field: nil, at: tagOffset, "invalid field number \(number)")

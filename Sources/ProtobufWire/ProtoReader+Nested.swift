@@ -59,7 +59,8 @@ extension ProtoReader {
 
     /// Checks wire type, length and depth, then narrows the limit to the body; returns the outer limit.
     @inlinable @inline(__always)
-    internal mutating func enterLengthDelimited(_ tag: FieldTag, field: StaticString) throws(ProtoDecodingError) -> Int {
+    internal mutating func enterLengthDelimited(_ tag: FieldTag, field: StaticString) throws(ProtoDecodingError) -> Int
+    {
         let (start, count) = try readLengthDelimitedRange(tag, field: field)
         guard _fastPath(depth < options.maxDepth) else {
             throw makeError(

@@ -124,7 +124,9 @@ extension ProtoReader {
         }
         position = start &+ count
         // Valid input, so decoding copies it unchanged (no replacement characters).
-        return String(decoding: UnsafeRawBufferPointer(start: bytes, count: count).assumingMemoryBound(to: UInt8.self), as: UTF8.self)
+        return String(
+            decoding: UnsafeRawBufferPointer(start: bytes, count: count).assumingMemoryBound(to: UInt8.self),
+            as: UTF8.self)
     }
 
     /// Reads bytes with one bulk copy.

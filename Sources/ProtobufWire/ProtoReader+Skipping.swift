@@ -6,7 +6,8 @@ extension ProtoReader {
     public mutating func skipField(_ tag: FieldTag, into unknown: inout UnknownFields) throws(ProtoDecodingError) {
         let fieldStart = tagOffset
         try skipValue(tag)
-        let fieldBytes = UnsafeRawBufferPointer(start: base.unsafelyUnwrapped + fieldStart, count: position &- fieldStart)
+        let fieldBytes = UnsafeRawBufferPointer(
+            start: base.unsafelyUnwrapped + fieldStart, count: position &- fieldStart)
         unknown.bytes.append(contentsOf: fieldBytes)
     }
 

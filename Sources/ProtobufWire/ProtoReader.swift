@@ -79,7 +79,8 @@ public struct ProtoReader {
         guard _fastPath(wireBits != 4 && wireBits < 6 && number != 0 && number <= 536_870_911) else {
             throw invalidKey(key)
         }
-        return FieldTag(fieldNumber: Int(truncatingIfNeeded: number), wireType: WireType(rawValue: wireBits).unsafelyUnwrapped)
+        return FieldTag(
+            fieldNumber: Int(truncatingIfNeeded: number), wireType: WireType(rawValue: wireBits).unsafelyUnwrapped)
     }
 
     /// Reads a varint value.

@@ -45,7 +45,11 @@ struct MalformedInputTests {
     @Test("a varint of 11 bytes is malformed")
     func overlongVarint() {
         let error = decodingError(Note.self, hex("10 ff ff ff ff ff ff ff ff ff ff 01"))
-        #expect(error == ProtoDecodingError(kind: .malformedVarint, field: "test.Note.tags", offset: 1, problem: "varint is longer than 64 bits"))
+        #expect(
+            error
+                == ProtoDecodingError(
+                    kind: .malformedVarint, field: "test.Note.tags", offset: 1, problem: "varint is longer than 64 bits"
+                ))
     }
 
     @Test("a 10-byte varint whose last byte is more than 1 overflows 64 bits and is malformed")
@@ -69,12 +73,15 @@ struct MalformedInputTests {
         #expect(error?.kind == .wrongWireType)
         #expect(error?.field == "test.Note.text")
         #expect(error?.offset == 3)
-        #expect(error?.description == "test.Note.text: field 1 has wire type varint but expected lengthDelimited at byte 3")
+        #expect(
+            error?.description == "test.Note.text: field 1 has wire type varint but expected lengthDelimited at byte 3")
     }
 
     @Test("wire types 6 and 7 don't exist")
     func invalidWireTypes() {
-        #expect(decodingError(Note.self, hex("0f 00")) == ProtoDecodingError(kind: .invalidWireType, offset: 0, problem: "invalid wire type 7 for field 1"))
+        #expect(
+            decodingError(Note.self, hex("0f 00"))
+                == ProtoDecodingError(kind: .invalidWireType, offset: 0, problem: "invalid wire type 7 for field 1"))
         #expect(decodingError(Note.self, hex("10 01 0e"))?.kind == .invalidWireType)
         #expect(decodingError(Note.self, hex("10 01 0e"))?.offset == 2)
     }
@@ -126,7 +133,8 @@ struct MalformedInputTests {
         #expect(decodingError(Tree.self, Tree.chain(depth: 101).serializedBytes())?.kind == .nestingTooDeep)
         let shallow = DecodingOptions(maxDepth: 3)
         #expect(decodingError(Tree.self, Tree.chain(depth: 3).serializedBytes(), options: shallow) == nil)
-        #expect(decodingError(Tree.self, Tree.chain(depth: 4).serializedBytes(), options: shallow)?.kind == .nestingTooDeep)
+        #expect(
+            decodingError(Tree.self, Tree.chain(depth: 4).serializedBytes(), options: shallow)?.kind == .nestingTooDeep)
     }
 
     @Test("map entries count toward the depth limit like messages")
@@ -169,7 +177,10 @@ struct MalformedInputTests {
     @Test("an unknown length-delimited field longer than the input fails without naming a field")
     func unknownFieldTooLong() {
         let error = decodingError(Note.self, hex("62 05 01 02"))
-        #expect(error == ProtoDecodingError(kind: .lengthExceedsInput, offset: 1, problem: "length prefix 5 exceeds the 2 remaining bytes"))
+        #expect(
+            error
+                == ProtoDecodingError(
+                    kind: .lengthExceedsInput, offset: 1, problem: "length prefix 5 exceeds the 2 remaining bytes"))
     }
 
     @Test("a field inside a nested message can't read past that message's end, even when the input goes on")
@@ -182,7 +193,11 @@ struct MalformedInputTests {
         #expect(error?.offset == 3)
         // A varint cut by the end of the nested message is truncated.
         let cut = decodingError(Note.self, hex("1a 02 10 96 01"))
-        #expect(cut == ProtoDecodingError(kind: .truncated, field: "test.Clinician.licence", offset: 3, problem: "input ends inside a varint"))
+        #expect(
+            cut
+                == ProtoDecodingError(
+                    kind: .truncated, field: "test.Clinician.licence", offset: 3, problem: "input ends inside a varint")
+        )
     }
 
     @Test("invalid UTF-8 in a string fails naming the field and pointing at the string's first byte")

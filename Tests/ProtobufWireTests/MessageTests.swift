@@ -87,7 +87,9 @@ struct MessageTests {
         #expect(try Note(serializedBytes: hex("22 03 0a 01 6b")).labels == ["k": 0])
     }
 
-    @Test("given fields this schema doesn't know, of every wire type and including nested groups, they are kept verbatim and re-emitted byte for byte")
+    @Test(
+        "given fields this schema doesn't know, of every wire type and including nested groups, they are kept verbatim and re-emitted byte for byte"
+    )
     func unknownFieldsPreserved() throws {
         let known = hex("0a 02 68 69")  // text = "hi"
         let unknown = hex(

@@ -37,7 +37,8 @@ struct PackedEncodingTests {
         #expect(encoded { $0.writePackedUInt32([1, 300], field: 1) } == hex("0a 03 01 ac 02"))
         #expect(encoded { $0.writePackedUInt64([.max], field: 1) } == hex("0a 0a ff ff ff ff ff ff ff ff ff 01"))
         #expect(encoded { $0.writePackedSInt32([-1, 1, -2], field: 1) } == hex("0a 03 01 02 03"))
-        #expect(encoded { $0.writePackedSInt64([-1, .min], field: 1) } == hex("0a 0b 01 ff ff ff ff ff ff ff ff ff 01"))
+        #expect(
+            encoded { $0.writePackedSInt64([-1, .min], field: 1) } == hex("0a 0b 01 ff ff ff ff ff ff ff ff ff 01"))
         #expect(encoded { $0.writePackedBool([true, false, true], field: 1) } == hex("0a 03 01 00 01"))
         #expect(
             encoded { $0.writePackedEnum([Effect.permit, .UNRECOGNIZED(-2)], field: 1) }

@@ -135,7 +135,11 @@ struct RepeatedDecodingTests {
     @Test("a packed fixed32 run whose length isn't a multiple of 4 is rejected")
     func raggedPackedFixed() {
         var values: [UInt32] = []
-        #expect(throws: ProtoDecodingError(kind: .truncated, field: "t.v", offset: 1, problem: "packed field of 7 bytes is not a whole number of 4-byte values")) {
+        #expect(
+            throws: ProtoDecodingError(
+                kind: .truncated, field: "t.v", offset: 1,
+                problem: "packed field of 7 bytes is not a whole number of 4-byte values")
+        ) {
             try decodeFirstField(hex("0a 07 01 00 00 00 02 00 00")) { (r, t) throws(ProtoDecodingError) in
                 try r.readRepeatedFixed32(t, into: &values, field: "t.v")
             }
