@@ -333,9 +333,9 @@ public struct Grpc_Reflection_V1_ListServiceResponse: ProtoMessage {
         while let tag = try reader.nextTag() {
             switch tag.fieldNumber {
             case 1:
-                var element = Grpc_Reflection_V1_ServiceResponse()
-                try reader.readMessage(tag, into: &element, field: "grpc.reflection.v1.ListServiceResponse.service")
-                service.append(element)
+                try reader.readRepeatedMessage(
+                    tag, into: &service, field: "grpc.reflection.v1.ListServiceResponse.service"
+                )
             default: try reader.skipField(tag, into: &unknownFields)
             }
         }

@@ -347,11 +347,9 @@ public struct Grpc_Reflection_V1alpha_ListServiceResponse: ProtoMessage {
         while let tag = try reader.nextTag() {
             switch tag.fieldNumber {
             case 1:
-                var element = Grpc_Reflection_V1alpha_ServiceResponse()
-                try reader.readMessage(
-                    tag, into: &element, field: "grpc.reflection.v1alpha.ListServiceResponse.service"
+                try reader.readRepeatedMessage(
+                    tag, into: &service, field: "grpc.reflection.v1alpha.ListServiceResponse.service"
                 )
-                service.append(element)
             default: try reader.skipField(tag, into: &unknownFields)
             }
         }

@@ -484,11 +484,9 @@ public struct Grpc_Testing_StreamingOutputCallRequest: ProtoMessage {
             case 1:
                 responseType = try reader.readEnum(tag, field: "grpc.testing.StreamingOutputCallRequest.response_type")
             case 2:
-                var element = Grpc_Testing_ResponseParameters()
-                try reader.readMessage(
-                    tag, into: &element, field: "grpc.testing.StreamingOutputCallRequest.response_parameters"
+                try reader.readRepeatedMessage(
+                    tag, into: &responseParameters, field: "grpc.testing.StreamingOutputCallRequest.response_parameters"
                 )
-                responseParameters.append(element)
             case 3:
                 try reader.readMessage(tag, into: &payload, field: "grpc.testing.StreamingOutputCallRequest.payload")
             case 7:
@@ -784,11 +782,9 @@ public struct Grpc_Testing_LoadBalancerStatsResponse: ProtoMessage {
             while let tag = try reader.nextTag() {
                 switch tag.fieldNumber {
                 case 1:
-                    var element = Grpc_Testing_LoadBalancerStatsResponse.MetadataEntry()
-                    try reader.readMessage(
-                        tag, into: &element, field: "grpc.testing.LoadBalancerStatsResponse.RpcMetadata.metadata"
+                    try reader.readRepeatedMessage(
+                        tag, into: &metadata, field: "grpc.testing.LoadBalancerStatsResponse.RpcMetadata.metadata"
                     )
-                    metadata.append(element)
                 default: try reader.skipField(tag, into: &unknownFields)
                 }
             }
@@ -819,11 +815,11 @@ public struct Grpc_Testing_LoadBalancerStatsResponse: ProtoMessage {
             while let tag = try reader.nextTag() {
                 switch tag.fieldNumber {
                 case 1:
-                    var element = Grpc_Testing_LoadBalancerStatsResponse.RpcMetadata()
-                    try reader.readMessage(
-                        tag, into: &element, field: "grpc.testing.LoadBalancerStatsResponse.MetadataByPeer.rpc_metadata"
+                    try reader.readRepeatedMessage(
+                        tag,
+                        into: &rpcMetadata,
+                        field: "grpc.testing.LoadBalancerStatsResponse.MetadataByPeer.rpc_metadata"
                     )
-                    rpcMetadata.append(element)
                 default: try reader.skipField(tag, into: &unknownFields)
                 }
             }
@@ -1362,9 +1358,9 @@ public struct Grpc_Testing_ClientConfigureRequest: ProtoMessage {
             switch tag.fieldNumber {
             case 1: try reader.readRepeatedEnum(tag, into: &types, field: "grpc.testing.ClientConfigureRequest.types")
             case 2:
-                var element = Grpc_Testing_ClientConfigureRequest.Metadata()
-                try reader.readMessage(tag, into: &element, field: "grpc.testing.ClientConfigureRequest.metadata")
-                metadata.append(element)
+                try reader.readRepeatedMessage(
+                    tag, into: &metadata, field: "grpc.testing.ClientConfigureRequest.metadata"
+                )
             case 3: timeoutSec = try reader.readInt32(tag, field: "grpc.testing.ClientConfigureRequest.timeout_sec")
             default: try reader.skipField(tag, into: &unknownFields)
             }

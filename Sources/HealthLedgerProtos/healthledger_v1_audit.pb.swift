@@ -246,9 +246,9 @@ public struct Healthledger_V1_AuditEvent: ProtoMessage {
             case 6: try reader.readRepeatedEnum(tag, into: &categories, field: "healthledger.v1.AuditEvent.categories")
             case 7: purpose = try reader.readEnum(tag, field: "healthledger.v1.AuditEvent.purpose")
             case 8:
-                var element = Healthledger_V1_ReleasedRecord()
-                try reader.readMessage(tag, into: &element, field: "healthledger.v1.AuditEvent.released_records")
-                releasedRecords.append(element)
+                try reader.readRepeatedMessage(
+                    tag, into: &releasedRecords, field: "healthledger.v1.AuditEvent.released_records"
+                )
             case 9: outcome = try reader.readEnum(tag, field: "healthledger.v1.AuditEvent.outcome")
             case 10: basis = try reader.readEnum(tag, field: "healthledger.v1.AuditEvent.basis")
             case 11: reason = try reader.readString(tag, field: "healthledger.v1.AuditEvent.reason")

@@ -1073,9 +1073,7 @@ public struct Healthledger_V1_ListGrantsResponse: ProtoMessage {
         while let tag = try reader.nextTag() {
             switch tag.fieldNumber {
             case 1:
-                var element = Healthledger_V1_GrantRecord()
-                try reader.readMessage(tag, into: &element, field: "healthledger.v1.ListGrantsResponse.grants")
-                grants.append(element)
+                try reader.readRepeatedMessage(tag, into: &grants, field: "healthledger.v1.ListGrantsResponse.grants")
             case 2:
                 nextPageToken = try reader.readString(tag, field: "healthledger.v1.ListGrantsResponse.next_page_token")
             default: try reader.skipField(tag, into: &unknownFields)
@@ -1221,9 +1219,9 @@ public struct Healthledger_V1_GetChainHeadResponse: ProtoMessage {
             case 3:
                 try reader.readMessage(tag, into: &checkpoint, field: "healthledger.v1.GetChainHeadResponse.checkpoint")
             case 4:
-                var element = Healthledger_V1_NodeKey()
-                try reader.readMessage(tag, into: &element, field: "healthledger.v1.GetChainHeadResponse.node_keys")
-                nodeKeys.append(element)
+                try reader.readRepeatedMessage(
+                    tag, into: &nodeKeys, field: "healthledger.v1.GetChainHeadResponse.node_keys"
+                )
             case 5:
                 serverTimeUnixMs = try reader.readInt64(
                     tag, field: "healthledger.v1.GetChainHeadResponse.server_time_unix_ms"

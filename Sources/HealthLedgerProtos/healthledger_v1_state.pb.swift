@@ -278,10 +278,7 @@ public struct Healthledger_V1_Principal: ProtoMessage {
             switch tag.fieldNumber {
             case 1: principalId = try reader.readString(tag, field: "healthledger.v1.Principal.principal_id")
             case 2: currentKeyId = try reader.readString(tag, field: "healthledger.v1.Principal.current_key_id")
-            case 3:
-                var element = Healthledger_V1_KeyRecord()
-                try reader.readMessage(tag, into: &element, field: "healthledger.v1.Principal.keys")
-                keys.append(element)
+            case 3: try reader.readRepeatedMessage(tag, into: &keys, field: "healthledger.v1.Principal.keys")
             case 4: nextSequence = try reader.readUInt64(tag, field: "healthledger.v1.Principal.next_sequence")
             default: try reader.skipField(tag, into: &unknownFields)
             }

@@ -113,10 +113,7 @@ public struct Golden_Collections_Collections: ProtoMessage {
             case 6: names.append(try reader.readString(tag, field: "golden.collections.Collections.names"))
             case 7: blobs.append(try reader.readBytes(tag, field: "golden.collections.Collections.blobs"))
             case 8: try reader.readRepeatedEnum(tag, into: &colors, field: "golden.collections.Collections.colors")
-            case 9:
-                var element = Golden_Collections_Item()
-                try reader.readMessage(tag, into: &element, field: "golden.collections.Collections.items")
-                items.append(element)
+            case 9: try reader.readRepeatedMessage(tag, into: &items, field: "golden.collections.Collections.items")
             default: try reader.skipField(tag, into: &unknownFields)
             }
         }

@@ -48,10 +48,7 @@ public struct Golden_Recursion_Tree: ProtoMessage {
             switch tag.fieldNumber {
             case 1: try reader.readMessage(tag, into: &left, field: "golden.recursion.Tree.left")
             case 2: try reader.readMessage(tag, into: &right, field: "golden.recursion.Tree.right")
-            case 3:
-                var element = Golden_Recursion_Tree()
-                try reader.readMessage(tag, into: &element, field: "golden.recursion.Tree.children")
-                children.append(element)
+            case 3: try reader.readRepeatedMessage(tag, into: &children, field: "golden.recursion.Tree.children")
             case 4: self.value = try reader.readString(tag, field: "golden.recursion.Tree.value")
             default: try reader.skipField(tag, into: &unknownFields)
             }

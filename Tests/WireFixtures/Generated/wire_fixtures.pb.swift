@@ -421,9 +421,9 @@ public struct Healthledger_Fixtures_V1_RepeatedScalars: ProtoMessage {
                     tag, into: &levels, field: "healthledger.fixtures.v1.RepeatedScalars.levels"
                 )
             case 17:
-                var element = Healthledger_Fixtures_V1_Leaf()
-                try reader.readMessage(tag, into: &element, field: "healthledger.fixtures.v1.RepeatedScalars.leaves")
-                leaves.append(element)
+                try reader.readRepeatedMessage(
+                    tag, into: &leaves, field: "healthledger.fixtures.v1.RepeatedScalars.leaves"
+                )
             case 18:
                 try reader.readRepeatedInt32(
                     tag, into: &unpackedInt32s, field: "healthledger.fixtures.v1.RepeatedScalars.unpacked_int32s"
@@ -1356,9 +1356,9 @@ public struct Healthledger_Fixtures_V1_Outer: ProtoMessage {
                 switch tag.fieldNumber {
                 case 1: try reader.readMessage(tag, into: &inner, field: "healthledger.fixtures.v1.Outer.Middle.inner")
                 case 2:
-                    var element = Healthledger_Fixtures_V1_Outer.Middle.Inner()
-                    try reader.readMessage(tag, into: &element, field: "healthledger.fixtures.v1.Outer.Middle.inners")
-                    inners.append(element)
+                    try reader.readRepeatedMessage(
+                        tag, into: &inners, field: "healthledger.fixtures.v1.Outer.Middle.inners"
+                    )
                 default: try reader.skipField(tag, into: &unknownFields)
                 }
             }
@@ -1564,9 +1564,9 @@ public struct Healthledger_Fixtures_V1_TreeNode: ProtoMessage {
             case 1: label = try reader.readString(tag, field: "healthledger.fixtures.v1.TreeNode.label")
             case 2: try reader.readMessage(tag, into: &child, field: "healthledger.fixtures.v1.TreeNode.child")
             case 3:
-                var element = Healthledger_Fixtures_V1_TreeNode()
-                try reader.readMessage(tag, into: &element, field: "healthledger.fixtures.v1.TreeNode.children")
-                children.append(element)
+                try reader.readRepeatedMessage(
+                    tag, into: &children, field: "healthledger.fixtures.v1.TreeNode.children"
+                )
             case 4:
                 var value = Healthledger_Fixtures_V1_TreeNode()
                 if case .alternate(let current)? = link { value = current }
@@ -2113,9 +2113,9 @@ public struct Healthledger_Fixtures_V1_Everything: ProtoMessage {
             case 9: try reader.readMessage(tag, into: &numbers, field: "healthledger.fixtures.v1.Everything.numbers")
             case 10: try reader.readMessage(tag, into: &keywords, field: "healthledger.fixtures.v1.Everything.keywords")
             case 11:
-                var element = Healthledger_Fixtures_V1_Choices()
-                try reader.readMessage(tag, into: &element, field: "healthledger.fixtures.v1.Everything.many_choices")
-                manyChoices.append(element)
+                try reader.readRepeatedMessage(
+                    tag, into: &manyChoices, field: "healthledger.fixtures.v1.Everything.many_choices"
+                )
             case 12: try reader.readMessage(tag, into: &nothing, field: "healthledger.fixtures.v1.Everything.nothing")
             case 13: try reader.readMessage(tag, into: &names, field: "healthledger.fixtures.v1.Everything.names")
             case 14:

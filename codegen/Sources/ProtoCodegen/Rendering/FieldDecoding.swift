@@ -122,11 +122,8 @@ extension SwiftRenderer {
             case .scalar:
                 return ["\(reference).append(try \(readCall(field.type, fieldName: fieldName)))"]
             case .message, .map:
-                return [
-                    "var element = \(swiftType(field.type))()",
-                    "try reader.readMessage(tag, into: &element, field: \(literal))",
-                    "\(reference).append(element)",
-                ]
+                // Decoded in place at the end of the array: no temporary copy of the element.
+                return ["try reader.readRepeatedMessage(tag, into: &\(reference), field: \(literal))"]
             }
         }
 
