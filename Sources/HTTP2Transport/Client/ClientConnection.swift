@@ -1,0 +1,365 @@
+import CLinuxEvents
+import CNGHTTP2
+import GRPCProtocol
+import Glibc
+import RPCCore
+
+/// The client side of one HTTP/2 connection: connects lazily, then multiplexes calls as streams of an nghttp2
+/// client session. Lives on one loop thread; the transport reaches it through `LoopBound`.
+final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescriptorHandler {
+    private enum Phase {
+        case idle
+        case connecting(fd: Int32, timer: TimerID)
+        case connected(SocketConnection)
+        case closed(RPCError)
+    }
+
+    let loop: EventLoop
+    private let configuration: ClientConfiguration
+    private var phase = Phase.idle
+    private var session: NGHTTP2Session!
+    private let registry: ClientCallRegistry
+    private var pending: [ClientStream] = []
+    private var calls: [Int32: ClientStream] = [:]
+    private var streams: [Int32: ClientStream] = [:]
+    private var goingAway = false
+
+    private let tlsContext: TLSContext?
+
+    init(configuration: ClientConfiguration, loop: EventLoop, registry: ClientCallRegistry, tlsContext: TLSContext?) {
+        self.loop = loop
+        self.tlsContext = tlsContext
+        self.registry = registry
+        self.configuration = configuration
+        var options: OpaquePointer?
+        nghttp2_option_new(&options)
+        nghttp2_option_set_no_auto_window_update(options, 1)
+        self.session = NGHTTP2Session(server: false, delegate: self, options: options)
+        nghttp2_option_del(options)
+    }
+
+    /// Whether new calls may still be started here.
+    var isUsable: Bool {
+        if case .closed = phase { return false }
+        return !goingAway
+    }
+
+    // MARK: Calls
+
+    /// Starts `stream` now if connected, else after connecting (connecting first if idle).
+    func start(_ stream: ClientStream, timeout: Duration?) {
+        loop.assertInLoop()
+        calls[stream.callID] = stream
+        registry.calls[stream.callID] = stream
+        stream.owner = self
+        if let timeout {
+            stream.deadlineTimer = loop.scheduleTimer(after: timeout) { [weak self, weak stream] in
+                guard let self, let stream else { return }
+                stream.deadlineTimer = nil
+                self.finish(stream, status: RPCError(.deadlineExceeded, "deadline exceeded after \(timeout)"), reset: NGHTTP2_CANCEL)
+            }
+        }
+        switch phase {
+        case .idle:
+            pending.append(stream)
+            connect()
+        case .connecting:
+            pending.append(stream)
+        case .connected(let socket):
+            submit(stream)
+            socket.flush()
+        case .closed(let error):
+            finish(stream, status: error, reset: nil)
+        }
+    }
+
+    /// Cancels a call (the caller went away or its requests failed): RST_STREAM CANCEL and `status`.
+    func cancel(callID: Int32, status: RPCError) {
+        guard let stream = calls[callID] else { return }
+        finish(stream, status: status, reset: NGHTTP2_CANCEL)
+        flush()
+    }
+
+    private func submit(_ stream: ClientStream) {
+        let id = session.submitRequest(headers: stream.headers)
+        guard id > 0 else {
+            finish(stream, status: RPCError(.unavailable, "could not start the call: nghttp2 error \(id)"), reset: nil)
+            return
+        }
+        stream.streamID = id
+        streams[id] = stream
+    }
+
+    /// Ends a call with `status` (nil: OK) once; optionally resets its stream.
+    private func finish(_ stream: ClientStream, status: RPCError?, reset: nghttp2_error_code?) {
+        guard !stream.isFinished else { return }
+        stream.isFinished = true
+        if let timer = stream.deadlineTimer { loop.cancelTimer(timer) }
+        stream.deadlineTimer = nil
+        calls[stream.callID] = nil
+        registry.calls[stream.callID] = nil
+        stream.requestPump?.cancel()
+        stream.requestPump = nil
+        pending.removeAll { $0 === stream }
+        if let id = stream.streamID {
+            if let reset, case .connected = phase { session.resetStream(id, errorCode: reset) }
+        }
+        if let status {
+            stream.inbound.finish(throwing: status)
+        } else {
+            stream.inbound.finish()
+        }
+        stream.outbound.close(status ?? RPCError(.cancelled, "the call has ended"))
+    }
+
+    private func flush() {
+        if case .connected(let socket) = phase { socket.flush() }
+    }
+
+    /// Writes what the session has to send.
+    func flushOutput() { flush() }
+
+    // MARK: Connecting
+
+    private func connect() {
+        let target = "\(configuration.host):\(configuration.port)"
+        do {
+            let address = try SocketAddress.resolve(host: configuration.host, port: configuration.port)
+            let fd = try SocketCalls.startConnect(to: address)
+            let timer = loop.scheduleTimer(after: configuration.connectTimeout) { [weak self] in
+                self?.connectFailed(RPCError(.unavailable, "connection to \(target) failed: timed out"))
+            }
+            phase = .connecting(fd: fd, timer: timer)
+            loop.register(fd, events: EPOLLOUT.rawValue, handler: self)
+        } catch {
+            connectFailed(RPCError(.unavailable, "connection to \(target) failed: \(error.reason)"))
+        }
+    }
+
+    func handleEvents(_ events: UInt32) {
+        guard case .connecting(let fd, let timer) = phase else { return }
+        loop.cancelTimer(timer)
+        loop.unregister(fd)
+        let error = SocketCalls.pendingError(of: fd)
+        guard error == 0 else {
+            close(fd)
+            let reason = SocketError(operation: "connect", code: error).reason
+            connectFailed(
+                RPCError(.unavailable, "connection to \(configuration.host):\(configuration.port) failed: \(reason)"))
+            return
+        }
+        SocketCalls.setNoDelay(fd)
+        var pipe: (any BytePipe)?
+        if let tlsContext {
+            do {
+                pipe = TLSBytePipe(session: try TLSSession(context: tlsContext, serverName: configuration.host))
+            } catch {
+                close(fd)
+                connectFailed(
+                    RPCError(.unavailable, "connection to \(configuration.host):\(configuration.port) failed: \(error)"))
+                return
+            }
+        }
+        let socket = SocketConnection(fd: fd, loop: loop, pipe: pipe, outboundLimit: 1 << 20)
+        phase = .connected(socket)
+        socket.start(engine: self)
+        for stream in pending { submit(stream) }
+        pending = []
+        socket.flush()
+    }
+
+    private func connectFailed(_ error: RPCError) {
+        if case .connecting(let fd, _) = phase {
+            loop.unregister(fd)
+            close(fd)
+        }
+        phase = .closed(error)
+        let waiting = pending
+        pending = []
+        for stream in waiting { finish(stream, status: error, reset: nil) }
+    }
+
+    /// Sends GOAWAY and closes the socket, failing open calls with UNAVAILABLE.
+    func shutdown() {
+        switch phase {
+        case .connected(let socket):
+            session.submitGoAway(errorCode: NGHTTP2_NO_ERROR, lastStreamID: 0)
+            socket.flush()
+            socket.close(reason: "the client transport was closed")
+        case .connecting:
+            connectFailed(RPCError(.unavailable, "the client transport was closed"))
+        case .idle, .closed:
+            phase = .closed(RPCError(.unavailable, "the client transport was closed"))
+        }
+    }
+
+    // MARK: ConnectionEngine
+
+    func pipeEstablished() {
+        session.submitSettings([
+            (NGHTTP2_SETTINGS_ENABLE_PUSH, 0),
+            (NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, UInt32(configuration.initialStreamWindowSize)),
+            (NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 16 * 1024),
+        ])
+        session.setConnectionWindow(Int32(clamping: configuration.connectionWindowSize))
+    }
+
+    func received(_ bytes: UnsafeRawBufferPointer) -> Bool { session.receive(bytes) }
+
+    func produce(into output: inout [UInt8], limit: Int) -> Bool { session.send(into: &output, limit: limit) }
+
+    var isFinished: Bool { !session.isActive || (goingAway && streams.isEmpty) }
+
+    func connectionClosed(reason: String) {
+        let error = RPCError(.unavailable, "connection to \(configuration.host):\(configuration.port) closed: \(reason)")
+        phase = .closed(error)
+        let open = Array(calls.values)
+        for stream in open { finish(stream, status: error, reset: nil) }
+        streams = [:]
+    }
+
+    // MARK: HTTP2SessionDelegate
+
+    func sessionBeginHeaders(streamID: Int32, category: nghttp2_headers_category) -> Int32 {
+        if let stream = streams[streamID] {
+            stream.receivingHeaders = []
+            stream.receivingHeadersSize = 0
+        }
+        return 0
+    }
+
+    func sessionHeader(streamID: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Int32 {
+        guard let stream = streams[streamID] else { return 0 }
+        stream.receivingHeadersSize += name.count + value.count + 32
+        if stream.receivingHeadersSize > 64 * 1024 {
+            finish(stream, status: RPCError(.resourceExhausted, "response header list too large"), reset: NGHTTP2_CANCEL)
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
+        }
+        stream.receivingHeaders.append(
+            HeaderField(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        return 0
+    }
+
+    func sessionFrameReceived(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
+        let header = frame.pointee.hd
+        let endStream = UInt32(header.flags) & NGHTTP2_FLAG_END_STREAM.rawValue != 0
+        switch UInt32(header.type) {
+        case NGHTTP2_HEADERS.rawValue:
+            guard let stream = streams[header.stream_id], !stream.isFinished else { return 0 }
+            let block = stream.receivingHeaders
+            stream.receivingHeaders = []
+            if stream.responseHead == nil {
+                if ClientHeaders.isTrailersOnly(block) || endStream {
+                    stream.responseHead = block
+                    finish(stream, status: ClientHeaders.status(fromTrailers: block, responseHead: nil), reset: endStream ? nil : NGHTTP2_CANCEL)
+                    return 0
+                }
+                switch ClientHeaders.parseResponseHead(block) {
+                case .success(let head):
+                    stream.responseHead = block
+                    stream.deframer = GRPCMessageDeframer(
+                        maxMessageSize: configuration.maxReceiveMessageSize, encoding: head.encoding)
+                case .failure(let error):
+                    finish(stream, status: error, reset: NGHTTP2_CANCEL)
+                }
+            } else {
+                endResponse(stream, trailers: block)
+            }
+        case NGHTTP2_DATA.rawValue:
+            if endStream, let stream = streams[header.stream_id] { endResponse(stream, trailers: []) }
+        case NGHTTP2_GOAWAY.rawValue:
+            goingAway = true
+        default:
+            break
+        }
+        return 0
+    }
+
+    private func endResponse(_ stream: ClientStream, trailers: [HeaderField]) {
+        guard !stream.isFinished else { return }
+        if let deframer = stream.deframer, deframer.hasPartialMessage {
+            finish(stream, status: RPCError(.internalError, "the response ended inside a message"), reset: nil)
+            return
+        }
+        finish(stream, status: ClientHeaders.status(fromTrailers: trailers, responseHead: stream.responseHead), reset: nil)
+    }
+
+    func sessionDataChunk(streamID: Int32, data: UnsafeRawBufferPointer) -> Int32 {
+        guard let stream = streams[streamID], !stream.isFinished, var deframer = stream.deframer else {
+            session.consume(streamID: streamID, count: data.count)
+            return 0
+        }
+        stream.unconsumedBytes += data.count
+        deframer.append(data)
+        do {
+            while let message = try deframer.nextMessage() { stream.inbound.append(message) }
+            stream.deframer = deframer
+        } catch {
+            finish(stream, status: error, reset: NGHTTP2_CANCEL)
+            session.consume(streamID: streamID, count: stream.unconsumedBytes)
+            stream.unconsumedBytes = 0
+            return 0
+        }
+        returnWindowIfRoom(stream)
+        return 0
+    }
+
+    private func returnWindowIfRoom(_ stream: ClientStream) {
+        guard stream.unconsumedBytes > 0, let id = stream.streamID else { return }
+        if !stream.isFinished && stream.inbound.requestDrainNotice() { return }
+        session.consume(streamID: id, count: stream.unconsumedBytes)
+        stream.unconsumedBytes = 0
+    }
+
+    func sessionStreamClosed(streamID: Int32, errorCode: UInt32) -> Int32 {
+        guard let stream = streams.removeValue(forKey: streamID) else { return 0 }
+        session.consumeConnection(count: stream.unconsumedBytes)
+        stream.unconsumedBytes = 0
+        if !stream.isFinished {
+            let status: RPCError
+            switch errorCode {
+            case NGHTTP2_NO_ERROR.rawValue:
+                status = ClientHeaders.finalStatus(fromTrailers: [], responseHead: stream.responseHead)
+            case NGHTTP2_REFUSED_STREAM.rawValue:
+                status = RPCError(.unavailable, "the server refused the stream (REFUSED_STREAM)")
+            case NGHTTP2_CANCEL.rawValue:
+                status = RPCError(.cancelled, "the server cancelled the stream")
+            default:
+                status = RPCError(.internalError, "the stream was reset with HTTP/2 error code \(errorCode)")
+            }
+            finish(stream, status: status, reset: nil)
+        }
+        return 0
+    }
+
+    func sessionReadData(
+        streamID: Int32, into buffer: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>
+    ) -> Int {
+        guard let stream = streams[streamID], !stream.isFinished else {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            return 0
+        }
+        let result = stream.outbound.read(into: buffer)
+        if result.ending != nil {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            return result.count
+        }
+        if result.mustWait {
+            stream.providerParked = true
+            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        }
+        return result.count
+    }
+
+    func sessionFrameSent(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 { 0 }
+
+    /// A writer queued request bytes or a reader took responses: resume the provider, return window.
+    func serveWakeup(_ stream: ClientStream) {
+        guard let id = stream.streamID, !stream.isFinished else { return }
+        if stream.providerParked && stream.outbound.hasPendingOutput {
+            stream.providerParked = false
+            session.resumeData(streamID: id)
+        }
+        returnWindowIfRoom(stream)
+    }
+}

@@ -1,0 +1,141 @@
+import GRPCProtocol
+import RPCCore
+import Synchronization
+
+/// A gRPC client over HTTP/2 (h2c with prior knowledge): one lazily made connection multiplexes every call;
+/// a new one is made when it fails or the server sends GOAWAY.
+public final class HTTP2ClientTransport: ClientTransport {
+    private struct State {
+        var connection: LoopBound<ClientConnection>?
+        var isClosed = false
+        var nextCallID: Int32 = 0
+    }
+
+    private let configuration: ClientConfiguration
+    private let loop: EventLoop
+    private let registry: LoopBound<ClientCallRegistry>
+    private let wakeups: StreamWakeups
+    private let state = Mutex(State())
+    private let authority: String
+    private let tlsContext: TLSContext?
+
+    /// A transport for `configuration`; nothing connects until the first call. Throws `TLSError` when the TLS
+    /// configuration cannot be loaded.
+    public init(configuration: ClientConfiguration) throws {
+        self.configuration = configuration
+        self.tlsContext = try configuration.tls.map { configuration throws(TLSError) in try TLSContext(client: configuration) }
+        // Every connection of this transport lives on one loop, with the registry of its open calls.
+        let loop = try ClientLoops.shared().next()
+        let registry = LoopBound(ClientCallRegistry(), loop: loop)
+        self.loop = loop
+        self.registry = registry
+        self.wakeups = StreamWakeups(loop: loop) { ids in registry.value.serveWakeups(ids) }
+        self.authority = configuration.authority ?? "\(configuration.host):\(configuration.port)"
+    }
+
+    /// Starts a call: see `ClientTransport.call`.
+    public func call(
+        _ method: MethodDescriptor, requests: RequestStream<[UInt8]>, options: CallOptions
+    ) async throws -> ResponseStream<[UInt8]> {
+        try options.metadata.validate()
+        let callID = try state.withLock { state throws(RPCError) -> Int32 in
+            guard !state.isClosed else { throw RPCError(.unavailable, "the client transport is closed") }
+            state.nextCallID = state.nextCallID == Int32.max ? 1 : state.nextCallID + 1
+            return state.nextCallID
+        }
+        let (loop, registry, wakeups) = (self.loop, self.registry, self.wakeups)
+        let inbound = InboundMessages(lowWater: min(configuration.initialStreamWindowSize, 1 << 20)) {
+            wakeups.wake(callID)
+        }
+        let outbound = OutboundMessages(
+            highWater: configuration.outboundBytesPerStream, encoding: .identity, compress: false
+        ) { wakeups.wake(callID) }
+        let headers = ClientHeaders.request(
+            path: method.path, authority: authority, scheme: tlsContext == nil ? "http" : "https", timeout: options.timeout, encoding: .identity,
+            metadata: options.metadata, userAgent: configuration.userAgent)
+        let cancel: @Sendable (RPCError) -> Void = { status in
+            loop.execute {
+                guard let stream = registry.value.calls[callID] else { return }
+                stream.owner?.cancel(callID: callID, status: status)
+            }
+        }
+        let stream = ClientStream(callID: callID, path: method.path, headers: headers, inbound: inbound, outbound: outbound)
+        stream.requestPump = Task {
+            do {
+                for try await message in requests { try await outbound.write(message) }
+                outbound.finish(.finished)
+            } catch where Task.isCancelled {
+                return
+            } catch is RPCError {
+                return  // the call ended and closed the writer
+            } catch {
+                cancel(RPCError(.cancelled, "the request stream failed: \(error)"))
+            }
+        }
+        let boundStream = LoopBound(stream, loop: loop)
+        let timeout = options.timeout
+        loop.execute { [self] in
+            connectionForNewCall().start(boundStream.value, timeout: timeout)
+        }
+        let lifetime = CallLifetime { cancel(RPCError(.cancelled, "the call was cancelled")) }
+        let sequence = InboundMessageSequence(
+            messages: inbound,
+            mapError: { error in
+                guard error is CancellationError else { return error }
+                cancel(RPCError(.cancelled, "the call was cancelled"))
+                return RPCError(.cancelled, "the call was cancelled")
+            },
+            lifetime: lifetime)
+        return ResponseStream(sequence)
+    }
+
+    /// The connection new calls go to, made (on the loop) when there is none or it can take no more calls.
+    private func connectionForNewCall() -> ClientConnection {
+        loop.assertInLoop()
+        return state.withLock { state in
+            if let current = state.connection, current.value.isUsable { return current.value }
+            let connection = ClientConnection(
+                configuration: configuration, loop: loop, registry: registry.value, tlsContext: tlsContext)
+            state.connection = LoopBound(connection, loop: loop)
+            return connection
+        }
+    }
+
+    /// Closes the connection (GOAWAY), failing calls still open with UNAVAILABLE; later calls fail at once.
+    public func close() async {
+        let connection = state.withLock { state in
+            state.isClosed = true
+            defer { state.connection = nil }
+            return state.connection
+        }
+        guard let connection else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            connection.loop.execute {
+                connection.value.shutdown()
+                continuation.resume()
+            }
+        }
+    }
+}
+
+/// Runs its action when the last reference to a call's response stream goes away.
+final class CallLifetime: Sendable {
+    private let action: @Sendable () -> Void
+    init(_ action: @escaping @Sendable () -> Void) { self.action = action }
+    deinit { action() }
+}
+
+/// The loops client connections run on, shared by every client transport in the process.
+enum ClientLoops {
+    private static let group = Mutex<EventLoopGroup?>(nil)
+
+    /// The shared group, started on first use with one loop per processor.
+    static func shared() throws(SocketError) -> EventLoopGroup {
+        try group.withLock { group throws(SocketError) in
+            if let group { return group }
+            let created = try EventLoopGroup(count: EventLoopGroup.activeProcessorCount)
+            group = created
+            return created
+        }
+    }
+}

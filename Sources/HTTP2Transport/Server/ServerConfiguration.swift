@@ -1,0 +1,22 @@
+/// Where and how a `GRPCServer` listens.
+public struct ServerConfiguration: Sendable {
+    /// The address to bind; "127.0.0.1", "0.0.0.0", "::".
+    public var host: String = "127.0.0.1"
+    /// The port to bind; 0 picks an ephemeral one (returned by `start`).
+    public var port: Int = 0
+    /// Event loop threads; each runs its own listener (SO_REUSEPORT) and the connections it accepted.
+    public var eventLoopCount: Int = EventLoopGroup.activeProcessorCount
+    /// Connection and call limits.
+    public var limits = ServerLimits()
+    /// TLS settings; nil serves plaintext HTTP/2 (h2c with prior knowledge).
+    public var tls: TLSConfiguration? = nil
+    /// Whether responses are compressed (gzip) when the client accepts it; a handler can override per call
+    /// through `ServerCallResponse.current`.
+    public var compressResponses = false
+
+    /// A configuration for `host`:`port` with default limits, plaintext until `tls` is set.
+    public init(host: String = "127.0.0.1", port: Int = 0) {
+        self.host = host
+        self.port = port
+    }
+}
