@@ -10,8 +10,14 @@ let package = Package(
         .library(name: "RPCCore", targets: ["RPCCore"]),
         .library(name: "HealthLedgerProtos", targets: ["HealthLedgerProtos"]),
         .library(name: "GRPCProtos", targets: ["GRPCProtos"]),
+        .library(name: "GRPCProtocol", targets: ["GRPCProtocol"]),
+        .library(name: "HTTP2Transport", targets: ["HTTP2Transport"]),
+        .library(name: "GRPCStandardServices", targets: ["GRPCStandardServices"]),
         .library(name: "ProtoCodegen", targets: ["ProtoCodegen"]),
         .executable(name: "healthledger-protoc", targets: ["healthledger-protoc"]),
+        .executable(name: "interop-server", targets: ["interop-server"]),
+        .executable(name: "interop-client", targets: ["interop-client"]),
+        .executable(name: "echo-bench-server", targets: ["echo-bench-server"]),
     ],
     targets: [
         // Protobuf wire runtime: varint/zigzag/fixed/length-delimited codecs, decode limits.
@@ -22,6 +28,35 @@ let package = Package(
         .target(name: "HealthLedgerProtos", dependencies: ["ProtobufWire", "RPCCore"]),
         // Generated from proto/grpc: health, reflection (v1, v1alpha) and the interop TestService.
         .target(name: "GRPCProtos", dependencies: ["ProtobufWire", "RPCCore"]),
+
+        // C libraries, each behind a thin shim.
+        .systemLibrary(
+            name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLinuxEvents"),
+        // gRPC over HTTP/2 without I/O: message framing, timeouts, status and metadata headers, compression.
+        .target(name: "GRPCProtocol", dependencies: ["RPCCore", "CZlib"]),
+        // The HTTP/2 transport: epoll event loops, nghttp2 sessions, TLS; server and client.
+        .target(
+            name: "HTTP2Transport",
+            dependencies: ["RPCCore", "GRPCProtocol", "CNGHTTP2", "COpenSSL", "CLinuxEvents"]),
+        // Services every server offers: grpc.health.v1 and grpc.reflection (v1, v1alpha).
+        .target(
+            name: "GRPCStandardServices", dependencies: ["ProtobufWire", "RPCCore", "GRPCProtos"]),
+        // The grpc.testing.TestService server used by the cross-language interop tests.
+        .executableTarget(
+            name: "interop-server",
+            dependencies: ["RPCCore", "GRPCProtos", "HTTP2Transport", "GRPCStandardServices"]),
+        // The grpc.testing client cases, run against other implementations' interop servers.
+        .executableTarget(
+            name: "interop-client", dependencies: ["RPCCore", "GRPCProtos", "HTTP2Transport"],
+            path: "Sources/interop-client"),
+        // Echo server for Benchmarks/grpc/run-grpc-benchmark (side by side with the gRPC C++ reference server).
+        .executableTarget(
+            name: "echo-bench-server",
+            dependencies: ["ProtobufWire", "RPCCore", "HTTP2Transport"],
+            path: "Benchmarks/grpc/swift/echo-bench-server"),
 
         // The proto3 code generator: parse -> resolved model -> Swift rendering + descriptors.
         .target(name: "ProtoCodegen", dependencies: ["ProtobufWire"], path: "codegen/Sources/ProtoCodegen"),
@@ -40,6 +75,13 @@ let package = Package(
             path: "Tests/Tools/protobuf-roundtrip"),
 
         .testTarget(name: "ProtobufWireTests", dependencies: ["ProtobufWire"]),
+        .testTarget(name: "GRPCProtocolTests", dependencies: ["GRPCProtocol", "RPCCore"]),
+        .testTarget(
+            name: "HTTP2TransportTests",
+            dependencies: ["HTTP2Transport", "RPCCore", "GRPCProtos", "GRPCStandardServices"]),
+        .testTarget(
+            name: "GRPCStandardServicesTests",
+            dependencies: ["GRPCStandardServices", "GRPCProtos", "HealthLedgerProtos", "RPCCore", "ProtobufWire"]),
         .testTarget(
             name: "ProtoCodegenTests", dependencies: ["ProtoCodegen"],
             exclude: ["Golden"]),

@@ -25,6 +25,9 @@ import Testing
         Group(
             include: "Tests/WireFixtures/proto", protos: "Tests/WireFixtures/proto", recursive: false,
             output: "Tests/WireFixtures/Generated"),
+        Group(
+            include: "Benchmarks/grpc", protos: "Benchmarks/grpc", recursive: false,
+            output: "Benchmarks/grpc/swift/echo-bench-server"),
     ]
 
     @Test(arguments: groups) func committedGeneratedCodeIsCurrent(group: Group) throws {
