@@ -8,7 +8,10 @@ public enum GRPCMessageFramer {
     public static func append(_ message: [UInt8], compressed: Bool, to buffer: inout [UInt8]) {
         precondition(message.count <= Int(UInt32.max), "a gRPC message is at most 4 GiB")
         let length = UInt32(message.count)
-        buffer.reserveCapacity(buffer.count + prefixLength + message.count)
+        // reserveCapacity allocates exactly what it is asked for, so growing by hand must stay geometric,
+        // or framing many messages into one buffer turns quadratic.
+        let needed = buffer.count + prefixLength + message.count
+        if needed > buffer.capacity { buffer.reserveCapacity(max(needed, buffer.capacity * 2)) }
         buffer.append(compressed ? 1 : 0)
         buffer.append(UInt8(truncatingIfNeeded: length >> 24))
         buffer.append(UInt8(truncatingIfNeeded: length >> 16))

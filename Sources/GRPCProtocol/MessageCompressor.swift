@@ -44,7 +44,8 @@ public enum MessageCompressor {
     /// gzip input is inflated with windowBits 47 (32 + 15: zlib detects a gzip or zlib header), so a peer
     /// that labels zlib data "gzip" still works; concatenated gzip members are accepted as gzip(1) does.
     public static func decompress(_ bytes: [UInt8], encoding: MessageEncoding, limit: Int) throws(RPCError) -> [UInt8] {
-        let limit = max(0, limit)
+        // Clamped so that limit + 1 (the byte that proves the limit exceeded) cannot overflow.
+        let limit = min(max(0, limit), Int.max - 1)
         guard encoding != .identity else {
             guard bytes.count <= limit else { throw tooLarge(limit: limit) }
             return bytes

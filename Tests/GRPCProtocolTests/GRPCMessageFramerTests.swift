@@ -21,6 +21,15 @@ struct GRPCMessageFramerTests {
         #expect(frame.count == 5 + 0x01_02_03)
     }
 
+    @Test("framing many messages into one buffer stays linear", .timeLimit(.minutes(1)))
+    func manyMessagesIntoOneBuffer() {
+        var buffer: [UInt8] = []
+        let message = sampleMessage(length: 20)
+        for _ in 0..<200_000 { GRPCMessageFramer.append(message, compressed: false, to: &buffer) }
+        #expect(buffer.count == 200_000 * 25)
+        #expect(buffer.capacity < 2 * buffer.count + 64)
+    }
+
     @Test("framing with an encoding compresses and sets the flag; identity leaves both alone")
     func framingWithEncoding() throws {
         let message = Array(String(repeating: "consent ", count: 100).utf8)

@@ -88,6 +88,18 @@ struct MessageCompressorTests {
         }
     }
 
+    @Test("a limit of Int.max means no limit, and a negative limit means zero")
+    func extremeLimits() throws {
+        let input = sampleMessage(length: 3000)
+        for encoding in [MessageEncoding.gzip, .deflate, .identity] {
+            let compressed = MessageCompressor.compress(input, encoding: encoding)
+            #expect(try MessageCompressor.decompress(compressed, encoding: encoding, limit: .max) == input)
+            let error = caughtError { try MessageCompressor.decompress(compressed, encoding: encoding, limit: -1) }
+            #expect(error?.code == .resourceExhausted)
+        }
+        #expect(try MessageCompressor.decompress([], encoding: .identity, limit: -1) == [])
+    }
+
     @Test(
         "a decompression bomb (1 GiB of zeros) fails RESOURCE_EXHAUSTED quickly and without large memory",
         arguments: [MessageEncoding.gzip, .deflate])
