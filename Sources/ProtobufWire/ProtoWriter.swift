@@ -59,7 +59,9 @@ public struct ProtoWriter {
     @usableFromInline @inline(never)
     internal mutating func growStorage(toFit byteCount: Int) {
         let needed = length + byteCount
-        let capacity = Swift.max(needed, storage.count &* 2, 256)
+        // An eighth of slack over what is needed: a large bytes field followed by a few small fields (a content
+        // chunk and its offset) then fits without a second grow and copy of the large payload.
+        let capacity = Swift.max(needed &+ needed >> 3, storage.count &* 2, 256)
         let used = length
         storage = storage.withUnsafeBytes { old in
             [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initializedCount in
