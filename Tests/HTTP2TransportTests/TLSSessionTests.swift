@@ -12,7 +12,11 @@ import Testing
 /// TLS sessions as the transport drives them: bytes in, bytes out. Most stories pump a client session and a
 /// server session against each other in memory; the interop stories put OpenSSL's own `openssl s_server` /
 /// `openssl s_client` on the other end of a loopback socket.
-@Suite("TLS sessions")
+///
+/// These stories are synchronous and some wait on sockets and child processes, which holds a thread of the
+/// shared concurrency pool; serialized, they hold at most one of them, so the transport suites running beside
+/// them keep a thread to serve their calls.
+@Suite("TLS sessions", .serialized)
 struct TLSSessionTests {
     // MARK: - Handshake and data
 

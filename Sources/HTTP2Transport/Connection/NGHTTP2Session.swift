@@ -50,12 +50,17 @@ final class NGHTTP2Session {
         nghttp2_session_del(handle)
     }
 
-    /// Parses received bytes; false when the session hit a fatal error (the connection must close).
+    /// Parses received bytes; false when the session hit a fatal error (the connection must close), which
+    /// `receiveError` then holds.
     func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return true }
         let result = nghttp2_session_mem_recv(handle, base.assumingMemoryBound(to: UInt8.self), bytes.count)
+        if result < 0 { receiveError = Int32(truncatingIfNeeded: result) }
         return result >= 0
     }
+
+    /// The nghttp2 error (an NGHTTP2_ERR_* value) that made `receive` fail; 0 until then.
+    private(set) var receiveError: Int32 = 0
 
     /// Appends frames ready to go out to `output` until it holds `limit` bytes or nothing is left; false on a
     /// fatal session error.
@@ -92,6 +97,16 @@ final class NGHTTP2Session {
         }
     }
 
+    /// Submits a response HEADERS block built once (no per-call copy of its bytes); see `submitResponse`.
+    @discardableResult
+    func submitResponse(streamID: Int32, block: StaticHeaderBlock, hasBody: Bool) -> Int32 {
+        if hasBody {
+            var provider = NGHTTP2Callbacks.dataProvider
+            return nghttp2_submit_response(handle, streamID, block.nameValues, block.count, &provider)
+        }
+        return nghttp2_submit_response(handle, streamID, block.nameValues, block.count, nil)
+    }
+
     /// Submits a request (client) HEADERS block whose DATA comes from `sessionReadData`; returns the stream id
     /// or a negative nghttp2 error.
     func submitRequest(headers: [HeaderField]) -> Int32 {
@@ -105,6 +120,12 @@ final class NGHTTP2Session {
     @discardableResult
     func submitTrailer(streamID: Int32, headers: [HeaderField]) -> Int32 {
         HeaderBlock.withNameValues(headers) { nva, count in nghttp2_submit_trailer(handle, streamID, nva, count) }
+    }
+
+    /// Submits trailers built once, ending the stream.
+    @discardableResult
+    func submitTrailer(streamID: Int32, block: StaticHeaderBlock) -> Int32 {
+        nghttp2_submit_trailer(handle, streamID, block.nameValues, block.count)
     }
 
     /// Resets a stream with `errorCode` (an nghttp2_error_code).
@@ -144,6 +165,11 @@ final class NGHTTP2Session {
         nghttp2_session_set_local_window_size(handle, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, size)
     }
 
+    /// The name of an HTTP/2 error code ("PROTOCOL_ERROR"), for logs.
+    static func errorCodeName(_ code: UInt32) -> String {
+        String(cString: nghttp2_http2_strerror(code))
+    }
+
     /// Whether the remote side of `streamID` is still open (the peer may send more).
     func isRemoteOpen(_ streamID: Int32) -> Bool {
         nghttp2_session_get_stream_remote_close(handle, streamID) == 0
@@ -173,6 +199,35 @@ enum HeaderBlock {
             }
             return nva.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
         }
+    }
+}
+
+/// A header block whose bytes live for the whole process, so nghttp2 may reference them instead of copying
+/// (NGHTTP2_NV_FLAG_NO_COPY_NAME / _VALUE): the response heads every call sends alike.
+final class StaticHeaderBlock: Sendable {
+    // nonisolated(unsafe): written once in init, then only read (by nghttp2, on any loop thread).
+    nonisolated(unsafe) let nameValues: UnsafeMutablePointer<nghttp2_nv>
+    /// The number of fields.
+    let count: Int
+
+    /// Copies `headers` (names lowercase, as HTTP/2 requires) into storage that is never freed.
+    init(_ headers: [HeaderField]) {
+        count = headers.count
+        nameValues = .allocate(capacity: max(1, headers.count))
+        for (index, field) in headers.enumerated() {
+            let name = StaticHeaderBlock.permanentBytes(field.name)
+            let value = StaticHeaderBlock.permanentBytes(field.value)
+            nameValues[index] = nghttp2_nv(
+                name: name.pointer, value: value.pointer, namelen: name.count, valuelen: value.count,
+                flags: UInt8(NGHTTP2_NV_FLAG_NO_COPY_NAME.rawValue | NGHTTP2_NV_FLAG_NO_COPY_VALUE.rawValue))
+        }
+    }
+
+    private static func permanentBytes(_ text: String) -> (pointer: UnsafeMutablePointer<UInt8>, count: Int) {
+        let bytes = Array(text.utf8)
+        let pointer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, bytes.count))
+        pointer.initialize(from: bytes, count: bytes.count)
+        return (pointer, bytes.count)
     }
 }
 

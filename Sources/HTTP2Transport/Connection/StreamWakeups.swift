@@ -3,14 +3,28 @@ import Synchronization
 /// Collects the ids of streams that tasks on other threads made ready (messages written, requests taken), and
 /// runs one loop task per batch to serve them all, so a burst of writes costs one cross-thread hop.
 final class StreamWakeups: Sendable {
+    /// The loop-side receiver of the ids; a class so `stop` can drop it on the loop thread.
+    private final class Target {
+        var process: (([Int32]) -> Void)?
+        init(_ process: @escaping ([Int32]) -> Void) { self.process = process }
+    }
+
     private let pending = Mutex<[Int32]>([])
     private let loop: EventLoop
-    private let process: LoopBound<([Int32]) -> Void>
+    private let target: LoopBound<Target>
 
-    /// Calls `process` on `loop` with the woken stream ids (in wake order, possibly repeated).
+    /// Calls `process` on `loop` with the woken stream ids (in wake order, possibly repeated) until `stop`.
+    ///
+    /// `process` may hold its connection strongly (a weak reference would give the connection a side table and
+    /// make every retain of it take the runtime's slow path); `stop` breaks that cycle when the connection ends.
     init(loop: EventLoop, process: @escaping ([Int32]) -> Void) {
         self.loop = loop
-        self.process = LoopBound(process, loop: loop)
+        self.target = LoopBound(Target(process), loop: loop)
+    }
+
+    /// Drops `process`; later wake-ups do nothing. On the loop thread.
+    func stop() {
+        target.value.process = nil
     }
 
     /// Marks `streamID` ready; callable from any thread.
@@ -25,7 +39,7 @@ final class StreamWakeups: Sendable {
                 defer { pending.removeAll(keepingCapacity: true) }
                 return pending
             }
-            process.value(ids)
+            target.value.process?(ids)
         }
     }
 }

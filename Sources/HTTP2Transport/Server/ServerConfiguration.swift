@@ -8,6 +8,8 @@ public struct ServerConfiguration: Sendable {
     public var eventLoopCount: Int = EventLoopGroup.activeProcessorCount
     /// Connection and call limits.
     public var limits = ServerLimits()
+    /// Where connections that break a limit or the protocol are reported, once per breach per connection.
+    public var eventLog = ConnectionEventLog.standardError
     /// TLS settings; nil serves plaintext HTTP/2 (h2c with prior knowledge).
     public var tls: TLSConfiguration? = nil
     /// Whether responses are compressed (gzip) when the client accepts it; a handler can override per call

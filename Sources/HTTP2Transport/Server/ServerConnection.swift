@@ -37,6 +37,15 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     private var resets: WindowCounter
     private var controlFrames: WindowCounter
     private var closeRequested = false
+    private var headerStrings = HeaderStrings()
+    /// The stream whose header block (HEADERS and its CONTINUATIONs) is arriving, while one is, and since when.
+    private var headerBlockStream: Int32?
+    private var headerBlockStarted: UInt64 = 0
+    private var headersTimer: TimerID?
+    /// Breaches already reported to the event log (one line each per connection).
+    private var loggedBreaches: Set<String> = []
+    /// The socket is closed: no timer may be armed any more (it would keep this connection alive).
+    private var socketClosed = false
     private(set) var isDraining = false
 
     /// Prepares the engine for `socket`; `SocketConnection.start(engine:)` starts it.
@@ -59,9 +68,14 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
             UInt64(max(1, Double(limits.maxResetsPerWindow) / Double(max(1, limits.floodWindow.components.seconds)))))
         self.session = NGHTTP2Session(server: true, delegate: self, options: options)
         nghttp2_option_del(options)
-        self.wakeups = StreamWakeups(loop: socket.loop) { [weak self] ids in self?.serveWakeups(ids) }
-        prefaceTimer = socket.loop.scheduleTimer(after: limits.prefaceTimeout) { [weak self] in
-            self?.socket.close(reason: "no HTTP/2 preface within \(limits.prefaceTimeout)")
+        // Strong references from the wake-up target and the timers, released in `connectionClosed`: a weak
+        // reference would give this object a side table, and every retain of it (one per nghttp2 callback) would
+        // take the runtime's slow path.
+        self.wakeups = StreamWakeups(loop: socket.loop) { [self] ids in serveWakeups(ids) }
+        let eventLog = shared.configuration.eventLog
+        prefaceTimer = socket.loop.scheduleTimer(after: limits.prefaceTimeout) { [peer] in
+            eventLog.record(peer: peer, "closed: no HTTP/2 preface within \(limits.prefaceTimeout)")
+            socket.close(reason: "no HTTP/2 preface within \(limits.prefaceTimeout)")
         }
     }
 
@@ -77,7 +91,21 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     }
 
     func received(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        session.receive(bytes)
+        if session.receive(bytes) { return true }
+        answerFatalError()
+        return false
+    }
+
+    /// nghttp2 stopped parsing (a flood it caught first, too many CONTINUATIONs, a bad preface) and queues no
+    /// GOAWAY for these itself: queue one saying why, sent before the socket closes.
+    private func answerFatalError() {
+        let error = session.receiveError
+        let code =
+            error == NGHTTP2_ERR_FLOODED.rawValue || error == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS.rawValue
+            ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR
+        let reason = String(cString: nghttp2_strerror(error))
+        logBreach("GOAWAY", "GOAWAY \(NGHTTP2Session.errorCodeName(code.rawValue)): \(reason)")
+        session.submitGoAway(errorCode: code, debug: reason)
     }
 
     func produce(into output: inout [UInt8], limit: Int) -> Bool {
@@ -87,7 +115,9 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     var isFinished: Bool { (closeRequested && streams.isEmpty) || !session.isActive }
 
     func connectionClosed(reason: String) {
+        socketClosed = true
         cancelTimers()
+        wakeups.stop()
         let open = streams
         streams = [:]
         for stream in open.values { abandon(stream, because: RPCError(.unavailable, "connection closed: \(reason)")) }
@@ -112,21 +142,55 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     private func cancelTimers() {
         if let prefaceTimer { socket.loop.cancelTimer(prefaceTimer) }
         if let idleTimer { socket.loop.cancelTimer(idleTimer) }
+        if let headersTimer { socket.loop.cancelTimer(headersTimer) }
         prefaceTimer = nil
         idleTimer = nil
+        headersTimer = nil
+    }
+
+    /// Reports a breach to the event log unless this connection already reported one of this `kind`.
+    private func logBreach(_ kind: String, _ event: String) {
+        guard loggedBreaches.insert(kind).inserted else { return }
+        shared.configuration.eventLog.record(peer: peer, event)
+    }
+
+    private func armHeadersTimer(after delay: Duration) {
+        guard !socketClosed else { return }
+        headersTimer = socket.loop.scheduleTimer(after: delay) { [self] in
+            headersTimer = nil
+            checkHeaderBlock()
+        }
+    }
+
+    /// Slowloris: a header block still incomplete `requestHeadersTimeout` after it began ends the connection
+    /// (nothing else can arrive on it meanwhile: CONTINUATIONs must follow their HEADERS, RFC 9113 §6.10). One
+    /// timer per connection, re-armed for the block in progress, so a busy connection schedules no timer per call.
+    private func checkHeaderBlock() {
+        guard let stream = headerBlockStream else { return }
+        let timeout = limits.requestHeadersTimeout.nanoseconds
+        let elapsed = MonotonicTime.now &- headerBlockStarted
+        if elapsed < timeout {
+            armHeadersTimer(after: .nanoseconds(Int64(timeout - elapsed)))
+            return
+        }
+        let reason = "request headers incomplete after \(limits.requestHeadersTimeout)"
+        logBreach("GOAWAY", "GOAWAY ENHANCE_YOUR_CALM: \(reason) (stream \(stream))")
+        session.submitGoAway(errorCode: NGHTTP2_ENHANCE_YOUR_CALM, debug: reason)
+        socket.flush()
+        socket.close(reason: reason)
     }
 
     private func armIdleTimer() {
-        guard idleTimer == nil, streams.isEmpty else { return }
-        idleTimer = socket.loop.scheduleTimer(after: limits.idleTimeout) { [weak self] in
-            guard let self else { return }
-            self.idleTimer = nil
-            if self.streams.isEmpty { self.beginDraining() }
+        guard idleTimer == nil, streams.isEmpty, !socketClosed else { return }
+        idleTimer = socket.loop.scheduleTimer(after: limits.idleTimeout) { [self] in
+            idleTimer = nil
+            if streams.isEmpty { beginDraining() }
         }
     }
 
     private func calmDown(_ reason: String) {
         guard !closeRequested || !isDraining else { return }
+        logBreach("GOAWAY", "GOAWAY ENHANCE_YOUR_CALM: \(reason)")
         session.submitGoAway(errorCode: NGHTTP2_ENHANCE_YOUR_CALM, debug: reason)
         isDraining = true
         closeRequested = true
@@ -141,12 +205,17 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     // MARK: HTTP2SessionDelegate
 
     func sessionBeginHeaders(streamID: Int32, category: nghttp2_headers_category) -> Int32 {
+        headerBlockStream = streamID
+        headerBlockStarted = MonotonicTime.now
+        if headersTimer == nil { armHeadersTimer(after: limits.requestHeadersTimeout) }
         guard category == NGHTTP2_HCAT_REQUEST else { return 0 }
         if let idleTimer {
             socket.loop.cancelTimer(idleTimer)
             self.idleTimer = nil
         }
-        streams[streamID] = ServerStream(id: streamID)
+        let stream = ServerStream(id: streamID)
+        stream.headers.reserveCapacity(8)
+        streams[streamID] = stream
         return 0
     }
 
@@ -155,14 +224,19 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         // RFC 9113 §6.5.2: the size of a field is its name and value lengths plus 32.
         stream.headerListSize += name.count + value.count + 32
         if stream.headerListSize > limits.maxHeaderListSize {
-            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
+            // Decoding goes on (the HPACK table must stay in step with the peer's) but the fields are dropped,
+            // so memory stays at the limit; the stream is refused when the block ends.
+            if !stream.headers.isEmpty { stream.headers = [] }
+            return 0
         }
-        stream.headers.append(
-            HeaderField(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        stream.headers.append(HeaderField(headerStrings.string(name), headerStrings.string(value)))
         return 0
     }
 
     func sessionFrameReceived(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
+        // A whole frame arrived, so no header block is in progress (a HEADERS frame arrives after its
+        // CONTINUATIONs; nothing else may come between them).
+        headerBlockStream = nil
         if let prefaceTimer {
             socket.loop.cancelTimer(prefaceTimer)
             self.prefaceTimer = nil
@@ -173,6 +247,10 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         switch UInt32(header.type) {
         case NGHTTP2_HEADERS.rawValue:
             guard let stream = streams[header.stream_id] else { return 0 }
+            if stream.phase == .receivingHeaders && stream.headerListSize > limits.maxHeaderListSize {
+                refuseOversizedHeaders(stream)
+                return 0
+            }
             if stream.phase == .receivingHeaders && frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST {
                 startCall(stream)
             }
@@ -235,7 +313,11 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         if let ending = result.ending {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue | NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
             stream.responseEnded = true
-            session.submitTrailer(streamID: streamID, headers: trailers(for: ending, outbound: outbound))
+            if case .finished = ending, outbound.responseMetadata.trailing.isEmpty {
+                session.submitTrailer(streamID: streamID, block: PrebuiltResponseHeaders.okTrailers)
+            } else {
+                session.submitTrailer(streamID: streamID, headers: trailers(for: ending, outbound: outbound))
+            }
             finishCall(stream)
             return result.count
         }
@@ -249,6 +331,10 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     func sessionFrameSent(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
         let header = frame.pointee.hd
         let type = UInt32(header.type)
+        if type == NGHTTP2_GOAWAY.rawValue || type == NGHTTP2_RST_STREAM.rawValue {
+            noteErrorSent(frame)
+            return 0
+        }
         guard type == NGHTTP2_HEADERS.rawValue || type == NGHTTP2_DATA.rawValue,
             UInt32(header.flags) & NGHTTP2_FLAG_END_STREAM.rawValue != 0
         else { return 0 }
@@ -258,6 +344,41 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
             session.resetStream(header.stream_id, errorCode: NGHTTP2_NO_ERROR)
         }
         return 0
+    }
+
+    /// Logs a GOAWAY or RST_STREAM nghttp2 sent on its own for a protocol error (ours are logged where decided),
+    /// and counts stream errors with the client's resets: a peer that makes the server reset streams (after
+    /// their handlers started) is as costly as one that resets them itself (CVE-2025-8671, "MadeYouReset").
+    private func noteErrorSent(_ frame: UnsafePointer<nghttp2_frame>) {
+        if UInt32(frame.pointee.hd.type) == NGHTTP2_GOAWAY.rawValue {
+            let goaway = frame.pointee.goaway
+            guard goaway.error_code != NGHTTP2_NO_ERROR.rawValue else { return }
+            let debug = goaway.opaque_data.map { bytes in
+                String(decoding: UnsafeBufferPointer(start: bytes, count: goaway.opaque_data_len), as: UTF8.self)
+            } ?? ""
+            logBreach("GOAWAY", "GOAWAY \(NGHTTP2Session.errorCodeName(goaway.error_code)): \(debug)")
+        } else {
+            let code = frame.pointee.rst_stream.error_code
+            // NO_ERROR and CANCEL end calls normally (CANCEL also when we calm a connection down).
+            guard code != NGHTTP2_NO_ERROR.rawValue, code != NGHTTP2_CANCEL.rawValue else { return }
+            // REFUSED_STREAM answers a client that raced our SETTINGS: counted, not logged.
+            if code != NGHTTP2_REFUSED_STREAM.rawValue {
+                let name = NGHTTP2Session.errorCodeName(code)
+                logBreach("RST_STREAM \(name)", "RST_STREAM \(name) on stream \(frame.pointee.hd.stream_id)")
+            }
+            if resets.record() { calmDown("too many stream errors") }
+        }
+    }
+
+    /// A request whose header list is over `maxHeaderListSize`: RST_STREAM ENHANCE_YOUR_CALM, which gRPC clients
+    /// report as RESOURCE_EXHAUSTED (PROTOCOL-HTTP2.md); the connection and its other calls carry on.
+    private func refuseOversizedHeaders(_ stream: ServerStream) {
+        stream.phase = .rejected
+        stream.responseEnded = true
+        logBreach(
+            "RST_STREAM ENHANCE_YOUR_CALM",
+            "RST_STREAM ENHANCE_YOUR_CALM on stream \(stream.id): header list over \(limits.maxHeaderListSize) bytes")
+        session.resetStream(stream.id, errorCode: NGHTTP2_ENHANCE_YOUR_CALM)
     }
 
     // MARK: Calls
@@ -309,8 +430,8 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
             }
         }
         if let timeout = head.timeout {
-            stream.deadlineTimer = socket.loop.scheduleTimer(after: timeout) { [weak self, weak stream] in
-                guard let self, let stream else { return }
+            // Cancelled when the call finishes or is abandoned, so holding both strongly keeps nothing alive.
+            stream.deadlineTimer = socket.loop.scheduleTimer(after: timeout) { [self, stream] in
                 stream.deadlineTimer = nil
                 self.fail(stream, with: RPCError(.deadlineExceeded, "deadline exceeded after \(timeout)"))
                 self.socket.flush()
@@ -408,10 +529,16 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
                 return
             }
             stream.responseStarted = true
-            session.submitResponse(
-                streamID: stream.id,
-                headers: ResponseHeaders.initial(encoding: outbound.messageEncoding, metadata: metadata.initial),
-                hasBody: true)
+            if metadata.initial.isEmpty {
+                session.submitResponse(
+                    streamID: stream.id, block: PrebuiltResponseHeaders.initial(encoding: outbound.messageEncoding),
+                    hasBody: true)
+            } else {
+                session.submitResponse(
+                    streamID: stream.id,
+                    headers: ResponseHeaders.initial(encoding: outbound.messageEncoding, metadata: metadata.initial),
+                    hasBody: true)
+            }
         } else if stream.providerParked {
             stream.providerParked = false
             session.resumeData(streamID: stream.id)

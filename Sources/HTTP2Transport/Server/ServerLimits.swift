@@ -22,6 +22,9 @@ public struct ServerLimits: Sendable {
     public var maxConnections: Int = 10_000
     /// How long a new connection has to send the HTTP/2 preface (and TLS handshake).
     public var prefaceTimeout: Duration = .seconds(10)
+    /// How long a request's header block (HEADERS and its CONTINUATIONs) may take to arrive once begun; a block
+    /// still incomplete then gets GOAWAY ENHANCE_YOUR_CALM and the connection closes (slowloris).
+    public var requestHeadersTimeout: Duration = .seconds(10)
     /// How long a connection without open streams stays open.
     public var idleTimeout: Duration = .seconds(300)
     /// RST_STREAM frames a client may send per `floodWindow` before GOAWAY ENHANCE_YOUR_CALM (rapid reset).

@@ -52,6 +52,9 @@ final class ServerListener: FileDescriptorHandler {
             let limits = shared.configuration.limits
             if shared.openConnections.wrappingAdd(1, ordering: .relaxed).newValue > limits.maxConnections {
                 shared.openConnections.wrappingSubtract(1, ordering: .relaxed)
+                shared.configuration.eventLog.record(
+                    peer: SocketAddress.of(client, peer: true).peerDescription,
+                    "closed on accept: \(limits.maxConnections) connections already open")
                 close(client)
                 continue
             }

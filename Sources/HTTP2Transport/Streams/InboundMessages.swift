@@ -82,36 +82,55 @@ final class InboundMessages: Sendable {
         waiter?.resume(throwing: error)
     }
 
+    /// What a reader gets from the queue's state at one moment.
+    private enum Poll {
+        case deliver([UInt8]?, notify: Bool)
+        case fail(any Error)
+        case wait
+    }
+
+    /// Takes the next message or the ending from `state`, or says the reader must wait.
+    private func poll(_ state: inout State) -> Poll {
+        if state.head < state.messages.count {
+            let message = state.messages[state.head]
+            state.head += 1
+            if state.head == state.messages.count {
+                state.messages.removeAll(keepingCapacity: true)
+                state.head = 0
+            }
+            state.bufferedBytes -= message.count + 5
+            var notify = false
+            if state.drainWanted && state.bufferedBytes < lowWater {
+                state.drainWanted = false
+                notify = true
+            }
+            return .deliver(message, notify: notify)
+        }
+        switch state.completion {
+        case .success: return .deliver(nil, notify: false)
+        case .failure(let error): return .fail(error)
+        case nil: return .wait
+        }
+    }
+
     /// Reader side: the next message, nil at the end; throws the stream's error or `CancellationError`.
     func next() async throws -> [UInt8]? {
-        try await withTaskCancellationHandler {
+        // Fast path, without a continuation or cancellation handler: the message or the end is already here,
+        // as it usually is for a unary request, whose DATA and END_STREAM arrive together.
+        switch state.withLock({ poll(&$0) }) {
+        case .deliver(let message, let notify):
+            if notify { onDrained() }
+            return message
+        case .fail(let error):
+            throw error
+        case .wait:
+            break
+        }
+        return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
-                enum Action {
-                    case deliver([UInt8]?, notify: Bool)
-                    case fail(any Error)
-                    case wait
-                }
-                let action = state.withLock { state -> Action in
-                    if state.head < state.messages.count {
-                        let message = state.messages[state.head]
-                        state.head += 1
-                        if state.head == state.messages.count {
-                            state.messages.removeAll(keepingCapacity: true)
-                            state.head = 0
-                        }
-                        state.bufferedBytes -= message.count + 5
-                        var notify = false
-                        if state.drainWanted && state.bufferedBytes < lowWater {
-                            state.drainWanted = false
-                            notify = true
-                        }
-                        return .deliver(message, notify: notify)
-                    }
-                    switch state.completion {
-                    case .success: return .deliver(nil, notify: false)
-                    case .failure(let error): return .fail(error)
-                    case nil: break
-                    }
+                let action = state.withLock { state -> Poll in
+                    let action = poll(&state)
+                    guard case .wait = action else { return action }
                     if Task.isCancelled { return .fail(CancellationError()) }
                     state.waiter = continuation
                     return .wait
