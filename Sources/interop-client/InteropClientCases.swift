@@ -48,6 +48,7 @@ struct InteropClientCases<Transport: ClientTransport>: Sendable {
         case "cancel_after_begin": try await cancelAfterBegin()
         case "cancel_after_first_response": try await cancelAfterFirstResponse()
         case "timeout_on_sleeping_server": try await timeoutOnSleepingServer()
+        case "very_large_unary": try await veryLargeUnary()
         default: throw InteropCaseFailure(reason: "unknown test case \(name)")
         }
     }
@@ -232,10 +233,22 @@ struct InteropClientCases<Transport: ClientTransport>: Sendable {
         request.payload = Self.zeros(27_182)
         sender.yield(request)
         try await expectStatus(.deadlineExceeded, "FullDuplexCall with a 1 ms timeout") {
-            for try await _ in try await client.fullDuplexCall(requests, options: CallOptions(timeout: .milliseconds(1))) {
+            for try await _ in try await client.fullDuplexCall(
+                requests, options: CallOptions(timeout: .milliseconds(1)))
+            {
                 throw InteropCaseFailure(reason: "a response arrived; expected DEADLINE_EXCEEDED")
             }
         }
+    }
+
+    /// Not from the descriptions: large_unary with 3 MB each way, more than the transport buffers per
+    /// connection (1 MiB), so both directions must keep writing without help from the peer's frames.
+    func veryLargeUnary() async throws {
+        var request = Grpc_Testing_SimpleRequest()
+        request.responseSize = 3_000_000
+        request.payload = Self.zeros(3_000_000)
+        let response = try await client.unaryCall(request, options: options)
+        try Self.checkPayload(response.payload, size: 3_000_000, "UnaryCall")
     }
 
     // MARK: Helpers
@@ -267,7 +280,8 @@ struct InteropClientCases<Transport: ClientTransport>: Sendable {
         do {
             try await body()
         } catch let error as RPCError {
-            try require(error.code == code, "\(step): expected \(code), got \(error.code): \(error.message.debugDescription)")
+            try require(
+                error.code == code, "\(step): expected \(code), got \(error.code): \(error.message.debugDescription)")
             return error
         }
         throw InteropCaseFailure(reason: "\(step): expected \(code), the call succeeded")

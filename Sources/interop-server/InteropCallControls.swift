@@ -32,14 +32,15 @@ enum InteropCallControls {
         ServerCallResponse.current?.addInitialMetadata(metadata)
     }
 
-    /// Whether the request message most recently read arrived with the compressed flag set; nil when the
-    /// transport does not say.
+    /// Whether the request messages of this call may be compressed: false when the call's grpc-encoding is
+    /// identity (no message can carry the compressed flag), true otherwise; nil outside an HTTP/2 handler.
     ///
-    /// The CompressedRequest feature (expect_compressed) needs this per message. The HTTP/2 transport
-    /// decompresses in its deframer and hands the handler plain bytes; neither `ServerContext` (grpc-encoding
-    /// is a reserved header, kept out of metadata) nor `ServerCallResponse` carries the flag, so today the
-    /// answer is always nil and expect_compressed cannot be checked.
-    static func lastRequestWasCompressed() -> Bool? {
-        nil
+    /// The CompressedRequest feature (expect_compressed) really needs the flag of each message: a call with
+    /// grpc-encoding gzip may send some messages uncompressed (client_compressed_streaming does). The transport
+    /// decompresses in its deframer and hands the handler plain bytes, and `ServerCallResponse` only carries
+    /// the call's encoding, so this is as close as the handler can get.
+    static func requestMessagesMayBeCompressed() -> Bool? {
+        guard let call = ServerCallResponse.current else { return nil }
+        return call.requestEncoding != "identity"
     }
 }

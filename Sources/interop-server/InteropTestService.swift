@@ -138,16 +138,14 @@ struct InteropTestService: Grpc_Testing_TestServiceService {
         RPCError(code: RPCError.Code(rawValue: Int(status.code)) ?? .unknown, message: status.message)
     }
 
-    /// CompressedRequest: when the client says whether the request was compressed, a mismatch is
-    /// INVALID_ARGUMENT (as grpc-core's interop server checks, both ways). Unchecked while the transport does
-    /// not tell the handler (see `InteropCallControls.lastRequestWasCompressed`).
+    /// CompressedRequest: expect_compressed true on a call whose encoding is identity is INVALID_ARGUMENT
+    /// (no message of such a call can be compressed). The other mismatches (an uncompressed message under gzip with
+    /// expect_compressed true, a compressed one with false) need each message's compressed flag, which the
+    /// transport does not give handlers (see `InteropCallControls.requestMessagesMayBeCompressed`).
     private static func checkCompression(expected: Grpc_Testing_BoolValue?) throws {
-        guard let expected, let compressed = InteropCallControls.lastRequestWasCompressed() else { return }
-        if expected.value && !compressed {
-            throw RPCError(code: .invalidArgument, message: "Expected compressed request, got uncompressed")
+        guard let expected, expected.value, InteropCallControls.requestMessagesMayBeCompressed() == false else {
+            return
         }
-        if !expected.value && compressed {
-            throw RPCError(code: .invalidArgument, message: "Expected uncompressed request, got compressed")
-        }
+        throw RPCError(code: .invalidArgument, message: "Expected compressed request, got uncompressed")
     }
 }

@@ -51,7 +51,7 @@ let port: Int
 do {
     port = try server.start()
 } catch {
-    printError("interop-server: cannot listen on \(options.host):\(options.port): \(error)")
+    printError("interop-server: cannot serve on \(options.host):\(options.port): \(error)")
     exit(1)
 }
 print("listening on port \(port)")
