@@ -9,9 +9,10 @@ public struct InProcessTransport: ClientTransport {
 
     private let router: ServiceRouter
 
-    /// Serves `services` to the clients using this transport.
-    public init(services: [ServiceDefinition]) {
-        self.router = ServiceRouter(services: services)
+    /// Serves `services`, each call passing through `interceptors` (see `ServerInterceptor`), to the clients
+    /// using this transport.
+    public init(services: [ServiceDefinition], interceptors: [any ServerInterceptor] = []) {
+        self.router = ServiceRouter(services: services, interceptors: interceptors)
     }
 
     /// Starts the handler for `method` in its own task and returns its responses as they are written.

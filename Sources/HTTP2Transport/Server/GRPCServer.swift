@@ -22,10 +22,13 @@ public final class GRPCServer: Sendable {
     private let state = Mutex(State())
     private let sharedState = Mutex<ServerShared?>(nil)
 
-    /// A server for `services`; `start` binds and serves.
-    public init(configuration: ServerConfiguration, services: [ServiceDefinition]) {
+    /// A server for `services`, each call passing through `interceptors` (first outermost; see
+    /// `ServerInterceptor`); `start` binds and serves.
+    public init(
+        configuration: ServerConfiguration, services: [ServiceDefinition], interceptors: [any ServerInterceptor] = []
+    ) {
         self.configuration = configuration
-        self.router = ServiceRouter(services: services)
+        self.router = ServiceRouter(services: services, interceptors: interceptors)
     }
 
     /// Binds the port, starts the event loops and returns the bound port. Throws `SocketError` when the port
