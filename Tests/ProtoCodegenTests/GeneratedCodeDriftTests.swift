@@ -8,34 +8,38 @@ import Testing
     struct Group: CustomStringConvertible {
         /// Include directory (relative to the repository root).
         var include: String
-        /// Directory holding the group's .proto files.
-        var protos: String
+        /// Directories holding the group's .proto files, generated in one run into `output`.
+        var protos: [String]
         /// Whether to look into subdirectories of `protos`.
         var recursive: Bool
         /// Directory of the committed .pb.swift files.
         var output: String
 
-        var description: String { "\(protos) -> \(output)" }
+        var description: String { "\(protos.joined(separator: " + ")) -> \(output)" }
     }
 
     /// The groups scripts/regenerate generates.
     static let groups = [
-        Group(include: "proto", protos: "proto/healthledger", recursive: true, output: "Sources/HealthLedgerProtos"),
-        Group(include: "proto", protos: "proto/grpc", recursive: true, output: "Sources/GRPCProtos"),
+        Group(include: "proto", protos: ["proto/healthledger"], recursive: true, output: "Sources/HealthLedgerProtos"),
         Group(
-            include: "Tests/WireFixtures/proto", protos: "Tests/WireFixtures/proto", recursive: false,
+            include: "proto", protos: ["proto/grpc", "proto/google"], recursive: true,
+            output: "Sources/GRPCProtos"),
+        Group(
+            include: "Tests/WireFixtures/proto", protos: ["Tests/WireFixtures/proto"], recursive: false,
             output: "Tests/WireFixtures/Generated"),
         Group(
-            include: "Benchmarks/grpc", protos: "Benchmarks/grpc", recursive: false,
+            include: "Benchmarks/grpc", protos: ["Benchmarks/grpc"], recursive: false,
             output: "Benchmarks/grpc/swift/echo-bench-server"),
     ]
 
     @Test(arguments: groups) func committedGeneratedCodeIsCurrent(group: Group) throws {
         let root = RepositoryPaths.root
         let include = root.appendingPathComponent(group.include)
-        let files = RepositoryPaths.files(
-            under: root.appendingPathComponent(group.protos), suffix: ".proto", relativeTo: include,
-            recursive: group.recursive)
+        let files = group.protos.flatMap { protos in
+            RepositoryPaths.files(
+                under: root.appendingPathComponent(protos), suffix: ".proto", relativeTo: include,
+                recursive: group.recursive)
+        }
         try #require(!files.isEmpty, "no .proto files in \(group.protos)")
 
         let model = try ProtoLoader(includePaths: [include.path]).load(files: files)

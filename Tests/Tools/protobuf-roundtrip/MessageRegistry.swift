@@ -24,6 +24,11 @@ enum MessageRegistry {
         GrpcTestingEmptyProtoFile.descriptor,
         GrpcTestingMessagesProtoFile.descriptor,
         GrpcTestingTestProtoFile.descriptor,
+        // proto/google (generated into GRPCProtos with proto/grpc)
+        GoogleProtobufAnyProtoFile.descriptor,
+        GoogleProtobufDurationProtoFile.descriptor,
+        GoogleRpcErrorDetailsProtoFile.descriptor,
+        GoogleRpcStatusProtoFile.descriptor,
         // Tests/WireFixtures/proto
         WireFixturesProtoFile.descriptor,
     ]
