@@ -13,11 +13,17 @@ let package = Package(
         .library(name: "GRPCProtocol", targets: ["GRPCProtocol"]),
         .library(name: "HTTP2Transport", targets: ["HTTP2Transport"]),
         .library(name: "GRPCStandardServices", targets: ["GRPCStandardServices"]),
+        .library(name: "GRPCStatusDetails", targets: ["GRPCStatusDetails"]),
+        .library(name: "GRPCObservability", targets: ["GRPCObservability"]),
         .library(name: "ProtoCodegen", targets: ["ProtoCodegen"]),
         .executable(name: "healthledger-protoc", targets: ["healthledger-protoc"]),
         .executable(name: "interop-server", targets: ["interop-server"]),
         .executable(name: "interop-client", targets: ["interop-client"]),
         .executable(name: "echo-bench-server", targets: ["echo-bench-server"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // Protobuf wire runtime: varint/zigzag/fixed/length-delimited codecs, decode limits.
@@ -44,6 +50,16 @@ let package = Package(
         // Services every server offers: grpc.health.v1 and grpc.reflection (v1, v1alpha).
         .target(
             name: "GRPCStandardServices", dependencies: ["ProtobufWire", "RPCCore", "GRPCProtos"]),
+        // Rich errors: google.rpc.Status with typed details in grpc-status-details-bin.
+        .target(name: "GRPCStatusDetails", dependencies: ["ProtobufWire", "RPCCore", "GRPCProtos"]),
+        // Logging and metrics of RPCs as interceptors, after OpenTelemetry's RPC conventions.
+        .target(
+            name: "GRPCObservability",
+            dependencies: [
+                "RPCCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
         // The grpc.testing.TestService server used by the cross-language interop tests.
         .executableTarget(
             name: "interop-server",
@@ -76,6 +92,16 @@ let package = Package(
 
         .testTarget(name: "ProtobufWireTests", dependencies: ["ProtobufWire"]),
         .testTarget(name: "GRPCProtocolTests", dependencies: ["GRPCProtocol", "RPCCore"]),
+        .testTarget(
+            name: "GRPCStatusDetailsTests",
+            dependencies: ["GRPCStatusDetails", "RPCCore", "GRPCProtos", "ProtobufWire"]),
+        .testTarget(
+            name: "GRPCObservabilityTests",
+            dependencies: [
+                "GRPCObservability", "RPCCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
         .testTarget(
             name: "HTTP2TransportTests",
             dependencies: ["HTTP2Transport", "RPCCore", "GRPCProtos", "GRPCStandardServices"]),

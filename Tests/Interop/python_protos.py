@@ -22,12 +22,23 @@ class PythonProtos:
     message_classes: dict[str, type]
 
 
+# proto/google/** reproduces Google's own contracts (google.protobuf.Any and Duration, google.rpc.Status and
+# its details), which protobuf and googleapis-common-protos already ship as the Python packages
+# google.protobuf and google.rpc. Modules generated from our copies would shadow those packages, or register
+# the same .proto file names a second time in the default descriptor pool, so the libraries' modules stand in
+# for them: they are built from the upstream files ours are wire-identical to (test_status_details.py checks
+# that the schemas agree).
+LIBRARY_PROVIDED_PREFIX = "google/"
+
+
 def generate_python_modules(output_dir: Path) -> list[str]:
-    """Runs grpc_tools.protoc --python_out on every .proto under proto/ and Tests/WireFixtures/proto."""
+    """Runs grpc_tools.protoc --python_out on every .proto under proto/ and Tests/WireFixtures/proto, except
+    the google/ ones the installed libraries provide, and returns every file's path (those included)."""
     files = [path for root in PROTO_ROOTS for path in proto_files(root)]
+    generated = [path for path in files if not path.startswith(LIBRARY_PROVIDED_PREFIX)]
     command = [sys.executable, "-m", "grpc_tools.protoc"]
     command += [f"-I{root}" for root in PROTO_ROOTS]
-    command += [f"--python_out={output_dir}"] + files
+    command += [f"--python_out={output_dir}"] + generated
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
     if result.returncode != 0 or result.stderr.strip():
         raise RuntimeError(f"grpc_tools.protoc failed:\n{result.stdout}{result.stderr}")
@@ -39,7 +50,8 @@ def load_python_protos(output_dir: Path) -> PythonProtos:
 
     Our protos include package `grpc.*`, which collides with the installed grpcio package `grpc`; the
     generated tree is therefore made of regular packages (with __init__.py) placed first on sys.path, and
-    the tests never import grpcio itself.
+    the tests never import grpcio itself. The google/ files import as the libraries' `google.protobuf.*_pb2`
+    and `google.rpc.*_pb2` modules.
     """
     files = generate_python_modules(output_dir)
     for directory in [output_dir, *[path for path in output_dir.rglob("*") if path.is_dir()]]:
