@@ -42,7 +42,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLinuxEvents"),
         // gRPC over HTTP/2 without I/O: message framing, timeouts, status and metadata headers, compression.
-        .target(name: "GRPCProtocol", dependencies: ["RPCCore", "CZlib"]),
+        .target(name: "GRPCProtocol", dependencies: ["ProtobufWire", "RPCCore", "CZlib"]),
         // The HTTP/2 transport: epoll event loops, nghttp2 sessions, TLS; server and client.
         .target(
             name: "HTTP2Transport",
@@ -91,7 +91,7 @@ let package = Package(
             path: "Tests/Tools/protobuf-roundtrip"),
 
         .testTarget(name: "ProtobufWireTests", dependencies: ["ProtobufWire"]),
-        .testTarget(name: "GRPCProtocolTests", dependencies: ["GRPCProtocol", "RPCCore"]),
+        .testTarget(name: "GRPCProtocolTests", dependencies: ["GRPCProtocol", "ProtobufWire", "RPCCore"]),
         .testTarget(
             name: "GRPCStatusDetailsTests",
             dependencies: ["GRPCStatusDetails", "RPCCore", "GRPCProtos", "ProtobufWire"]),

@@ -88,6 +88,12 @@ public struct GRPCMessageDeframer: Sendable {
     /// The next complete message, decompressed; nil when more bytes are needed. Throws RESOURCE_EXHAUSTED
     /// for a message over the limit and INTERNAL for a malformed frame or undecodable compressed message.
     public mutating func nextMessage() throws(RPCError) -> [UInt8]? {
+        try nextMessageAndFlag()?.message
+    }
+
+    /// Like `nextMessage`, with whether the message arrived compressed (its prefix's compressed flag set), for
+    /// servers that check gRPC interop's CompressedRequest (expect_compressed) per message.
+    public mutating func nextMessageAndFlag() throws(RPCError) -> (message: [UInt8], wasCompressed: Bool)? {
         guard readyIndex < ready.count else { return nil }
         let item = ready[readyIndex]
         if case .failure(let error) = item { throw error }  // stays queued: the stream is broken for good
@@ -98,8 +104,8 @@ public struct GRPCMessageDeframer: Sendable {
             readyIndex = 0
         }
         guard case .message(let bytes, let compressed) = item else { return nil }
-        guard compressed else { return bytes }
-        return try MessageCompressor.decompress(bytes, encoding: encoding, limit: maxMessageSize)
+        guard compressed else { return (bytes, false) }
+        return (try MessageCompressor.decompress(bytes, encoding: encoding, limit: maxMessageSize), true)
     }
 
     // The 5-byte prefix is complete: validate it before a single body byte is buffered.

@@ -1,3 +1,4 @@
+import ProtobufWire
 import RPCCore
 
 /// Custom metadata <-> header fields: reserved names (pseudo-headers, content-type, te, grpc-* reserved
@@ -17,7 +18,7 @@ public enum MetadataHeaders {
             case .string(let text):
                 fields.append(HeaderField(key, text))
             case .binary(let bytes):
-                fields.append(HeaderField(key, BinaryHeaderBase64.encode(bytes)))
+                fields.append(HeaderField(key, Base64.encode(bytes)))
             }
         }
         return fields
@@ -31,7 +32,7 @@ public enum MetadataHeaders {
         for field in headers where !ReservedHeaders.isReservedOnReceive(field.name) {
             if Metadata.isBinaryKey(field.name) {
                 for part in field.value.split(separator: ",", omittingEmptySubsequences: false) {
-                    if let bytes = BinaryHeaderBase64.decode(String(part).trimmingASCIISpaces()) {
+                    if let bytes = Base64.decodeIfValid(String(part).trimmingASCIISpaces()) {
                         metadata.add(.binary(bytes), forKey: field.name)
                     }
                 }

@@ -1,4 +1,5 @@
 @testable import GRPCProtocol
+import ProtobufWire
 import RPCCore
 import Testing
 
@@ -13,7 +14,7 @@ func hex(_ text: String) -> [UInt8] {
 
 /// Bytes from base64 text (the embedded Python vectors).
 func base64(_ text: String) -> [UInt8] {
-    BinaryHeaderBase64.decode(text)!
+    Base64.decodeIfValid(text)!
 }
 
 /// A small deterministic generator (SplitMix64), so "random" splits are the same on every run.
