@@ -2,7 +2,7 @@
 // reference server (Benchmarks/grpc/cpp/echo_server.cc) by Benchmarks/grpc/run-grpc-benchmark.
 // Both answer the same calls the same way, so the numbers compare the transports.
 //
-// Usage: echo-bench-server [--port N] [--threads N]
+// Usage: echo-bench-server [--port N] [--threads N] [--max-connections N]
 // Prints "echo-bench-server listening on 127.0.0.1:PORT" once serving (PORT is the bound port, so
 // --port 0 picks a free one), then serves until killed.
 
@@ -35,12 +35,16 @@ struct EchoBenchService: Healthledger_Bench_V1_EchoService {
     }
 }
 
-/// Command-line settings: the port (0 = ephemeral) and the number of event loops.
+/// Command-line settings: the port (0 = ephemeral), the number of event loops and the connection limit.
 struct EchoBenchOptions {
     var port = 0
     var threads: Int? = nil
+    /// Overrides `ServerLimits.maxConnections` (10,000): run-idle-connections holds that many idle ones
+    /// and still needs room for its load generator's.
+    var maxConnections: Int? = nil
 
-    /// Parses `--port N` and `--threads N` (also `--port=N`); exits with usage on anything else.
+    /// Parses `--port N`, `--threads N` and `--max-connections N` (also `--port=N`); exits with usage on
+    /// anything else.
     static func parse(_ arguments: [String]) -> EchoBenchOptions {
         var options = EchoBenchOptions()
         var remaining = arguments[...]
@@ -51,6 +55,7 @@ struct EchoBenchOptions {
             switch (name, value.flatMap { Int($0) }) {
             case ("--port", let number?): options.port = number
             case ("--threads", let number?) where number > 0: options.threads = number
+            case ("--max-connections", let number?) where number > 0: options.maxConnections = number
             default: usage()
             }
         }
@@ -58,7 +63,7 @@ struct EchoBenchOptions {
     }
 
     private static func usage() -> Never {
-        StandardStreams.printError("usage: echo-bench-server [--port N] [--threads N]\n")
+        StandardStreams.printError("usage: echo-bench-server [--port N] [--threads N] [--max-connections N]\n")
         exit(2)
     }
 }
@@ -84,6 +89,7 @@ enum StandardStreams {
 let options = EchoBenchOptions.parse(Array(CommandLine.arguments.dropFirst()))
 var configuration = ServerConfiguration(host: "127.0.0.1", port: options.port)
 if let threads = options.threads { configuration.eventLoopCount = threads }
+if let maxConnections = options.maxConnections { configuration.limits.maxConnections = maxConnections }
 let server = GRPCServer(configuration: configuration, services: [EchoBenchService().serviceDefinition])
 do {
     let port = try server.start()
