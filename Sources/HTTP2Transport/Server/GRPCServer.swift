@@ -15,20 +15,28 @@ public final class GRPCServer: Sendable {
     private struct State {
         var phase = Phase.idle
         var waiters: [CheckedContinuation<Void, Never>] = []
+        var healthPort: Int?
     }
 
     private let configuration: ServerConfiguration
     private let router: ServiceRouter
+    /// What the plaintext health port serves (only the health service, no interceptors), when configured.
+    private let healthRouter: ServiceRouter?
     private let state = Mutex(State())
-    private let sharedState = Mutex<ServerShared?>(nil)
+    /// The main port's shared state, then the health port's.
+    private let sharedState = Mutex<[ServerShared]>([])
 
     /// A server for `services`, each call passing through `interceptors` (first outermost; see
-    /// `ServerInterceptor`); `start` binds and serves.
+    /// `ServerInterceptor`); `start` binds and serves. With `configuration.healthPort` set, `healthService` (the
+    /// grpc.health.v1.Health definition) is also served alone, without interceptors, on that plaintext port.
     public init(
-        configuration: ServerConfiguration, services: [ServiceDefinition], interceptors: [any ServerInterceptor] = []
+        configuration: ServerConfiguration, services: [ServiceDefinition], interceptors: [any ServerInterceptor] = [],
+        healthService: ServiceDefinition? = nil
     ) {
         self.configuration = configuration
         self.router = ServiceRouter(services: services, interceptors: interceptors)
+        // Probes carry no credentials, so interceptors that authenticate callers must not see them.
+        self.healthRouter = healthService.map { ServiceRouter(services: [$0], interceptors: []) }
     }
 
     /// Binds the port, starts the event loops and returns the bound port. Throws `SocketError` when the port
@@ -48,9 +56,12 @@ public final class GRPCServer: Sendable {
     }
 
     private func bindAndServe() throws -> Int {
+        if configuration.healthPort != nil && healthRouter == nil {
+            throw RPCError(.failedPrecondition, "healthPort is set but no health service was given")
+        }
         let tlsContext = try configuration.tls.map { configuration throws(TLSError) in try TLSContext(server: configuration) }
         let shared = ServerShared(router: router, configuration: configuration, tlsContext: tlsContext)
-        sharedState.withLock { $0 = shared }
+        sharedState.withLock { $0 = [shared] }
         let group = try EventLoopGroup(count: configuration.eventLoopCount)
         var fds: [Int32] = []
         do {
@@ -78,8 +89,53 @@ public final class GRPCServer: Sendable {
                 listener.start()
             }
         }
-        state.withLock { $0.phase = .running(group: group, registries: registries, port: port) }
+        var healthPort: Int?
+        if let healthRouter, let requested = configuration.healthPort {
+            do {
+                let health = try serveHealth(router: healthRouter, port: requested, on: group.loops[0])
+                registries.append(health.registry)
+                healthPort = health.port
+            } catch {
+                for registry in registries { registry.loop.execute { registry.value.listener?.stop() } }
+                Task { await group.shutdown() }
+                throw error
+            }
+        }
+        state.withLock { state in
+            state.phase = .running(group: group, registries: registries, port: port)
+            state.healthPort = healthPort
+        }
         return port
+    }
+
+    /// Binds the plaintext health port and serves `router` on it from `loop` (probes are few; one loop does).
+    private func serveHealth(
+        router: ServiceRouter, port: Int, on loop: EventLoop
+    ) throws -> (registry: LoopBound<LoopConnections>, port: Int) {
+        var healthConfiguration = configuration
+        healthConfiguration.tls = nil
+        healthConfiguration.host = configuration.healthHost ?? configuration.host
+        healthConfiguration.port = port
+        let shared = ServerShared(router: router, configuration: healthConfiguration, tlsContext: nil)
+        let address = try SocketAddress.resolve(host: healthConfiguration.host, port: port)
+        let fd = try SocketCalls.listen(on: address, reusePort: false)
+        sharedState.withLock { $0.append(shared) }
+        let bound = LoopBound(LoopConnections(), loop: loop)
+        loop.execute {
+            let registry = bound.value
+            let listener = ServerListener(fd: fd, loop: loop, shared: shared, registry: registry)
+            registry.listener = listener
+            listener.start()
+        }
+        return (bound, SocketAddress.of(fd, peer: false).port)
+    }
+
+    /// The bound health port, once started with `ServerConfiguration.healthPort` set.
+    public var healthPort: Int? {
+        state.withLock { state in
+            if case .running = state.phase { return state.healthPort }
+            return nil
+        }
     }
 
     /// The bound port, once started.
@@ -112,8 +168,8 @@ public final class GRPCServer: Sendable {
             }
         }
         let deadline = ContinuousClock.now.advanced(by: gracePeriod)
-        guard let shared = sharedState.withLock({ $0 }) else { return }
-        while shared.openConnections.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
+        let shareds = sharedState.withLock { $0 }
+        while shareds.contains(where: { $0.openConnections.load(ordering: .relaxed) > 0 }) && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(5))
         }
         for registry in registries {

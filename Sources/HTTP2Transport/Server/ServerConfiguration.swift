@@ -15,6 +15,13 @@ public struct ServerConfiguration: Sendable {
     /// Whether responses are compressed (gzip) when the client accepts it; a handler can override per call
     /// through `ServerCallResponse.current`.
     public var compressResponses = false
+    /// Keepalive pings the server sends and the client ping policy it enforces (gRPC's defaults).
+    public var keepalive = ServerKeepalive()
+    /// A second, plaintext (h2c) port serving only the health service given to `GRPCServer`, for orchestrators'
+    /// probes when the main port requires client certificates; 0 picks an ephemeral one; nil: no such port.
+    public var healthPort: Int? = nil
+    /// The address the health port binds; nil binds `host`.
+    public var healthHost: String? = nil
 
     /// A configuration for `host`:`port` with default limits, plaintext until `tls` is set.
     public init(host: String = "127.0.0.1", port: Int = 0) {
