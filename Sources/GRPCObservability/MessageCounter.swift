@@ -24,7 +24,7 @@ extension RequestStream where Message == [UInt8] {
 extension ResponseStream where Message == [UInt8] {
     /// The same responses, each counted by `counter` as it is read.
     func counted(by counter: MessageCounter) -> ResponseStream<[UInt8]> {
-        ResponseStream(CountedMessages(base: self, counter: counter))
+        ResponseStream(CountedMessages(base: self, counter: counter), metadata: metadata)
     }
 }
 

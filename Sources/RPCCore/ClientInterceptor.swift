@@ -7,7 +7,8 @@ public protocol ClientInterceptor: Sendable {
     /// call by throwing an `RPCError` without calling `next`.
     ///
     /// The call's status arrives through the responses, not when `next` returns: wrap them with
-    /// `ResponseStream.onCompletion(_:)` to observe it.
+    /// `ResponseStream.onCompletion(_:)` to observe it. A wrapper made with `ResponseStream(_:metadata:)` should
+    /// pass the responses' `metadata` on, so the caller still sees the response headers and trailers.
     func intercept(
         _ method: MethodDescriptor,
         requests: RequestStream<[UInt8]>,

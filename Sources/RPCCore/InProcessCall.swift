@@ -16,6 +16,9 @@ struct InProcessCall: Sendable {
     let deadline: ContinuousClock.Instant?
     let requests: MessageChannel<[UInt8]>
     let responses: MessageChannel<[UInt8]>
+    /// In-process handlers have no way to send response metadata (that is `ServerCallResponse`, HTTP/2 only):
+    /// the initial metadata is empty from the start and the trailing metadata is the failed status's.
+    let responseMetadata: ResponseMetadata
 
     /// Prepares a call of `method`; `timeout` counts from now.
     init(method: ServerMethod, context: ServerContext, timeout: Duration?, capacity: Int) {
@@ -25,6 +28,8 @@ struct InProcessCall: Sendable {
         self.deadline = timeout.map { ContinuousClock.now.advanced(by: $0) }
         self.requests = MessageChannel(capacity: capacity)
         self.responses = MessageChannel(capacity: capacity)
+        self.responseMetadata = ResponseMetadata()
+        responseMetadata.recordInitial([:])
     }
 
     /// Runs the call to its end; the first of handler completion, deadline or failed requests decides the status.
@@ -59,6 +64,7 @@ struct InProcessCall: Sendable {
                     status = RPCError(.deadlineExceeded, "deadline exceeded after \(timeout)")
                 }
                 // Messages the handler wrote before the end are still delivered, then the status.
+                responseMetadata.recordTrailing(status?.metadata ?? [:])
                 responses.finish(throwing: status)
                 group.cancelAll()
                 return

@@ -31,7 +31,7 @@ public struct InProcessTransport: ClientTransport {
             context: ServerContext(method: serverMethod.descriptor, metadata: options.metadata, peer: "in-process"),
             timeout: options.timeout,
             capacity: Self.messagesInFlight)
-        let responses = ResponseStream<[UInt8]>(receiving: call.responses)
+        let responses = ResponseStream<[UInt8]>(receiving: call.responses, metadata: call.responseMetadata)
         let task = Task { await call.run(sending: requests) }
         call.responses.setOnTermination { task.cancel() }
         return responses

@@ -4,7 +4,7 @@ extension ResponseStream where Message == [UInt8] {
     /// The responses decoded as `Response`; one that does not decode ends the stream with INTERNAL (the server
     /// and client disagree on the schema, a bug), like grpc-java's client-side parse failure.
     func decoded<Response: ProtoMessage>(as type: Response.Type) -> ResponseStream<Response> {
-        ResponseStream<Response>(makeNext: {
+        ResponseStream<Response>(metadata: metadata, makeNext: {
             var iterator: AsyncIterator? = self.makeAsyncIterator()
             return {
                 guard let bytes = try await iterator?.next() else { return nil }

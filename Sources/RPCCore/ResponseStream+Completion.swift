@@ -6,7 +6,7 @@ extension ResponseStream {
     /// (which cancels the call). For client interceptors that log or measure calls.
     public func onCompletion(_ observe: @escaping @Sendable (RPCError?) -> Void) -> ResponseStream<Message> {
         let completion = ResponseCompletion(observe)
-        return ResponseStream(makeNext: {
+        return ResponseStream(metadata: metadata, makeNext: {
             var iterator = self.makeAsyncIterator()
             return {
                 do {

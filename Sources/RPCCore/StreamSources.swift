@@ -20,10 +20,10 @@ extension RequestStream {
 }
 
 extension ResponseStream {
-    /// A response stream that reads from `channel`; a cancelled reader sees CANCELLED.
-    init(receiving channel: MessageChannel<Message>) {
+    /// A response stream that reads from `channel`, carrying `metadata`; a cancelled reader sees CANCELLED.
+    init(receiving channel: MessageChannel<Message>, metadata: ResponseMetadata) {
         let receiver = MessageChannelReceiver(channel)
-        self.init(makeNext: {
+        self.init(metadata: metadata, makeNext: {
             {
                 do {
                     return try await receiver.next()
@@ -36,7 +36,7 @@ extension ResponseStream {
 
     /// A response stream that ends at once with `error`, e.g. UNIMPLEMENTED for an unknown method.
     init(failing error: RPCError) {
-        self.init(makeNext: {
+        self.init(metadata: ResponseMetadata(initial: [:], trailing: error.metadata), makeNext: {
             var thrown = false
             return {
                 guard !thrown else { return nil }

@@ -66,10 +66,21 @@ struct InteropClientCases<Transport: ClientTransport>: Sendable {
         try Self.checkPayload(response.payload, size: 314_159, "UnaryCall")
     }
 
+    /// The probe (expect_compressed, sent uncompressed) must fail with INVALID_ARGUMENT from a server that checks
+    /// CompressedRequest; grpcio's Python server cannot see the flag and answers OK, which is accepted here so
+    /// that the compressed calls after it are still checked.
     func clientCompressedUnary() async throws {
-        throw InteropCaseUnsupported(
-            reason: "our client cannot compress requests: CallOptions has no compression setting and "
-                + "HTTP2ClientTransport always sends grpc-encoding identity")
+        var probe = Self.largeRequest()
+        probe.expectCompressed = Self.boolValue(true)
+        try await expectProbeRejected("UnaryCall probe") { _ = try await client.unaryCall(probe, options: options) }
+        var compressedOptions = options
+        compressedOptions.compression = .gzip
+        let compressed = try await client.unaryCall(probe, options: compressedOptions)
+        try Self.checkPayload(compressed.payload, size: 314_159, "compressed UnaryCall")
+        var plain = Self.largeRequest()
+        plain.expectCompressed = Self.boolValue(false)
+        let response = try await client.unaryCall(plain, options: options)
+        try Self.checkPayload(response.payload, size: 314_159, "uncompressed UnaryCall")
     }
 
     /// The response's compressed flag is not visible through `ClientTransport`; the descriptions make that
@@ -95,10 +106,26 @@ struct InteropClientCases<Transport: ClientTransport>: Sendable {
             "aggregated_payload_size is \(response.aggregatedPayloadSize), expected 74922")
     }
 
+    /// As client_compressed_unary for the probe; then one gzip call whose first message is compressed and
+    /// whose second is not (`CallOptions.compressesRequestMessage`).
     func clientCompressedStreaming() async throws {
-        throw InteropCaseUnsupported(
-            reason: "our client cannot compress request messages: CallOptions has no compression setting and "
-                + "HTTP2ClientTransport always sends grpc-encoding identity")
+        var first = Grpc_Testing_StreamingInputCallRequest()
+        first.expectCompressed = Self.boolValue(true)
+        first.payload = Self.zeros(27_182)
+        try await expectProbeRejected("StreamingInputCall probe") {
+            _ = try await client.streamingInputCall(Self.finishedStream([first]), options: options)
+        }
+        var second = Grpc_Testing_StreamingInputCallRequest()
+        second.expectCompressed = Self.boolValue(false)
+        second.payload = Self.zeros(45_904)
+        var compressedOptions = options
+        compressedOptions.compression = .gzip
+        compressedOptions.compressesRequestMessage = { $0 == 0 }
+        let response = try await client.streamingInputCall(
+            Self.finishedStream([first, second]), options: compressedOptions)
+        try require(
+            response.aggregatedPayloadSize == 73_086,
+            "aggregated_payload_size is \(response.aggregatedPayloadSize), expected 73086")
     }
 
     func serverStreaming() async throws {
@@ -156,26 +183,28 @@ struct InteropClientCases<Transport: ClientTransport>: Sendable {
         try require(count == 0, "\(count) responses, expected exactly 0")
     }
 
-    /// Sends the metadata the description asks for and checks the calls succeed; the echoed response
-    /// metadata cannot be read: `ClientTransport.call` returns messages and status, not headers or trailers.
+    /// Sends the echo metadata and checks it comes back: the initial value in the response headers, the
+    /// binary one in the trailers, for a unary and a full-duplex call.
     func customMetadata() async throws {
         var options = self.options
-        options.metadata.add("test_initial_metadata_value", forKey: "x-grpc-test-echo-initial")
-        options.metadata.add([0xAB, 0xAB, 0xAB], forKey: "x-grpc-test-echo-trailing-bin")
-        let response = try await client.unaryCall(Self.largeRequest(), options: options)
-        try Self.checkPayload(response.payload, size: 314_159, "UnaryCall")
+        options.metadata.add(Self.echoInitialValue, forKey: Self.echoInitialKey)
+        options.metadata.add(Self.echoTrailingValue, forKey: Self.echoTrailingKey)
+        let unary: ClientResponse<Grpc_Testing_SimpleResponse> = try await client.transport.unaryWithMetadata(
+            Grpc_Testing_TestServiceMethods.unaryCall, Self.largeRequest(), options: options)
+        try Self.checkPayload(unary.message.payload, size: 314_159, "UnaryCall")
+        try Self.checkEchoedMetadata(initial: unary.initialMetadata, trailing: unary.trailingMetadata, "UnaryCall")
         var request = Grpc_Testing_StreamingOutputCallRequest()
         request.responseParameters = [Self.parameters(size: 314_159)]
         request.payload = Self.zeros(271_828)
+        let responses = try await client.fullDuplexCall(Self.finishedStream([request]), options: options)
         var count = 0
-        for try await response in try await client.fullDuplexCall(Self.finishedStream([request]), options: options) {
+        for try await response in responses {
             try Self.checkPayload(response.payload, size: 314_159, "FullDuplexCall")
             count += 1
         }
         try require(count == 1, "FullDuplexCall: \(count) responses, expected 1")
-        throw InteropCaseUnsupported(
-            reason: "calls with the echo metadata succeeded, but our client API cannot read response metadata "
-                + "(ClientTransport returns only messages and the status)")
+        try Self.checkEchoedMetadata(
+            initial: try await responses.initialMetadata, trailing: responses.trailingMetadata, "FullDuplexCall")
     }
 
     func statusCodeAndMessage() async throws {
@@ -252,6 +281,31 @@ struct InteropClientCases<Transport: ClientTransport>: Sendable {
     }
 
     // MARK: Helpers
+
+    private static var echoInitialKey: String { "x-grpc-test-echo-initial" }
+    private static var echoInitialValue: String { "test_initial_metadata_value" }
+    private static var echoTrailingKey: String { "x-grpc-test-echo-trailing-bin" }
+    private static var echoTrailingValue: [UInt8] { [0xAB, 0xAB, 0xAB] }
+
+    /// Fails unless the echo keys came back: the text value in `initial`, the bytes in `trailing`.
+    private static func checkEchoedMetadata(initial: Metadata, trailing: Metadata, _ step: String) throws {
+        try require(
+            initial.values(forKey: echoInitialKey) == [.string(echoInitialValue)],
+            "\(step): initial metadata \(echoInitialKey) is \(initial.values(forKey: echoInitialKey)), in \(initial)")
+        try require(
+            trailing.values(forKey: echoTrailingKey) == [.binary(echoTrailingValue)],
+            "\(step): trailing metadata \(echoTrailingKey) is \(trailing.values(forKey: echoTrailingKey)), in \(trailing)")
+    }
+
+    /// Runs a CompressedRequest probe: INVALID_ARGUMENT (the server checks the flag) or OK (it cannot, like
+    /// grpcio's Python server) pass; any other outcome fails.
+    private func expectProbeRejected(_ step: String, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as RPCError {
+            try require(error.code == .invalidArgument, "\(step): status \(error.code) \(error.message.debugDescription), expected INVALID_ARGUMENT")
+        }
+    }
 
     private func expectEchoedStatus(message: String, streaming: Bool) async throws {
         var status = Grpc_Testing_EchoStatus()

@@ -32,15 +32,10 @@ enum InteropCallControls {
         ServerCallResponse.current?.addInitialMetadata(metadata)
     }
 
-    /// Whether the request messages of this call may be compressed: false when the call's grpc-encoding is
-    /// identity (no message can carry the compressed flag), true otherwise; nil outside an HTTP/2 handler.
-    ///
-    /// The CompressedRequest feature (expect_compressed) really needs the flag of each message: a call with
-    /// grpc-encoding gzip may send some messages uncompressed (client_compressed_streaming does). The transport
-    /// decompresses in its deframer and hands the handler plain bytes, and `ServerCallResponse` only carries
-    /// the call's encoding, so this is as close as the handler can get.
-    static func requestMessagesMayBeCompressed() -> Bool? {
-        guard let call = ServerCallResponse.current else { return nil }
-        return call.requestEncoding != "identity"
+    /// Whether the request message the handler took last arrived compressed (its compressed flag set); nil
+    /// outside an HTTP/2 handler. Read right after taking the message: it is per message, as a call with
+    /// grpc-encoding gzip may send some messages uncompressed (client_compressed_streaming does).
+    static func lastRequestWasCompressed() -> Bool? {
+        ServerCallResponse.current?.lastRequestWasCompressed
     }
 }

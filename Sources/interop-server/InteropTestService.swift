@@ -138,14 +138,11 @@ struct InteropTestService: Grpc_Testing_TestServiceService {
         RPCError(code: RPCError.Code(rawValue: Int(status.code)) ?? .unknown, message: status.message)
     }
 
-    /// CompressedRequest: expect_compressed true on a call whose encoding is identity is INVALID_ARGUMENT
-    /// (no message of such a call can be compressed). The other mismatches (an uncompressed message under gzip with
-    /// expect_compressed true, a compressed one with false) need each message's compressed flag, which the
-    /// transport does not give handlers (see `InteropCallControls.requestMessagesMayBeCompressed`).
+    /// CompressedRequest: a request message with expect_compressed true that arrived uncompressed fails the call
+    /// with INVALID_ARGUMENT. Checked per message (`InteropCallControls.lastRequestWasCompressed`), so it must run
+    /// right after the message was taken; outside HTTP/2 (in-process) there is no flag and nothing is checked.
     private static func checkCompression(expected: Grpc_Testing_BoolValue?) throws {
-        guard let expected, expected.value, InteropCallControls.requestMessagesMayBeCompressed() == false else {
-            return
-        }
+        guard let expected, expected.value, InteropCallControls.lastRequestWasCompressed() == false else { return }
         throw RPCError(code: .invalidArgument, message: "Expected compressed request, got uncompressed")
     }
 }

@@ -186,9 +186,6 @@ def test_swift_server_sends_a_response_larger_than_its_write_buffer_to_a_quiet_c
     assert [len(message) for _, message in result.messages] == [3_000_000 + 10]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "HTTP2Transport gives a handler the call's grpc-encoding (ServerCallResponse.requestEncoding) but not each "
-    "message's compressed flag, so an uncompressed message in a gzip call passes expect_compressed=true"))
 def test_swift_server_rejects_an_uncompressed_message_that_expects_compression_in_a_gzip_call(lone_swift_server):
     """Given a call with grpc-encoding gzip whose one message is sent with the flag clear, when that message
     says expect_compressed=true, then the server fails the call with INVALID_ARGUMENT (CompressedRequest)."""

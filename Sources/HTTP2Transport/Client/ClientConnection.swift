@@ -104,6 +104,9 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         if let id = stream.streamID {
             if let reset, case .connected = phase { session.resetStream(id, errorCode: reset) }
         }
+        // Before the messages end, so a reader that saw the end also sees the trailers.
+        stream.responseMetadata.recordTrailing(
+            stream.trailers.map { MetadataHeaders.metadata(from: $0) } ?? status?.metadata ?? [:])
         if let status {
             stream.inbound.finish(throwing: status)
         } else {
@@ -141,8 +144,9 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         loop.cancelTimer(timer)
         loop.unregister(fd)
         let error = SocketCalls.pendingError(of: fd)
+        // On failure connectFailed closes the socket, once: closing it here too would close whatever took the
+        // number in between (another connection, or another loop's epoll descriptor).
         guard error == 0 else {
-            close(fd)
             let reason = SocketError(operation: "connect", code: error).reason
             connectFailed(
                 RPCError(.unavailable, "connection to \(configuration.host):\(configuration.port) failed: \(reason)"))
@@ -154,7 +158,6 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
             do {
                 pipe = TLSBytePipe(session: try TLSSession(context: tlsContext, serverName: configuration.host))
             } catch {
-                close(fd)
                 connectFailed(
                     RPCError(.unavailable, "connection to \(configuration.host):\(configuration.port) failed: \(error)"))
                 return
@@ -251,12 +254,14 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
             if stream.responseHead == nil {
                 if ClientHeaders.isTrailersOnly(block) || endStream {
                     stream.responseHead = block
+                    stream.trailers = block
                     finish(stream, status: ClientHeaders.status(fromTrailers: block, responseHead: nil), reset: endStream ? nil : NGHTTP2_CANCEL)
                     return 0
                 }
                 switch ClientHeaders.parseResponseHead(block) {
                 case .success(let head):
                     stream.responseHead = block
+                    stream.responseMetadata.recordInitial(head.metadata)
                     stream.deframer = GRPCMessageDeframer(
                         maxMessageSize: configuration.maxReceiveMessageSize, encoding: head.encoding)
                 case .failure(let error):
@@ -281,6 +286,7 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
             finish(stream, status: RPCError(.internalError, "the response ended inside a message"), reset: nil)
             return
         }
+        stream.trailers = trailers
         finish(stream, status: ClientHeaders.status(fromTrailers: trailers, responseHead: stream.responseHead), reset: nil)
     }
 

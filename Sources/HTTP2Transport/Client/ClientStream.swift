@@ -8,6 +8,10 @@ final class ClientStream {
     let headers: [HeaderField]
     let inbound: InboundMessages
     let outbound: OutboundMessages
+    /// Where the response headers' and trailers' metadata go for the caller's `ResponseStream`.
+    let responseMetadata: ResponseMetadata
+    /// The trailers (or Trailers-Only head), once they arrived.
+    var trailers: [HeaderField]?
     /// Set once the HEADERS were submitted.
     var streamID: Int32?
     var deframer: GRPCMessageDeframer?
@@ -23,7 +27,11 @@ final class ClientStream {
     /// The task sending the requests; cancelled when the call ends first.
     var requestPump: Task<Void, Never>?
 
-    init(callID: Int32, path: String, headers: [HeaderField], inbound: InboundMessages, outbound: OutboundMessages) {
+    init(
+        callID: Int32, path: String, headers: [HeaderField], inbound: InboundMessages, outbound: OutboundMessages,
+        responseMetadata: ResponseMetadata
+    ) {
+        self.responseMetadata = responseMetadata
         self.callID = callID
         self.path = path
         self.headers = headers

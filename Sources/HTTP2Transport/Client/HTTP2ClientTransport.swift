@@ -47,11 +47,12 @@ public final class HTTP2ClientTransport: ClientTransport {
         let inbound = InboundMessages(lowWater: min(configuration.initialStreamWindowSize, 1 << 20)) {
             wakeups.wake(callID)
         }
+        let encoding = Self.messageEncoding(for: options.compression)
         let outbound = OutboundMessages(
-            highWater: configuration.outboundBytesPerStream, encoding: .identity, compress: false
+            highWater: configuration.outboundBytesPerStream, encoding: encoding, compress: encoding != .identity
         ) { wakeups.wake(callID) }
         let headers = ClientHeaders.request(
-            path: method.path, authority: authority, scheme: tlsContext == nil ? "http" : "https", timeout: options.timeout, encoding: .identity,
+            path: method.path, authority: authority, scheme: tlsContext == nil ? "http" : "https", timeout: options.timeout, encoding: encoding,
             metadata: options.metadata, userAgent: configuration.userAgent)
         let cancel: @Sendable (RPCError) -> Void = { status in
             loop.execute {
@@ -59,10 +60,20 @@ public final class HTTP2ClientTransport: ClientTransport {
                 stream.owner?.cancel(callID: callID, status: status)
             }
         }
-        let stream = ClientStream(callID: callID, path: method.path, headers: headers, inbound: inbound, outbound: outbound)
+        let responseMetadata = ResponseMetadata()
+        let stream = ClientStream(
+            callID: callID, path: method.path, headers: headers, inbound: inbound, outbound: outbound,
+            responseMetadata: responseMetadata)
+        let compressesMessage = encoding == .identity ? nil : options.compressesRequestMessage
         stream.requestPump = Task {
             do {
-                for try await message in requests { try await outbound.write(message) }
+                var index = 0
+                for try await message in requests {
+                    // The pump writes one message at a time, so the switch applies to exactly this message.
+                    if let compressesMessage { outbound.setCompression(compressesMessage(index)) }
+                    index += 1
+                    try await outbound.write(message)
+                }
                 outbound.finish(.finished)
             } catch where Task.isCancelled {
                 return
@@ -86,7 +97,16 @@ public final class HTTP2ClientTransport: ClientTransport {
                 return RPCError(.cancelled, "the call was cancelled")
             },
             lifetime: lifetime)
-        return ResponseStream(sequence)
+        return ResponseStream(sequence, metadata: responseMetadata)
+    }
+
+    /// The grpc-encoding for a call's `CallOptions.compression`.
+    private static func messageEncoding(for compression: CompressionAlgorithm?) -> MessageEncoding {
+        switch compression {
+        case nil, .identity?: .identity
+        case .gzip?: .gzip
+        case .deflate?: .deflate
+        }
     }
 
     /// The connection new calls go to, made (on the loop) when there is none or it can take no more calls.

@@ -42,6 +42,12 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     private var headerBlockStream: Int32?
     private var headerBlockStarted: UInt64 = 0
     private var headersTimer: TimerID?
+    /// Keepalive: when bytes last arrived, when our unacknowledged PING left (nil: none outstanding), and the
+    /// timer that checks both.
+    private var lastReceivedAt: UInt64 = 0
+    private var keepalivePingSentAt: UInt64?
+    private var keepaliveTimer: TimerID?
+    private var clientPings: ClientPingPolicy
     /// Breaches already reported to the event log (one line each per connection).
     private var loggedBreaches: Set<String> = []
     /// The socket is closed: no timer may be armed any more (it would keep this connection alive).
@@ -56,6 +62,7 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         let limits = shared.configuration.limits
         self.resets = WindowCounter(limit: limits.maxResetsPerWindow, window: limits.floodWindow)
         self.controlFrames = WindowCounter(limit: limits.maxControlFramesPerWindow, window: limits.floodWindow)
+        self.clientPings = ClientPingPolicy(shared.configuration.keepalive)
         var options: OpaquePointer?
         nghttp2_option_new(&options)
         // Window updates follow the handler's reads, not nghttp2's receipt of bytes (backpressure).
@@ -91,6 +98,7 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     }
 
     func received(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        lastReceivedAt = MonotonicTime.now
         if session.receive(bytes) { return true }
         answerFatalError()
         return false
@@ -143,6 +151,8 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         if let prefaceTimer { socket.loop.cancelTimer(prefaceTimer) }
         if let idleTimer { socket.loop.cancelTimer(idleTimer) }
         if let headersTimer { socket.loop.cancelTimer(headersTimer) }
+        if let keepaliveTimer { socket.loop.cancelTimer(keepaliveTimer) }
+        keepaliveTimer = nil
         prefaceTimer = nil
         idleTimer = nil
         headersTimer = nil
@@ -188,9 +198,68 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         }
     }
 
-    private func calmDown(_ reason: String) {
+    private func armKeepaliveTimer(after delay: Duration) {
+        guard !socketClosed else { return }
+        keepaliveTimer = socket.loop.scheduleTimer(after: delay) { [self] in
+            keepaliveTimer = nil
+            checkKeepalive()
+        }
+    }
+
+    /// Keepalive (gRPC doc/keepalive.md): after `time` with nothing received the server PINGs; a PING still
+    /// unacknowledged `timeout` later means the peer or the path is gone, so GOAWAY and close. One timer per
+    /// connection, re-armed for what is left of the current wait.
+    private func checkKeepalive() {
+        let keepalive = shared.configuration.keepalive
+        let now = MonotonicTime.now
+        if let sentAt = keepalivePingSentAt {
+            let waited = now &- sentAt
+            if waited < keepalive.timeout.nanoseconds {
+                armKeepaliveTimer(after: .nanoseconds(Int64(keepalive.timeout.nanoseconds - waited)))
+                return
+            }
+            let reason = "keepalive ping not acknowledged within \(keepalive.timeout)"
+            logBreach("keepalive", "GOAWAY NO_ERROR, closed: \(reason)")
+            session.submitGoAway(errorCode: NGHTTP2_NO_ERROR, debug: reason)
+            socket.flush()
+            socket.close(reason: reason)
+            return
+        }
+        let quiet = now &- lastReceivedAt
+        if quiet < keepalive.time.nanoseconds {
+            armKeepaliveTimer(after: .nanoseconds(Int64(keepalive.time.nanoseconds - quiet)))
+            return
+        }
+        guard keepalive.permitWithoutCalls || !streams.isEmpty else {
+            armKeepaliveTimer(after: keepalive.time)
+            return
+        }
+        session.submitKeepalivePing()
+        keepalivePingSentAt = now
+        socket.flush()
+        armKeepaliveTimer(after: keepalive.timeout)
+    }
+
+    /// A PING arrived: the ACK of ours settles the keepalive; the client's own are judged against the policy.
+    private func notePing(_ frame: UnsafePointer<nghttp2_frame>) {
+        if UInt32(frame.pointee.hd.flags) & NGHTTP2_FLAG_ACK.rawValue != 0 {
+            if NGHTTP2Session.isKeepaliveAck(frame) { keepalivePingSentAt = nil }
+            return
+        }
+        let callsOpen = !streams.isEmpty
+        if clientPings.pingReceived(at: lastReceivedAt, callsOpen: callsOpen) {
+            let keepalive = shared.configuration.keepalive
+            let interval =
+                callsOpen || keepalive.permitClientPingsWithoutCalls
+                ? "\(keepalive.minimumClientPingInterval)" : "2 hours (no calls open)"
+            calmDown(
+                "too_many_pings", detail: "more than \(keepalive.maxPingStrikes) PINGs sooner than \(interval) apart")
+        }
+    }
+
+    private func calmDown(_ reason: String, detail: String? = nil) {
         guard !closeRequested || !isDraining else { return }
-        logBreach("GOAWAY", "GOAWAY ENHANCE_YOUR_CALM: \(reason)")
+        logBreach("GOAWAY", "GOAWAY ENHANCE_YOUR_CALM: \(reason)" + (detail.map { " (\($0))" } ?? ""))
         session.submitGoAway(errorCode: NGHTTP2_ENHANCE_YOUR_CALM, debug: reason)
         isDraining = true
         closeRequested = true
@@ -241,6 +310,7 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
             socket.loop.cancelTimer(prefaceTimer)
             self.prefaceTimer = nil
             armIdleTimer()
+            armKeepaliveTimer(after: shared.configuration.keepalive.time)
         }
         let header = frame.pointee.hd
         let endStream = UInt32(header.flags) & NGHTTP2_FLAG_END_STREAM.rawValue != 0
@@ -263,7 +333,13 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
             if endStream, let stream = streams[header.stream_id] { endRequest(stream) }
         case NGHTTP2_RST_STREAM.rawValue:
             if resets.record() { calmDown("too many stream resets") }
-        case NGHTTP2_PING.rawValue, NGHTTP2_SETTINGS.rawValue:
+        case NGHTTP2_PING.rawValue:
+            if controlFrames.record() {
+                calmDown("too many control frames")
+                return 0
+            }
+            notePing(frame)
+        case NGHTTP2_SETTINGS.rawValue:
             if controlFrames.record() { calmDown("too many control frames") }
         default:
             break
@@ -280,7 +356,9 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         stream.unconsumedBytes += data.count
         deframer.append(data)
         do {
-            while let message = try deframer.nextMessage() { inbound.append(message) }
+            while let (message, compressed) = try deframer.nextMessageAndFlag() {
+                inbound.append(message, compressed: compressed)
+            }
             stream.deframer = deframer
         } catch {
             stream.deframer = nil
@@ -335,9 +413,9 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
             noteErrorSent(frame)
             return 0
         }
-        guard type == NGHTTP2_HEADERS.rawValue || type == NGHTTP2_DATA.rawValue,
-            UInt32(header.flags) & NGHTTP2_FLAG_END_STREAM.rawValue != 0
-        else { return 0 }
+        guard type == NGHTTP2_HEADERS.rawValue || type == NGHTTP2_DATA.rawValue else { return 0 }
+        clientPings.noteDataSent()
+        guard UInt32(header.flags) & NGHTTP2_FLAG_END_STREAM.rawValue != 0 else { return 0 }
         // RFC 9113 §8.1: after a complete response the server may reset with NO_ERROR so the client stops
         // sending a request nobody reads.
         if session.isRemoteOpen(header.stream_id) {
@@ -416,7 +494,7 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         stream.deframer = GRPCMessageDeframer(maxMessageSize: limits.maxReceiveMessageSize, encoding: head.encoding)
         let context = ServerContext(method: method.descriptor, metadata: head.metadata, peer: peer)
         let call = ServerCallResponse(
-            outbound: outbound, peerIdentity: socket.pipe?.peerIdentity, requestEncoding: head.encoding.rawValue)
+            outbound: outbound, inbound: inbound, peerIdentity: socket.pipe?.peerIdentity, requestEncoding: head.encoding.rawValue)
         stream.task = Task {
             let requests = RequestStream(InboundMessageSequence(messages: inbound, mapError: { $0 }, lifetime: nil))
             let writer = ResponseWriter<[UInt8]> { message in try await outbound.write(message) }

@@ -9,7 +9,10 @@ import Synchronization
 final class InboundMessages: Sendable {
     private struct State {
         var messages: [[UInt8]] = []
+        /// Indices into `messages` of those that arrived compressed (rare: a set, not a flag per message).
+        var compressedIndices: Set<Int> = []
         var head = 0
+        var lastDeliveredWasCompressed = false
         var bufferedBytes = 0
         var completion: Result<Void, any Error>?
         var waiter: CheckedContinuation<[UInt8]?, any Error>?
@@ -27,15 +30,18 @@ final class InboundMessages: Sendable {
         self.onDrained = onDrained
     }
 
-    /// Loop side: appends a message; returns the bytes now buffered.
+    /// Loop side: appends a message (`compressed`: it arrived with the compressed flag); returns the bytes
+    /// now buffered.
     @discardableResult
-    func append(_ message: [UInt8]) -> Int {
+    func append(_ message: [UInt8], compressed: Bool = false) -> Int {
         let (waiter, buffered) = state.withLock { state -> (CheckedContinuation<[UInt8]?, any Error>?, Int) in
             guard state.completion == nil else { return (nil, 0) }
             if let waiter = state.waiter {
                 state.waiter = nil
+                state.lastDeliveredWasCompressed = compressed
                 return (waiter, state.bufferedBytes)
             }
+            if compressed { state.compressedIndices.insert(state.messages.count) }
             state.messages.append(message)
             state.bufferedBytes += message.count + 5
             return (nil, state.bufferedBytes)
@@ -43,6 +49,9 @@ final class InboundMessages: Sendable {
         waiter?.resume(returning: message)
         return buffered
     }
+
+    /// Reader side: whether the message `next` returned last arrived compressed; false before the first.
+    var lastDeliveredWasCompressed: Bool { state.withLock { $0.lastDeliveredWasCompressed } }
 
     /// Loop side: the bytes waiting for the reader.
     var bufferedBytes: Int { state.withLock { $0.bufferedBytes } }
@@ -73,6 +82,7 @@ final class InboundMessages: Sendable {
     func abort(_ error: any Error) {
         let waiter = state.withLock { state -> CheckedContinuation<[UInt8]?, any Error>? in
             state.messages = []
+            state.compressedIndices = []
             state.head = 0
             state.bufferedBytes = 0
             state.completion = .failure(error)
@@ -93,9 +103,12 @@ final class InboundMessages: Sendable {
     private func poll(_ state: inout State) -> Poll {
         if state.head < state.messages.count {
             let message = state.messages[state.head]
+            state.lastDeliveredWasCompressed =
+                !state.compressedIndices.isEmpty && state.compressedIndices.contains(state.head)
             state.head += 1
             if state.head == state.messages.count {
                 state.messages.removeAll(keepingCapacity: true)
+                state.compressedIndices = []
                 state.head = 0
             }
             state.bufferedBytes -= message.count + 5
