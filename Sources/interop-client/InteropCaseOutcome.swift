@@ -4,12 +4,6 @@ struct InteropCaseFailure: Error, CustomStringConvertible {
     var description: String { reason }
 }
 
-/// A case, or part of one, that our client API cannot express; reported apart from failures (exit 3).
-struct InteropCaseUnsupported: Error, CustomStringConvertible {
-    var reason: String
-    var description: String { reason }
-}
-
 /// Fails the case with `reason` unless `condition` holds.
 func require(_ condition: Bool, _ reason: @autoclosure () -> String) throws(InteropCaseFailure) {
     if !condition { throw InteropCaseFailure(reason: reason()) }

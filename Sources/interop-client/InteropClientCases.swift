@@ -27,7 +27,7 @@ struct InteropClientCases<Transport: ClientTransport>: Sendable {
         ]
     }
 
-    /// Runs the case called `name`; throws `InteropCaseFailure`, `InteropCaseUnsupported` or the call's error.
+    /// Runs the case called `name`; throws `InteropCaseFailure` or the call's error.
     func run(_ name: String) async throws {
         switch name {
         case "empty_unary": try await emptyUnary()

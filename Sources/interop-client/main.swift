@@ -4,7 +4,7 @@ import RPCCore
 
 // interop-client: runs one case of gRPC's doc/interop-test-descriptions.md against a server over
 // HTTP2ClientTransport. Exit 0: every assertion held. Exit 1: one did not (the reason is the one line on
-// stderr). Exit 2: bad command line. Exit 3: our client API cannot express the case (reason on stderr).
+// stderr). Exit 2: bad command line.
 
 /// Writes one line to stderr.
 func printError(_ line: String) {
@@ -43,9 +43,6 @@ do {
 } catch let failure as InteropCaseFailure {
     printError("FAIL \(options.testCase): \(failure.reason)")
     status = 1
-} catch let unsupported as InteropCaseUnsupported {
-    printError("UNSUPPORTED \(options.testCase): \(unsupported.reason)")
-    status = 3
 } catch let error as RPCError {
     printError("FAIL \(options.testCase): unexpected status \(error.code): \(error.message.debugDescription)")
     status = 1

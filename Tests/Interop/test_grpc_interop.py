@@ -39,12 +39,6 @@ STANDARD_SERVICE_CASES = ("health", "reflection")
 EXTRA_CASES = ("very_large_unary",)
 MODES = ("h2c", "tls")
 
-# Cases that cannot pass yet for a reason outside this suite: a failure is reported as XFAIL with the client's
-# reason; once the gap is closed they simply pass.
-SWIFT_SERVER_GAPS: dict[str, str] = {}
-
-# interop-client exits with this when our client API cannot express a case; the reason follows on stderr.
-EXIT_UNSUPPORTED = 3
 
 
 @functools.cache
@@ -129,8 +123,6 @@ def test_grpcio_client_against_swift_server(swift_server, grpcio_client, test_ca
     _require_running(swift_server)
     outcome = grpcio_client.run(test_case)
     assert swift_server.is_running, f"the server died during {test_case} ({swift_server.death()})"
-    if test_case in SWIFT_SERVER_GAPS and not outcome.passed:
-        pytest.xfail(f"{SWIFT_SERVER_GAPS[test_case]}: {outcome.reason}")
     assert outcome.passed, outcome.reason
 
 
@@ -140,8 +132,6 @@ def test_swift_client_against_grpcio_server(python_server, swift_client, test_ca
     _require_running(python_server)
     outcome = run_client([str(swift_client)], python_server, test_case)
     assert python_server.is_running, f"the server died during {test_case} ({python_server.death()})"
-    if outcome.reason.startswith(f"exit {EXIT_UNSUPPORTED}:"):
-        pytest.xfail(outcome.reason)
     assert outcome.passed, outcome.reason
 
 
