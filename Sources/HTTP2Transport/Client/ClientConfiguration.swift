@@ -18,8 +18,16 @@ public struct ClientConfiguration: Sendable {
     public var outboundBytesPerStream: Int = 256 * 1024
     /// TLS settings; nil speaks plaintext HTTP/2 (h2c with prior knowledge).
     public var tls: TLSClientConfiguration? = nil
-    /// How long connecting may take before calls fail with UNAVAILABLE.
-    public var connectTimeout: Duration = .seconds(20)
+    /// How long connecting may take before calls fail with UNAVAILABLE (at least; a longer backoff wait
+    /// lengthens it): the backoff's `minimumConnectTimeout`.
+    public var connectTimeout: Duration {
+        get { backoff.minimumConnectTimeout }
+        set { backoff.minimumConnectTimeout = newValue }
+    }
+    /// The waits between connection attempts after failures; while waiting, new calls fail with UNAVAILABLE.
+    public var backoff = ConnectionBackoff()
+    /// Keepalive pings to the server; nil (the default) sends none.
+    public var keepalive: ClientKeepalive? = nil
 
     /// A configuration for `host`:`port`, plaintext until `tls` is set.
     public init(host: String, port: Int) {

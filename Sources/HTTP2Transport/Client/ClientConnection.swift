@@ -23,11 +23,28 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
     private var calls: [Int32: ClientStream] = [:]
     private var streams: [Int32: ClientStream] = [:]
     private var goingAway = false
+    /// Set when the server's SETTINGS arrived: the connection counts as made for the backoff.
+    private var isReady = false
+    private let reconnection: ClientReconnection
+    /// This connection's keepalive, fixed when it was made (`reconnection` may double the next one's time).
+    private let keepalive: ClientKeepalive?
+    private var lastReceivedAt: UInt64 = 0
+    private var keepalivePingSentAt: UInt64?
+    private var keepaliveTimer: TimerID?
+    /// Keepalive PINGs the server acknowledged (for tests and diagnostics).
+    private(set) var keepaliveAcks = 0
+    /// The keepalive time this connection pings after.
+    var keepaliveTime: Duration? { keepalive?.time }
 
     private let tlsContext: TLSContext?
 
-    init(configuration: ClientConfiguration, loop: EventLoop, registry: ClientCallRegistry, tlsContext: TLSContext?) {
+    init(
+        configuration: ClientConfiguration, loop: EventLoop, registry: ClientCallRegistry,
+        reconnection: ClientReconnection, tlsContext: TLSContext?
+    ) {
         self.loop = loop
+        self.reconnection = reconnection
+        self.keepalive = reconnection.keepalive
         self.tlsContext = tlsContext
         self.registry = registry
         self.configuration = configuration
@@ -42,6 +59,12 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
     var isUsable: Bool {
         if case .closed = phase { return false }
         return !goingAway
+    }
+
+    /// Whether the connection has closed (or never connected).
+    var isClosed: Bool {
+        if case .closed = phase { return true }
+        return false
     }
 
     // MARK: Calls
@@ -69,7 +92,7 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
             submit(stream)
             socket.flush()
         case .closed(let error):
-            finish(stream, status: error, reset: nil)
+            finish(stream, status: reconnection.backoffError() ?? error, reset: nil)
         }
     }
 
@@ -129,12 +152,14 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         do {
             let address = try SocketAddress.resolve(host: configuration.host, port: configuration.port)
             let fd = try SocketCalls.startConnect(to: address)
-            let timer = loop.scheduleTimer(after: configuration.connectTimeout) { [weak self] in
+            let connectTimeout = reconnection.attemptStarting()
+            let timer = loop.scheduleTimer(after: connectTimeout) { [weak self] in
                 self?.connectFailed(RPCError(.unavailable, "connection to \(target) failed: timed out"))
             }
             phase = .connecting(fd: fd, timer: timer)
             loop.register(fd, events: EPOLLOUT.rawValue, handler: self)
         } catch {
+            _ = reconnection.attemptStarting()
             connectFailed(RPCError(.unavailable, "connection to \(target) failed: \(error.reason)"))
         }
     }
@@ -165,17 +190,21 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         }
         let socket = SocketConnection(fd: fd, loop: loop, pipe: pipe, outboundLimit: 1 << 20)
         phase = .connected(socket)
+        lastReceivedAt = MonotonicTime.now
         socket.start(engine: self)
+        if let keepalive { armKeepaliveTimer(after: keepalive.time) }
         for stream in pending { submit(stream) }
         pending = []
         socket.flush()
     }
 
-    private func connectFailed(_ error: RPCError) {
+    /// Ends a connection attempt; unless the transport itself is closing, the next one waits out the backoff.
+    private func connectFailed(_ error: RPCError, isFailure: Bool = true) {
         if case .connecting(let fd, _) = phase {
             loop.unregister(fd)
             close(fd)
         }
+        if isFailure { reconnection.attemptFailed(error) }
         phase = .closed(error)
         let waiting = pending
         pending = []
@@ -190,7 +219,7 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
             socket.flush()
             socket.close(reason: "the client transport was closed")
         case .connecting:
-            connectFailed(RPCError(.unavailable, "the client transport was closed"))
+            connectFailed(RPCError(.unavailable, "the client transport was closed"), isFailure: false)
         case .idle, .closed:
             phase = .closed(RPCError(.unavailable, "the client transport was closed"))
         }
@@ -207,7 +236,10 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         session.setConnectionWindow(Int32(clamping: configuration.connectionWindowSize))
     }
 
-    func received(_ bytes: UnsafeRawBufferPointer) -> Bool { session.receive(bytes) }
+    func received(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        lastReceivedAt = MonotonicTime.now
+        return session.receive(bytes)
+    }
 
     func produce(into output: inout [UInt8], limit: Int) -> Bool { session.send(into: &output, limit: limit) }
 
@@ -216,6 +248,10 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
     func connectionClosed(reason: String) {
         let error = RPCError(.unavailable, "connection to \(configuration.host):\(configuration.port) closed: \(reason)")
         phase = .closed(error)
+        if let timer = keepaliveTimer { loop.cancelTimer(timer) }
+        keepaliveTimer = nil
+        // Closed before the server's SETTINGS (a TLS or preface failure): an attempt that failed.
+        if !isReady { reconnection.attemptFailed(error) }
         let open = Array(calls.values)
         for stream in open { finish(stream, status: error, reset: nil) }
         streams = [:]
@@ -274,10 +310,69 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
             if endStream, let stream = streams[header.stream_id] { endResponse(stream, trailers: []) }
         case NGHTTP2_GOAWAY.rawValue:
             goingAway = true
+            if Self.isTooManyPings(frame.pointee.goaway) { reconnection.serverWantsFewerPings() }
+        case NGHTTP2_SETTINGS.rawValue:
+            if !isReady && UInt32(header.flags) & NGHTTP2_FLAG_ACK.rawValue == 0 {
+                isReady = true
+                reconnection.attemptSucceeded()
+            }
+        case NGHTTP2_PING.rawValue:
+            if NGHTTP2Session.isKeepaliveAck(frame), keepalivePingSentAt != nil, let keepalive {
+                keepalivePingSentAt = nil
+                keepaliveAcks += 1
+                // The timer waits for the timeout; the next ping is due `time` after this ACK.
+                if let timer = keepaliveTimer { loop.cancelTimer(timer) }
+                armKeepaliveTimer(after: keepalive.time)
+            }
         default:
             break
         }
         return 0
+    }
+
+    /// Whether `goaway` is ENHANCE_YOUR_CALM with debug data "too_many_pings" (gRPC's answer to pinging too often).
+    private static func isTooManyPings(_ goaway: nghttp2_goaway) -> Bool {
+        guard goaway.error_code == NGHTTP2_ENHANCE_YOUR_CALM.rawValue, let data = goaway.opaque_data else { return false }
+        return UnsafeBufferPointer(start: data, count: goaway.opaque_data_len).elementsEqual("too_many_pings".utf8)
+    }
+
+    // MARK: Keepalive
+
+    private func armKeepaliveTimer(after delay: Duration) {
+        keepaliveTimer = loop.scheduleTimer(after: delay) { [weak self] in
+            guard let self else { return }
+            self.keepaliveTimer = nil
+            self.checkKeepalive()
+        }
+    }
+
+    /// Keepalive (gRPC doc/keepalive.md): after `time` with no frame received, PING; no ACK within `timeout`
+    /// means the server or the path is gone, so close and fail the calls with UNAVAILABLE.
+    private func checkKeepalive() {
+        guard let keepalive, case .connected(let socket) = phase else { return }
+        let now = MonotonicTime.now
+        if let sentAt = keepalivePingSentAt {
+            let waited = now &- sentAt
+            if waited < keepalive.timeout.nanoseconds {
+                armKeepaliveTimer(after: .nanoseconds(Int64(keepalive.timeout.nanoseconds - waited)))
+                return
+            }
+            socket.close(reason: "keepalive ping not acknowledged within \(keepalive.timeout)")
+            return
+        }
+        let quiet = now &- lastReceivedAt
+        if quiet < keepalive.time.nanoseconds {
+            armKeepaliveTimer(after: .nanoseconds(Int64(keepalive.time.nanoseconds - quiet)))
+            return
+        }
+        guard keepalive.permitWithoutCalls || !streams.isEmpty else {
+            armKeepaliveTimer(after: keepalive.time)
+            return
+        }
+        session.submitKeepalivePing()
+        keepalivePingSentAt = now
+        socket.flush()
+        armKeepaliveTimer(after: keepalive.timeout)
     }
 
     private func endResponse(_ stream: ClientStream, trailers: [HeaderField]) {

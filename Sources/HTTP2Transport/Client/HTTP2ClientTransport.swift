@@ -3,7 +3,8 @@ import RPCCore
 import Synchronization
 
 /// A gRPC client over HTTP/2 (h2c with prior knowledge): one lazily made connection multiplexes every call;
-/// a new one is made when it fails or the server sends GOAWAY.
+/// a new one is made when it fails or the server sends GOAWAY. Failed attempts are spaced by
+/// `ClientConfiguration.backoff`; calls made while waiting fail at once with UNAVAILABLE.
 public final class HTTP2ClientTransport: ClientTransport {
     private struct State {
         var connection: LoopBound<ClientConnection>?
@@ -14,6 +15,7 @@ public final class HTTP2ClientTransport: ClientTransport {
     private let configuration: ClientConfiguration
     private let loop: EventLoop
     private let registry: LoopBound<ClientCallRegistry>
+    private let reconnection: LoopBound<ClientReconnection>
     private let wakeups: StreamWakeups
     private let state = Mutex(State())
     private let authority: String
@@ -29,6 +31,8 @@ public final class HTTP2ClientTransport: ClientTransport {
         let registry = LoopBound(ClientCallRegistry(), loop: loop)
         self.loop = loop
         self.registry = registry
+        self.reconnection = LoopBound(
+            ClientReconnection(backoff: configuration.backoff, keepalive: configuration.keepalive), loop: loop)
         self.wakeups = StreamWakeups(loop: loop) { ids in registry.value.serveWakeups(ids) }
         self.authority = configuration.authority ?? "\(configuration.host):\(configuration.port)"
     }
@@ -109,15 +113,38 @@ public final class HTTP2ClientTransport: ClientTransport {
         }
     }
 
-    /// The connection new calls go to, made (on the loop) when there is none or it can take no more calls.
+    /// The connection new calls go to, made (on the loop) when there is none or it can take no more calls. While
+    /// the backoff after a failed attempt lasts, that failed connection is returned: it fails calls at once.
     private func connectionForNewCall() -> ClientConnection {
         loop.assertInLoop()
+        let backingOff = reconnection.value.backoffError() != nil
         return state.withLock { state in
-            if let current = state.connection, current.value.isUsable { return current.value }
+            if let current = state.connection {
+                if current.value.isUsable { return current.value }
+                if current.value.isClosed && backingOff { return current.value }
+            }
             let connection = ClientConnection(
-                configuration: configuration, loop: loop, registry: registry.value, tlsContext: tlsContext)
+                configuration: configuration, loop: loop, registry: registry.value, reconnection: reconnection.value,
+                tlsContext: tlsContext)
             state.connection = LoopBound(connection, loop: loop)
             return connection
+        }
+    }
+
+    /// What the transport's connections have done so far, read on the loop (for tests).
+    func connectionStatistics() async -> ClientConnectionStatistics {
+        await withCheckedContinuation { (continuation: CheckedContinuation<ClientConnectionStatistics, Never>) in
+            loop.execute { [self] in
+                let connection = state.withLock { $0.connection }
+                continuation.resume(
+                    returning: ClientConnectionStatistics(
+                        connectAttempts: reconnection.value.attempts,
+                        keepaliveTime: reconnection.value.keepalive?.time,
+                        isConnected: connection.map { !$0.value.isClosed && $0.value.isUsable } ?? false,
+                        keepaliveAcks: connection?.value.keepaliveAcks ?? 0,
+                        connectionKeepaliveTime: connection?.value.keepaliveTime,
+                        recentAttempts: reconnection.value.recentAttempts))
+            }
         }
     }
 
@@ -158,4 +185,20 @@ enum ClientLoops {
             return created
         }
     }
+}
+
+/// A snapshot of a client transport's connection history, for tests.
+struct ClientConnectionStatistics: Sendable {
+    /// Connection attempts started.
+    var connectAttempts: Int
+    /// The keepalive time the next connection will use.
+    var keepaliveTime: Duration?
+    /// Whether the current connection is open and taking calls.
+    var isConnected: Bool
+    /// Keepalive PINGs the current connection's server acknowledged.
+    var keepaliveAcks: Int
+    /// The keepalive time the current connection pings after.
+    var connectionKeepaliveTime: Duration?
+    /// The latest connection attempts, oldest first.
+    var recentAttempts: [ConnectionAttemptRecord]
 }
