@@ -28,7 +28,9 @@ public struct InProcessTransport: ClientTransport {
         }
         let call = InProcessCall(
             method: serverMethod,
-            context: ServerContext(method: serverMethod.descriptor, metadata: options.metadata, peer: "in-process"),
+            context: ServerContext(
+                method: serverMethod.descriptor, metadata: options.metadata, peer: "in-process",
+                deadline: options.timeout.map { ContinuousClock.now.advanced(by: $0) }),
             timeout: options.timeout,
             capacity: Self.messagesInFlight)
         let responses = ResponseStream<[UInt8]>(receiving: call.responses, metadata: call.responseMetadata)

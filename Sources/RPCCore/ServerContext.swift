@@ -6,11 +6,17 @@ public struct ServerContext: Sendable {
     public var method: MethodDescriptor
     /// Who is calling, as the transport describes it, e.g. "ipv4:127.0.0.1:51234" or "in-process".
     public var peer: String
+    /// When the caller's deadline passes (from its timeout), or nil when it set none. The transport cancels the
+    /// handler then; a handler passes what remains on to the calls it makes itself.
+    public var deadline: ContinuousClock.Instant?
 
     /// Creates a context for one call of `method`.
-    public init(method: MethodDescriptor, metadata: Metadata = [:], peer: String) {
+    public init(
+        method: MethodDescriptor, metadata: Metadata = [:], peer: String, deadline: ContinuousClock.Instant? = nil
+    ) {
         self.method = method
         self.metadata = metadata
         self.peer = peer
+        self.deadline = deadline
     }
 }

@@ -492,7 +492,9 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         stream.inbound = inbound
         stream.outbound = outbound
         stream.deframer = GRPCMessageDeframer(maxMessageSize: limits.maxReceiveMessageSize, encoding: head.encoding)
-        let context = ServerContext(method: method.descriptor, metadata: head.metadata, peer: peer)
+        let context = ServerContext(
+            method: method.descriptor, metadata: head.metadata, peer: peer,
+            deadline: head.timeout.map { ContinuousClock.now.advanced(by: $0) })
         let call = ServerCallResponse(
             outbound: outbound, inbound: inbound, peerIdentity: socket.pipe?.peerIdentity, requestEncoding: head.encoding.rawValue)
         stream.task = Task {
