@@ -62,8 +62,21 @@ private let poolScript = """
     sys.exit(1 if problems else 0)
     """
 
-/// Writes `descriptors` and the checks to a temporary directory, runs the script, returns (status, output).
+/// Runs the pool check on a Dispatch thread: waiting for Python holds a thread for a second or more, and the
+/// concurrency pool (two threads here) must stay free for the suites that serve calls meanwhile.
 private func runPoolCheck(
+    descriptors: [[UInt8]], services: [String], symbols: [String: String]
+) async throws -> (status: Int32, output: String) {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(
+                with: Result { try runPoolCheckBlocking(descriptors: descriptors, services: services, symbols: symbols) })
+        }
+    }
+}
+
+/// Writes `descriptors` and the checks to a temporary directory, runs the script, returns (status, output).
+private func runPoolCheckBlocking(
     descriptors: [[UInt8]], services: [String], symbols: [String: String]
 ) throws -> (status: Int32, output: String) {
     let directory = FileManager.default.temporaryDirectory
@@ -104,19 +117,19 @@ struct DescriptorPoolCrossCheckTests {
             Issue.record("expected a file_descriptor_response, got \(String(describing: response.messageResponse))")
             return
         }
-        let result = try runPoolCheck(
+        let result = try await runPoolCheck(
             descriptors: files.fileDescriptorProto, services: ["healthledger.v1.Ledger"],
             symbols: ["healthledger.v1.Ledger.Grant": "healthledger/v1/ledger_service.proto"])
         #expect(result.status == 0, "\(result.output)")
     }
 
-    @Test func theIndexAgreesWithProtobufOnEverySymbol() throws {
+    @Test func theIndexAgreesWithProtobufOnEverySymbol() async throws {
         let files = TestFixtures.files + ReflectionService.standardFiles
         // fileBySymbol holds the names protobuf resolves (the "pkg.Enum.VALUE" aliases are kept apart).
         let symbols = try ReflectionIndex(files: files).fileBySymbol
         #expect(symbols.count > 500)
 
-        let result = try runPoolCheck(
+        let result = try await runPoolCheck(
             descriptors: files.map(\.serializedDescriptor),
             services: ["healthledger.v1.Ledger", "grpc.health.v1.Health", "grpc.testing.TestService"],
             symbols: symbols)
