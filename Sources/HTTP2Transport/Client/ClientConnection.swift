@@ -29,7 +29,7 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
     /// This connection's keepalive, fixed when it was made (`reconnection` may double the next one's time).
     private let keepalive: ClientKeepalive?
     private var lastReceivedAt: UInt64 = 0
-    private var keepalivePingSentAt: UInt64?
+    private var keepalivePinger: KeepalivePinger?
     private var keepaliveTimer: TimerID?
     /// Keepalive PINGs the server acknowledged (for tests and diagnostics).
     private(set) var keepaliveAcks = 0
@@ -45,6 +45,9 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         self.loop = loop
         self.reconnection = reconnection
         self.keepalive = reconnection.keepalive
+        self.keepalivePinger = keepalive.map {
+            KeepalivePinger(time: $0.time, timeout: $0.timeout, permitWithoutCalls: $0.permitWithoutCalls)
+        }
         self.tlsContext = tlsContext
         self.registry = registry
         self.configuration = configuration
@@ -317,8 +320,7 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
                 reconnection.attemptSucceeded()
             }
         case NGHTTP2_PING.rawValue:
-            if NGHTTP2Session.isKeepaliveAck(frame), keepalivePingSentAt != nil, let keepalive {
-                keepalivePingSentAt = nil
+            if NGHTTP2Session.isKeepaliveAck(frame), keepalivePinger?.acknowledged() == true, let keepalive {
                 keepaliveAcks += 1
                 // The timer waits for the timeout; the next ping is due `time` after this ACK.
                 if let timer = keepaliveTimer { loop.cancelTimer(timer) }
@@ -349,30 +351,19 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
     /// Keepalive (gRPC doc/keepalive.md): after `time` with no frame received, PING; no ACK within `timeout`
     /// means the server or the path is gone, so close and fail the calls with UNAVAILABLE.
     private func checkKeepalive() {
-        guard let keepalive, case .connected(let socket) = phase else { return }
-        let now = MonotonicTime.now
-        if let sentAt = keepalivePingSentAt {
-            let waited = now &- sentAt
-            if waited < keepalive.timeout.nanoseconds {
-                armKeepaliveTimer(after: .nanoseconds(Int64(keepalive.timeout.nanoseconds - waited)))
-                return
-            }
-            socket.close(reason: "keepalive ping not acknowledged within \(keepalive.timeout)")
-            return
+        guard case .connected(let socket) = phase, var pinger = keepalivePinger else { return }
+        let step = pinger.next(now: MonotonicTime.now, lastReceivedAt: lastReceivedAt, callsOpen: !streams.isEmpty)
+        keepalivePinger = pinger
+        switch step {
+        case .wait(let delay):
+            armKeepaliveTimer(after: delay)
+        case .sendPing:
+            session.submitKeepalivePing()
+            socket.flush()
+            armKeepaliveTimer(after: pinger.timeout)
+        case .peerGone:
+            socket.close(reason: "keepalive ping not acknowledged within \(pinger.timeout)")
         }
-        let quiet = now &- lastReceivedAt
-        if quiet < keepalive.time.nanoseconds {
-            armKeepaliveTimer(after: .nanoseconds(Int64(keepalive.time.nanoseconds - quiet)))
-            return
-        }
-        guard keepalive.permitWithoutCalls || !streams.isEmpty else {
-            armKeepaliveTimer(after: keepalive.time)
-            return
-        }
-        session.submitKeepalivePing()
-        keepalivePingSentAt = now
-        socket.flush()
-        armKeepaliveTimer(after: keepalive.timeout)
     }
 
     private func endResponse(_ stream: ClientStream, trailers: [HeaderField]) {

@@ -45,7 +45,7 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     /// Keepalive: when bytes last arrived, when our unacknowledged PING left (nil: none outstanding), and the
     /// timer that checks both.
     private var lastReceivedAt: UInt64 = 0
-    private var keepalivePingSentAt: UInt64?
+    private var keepalivePinger: KeepalivePinger
     private var keepaliveTimer: TimerID?
     private var clientPings: ClientPingPolicy
     /// Breaches already reported to the event log (one line each per connection).
@@ -62,7 +62,10 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         let limits = shared.configuration.limits
         self.resets = WindowCounter(limit: limits.maxResetsPerWindow, window: limits.floodWindow)
         self.controlFrames = WindowCounter(limit: limits.maxControlFramesPerWindow, window: limits.floodWindow)
-        self.clientPings = ClientPingPolicy(shared.configuration.keepalive)
+        let keepalive = shared.configuration.keepalive
+        self.clientPings = ClientPingPolicy(keepalive)
+        self.keepalivePinger = KeepalivePinger(
+            time: keepalive.time, timeout: keepalive.timeout, permitWithoutCalls: keepalive.permitWithoutCalls)
         var options: OpaquePointer?
         nghttp2_option_new(&options)
         // Window updates follow the handler's reads, not nghttp2's receipt of bytes (backpressure).
@@ -210,40 +213,28 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     /// unacknowledged `timeout` later means the peer or the path is gone, so GOAWAY and close. One timer per
     /// connection, re-armed for what is left of the current wait.
     private func checkKeepalive() {
-        let keepalive = shared.configuration.keepalive
-        let now = MonotonicTime.now
-        if let sentAt = keepalivePingSentAt {
-            let waited = now &- sentAt
-            if waited < keepalive.timeout.nanoseconds {
-                armKeepaliveTimer(after: .nanoseconds(Int64(keepalive.timeout.nanoseconds - waited)))
-                return
-            }
-            let reason = "keepalive ping not acknowledged within \(keepalive.timeout)"
+        let step = keepalivePinger.next(
+            now: MonotonicTime.now, lastReceivedAt: lastReceivedAt, callsOpen: !streams.isEmpty)
+        switch step {
+        case .wait(let delay):
+            armKeepaliveTimer(after: delay)
+        case .sendPing:
+            session.submitKeepalivePing()
+            socket.flush()
+            armKeepaliveTimer(after: keepalivePinger.timeout)
+        case .peerGone:
+            let reason = "keepalive ping not acknowledged within \(keepalivePinger.timeout)"
             logBreach("keepalive", "GOAWAY NO_ERROR, closed: \(reason)")
             session.submitGoAway(errorCode: NGHTTP2_NO_ERROR, debug: reason)
             socket.flush()
             socket.close(reason: reason)
-            return
         }
-        let quiet = now &- lastReceivedAt
-        if quiet < keepalive.time.nanoseconds {
-            armKeepaliveTimer(after: .nanoseconds(Int64(keepalive.time.nanoseconds - quiet)))
-            return
-        }
-        guard keepalive.permitWithoutCalls || !streams.isEmpty else {
-            armKeepaliveTimer(after: keepalive.time)
-            return
-        }
-        session.submitKeepalivePing()
-        keepalivePingSentAt = now
-        socket.flush()
-        armKeepaliveTimer(after: keepalive.timeout)
     }
 
     /// A PING arrived: the ACK of ours settles the keepalive; the client's own are judged against the policy.
     private func notePing(_ frame: UnsafePointer<nghttp2_frame>) {
         if UInt32(frame.pointee.hd.flags) & NGHTTP2_FLAG_ACK.rawValue != 0 {
-            if NGHTTP2Session.isKeepaliveAck(frame) { keepalivePingSentAt = nil }
+            if NGHTTP2Session.isKeepaliveAck(frame) { _ = keepalivePinger.acknowledged() }
             return
         }
         let callsOpen = !streams.isEmpty
