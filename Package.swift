@@ -16,6 +16,13 @@ let package = Package(
         .library(name: "GRPCStatusDetails", targets: ["GRPCStatusDetails"]),
         .library(name: "GRPCObservability", targets: ["GRPCObservability"]),
         .library(name: "ProtoCodegen", targets: ["ProtoCodegen"]),
+        .library(name: "LedgerCrypto", targets: ["LedgerCrypto"]),
+        .library(name: "MerkleLog", targets: ["MerkleLog"]),
+        .library(name: "AccessPolicy", targets: ["AccessPolicy"]),
+        .library(name: "LedgerDomain", targets: ["LedgerDomain"]),
+        .library(name: "LedgerStorage", targets: ["LedgerStorage"]),
+        .library(name: "LedgerNode", targets: ["LedgerNode"]),
+        .executable(name: "healthledger", targets: ["healthledger"]),
         .executable(name: "healthledger-protoc", targets: ["healthledger-protoc"]),
         .executable(name: "interop-server", targets: ["interop-server"]),
         .executable(name: "interop-client", targets: ["interop-client"]),
@@ -24,6 +31,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // Protobuf wire runtime: varint/zigzag/fixed/length-delimited codecs, decode limits.
@@ -60,6 +68,37 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]),
+        // The ledger, layer by layer (see shared design): crypto and pure logic first, then storage, then the node.
+        // Hashes, Ed25519 and ECDSA P-256 signatures, principal ids (Bech32m), AES-256-GCM, randomness; via libcrypto.
+        .target(name: "LedgerCrypto", dependencies: ["COpenSSL"]),
+        // RFC 9162 Merkle log: tree hashes, inclusion and consistency proofs. Pure.
+        .target(name: "MerkleLog", dependencies: ["LedgerCrypto"]),
+        // The access-policy engine: deny overrides permit, no permit no access. Pure.
+        .target(name: "AccessPolicy"),
+        // Transaction validation, ledger state and its transitions, block building. Pure.
+        .target(
+            name: "LedgerDomain",
+            dependencies: ["LedgerCrypto", "MerkleLog", "AccessPolicy", "HealthLedgerProtos", "ProtobufWire", "RPCCore"]),
+        // The block log (framed, checksummed, fsynced), encrypted off-chain record content, snapshots.
+        .target(name: "LedgerStorage", dependencies: ["LedgerCrypto"]),
+        // A node: commit pipeline, sessions, audit feed, and the healthledger.v1.Ledger service.
+        .target(
+            name: "LedgerNode",
+            dependencies: [
+                "LedgerDomain", "LedgerStorage", "LedgerCrypto", "MerkleLog", "AccessPolicy", "HealthLedgerProtos",
+                "ProtobufWire", "RPCCore", "HTTP2Transport", "GRPCStandardServices", "GRPCObservability",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
+        // The healthledger command: serve (and the client commands).
+        .executableTarget(
+            name: "healthledger",
+            dependencies: [
+                "LedgerNode", "LedgerDomain", "LedgerCrypto", "HealthLedgerProtos", "RPCCore", "HTTP2Transport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
         // The grpc.testing.TestService server used by the cross-language interop tests.
         .executableTarget(
             name: "interop-server",
@@ -111,6 +150,19 @@ let package = Package(
         .testTarget(
             name: "ProtoCodegenTests", dependencies: ["ProtoCodegen"],
             exclude: ["Golden"]),
+        .testTarget(name: "LedgerCryptoTests", dependencies: ["LedgerCrypto"]),
+        .testTarget(name: "MerkleLogTests", dependencies: ["MerkleLog", "LedgerCrypto"]),
+        .testTarget(name: "AccessPolicyTests", dependencies: ["AccessPolicy"]),
+        .testTarget(
+            name: "LedgerDomainTests",
+            dependencies: ["LedgerDomain", "LedgerCrypto", "MerkleLog", "AccessPolicy", "HealthLedgerProtos", "ProtobufWire", "RPCCore"]),
+        .testTarget(name: "LedgerStorageTests", dependencies: ["LedgerStorage", "LedgerCrypto"]),
+        .testTarget(
+            name: "LedgerNodeTests",
+            dependencies: [
+                "LedgerNode", "LedgerDomain", "LedgerStorage", "LedgerCrypto", "HealthLedgerProtos", "ProtobufWire",
+                "RPCCore", "HTTP2Transport",
+            ]),
         .testTarget(
             name: "GeneratedCodeTests",
             dependencies: ["ProtobufWire", "RPCCore", "HealthLedgerProtos", "GRPCProtos", "WireFixtures"]),

@@ -1,0 +1,2 @@
+/// The ledger domain: transaction validation, ledger state and its transitions, block building.
+public enum LedgerDomainModule {}
