@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Protobuf wire runtime: varint/zigzag/fixed/length-delimited codecs, decode limits.
@@ -86,7 +87,7 @@ let package = Package(
             name: "LedgerNode",
             dependencies: [
                 "LedgerDomain", "LedgerStorage", "LedgerCrypto", "MerkleLog", "AccessPolicy", "HealthLedgerProtos",
-                "ProtobufWire", "RPCCore", "HTTP2Transport", "GRPCStandardServices", "GRPCObservability",
+                "ProtobufWire", "RPCCore", "HTTP2Transport", "GRPCStandardServices", "GRPCObservability", "GRPCProtos",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]),
@@ -97,6 +98,8 @@ let package = Package(
                 "LedgerNode", "LedgerDomain", "LedgerCrypto", "HealthLedgerProtos", "RPCCore", "HTTP2Transport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
 
         // The grpc.testing.TestService server used by the cross-language interop tests.

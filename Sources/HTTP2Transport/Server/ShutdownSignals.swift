@@ -1,15 +1,15 @@
 import Dispatch
 import Glibc
 
-/// SIGTERM and SIGINT as an async wait, so `main` can shut the server down gracefully and exit 0.
-enum ShutdownSignals {
+/// SIGTERM and SIGINT as an async wait, so a server's `main` can shut down gracefully and exit 0.
+public enum ShutdownSignals {
     /// Returns the number of the first SIGTERM or SIGINT received after this was called.
     ///
     /// The default dispositions are replaced by SIG_IGN so the signals are only seen through the dispatch
     /// sources (a handler running arbitrary Swift code inside a signal handler would not be async-signal-safe).
-    static func first() async -> Int32 {
+    public static func first() async -> Int32 {
         let (stream, continuation) = AsyncStream<Int32>.makeStream()
-        let queue = DispatchQueue(label: "interop-server.signals")
+        let queue = DispatchQueue(label: "shutdown-signals")
         var sources: [any DispatchSourceSignal] = []
         for number in [SIGTERM, SIGINT] {
             signal(number, SIG_IGN)

@@ -1,0 +1,120 @@
+import HealthLedgerProtos
+import LedgerCrypto
+import MerkleLog
+import ProtobufWire
+import RPCCore
+
+/// Why a stored block cannot be applied: the log is not a chain this node wrote. Names the block and entry.
+public struct ChainVerificationError: Error, Sendable, CustomStringConvertible {
+    public var height: UInt64
+    public var entry: Int?
+    public var reason: String
+
+    public var description: String {
+        if let entry { return "block \(height), entry \(entry): \(reason)" }
+        return "block \(height): \(reason)"
+    }
+}
+
+/// Re-applies blocks read back from the block log on start: every hash, root, link and node signature is
+/// checked again, and every entry goes through the same admission as when it was first committed.
+public enum BlockReplay {
+    /// Checks the stored block `bytes` against `state`'s head and commits it. `nodeKeys` are the keys allowed to
+    /// have signed blocks, by key id.
+    public static func apply(
+        _ bytes: [UInt8], to state: inout LedgerState, rules: LedgerRules, nodeKeys: [String: SigningPublicKey]
+    ) throws(ChainVerificationError) {
+        let height = state.height + 1
+        func failure(_ reason: String, entry: Int? = nil) -> ChainVerificationError {
+            ChainVerificationError(height: height, entry: entry, reason: reason)
+        }
+        let stored: StoredBlock
+        do { stored = try StoredBlock(serializedBytes: bytes) } catch { throw failure("undecodable: \(error)") }
+        guard let signedHeader = stored.header, let signedCheckpoint = stored.checkpoint else {
+            throw failure("header or checkpoint missing")
+        }
+        let header: Healthledger_V1_BlockHeader
+        let checkpoint: Healthledger_V1_Checkpoint
+        do {
+            header = try Healthledger_V1_BlockHeader(serializedBytes: signedHeader.header)
+            checkpoint = try Healthledger_V1_Checkpoint(serializedBytes: signedCheckpoint.checkpoint)
+        } catch {
+            throw failure("header or checkpoint undecodable: \(error)")
+        }
+        guard header.height == height else { throw failure("stored height is \(header.height)") }
+        guard header.chainId == state.chainID else { throw failure("chain id \"\(header.chainId)\" is not this chain's") }
+        guard header.previousBlockHash == state.lastBlockHash else { throw failure("previous block hash does not match") }
+        guard header.firstEntryIndex == state.treeSize, Int(header.entryCount) == stored.entries.count else {
+            throw failure("entry range does not continue the log")
+        }
+        guard header.timeUnixMs >= state.lastBlockTime else { throw failure("time goes backwards") }
+        for (signed, context, bytes) in [
+            (signedHeader.nodeKeyId, ContextLabel.blockHeader, signedHeader.header),
+            (signedCheckpoint.nodeKeyId, ContextLabel.checkpoint, signedCheckpoint.checkpoint),
+        ] {
+            guard let key = nodeKeys[signed] else { throw failure("signed by unknown node key \(signed)") }
+            let signature = context == ContextLabel.blockHeader ? signedHeader.signature : signedCheckpoint.signature
+            guard key.isValidSignature(signature, for: ContextLabel.message(context: context, payload: bytes)) else {
+                throw failure("node signature does not verify (\(context))")
+            }
+        }
+
+        var draft = BlockDraft(after: state, time: header.timeUnixMs, rules: rules, mode: .replay)
+        for (index, entryBytes) in stored.entries.enumerated() {
+            let entry: Healthledger_V1_LedgerEntry
+            do { entry = try Healthledger_V1_LedgerEntry(serializedBytes: entryBytes) } catch {
+                throw failure("undecodable entry: \(error)", entry: index)
+            }
+            switch entry.entry {
+            case .transaction(let signed)?:
+                do throws(RPCError) {
+                    let kind = try operationKind(of: signed)
+                    let transaction = try TransactionValidator.validate(signed, expecting: kind)
+                    _ = try draft.admit(transaction, salt: entry.salt, on: state)
+                } catch {
+                    throw failure("transaction not admissible: \(error.message)", entry: index)
+                }
+            case .auditEvent(let event)?:
+                let expectedSequence = draft.firstAuditSequence + UInt64(draft.auditEvents.count)
+                guard event.sequence == expectedSequence, event.blockHeight == height,
+                    event.entryIndex == draft.nextEntryIndex
+                else { throw failure("audit event out of sequence", entry: index) }
+                draft.appendAudit(event, salt: entry.salt)
+            case nil:
+                throw failure("empty entry", entry: index)
+            }
+            guard draft.entries.last == entryBytes else {
+                throw failure("entry bytes are not their deterministic encoding", entry: index)
+            }
+        }
+
+        let leafHashes = stored.entries.map { MerkleHash.leaf($0) }
+        guard MerkleHash.root(ofLeafHashes: leafHashes) == header.entriesRootHash else {
+            throw failure("entries root hash does not match its entries")
+        }
+        for leaf in leafHashes { state.tree.append(leafHash: leaf) }
+        guard state.tree.rootHash == header.treeRootHash else { throw failure("tree root hash does not match the log") }
+        guard checkpoint.treeSize == state.tree.size, checkpoint.rootHash == header.treeRootHash,
+            checkpoint.blockHeight == height, checkpoint.chainId == state.chainID
+        else { throw failure("checkpoint does not match the block") }
+        state.commit(
+            draft, summary: BlockSummary(header: header, signedHeader: signedHeader, checkpoint: signedCheckpoint))
+    }
+
+    /// The operation kind a stored transaction carries.
+    static func operationKind(of signed: Healthledger_V1_SignedTransaction) throws(RPCError) -> OperationKind {
+        let body: Healthledger_V1_TransactionBody
+        do { body = try Healthledger_V1_TransactionBody(serializedBytes: signed.body) } catch {
+            throw InputValidation.invalid("transaction.body", "\(error)")
+        }
+        switch body.operation {
+        case .grant?: return .grant
+        case .revoke?: return .revoke
+        case .writeRecord?: return .writeRecord
+        case .rotateKey?: return .rotateKey
+        case .erasureRequest?: return .erasureRequest
+        case .emergencyAccess?: return .emergencyAccess
+        case nil: throw InputValidation.invalid("transaction.body", "no operation")
+        }
+    }
+}

@@ -1,2 +1,0 @@
-/// The ledger domain: transaction validation, ledger state and its transitions, block building.
-public enum LedgerDomainModule {}

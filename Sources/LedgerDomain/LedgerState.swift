@@ -1,0 +1,136 @@
+import AccessPolicy
+import HealthLedgerProtos
+import LedgerCrypto
+import MerkleLog
+
+/// One key a principal has signed with.
+public struct KeyState: Sendable {
+    public var key: SigningPublicKey
+    public var owner: PrincipalID
+    public var addedAtHeight: UInt64
+    public var retiredAtHeight: UInt64?
+}
+
+/// What the ledger knows about a principal.
+public struct PrincipalState: Sendable {
+    public var id: PrincipalID
+    /// Key ids, oldest first.
+    public var keyIDs: [String]
+    public var currentKeyID: String
+    /// The sequence number the principal's next transaction must carry.
+    public var nextSequence: UInt64
+}
+
+/// Where an entry sits: its block and log index.
+public struct EntryPosition: Sendable, Hashable {
+    public var blockHeight: UInt64
+    public var entryIndex: UInt64
+
+    /// The wire form.
+    public var wire: Healthledger_V1_EntryLocation {
+        var location = Healthledger_V1_EntryLocation()
+        location.blockHeight = blockHeight
+        location.entryIndex = entryIndex
+        return location
+    }
+}
+
+/// A committed grant with what ListGrants shows about it.
+public struct GrantDetail: Sendable {
+    public var id: String
+    public var grant: Healthledger_V1_Grant
+    public var author: PrincipalID
+    public var createdAt: Int64
+    public var committedAt: Int64
+    public var position: EntryPosition
+    public var ledgerEntry: [UInt8]
+    public var revokeTransactionID: String?
+    public var revokedAt: Int64?
+}
+
+/// A committed record (its content lives in the off-chain store).
+public struct RecordEntry: Sendable {
+    public var id: String
+    public var metadata: Healthledger_V1_RecordMetadata
+    public var category: DataCategory
+    public var author: PrincipalID
+    public var createdAt: Int64
+    public var position: EntryPosition
+    public var ledgerEntry: [UInt8]
+    public var contentErased: Bool
+}
+
+/// A committed audit event with the exact entry bytes that carry it.
+public struct AuditEntry: Sendable {
+    public var event: Healthledger_V1_AuditEvent
+    public var ledgerEntry: [UInt8]
+}
+
+/// A committed block: its signed header and the checkpoint at its end.
+public struct BlockSummary: Sendable {
+    public var header: Healthledger_V1_BlockHeader
+    public var signedHeader: Healthledger_V1_SignedBlockHeader
+    public var checkpoint: Healthledger_V1_SignedCheckpoint
+}
+
+/// A compact, hashable form of a transaction id for the replay guard.
+public struct TransactionKey: Hashable, Sendable {
+    let high: UInt64
+    let low: UInt64
+
+    /// The key of the transaction whose body hashes to `digest` (32 bytes).
+    public init(digest: [UInt8]) {
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for index in 0..<8 { high = high << 8 | UInt64(digest[index]) }
+        for index in 8..<16 { low = low << 8 | UInt64(digest[index]) }
+        self.high = high
+        self.low = low
+    }
+}
+
+/// The committed ledger: every durable block applied, in order. Changed only by `commit(_:)` with a draft built
+/// on it, so readers always see a state that is entirely on disk.
+public struct LedgerState: Sendable {
+    public let chainID: String
+    public internal(set) var blocks: [BlockSummary] = []
+    public internal(set) var lastBlockHash: [UInt8] = Array(repeating: 0, count: 32)
+    /// Every entry's leaf hash; may run ahead of `treeSize` while a block is being written.
+    public internal(set) var tree = MerkleTree()
+    /// Number of durable log entries.
+    public internal(set) var treeSize: UInt64 = 0
+    public internal(set) var principals: [PrincipalID: PrincipalState] = [:]
+    public internal(set) var keys: [String: KeyState] = [:]
+    public internal(set) var policies: [String: PatientPolicy] = [:]
+    public internal(set) var grants: [String: GrantDetail] = [:]
+    /// Grant ids in commit order, for listing.
+    public internal(set) var grantOrder: [String] = []
+    public internal(set) var records: [String: RecordEntry] = [:]
+    public internal(set) var recordsByPatient: [String: [String]] = [:]
+    public internal(set) var emergencyAccesses: [String: EmergencyAccessRule] = [:]
+    public internal(set) var committedTransactions: Set<TransactionKey> = []
+    /// Audit events; the event with sequence s is at index s - 1.
+    public internal(set) var auditEvents: [AuditEntry] = []
+    /// Audit sequence numbers per patient, ascending.
+    public internal(set) var auditByPatient: [String: [UInt64]] = [:]
+
+    /// An empty ledger for `chainID`.
+    public init(chainID: String) {
+        self.chainID = chainID
+    }
+
+    /// Height of the latest block (0 before the first).
+    public var height: UInt64 { UInt64(blocks.count) }
+    /// Time of the latest block (0 before the first).
+    public var lastBlockTime: Int64 { blocks.last?.header.timeUnixMs ?? 0 }
+    /// The latest audit sequence number (0 before the first event).
+    public var auditSequence: UInt64 { UInt64(auditEvents.count) }
+
+    /// The principal that owns key `keyID` with its state, when the ledger knows the key.
+    public func keyState(_ keyID: String) -> KeyState? { keys[keyID] }
+
+    /// Records of `patient` in commit order.
+    public func records(of patient: String) -> [RecordEntry] {
+        (recordsByPatient[patient] ?? []).compactMap { records[$0] }
+    }
+}

@@ -1,0 +1,112 @@
+import AccessPolicy
+import HealthLedgerProtos
+import LedgerDomain
+import RPCCore
+
+/// Builds the audit events the node logs (audit.proto); sequence, block height and entry index are filled in by
+/// the block they land in.
+enum AuditEvents {
+    /// A Query decision.
+    static func query(
+        caller: String, patient: String, asked: CategorySet, purpose: Purpose, decision: Decision,
+        released: [RecordEntry], now: Int64
+    ) -> Healthledger_V1_AuditEvent {
+        var event = base(actor: caller, patient: patient, action: .read, now: now)
+        event.categories = asked.categories.map(PolicyConversion.wire)
+        event.purpose = PolicyConversion.wire(purpose)
+        event.outcome = decision.isAllowed ? .allowed : .denied
+        event.basis = PolicyConversion.wire(decision.basis)
+        event.reason = decision.reason
+        event.decidingGrantIds = decision.decidingGrantIDs
+        event.releasedRecords = released.map { record in
+            var released = Healthledger_V1_ReleasedRecord()
+            released.recordId = record.id
+            released.contentSha256 = record.metadata.contentSha256
+            released.category = record.metadata.category
+            return released
+        }
+        if decision.basis == .emergencyAccess {
+            event.emergency = true
+            event.emergencyAccessId = decision.emergencyAccessID
+        }
+        return event
+    }
+
+    /// A denied query that named records the caller may not read (NOT_FOUND).
+    static func queryRefused(
+        caller: String, patient: String, asked: CategorySet, purpose: Purpose, reason: String, now: Int64
+    ) -> Healthledger_V1_AuditEvent {
+        var event = base(actor: caller, patient: patient, action: .read, now: now)
+        event.categories = asked.categories.map(PolicyConversion.wire)
+        event.purpose = PolicyConversion.wire(purpose)
+        event.outcome = .denied
+        event.basis = .noPermit
+        event.reason = reason
+        return event
+    }
+
+    /// The opening of an emergency access: a flagged READ event pushed to the patient.
+    static func emergencyOpened(
+        _ transaction: ValidatedTransaction, expiresAt: Int64, rules: LedgerRules, now: Int64
+    ) -> Healthledger_V1_AuditEvent? {
+        guard case .emergencyAccess(let operation) = transaction.operation else { return nil }
+        var categories = operation.categories
+        if operation.namesAll { categories.formUnion(rules.emergencyCategories) }
+        var event = base(actor: transaction.author.text, patient: operation.patient.text, action: .read, now: now)
+        event.categories = categories.categories.map(PolicyConversion.wire)
+        event.purpose = .emergency
+        event.outcome = .allowed
+        event.basis = .emergencyAccess
+        event.reason = "emergency access opened until \(expiresAt): \(operation.reason)"
+        event.emergency = true
+        event.emergencyAccessId = transaction.id
+        return event
+    }
+
+    /// A refused emergency access attempt (not registered, or refused by the patient).
+    static func emergencyRefused(_ transaction: ValidatedTransaction, error: RPCError, now: Int64)
+        -> Healthledger_V1_AuditEvent?
+    {
+        guard case .emergencyAccess(let operation) = transaction.operation else { return nil }
+        var event = base(actor: transaction.author.text, patient: operation.patient.text, action: .read, now: now)
+        event.categories = operation.categories.categories.map(PolicyConversion.wire)
+        event.purpose = .emergency
+        event.outcome = .denied
+        event.basis = error.message.contains("DENY grant") ? .denyGrant : .noPermit
+        event.reason = "emergency access refused: \(error.message)"
+        event.emergency = true
+        return event
+    }
+
+    /// A refused record write.
+    static func writeRefused(_ transaction: ValidatedTransaction, error: RPCError, now: Int64)
+        -> Healthledger_V1_AuditEvent?
+    {
+        guard case .writeRecord(let operation) = transaction.operation else { return nil }
+        var event = base(actor: transaction.author.text, patient: operation.patient.text, action: .write, now: now)
+        event.categories = [PolicyConversion.wire(operation.category)]
+        event.outcome = .denied
+        event.basis = .noPermit
+        event.reason = error.message
+        return event
+    }
+
+    /// A read of the patient's audit trail by someone other than the patient.
+    static func auditRead(caller: String, patient: String, decision: Decision, now: Int64) -> Healthledger_V1_AuditEvent {
+        var event = base(actor: caller, patient: patient, action: .auditRead, now: now)
+        event.outcome = .allowed
+        event.basis = PolicyConversion.wire(decision.basis)
+        event.decidingGrantIds = decision.decidingGrantIDs
+        event.reason = "audit trail read"
+        return event
+    }
+
+    private static func base(actor: String, patient: String, action: Action, now: Int64) -> Healthledger_V1_AuditEvent {
+        var event = Healthledger_V1_AuditEvent()
+        event.timeUnixMs = now
+        event.actor = actor
+        event.patient = patient
+        event.action = PolicyConversion.wire(action)
+        return event
+    }
+}

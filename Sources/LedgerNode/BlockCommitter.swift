@@ -1,0 +1,187 @@
+import Glibc
+import HealthLedgerProtos
+import LedgerCrypto
+import LedgerDomain
+import LedgerStorage
+import RPCCore
+
+/// What a committed submission got: its admission (transactions), its audit entries, and where they landed.
+struct CommitReceipt: Sendable {
+    var admission: Admission?
+    var audits: [AuditEntry]
+    var blockHeight: UInt64
+    var committedAt: Int64
+}
+
+/// Work for the next block.
+enum CommitWork: Sendable {
+    /// A transaction whose signature was verified. `auditOnSuccess` may add an audit event after it (emergency
+    /// access); `auditOnDenial` may record a refused attempt (denied writes and emergency access).
+    case transaction(
+        ValidatedTransaction,
+        auditOnSuccess: (@Sendable (Admission) -> Healthledger_V1_AuditEvent?)? = nil,
+        auditOnDenial: (@Sendable (RPCError) -> Healthledger_V1_AuditEvent?)? = nil)
+    /// An access decision to log before anything is released.
+    case audit(Healthledger_V1_AuditEvent)
+    /// A block even without entries (the first block of a new chain).
+    case emptyBlock
+}
+
+/// Group commit on one dedicated thread: takes every submission waiting, admits them in order into one block,
+/// seals it, appends it to the block log with fsync, and only then publishes the new state and answers the
+/// submitters. While one block is being made durable the next batch accumulates, so the batch grows with load
+/// and a lone request waits for one fsync only.
+final class BlockCommitter: @unchecked Sendable {
+    private struct Submission {
+        var work: CommitWork
+        var continuation: CheckedContinuation<Result<CommitReceipt, RPCError>, Never>
+    }
+
+    /// Most submissions in one block.
+    static let maxSubmissionsPerBlock = 4096
+
+    private let cell: LedgerStateCell
+    private let blockLog: BlockLog
+    private let sealer: BlockSealer
+    private let rules: LedgerRules
+    private let clock: @Sendable () -> Int64
+    private let onCommit: @Sendable (BlockDraft, BlockSummary) -> Void
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wakeup = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    // Guarded by mutex.
+    private var queue: [Submission] = []
+    private var stopping = false
+    private var stopped = false
+    private var unavailableReason: String?
+
+    init(
+        cell: LedgerStateCell, blockLog: BlockLog, sealer: BlockSealer, rules: LedgerRules,
+        clock: @escaping @Sendable () -> Int64, onCommit: @escaping @Sendable (BlockDraft, BlockSummary) -> Void
+    ) {
+        self.cell = cell
+        self.blockLog = blockLog
+        self.sealer = sealer
+        self.rules = rules
+        self.clock = clock
+        self.onCommit = onCommit
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wakeup, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(wakeup)
+        pthread_mutex_destroy(mutex)
+        wakeup.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Starts the committer thread.
+    func start() {
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let result = pthread_create(
+            &thread, nil,
+            { argument in
+                let committer = Unmanaged<BlockCommitter>.fromOpaque(argument!).takeRetainedValue()
+                committer.run()
+                return nil
+            }, box.toOpaque())
+        precondition(result == 0, "pthread_create failed: \(result)")
+        pthread_detach(thread)
+    }
+
+    /// Commits the pending work and stops; later submissions get UNAVAILABLE.
+    func stop() {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_cond_signal(wakeup)
+        while !stopped { pthread_cond_wait(wakeup, mutex) }
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Puts `work` into the next block and waits until that block is durable (or refused).
+    func submit(_ work: CommitWork) async -> Result<CommitReceipt, RPCError> {
+        await withCheckedContinuation { continuation in
+            pthread_mutex_lock(mutex)
+            if stopping {
+                pthread_mutex_unlock(mutex)
+                continuation.resume(returning: .failure(RPCError(.unavailable, "the node is shutting down")))
+                return
+            }
+            queue.append(Submission(work: work, continuation: continuation))
+            if queue.count == 1 { pthread_cond_signal(wakeup) }
+            pthread_mutex_unlock(mutex)
+        }
+    }
+
+    private func run() {
+        while true {
+            pthread_mutex_lock(mutex)
+            while queue.isEmpty && !stopping { pthread_cond_wait(wakeup, mutex) }
+            if queue.isEmpty && stopping {
+                stopped = true
+                pthread_cond_broadcast(wakeup)
+                pthread_mutex_unlock(mutex)
+                return
+            }
+            let take = min(queue.count, Self.maxSubmissionsPerBlock)
+            let batch = Array(queue.prefix(take))
+            queue.removeFirst(take)
+            pthread_mutex_unlock(mutex)
+            commit(batch)
+        }
+    }
+
+    private func commit(_ batch: [Submission]) {
+        var draft = cell.readAsCommitter { state in
+            BlockDraft(after: state, time: clock(), rules: rules)
+        }
+        var outcomes: [Result<(Admission?, [AuditEntry]), RPCError>] = []
+        outcomes.reserveCapacity(batch.count)
+        for submission in batch {
+            switch submission.work {
+            case .transaction(let transaction, let auditOnSuccess, let auditOnDenial):
+                do throws(RPCError) {
+                    let admission = try cell.readAsCommitter { (state) throws(RPCError) in
+                        try draft.admit(transaction, salt: SecureRandom.bytes(16), on: state)
+                    }
+                    var audits: [AuditEntry] = []
+                    if let event = auditOnSuccess?(admission) {
+                        audits.append(draft.appendAudit(event, salt: SecureRandom.bytes(16)))
+                    }
+                    outcomes.append(.success((admission, audits)))
+                } catch {
+                    if let event = auditOnDenial?(error) {
+                        draft.appendAudit(event, salt: SecureRandom.bytes(16))
+                    }
+                    outcomes.append(.failure(error))
+                }
+            case .audit(let event):
+                outcomes.append(.success((nil, [draft.appendAudit(event, salt: SecureRandom.bytes(16))])))
+            case .emptyBlock:
+                outcomes.append(.success((nil, [])))
+            }
+        }
+
+        if draft.entryCount > 0 || batch.contains(where: { if case .emptyBlock = $0.work { true } else { false } }) {
+            let (summary, stored) = cell.write { state in sealer.seal(draft, onto: &state) }
+            do {
+                try blockLog.append(stored)
+            } catch {
+                cell.write { $0.discardUncommittedLeaves() }
+                let failure = RPCError(.unavailable, "the node cannot commit right now (\(error)); retry later")
+                for submission in batch { submission.continuation.resume(returning: .failure(failure)) }
+                return
+            }
+            cell.write { $0.commit(draft, summary: summary) }
+            onCommit(draft, summary)
+        }
+        for (submission, outcome) in zip(batch, outcomes) {
+            submission.continuation.resume(
+                returning: outcome.map { admission, audits in
+                    CommitReceipt(admission: admission, audits: audits, blockHeight: draft.height, committedAt: draft.time)
+                })
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import Glibc
+import LedgerDomain
+
+/// How a node runs: where its data lives, which chain it serves, and the limits and rules it enforces.
+public struct LedgerNodeConfiguration: Sendable {
+    /// The data directory (created, mode 0700, when missing); its layout is in docs/DATA_DIRECTORY.md.
+    public var dataDirectory: String
+    /// The chain id written into every block and expected in every transaction. Fixed when the data directory
+    /// is created; a later start with a different id is refused.
+    public var chainID: String
+    /// Emergency access registration and limits, clock skew.
+    public var rules: LedgerRules
+    /// Largest record content this node accepts, in bytes (RESOURCE_EXHAUSTED above).
+    public var maxRecordBytes: UInt64
+    /// The node's clock, milliseconds since the Unix epoch; replaceable in tests.
+    public var clock: @Sendable () -> Int64
+
+    /// A configuration with the defaults: chain "healthledger-local", 16 GiB records, the system clock.
+    public init(
+        dataDirectory: String, chainID: String = "healthledger-local", rules: LedgerRules = LedgerRules(),
+        maxRecordBytes: UInt64 = 16 << 30, clock: @escaping @Sendable () -> Int64 = LedgerNodeConfiguration.systemClock
+    ) {
+        self.dataDirectory = dataDirectory
+        self.chainID = chainID
+        self.rules = rules
+        self.maxRecordBytes = maxRecordBytes
+        self.clock = clock
+    }
+
+    /// Wall-clock time in milliseconds since the Unix epoch.
+    public static let systemClock: @Sendable () -> Int64 = {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}

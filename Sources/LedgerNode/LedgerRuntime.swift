@@ -1,0 +1,125 @@
+import AccessPolicy
+import HealthLedgerProtos
+import LedgerCrypto
+import LedgerDomain
+import LedgerStorage
+import Logging
+import RPCCore
+
+/// Everything the Ledger service's handlers share: the committed state, the committer, sessions, live feeds,
+/// the record content store, and the node's rules and clock.
+final class LedgerRuntime: Sendable {
+    let configuration: LedgerNodeConfiguration
+    let chainID: String
+    let cell: LedgerStateCell
+    let committer: BlockCommitter
+    let sessions = SessionStore()
+    let feed: CommitFeed
+    let contentStore: RecordContentStore
+    let nodeKey: SigningPublicKey
+    let logger: Logger
+
+    init(
+        configuration: LedgerNodeConfiguration, chainID: String, cell: LedgerStateCell, blockLog: BlockLog,
+        sealer: BlockSealer, contentStore: RecordContentStore, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.chainID = chainID
+        self.cell = cell
+        self.contentStore = contentStore
+        self.logger = logger
+        nodeKey = sealer.nodeKey.publicKey
+        let feed = CommitFeed()
+        self.feed = feed
+        committer = BlockCommitter(
+            cell: cell, blockLog: blockLog, sealer: sealer, rules: configuration.rules, clock: configuration.clock,
+            onCommit: { draft, _ in feed.blockCommitted(draft) })
+    }
+
+    var rules: LedgerRules { configuration.rules }
+
+    func now() -> Int64 { configuration.clock() }
+
+    /// Commits an empty block (the genesis block of a new chain).
+    func commitEmptyBlock() async throws {
+        _ = try await committer.submit(.emptyBlock).get()
+    }
+
+    /// The caller's session (UNAUTHENTICATED when there is none or it ended).
+    func authenticate(_ context: ServerContext) throws(RPCError) -> PrincipalID {
+        let token = try SessionStore.bearerToken(in: context.metadata)
+        guard let session = sessions.session(token: token, now: now()) else {
+            throw RPCError(.unauthenticated, "the session token is unknown or expired; create a new session")
+        }
+        let current = cell.read { $0.principals[session.principal]?.currentKeyID }
+        if let current, current != session.keyID {
+            throw RPCError(.unauthenticated, "the session's key was rotated; create a new session with the new key")
+        }
+        return session.principal
+    }
+
+    /// Validates `signed`, verifies its signature with the author's key, and commits it.
+    func commitTransaction(
+        _ signed: Healthledger_V1_SignedTransaction?, kind: OperationKind,
+        auditOnSuccess: (@Sendable (ValidatedTransaction, Admission) -> Healthledger_V1_AuditEvent?)? = nil,
+        auditOnDenial: (@Sendable (ValidatedTransaction, RPCError) -> Healthledger_V1_AuditEvent?)? = nil
+    ) async throws(RPCError) -> (ValidatedTransaction, CommitReceipt) {
+        let transaction = try verifiedTransaction(signed, kind: kind)
+        return (transaction, try await commit(transaction, auditOnSuccess: auditOnSuccess, auditOnDenial: auditOnDenial))
+    }
+
+    /// Stateless checks and the signature check of a submitted transaction.
+    func verifiedTransaction(_ signed: Healthledger_V1_SignedTransaction?, kind: OperationKind) throws(RPCError)
+        -> ValidatedTransaction
+    {
+        guard let signed else { throw InputValidation.invalid("transaction", "required") }
+        let transaction = try TransactionValidator.validate(signed, expecting: kind)
+        let key: SigningPublicKey
+        if let attached = transaction.attachedKey {
+            key = attached
+        } else {
+            let known = cell.read { state -> (key: SigningPublicKey?, authorKnown: Bool) in
+                (state.keys[signed.keyId]?.key, state.principals[transaction.author] != nil)
+            }
+            if let found = known.key {
+                key = found
+            } else if known.authorKnown {
+                throw RPCError(
+                    .unauthenticated, "transaction.key_id: key \(signed.keyId) is not a key of \(transaction.author)")
+            } else {
+                throw InputValidation.invalid("transaction.public_key", "required on the author's first transaction")
+            }
+        }
+        try TransactionValidator.verifySignature(of: transaction, with: key)
+        return transaction
+    }
+
+    /// Commits a verified transaction.
+    func commit(
+        _ transaction: ValidatedTransaction,
+        auditOnSuccess: (@Sendable (ValidatedTransaction, Admission) -> Healthledger_V1_AuditEvent?)? = nil,
+        auditOnDenial: (@Sendable (ValidatedTransaction, RPCError) -> Healthledger_V1_AuditEvent?)? = nil
+    ) async throws(RPCError) -> CommitReceipt {
+        let onSuccess = auditOnSuccess.map { audit in { @Sendable (admission: Admission) in audit(transaction, admission) } }
+        let onDenial = auditOnDenial.map { audit in { @Sendable (error: RPCError) in audit(transaction, error) } }
+        return try await committer.submit(
+            .transaction(transaction, auditOnSuccess: onSuccess, auditOnDenial: onDenial)
+        ).get()
+    }
+
+    /// Logs an access decision durably; nothing may be released before this returns.
+    func commitAudit(_ event: Healthledger_V1_AuditEvent) async throws(RPCError) -> AuditEntry {
+        let receipt = try await committer.submit(.audit(event)).get()
+        return receipt.audits[0]
+    }
+
+    /// The receipt message of a committed transaction.
+    func receipt(_ transaction: ValidatedTransaction, _ receipt: CommitReceipt) -> Healthledger_V1_TransactionReceipt {
+        var wire = Healthledger_V1_TransactionReceipt()
+        wire.transactionId = transaction.id
+        wire.blockHeight = receipt.blockHeight
+        wire.entryIndex = receipt.admission?.entryIndex ?? 0
+        wire.committedAtUnixMs = receipt.committedAt
+        return wire
+    }
+}

@@ -1,0 +1,67 @@
+import GRPCObservability
+import GRPCProtos
+import GRPCStandardServices
+import HTTP2Transport
+import HealthLedgerProtos
+import Logging
+import RPCCore
+
+/// A node served over gRPC: the Ledger service with health, reflection, logging and metrics, on one listener
+/// (TLS, or h2c for local use). The one way both `healthledger serve` and the end-to-end tests start a node.
+public final class LedgerServer: Sendable {
+    /// How clients reach the node.
+    public enum Security: Sendable {
+        /// Plaintext HTTP/2 (h2c), for local use only.
+        case plaintext
+        /// TLS with this configuration.
+        case tls(TLSConfiguration)
+    }
+
+    /// The node being served.
+    public let node: LedgerNode
+    /// The port the listener is bound to.
+    public let port: Int
+    private let server: GRPCServer
+    private let health: HealthStatusRegistry
+
+    /// Starts serving `node` on `host`:`port` (0 picks a free port).
+    public init(
+        node: LedgerNode, host: String, port: Int, security: Security, logger: Logger,
+        healthPort: Int? = nil, limits: ServerLimits = ServerLimits()
+    ) throws {
+        let ledger = node.service.serviceDefinition
+        let health = HealthStatusRegistry(serverStatus: .serving)
+        health.setStatus(.serving, forService: ledger.name)
+        let reflection = try ReflectionService(
+            files: [
+                HealthledgerV1IdentityProtoFile.descriptor, HealthledgerV1PolicyProtoFile.descriptor,
+                HealthledgerV1RecordsProtoFile.descriptor, HealthledgerV1TransactionProtoFile.descriptor,
+                HealthledgerV1AuditProtoFile.descriptor, HealthledgerV1ChainProtoFile.descriptor,
+                HealthledgerV1StateProtoFile.descriptor, HealthledgerV1LedgerServiceProtoFile.descriptor,
+                GrpcHealthV1HealthProtoFile.descriptor, GrpcReflectionV1ReflectionProtoFile.descriptor,
+                GrpcReflectionV1alphaReflectionProtoFile.descriptor,
+            ],
+            servedServices: [ledger.name, "grpc.health.v1.Health"])
+        var configuration = ServerConfiguration(host: host, port: port)
+        if case .tls(let tls) = security { configuration.tls = tls }
+        configuration.limits = limits
+        configuration.healthPort = healthPort
+        let healthService = HealthService(registry: health).serviceDefinition
+        let server = GRPCServer(
+            configuration: configuration,
+            services: [ledger, healthService] + reflection.serviceDefinitions,
+            interceptors: [LoggingServerInterceptor(logger: logger, successLevel: .debug), MetricsServerInterceptor()],
+            healthService: healthService)
+        self.port = try server.start()
+        self.server = server
+        self.health = health
+        self.node = node
+    }
+
+    /// Drains calls in flight (health reports NOT_SERVING meanwhile), then stops the node.
+    public func shutdown(gracePeriod: Duration = .seconds(5)) async {
+        health.markAllNotServing()
+        await server.shutdown(gracePeriod: gracePeriod)
+        node.close()
+    }
+}

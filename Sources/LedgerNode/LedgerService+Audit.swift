@@ -1,0 +1,137 @@
+import AccessPolicy
+import HealthLedgerProtos
+import LedgerCrypto
+import LedgerDomain
+import RPCCore
+
+extension LedgerService {
+    /// Audit events read from the state per lock hold while replaying.
+    static let auditBatchSize = 1_024
+
+    public func auditStream(
+        request: Healthledger_V1_AuditStreamRequest, responses: ResponseWriter<Healthledger_V1_AuditStreamResponse>,
+        context: ServerContext
+    ) async throws {
+        let caller = try runtime.authenticate(context)
+        let token = try SessionStore.bearerToken(in: context.metadata)
+        if !request.unknownFields.isEmpty { throw InputValidation.invalid("request", "unknown fields") }
+        let patient = try InputValidation.principal(request.patient, field: "patient")
+        let now = runtime.now()
+
+        // Who may read what: the patient everything, an active AUDIT_READ holder everything, anyone else only
+        // the events of their own actions on this patient.
+        var ownActionsOnly = false
+        if caller != patient {
+            let decision = runtime.cell.read { state in
+                Self.auditReadDecision(caller: caller.text, patient: patient.text, policy: state.policies[patient.text], now: now)
+            }
+            if let decision {
+                _ = try await runtime.commitAudit(
+                    AuditEvents.auditRead(caller: caller.text, patient: patient.text, decision: decision, now: now))
+            } else {
+                ownActionsOnly = true
+            }
+        }
+
+        let head = runtime.cell.read { $0.auditSequence }
+        var next: UInt64
+        if request.startSequence == 0 {
+            next = head + 1
+        } else {
+            guard request.startSequence <= head + 1 else {
+                throw InputValidation.invalid(
+                    "start_sequence", "\(request.startSequence) is beyond the latest sequence plus 1 (\(head + 1))")
+            }
+            next = request.startSequence
+        }
+        // Follow before replaying, so no event committed in between is missed; sequence numbers drop repeats.
+        let follower = request.follow ? runtime.feed.followAudit(of: patient.text) : nil
+        defer { follower?.cancel() }
+
+        let filter = AuditFilter(
+            emergencyOnly: request.emergencyOnly, actor: ownActionsOnly ? caller.text : nil)
+        var replayHead = try await sendAudit(of: patient.text, from: &next, filter: filter, to: responses)
+        var completed = Healthledger_V1_AuditReplayCompleted()
+        completed.headSequence = replayHead
+        var marker = Healthledger_V1_AuditStreamResponse()
+        marker.item = .replayCompleted(completed)
+        try await responses.write(marker)
+
+        guard let follower else { return }
+        for await _ in follower.wakeups {
+            if Task.isCancelled { break }
+            guard runtime.sessions.session(token: token, now: runtime.now()) != nil else {
+                throw RPCError(
+                    .unauthenticated, "the session expired; reconnect from sequence \(next) with a new session")
+            }
+            replayHead = try await sendAudit(of: patient.text, from: &next, filter: filter, to: responses)
+        }
+    }
+
+    /// Sends the patient's committed events from sequence `next` on, in batches; returns the node's audit head
+    /// at the last read and leaves `next` after the last event looked at.
+    private func sendAudit(
+        of patient: String, from next: inout UInt64, filter: AuditFilter,
+        to responses: ResponseWriter<Healthledger_V1_AuditStreamResponse>
+    ) async throws -> UInt64 {
+        while true {
+            let start = next
+            let (batch, head, resume) = runtime.cell.read { state -> ([AuditEntry], UInt64, UInt64) in
+                let sequences = state.auditByPatient[patient] ?? []
+                var low = 0
+                var high = sequences.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if sequences[middle] < start { low = middle + 1 } else { high = middle }
+                }
+                let end = min(sequences.count, low + Self.auditBatchSize)
+                var batch: [AuditEntry] = []
+                batch.reserveCapacity(end - low)
+                for index in low..<end {
+                    let entry = state.auditEvents[Int(sequences[index]) - 1]
+                    if filter.admits(entry.event) { batch.append(entry) }
+                }
+                let resume = end > low ? sequences[end - 1] + 1 : start
+                return (batch, state.auditSequence, resume)
+            }
+            next = resume
+            if resume == start { return head }
+            var messages: [Healthledger_V1_AuditStreamResponse] = []
+            messages.reserveCapacity(batch.count)
+            for entry in batch {
+                var logged = Healthledger_V1_LoggedAuditEvent()
+                logged.event = entry.event
+                logged.ledgerEntry = entry.ledgerEntry
+                var message = Healthledger_V1_AuditStreamResponse()
+                message.item = .event(logged)
+                messages.append(message)
+            }
+            try await responses.write(contentsOf: messages)
+        }
+    }
+
+    /// The decision that lets `caller` read all of the patient's audit trail, or nil.
+    static func auditReadDecision(caller: String, patient: String, policy: PatientPolicy?, now: Int64) -> Decision? {
+        for purpose in Purpose.allCases {
+            let request = AccessRequest(
+                caller: caller, patient: patient, action: .auditRead, categories: .every, asksAllCategories: true,
+                purpose: purpose, now: now)
+            let decision = PolicyEngine.decide(request, policy: policy)
+            if decision.isAllowed { return decision }
+        }
+        return nil
+    }
+}
+
+/// Which of a patient's audit events a stream sends.
+struct AuditFilter: Sendable {
+    var emergencyOnly: Bool
+    /// Only events of this actor (a caller who is neither the patient nor an AUDIT_READ holder).
+    var actor: String?
+
+    func admits(_ event: Healthledger_V1_AuditEvent) -> Bool {
+        if emergencyOnly && !event.emergency { return false }
+        if let actor, event.actor != actor { return false }
+        return true
+    }
+}

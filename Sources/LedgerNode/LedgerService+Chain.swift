@@ -1,0 +1,255 @@
+import AccessPolicy
+import HealthLedgerProtos
+import LedgerCrypto
+import LedgerDomain
+import MerkleLog
+import RPCCore
+
+extension LedgerService {
+    // MARK: Grants and principals
+
+    public func listGrants(
+        request: Healthledger_V1_ListGrantsRequest, context: ServerContext
+    ) async throws -> Healthledger_V1_ListGrantsResponse {
+        let caller = try runtime.authenticate(context).text
+        let patient = request.patient.isEmpty ? nil : try InputValidation.principal(request.patient, field: "patient").text
+        var grantee: String?
+        if request.grantee == "*" {
+            grantee = "*"
+        } else if !request.grantee.isEmpty {
+            grantee = try InputValidation.principal(request.grantee, field: "grantee").text
+        }
+        if request.pageSize < 0 { throw InputValidation.invalid("page_size", "must not be negative") }
+        let pageSize = request.pageSize == 0 ? 100 : min(Int(request.pageSize), 1_000)
+        var start = 0
+        if !request.pageToken.isEmpty {
+            guard request.pageToken.hasPrefix("g"), let index = Int(request.pageToken.dropFirst()), index >= 0 else {
+                throw InputValidation.invalid("page_token", "not a token this node issued")
+            }
+            start = index
+        }
+        let now = runtime.now()
+        let includeInactive = request.includeInactive
+        return runtime.cell.read { state in
+            var response = Healthledger_V1_ListGrantsResponse()
+            var index = start
+            while index < state.grantOrder.count && response.grants.count < pageSize {
+                defer { index += 1 }
+                guard let detail = state.grants[state.grantOrder[index]] else { continue }
+                let grant = detail.grant
+                if let patient, grant.patient != patient { continue }
+                if let grantee, grant.grantee != grantee { continue }
+                let visible =
+                    grant.patient == caller || grant.grantee == caller || detail.author.text == caller
+                    || Self.auditReadDecision(
+                        caller: caller, patient: grant.patient, policy: state.policies[grant.patient], now: now) != nil
+                guard visible else { continue }
+                let grantState = Self.state(of: detail, rule: state.policies[grant.patient]?.grant(id: detail.id), now: now)
+                if !includeInactive && grantState != .active { continue }
+                response.grants.append(Self.wire(detail, state: grantState))
+            }
+            if index < state.grantOrder.count { response.nextPageToken = "g\(index)" }
+            return response
+        }
+    }
+
+    public func getPrincipal(
+        request: Healthledger_V1_GetPrincipalRequest, context: ServerContext
+    ) async throws -> Healthledger_V1_GetPrincipalResponse {
+        let caller = try runtime.authenticate(context)
+        let id = try InputValidation.principal(request.principalId, field: "principal_id")
+        let principal = runtime.cell.read { state -> Healthledger_V1_Principal? in
+            guard let principal = state.principals[id] else { return nil }
+            var wire = Healthledger_V1_Principal()
+            wire.principalId = id.text
+            wire.currentKeyId = principal.currentKeyID
+            wire.keys = principal.keyIDs.suffix(1_000).compactMap { keyID in
+                guard let key = state.keys[keyID] else { return nil }
+                var record = Healthledger_V1_KeyRecord()
+                record.keyId = keyID
+                record.publicKey = TransactionValidator.wire(key.key)
+                record.addedAtHeight = key.addedAtHeight
+                record.retiredAtHeight = key.retiredAtHeight
+                return record
+            }
+            if caller == id { wire.nextSequence = principal.nextSequence }
+            return wire
+        }
+        guard let principal else { throw RPCError(.notFound, "principal_id: the ledger has no transaction by \(id)") }
+        var response = Healthledger_V1_GetPrincipalResponse()
+        response.principal = principal
+        return response
+    }
+
+    static func state(of detail: GrantDetail, rule: GrantRule?, now: Int64) -> Healthledger_V1_GrantState {
+        if detail.revokedAt != nil { return .revoked }
+        guard let rule else { return .unspecified }
+        if now < rule.activeFrom { return .pending }
+        if let until = rule.activeUntil, now >= until { return .expired }
+        return .active
+    }
+
+    static func wire(_ detail: GrantDetail, state: Healthledger_V1_GrantState) -> Healthledger_V1_GrantRecord {
+        var wire = Healthledger_V1_GrantRecord()
+        wire.grantId = detail.id
+        wire.grant = detail.grant
+        wire.author = detail.author.text
+        wire.createdAtUnixMs = detail.createdAt
+        wire.state = state
+        wire.revokeTransactionId = detail.revokeTransactionID
+        wire.revokedAtUnixMs = detail.revokedAt
+        wire.location = detail.position.wire
+        wire.ledgerEntry = detail.ledgerEntry
+        return wire
+    }
+
+    // MARK: The public chain
+
+    public func getChainHead(
+        request: Healthledger_V1_GetChainHeadRequest, context: ServerContext
+    ) async throws -> Healthledger_V1_GetChainHeadResponse {
+        var response = Healthledger_V1_GetChainHeadResponse()
+        response.chainId = runtime.chainID
+        var nodeKey = Healthledger_V1_NodeKey()
+        nodeKey.keyId = runtime.nodeKey.keyID
+        nodeKey.publicKey = TransactionValidator.wire(runtime.nodeKey)
+        nodeKey.validFromHeight = 1
+        response.nodeKeys = [nodeKey]
+        response.serverTimeUnixMs = runtime.now()
+        runtime.cell.read { state in
+            if let last = state.blocks.last {
+                response.head = last.signedHeader
+                response.checkpoint = last.checkpoint
+            }
+            response.height = state.height
+            response.treeSize = state.treeSize
+        }
+        return response
+    }
+
+    public func getBlocks(
+        request: Healthledger_V1_GetBlocksRequest, responses: ResponseWriter<Healthledger_V1_GetBlocksResponse>,
+        context: ServerContext
+    ) async throws {
+        if request.startHeight == 0 { throw InputValidation.invalid("start_height", "must be at least 1") }
+        if let end = request.endHeight, end <= request.startHeight {
+            throw InputValidation.invalid("end_height", "must be greater than start_height")
+        }
+        let follower = request.follow && request.endHeight == nil ? runtime.feed.followBlocks() : nil
+        defer { follower?.cancel() }
+        var next = request.startHeight
+        func sendAvailable() async throws -> Bool {
+            while true {
+                let batch = runtime.cell.read { state -> [Healthledger_V1_SignedBlockHeader] in
+                    let end = min(state.height, (request.endHeight ?? UInt64.max) - 1)
+                    guard next <= end else { return [] }
+                    let last = min(end, next + 255)
+                    return (next...last).map { state.blocks[Int($0) - 1].signedHeader }
+                }
+                if batch.isEmpty { return request.endHeight.map { next >= $0 } ?? false }
+                next += UInt64(batch.count)
+                try await responses.write(
+                    contentsOf: batch.map { header in
+                        var message = Healthledger_V1_GetBlocksResponse()
+                        message.block = header
+                        return message
+                    })
+            }
+        }
+        _ = try await sendAvailable()
+        guard let follower else { return }
+        for await _ in follower.wakeups {
+            if Task.isCancelled { break }
+            _ = try await sendAvailable()
+        }
+    }
+
+    public func getCheckpoint(
+        request: Healthledger_V1_GetCheckpointRequest, context: ServerContext
+    ) async throws -> Healthledger_V1_GetCheckpointResponse {
+        var response = Healthledger_V1_GetCheckpointResponse()
+        response.checkpoint = try runtime.cell.read { (state) throws(RPCError) in
+            try Self.checkpoint(treeSize: request.treeSize, field: "tree_size", in: state)
+        }
+        return response
+    }
+
+    public func getInclusionProof(
+        request: Healthledger_V1_GetInclusionProofRequest, context: ServerContext
+    ) async throws -> Healthledger_V1_GetInclusionProofResponse {
+        try runtime.cell.read { (state) throws(RPCError) in
+            let checkpoint = try Self.checkpoint(treeSize: request.treeSize, field: "tree_size", in: state)
+            let treeSize = Self.treeSize(of: checkpoint)
+            guard request.leafIndex < treeSize else {
+                throw InputValidation.invalid("leaf_index", "\(request.leafIndex) is not below tree size \(treeSize)")
+            }
+            var proof = Healthledger_V1_InclusionProof()
+            proof.leafIndex = request.leafIndex
+            proof.treeSize = treeSize
+            do {
+                proof.auditPath = try state.tree.inclusionProof(leafIndex: request.leafIndex, treeSize: treeSize)
+            } catch {
+                throw RPCError(.internalError, "inclusion proof: \(error)")
+            }
+            var response = Healthledger_V1_GetInclusionProofResponse()
+            response.proof = proof
+            response.checkpoint = checkpoint
+            return response
+        }
+    }
+
+    public func getConsistencyProof(
+        request: Healthledger_V1_GetConsistencyProofRequest, context: ServerContext
+    ) async throws -> Healthledger_V1_GetConsistencyProofResponse {
+        if request.firstTreeSize == 0 { throw InputValidation.invalid("first_tree_size", "must be at least 1") }
+        return try runtime.cell.read { (state) throws(RPCError) in
+            let first = try Self.checkpoint(treeSize: request.firstTreeSize, field: "first_tree_size", in: state)
+            let second = try Self.checkpoint(treeSize: request.secondTreeSize, field: "second_tree_size", in: state)
+            let secondSize = Self.treeSize(of: second)
+            guard request.firstTreeSize <= secondSize else {
+                throw InputValidation.invalid("second_tree_size", "must be at least first_tree_size")
+            }
+            var proof = Healthledger_V1_ConsistencyProof()
+            proof.firstTreeSize = request.firstTreeSize
+            proof.secondTreeSize = secondSize
+            do {
+                proof.consistencyPath = try state.tree.consistencyProof(
+                    firstSize: request.firstTreeSize, secondSize: secondSize)
+            } catch {
+                throw RPCError(.internalError, "consistency proof: \(error)")
+            }
+            var response = Healthledger_V1_GetConsistencyProofResponse()
+            response.proof = proof
+            response.firstCheckpoint = first
+            response.secondCheckpoint = second
+            return response
+        }
+    }
+
+    /// The signed checkpoint of the block ending at `treeSize` (latest when nil).
+    static func checkpoint(treeSize: UInt64?, field: String, in state: borrowing LedgerState) throws(RPCError)
+        -> Healthledger_V1_SignedCheckpoint
+    {
+        guard let latest = state.blocks.last else { throw RPCError(.notFound, "the chain has no block yet") }
+        guard let treeSize else { return latest.checkpoint }
+        var low = 0
+        var high = state.blocks.count
+        while low < high {
+            let middle = (low + high) / 2
+            let end = state.blocks[middle].header.firstEntryIndex + UInt64(state.blocks[middle].header.entryCount)
+            if end < treeSize { low = middle + 1 } else { high = middle }
+        }
+        guard low < state.blocks.count else {
+            throw RPCError(.notFound, "\(field): no checkpoint for tree size \(treeSize) yet")
+        }
+        let header = state.blocks[low].header
+        guard header.firstEntryIndex + UInt64(header.entryCount) == treeSize else {
+            throw RPCError(.notFound, "\(field): \(treeSize) is not the log size at the end of a block")
+        }
+        return state.blocks[low].checkpoint
+    }
+
+    static func treeSize(of checkpoint: Healthledger_V1_SignedCheckpoint) -> UInt64 {
+        (try? Healthledger_V1_Checkpoint(serializedBytes: checkpoint.checkpoint).treeSize) ?? 0
+    }
+}

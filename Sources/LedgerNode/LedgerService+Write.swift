@@ -1,0 +1,130 @@
+import HealthLedgerProtos
+import LedgerCrypto
+import LedgerDomain
+import LedgerStorage
+import RPCCore
+
+extension LedgerService {
+    /// Largest content chunk: 1 MiB.
+    static let maxChunkBytes = 1 << 20
+
+    public func write(
+        requests: RequestStream<Healthledger_V1_WriteRequest>, context: ServerContext
+    ) async throws -> Healthledger_V1_WriteResponse {
+        var messages = requests.makeAsyncIterator()
+        guard let first = try await messages.next() else {
+            throw InputValidation.invalid("write", "empty stream: the first message must carry the transaction")
+        }
+        guard case .transaction(let signed)? = first.part else {
+            throw InputValidation.invalid("write[0]", "the first message must carry the transaction, not a chunk")
+        }
+        let transaction = try runtime.verifiedTransaction(signed, kind: .writeRecord)
+        guard case .writeRecord(let record) = transaction.operation else { preconditionFailure("validated kind") }
+        if record.sizeBytes > runtime.configuration.maxRecordBytes {
+            throw RPCError(
+                .resourceExhausted,
+                "transaction.body.write_record.size_bytes: \(record.sizeBytes) bytes is above this node's maximum of \(runtime.configuration.maxRecordBytes)")
+        }
+        let now = runtime.now()
+        let auditDenial: @Sendable (ValidatedTransaction, RPCError) -> Healthledger_V1_AuditEvent? = { transaction, error in
+            error.code == .permissionDenied ? AuditEvents.writeRefused(transaction, error: error, now: now) : nil
+        }
+        // Sequence, key and permission are checked before any content is accepted, so a refused writer
+        // uploads nothing; a refusal goes through the committer so that it is audited.
+        if runtime.wouldRefuse(transaction) != nil {
+            _ = try await runtime.commit(transaction, auditOnDenial: auditDenial)
+            throw RPCError(.internalError, "a refused write was admitted")
+        }
+
+        let upload: ContentUpload
+        do { upload = try runtime.contentStore.beginUpload(patient: record.patient.text) } catch {
+            throw RPCError(storage: error)
+        }
+        var committedContent = false
+        defer { if !committedContent { upload.abort() } }
+        var received: UInt64 = 0
+        var index = 1
+        while let message = try await messages.next() {
+            guard case .chunk(let chunk)? = message.part else {
+                throw InputValidation.invalid("write[\(index)]", "only content chunks may follow the transaction")
+            }
+            if chunk.data.isEmpty { throw InputValidation.invalid("write[\(index)].chunk.data", "empty chunk") }
+            if chunk.data.count > Self.maxChunkBytes {
+                throw RPCError(
+                    .resourceExhausted, "write[\(index)].chunk.data: \(chunk.data.count) bytes is above 1 MiB")
+            }
+            if chunk.offsetBytes != received {
+                throw InputValidation.invalid(
+                    "write[\(index)].chunk.offset_bytes", "expected \(received), got \(chunk.offsetBytes)")
+            }
+            received += UInt64(chunk.data.count)
+            if received > record.sizeBytes {
+                throw InputValidation.invalid(
+                    "write[\(index)].chunk", "content is longer than size_bytes (\(record.sizeBytes))")
+            }
+            do { try upload.append(chunk.data) } catch { throw RPCError(storage: error) }
+            index += 1
+        }
+        let uploaded: (sha256: [UInt8], size: UInt64)
+        do { uploaded = try upload.finish() } catch { throw RPCError(storage: error) }
+        if uploaded.size != record.sizeBytes {
+            throw InputValidation.invalid(
+                "write", "received \(uploaded.size) content bytes but size_bytes is \(record.sizeBytes)")
+        }
+        if uploaded.sha256 != record.contentSHA256 {
+            throw InputValidation.invalid("write", "the content does not hash to content_sha256")
+        }
+        // Content is durable before the transaction that points at it commits.
+        do { try upload.commit() } catch { throw RPCError(storage: error) }
+        committedContent = true
+        let receipt = try await runtime.commit(transaction, auditOnDenial: auditDenial)
+        var response = Healthledger_V1_WriteResponse()
+        response.recordId = transaction.id
+        response.receipt = runtime.receipt(transaction, receipt)
+        return response
+    }
+}
+
+extension LedgerRuntime {
+    /// The error admitting `transaction` now would give, without committing anything.
+    func wouldRefuse(_ transaction: ValidatedTransaction) -> RPCError? {
+        let now = self.now()
+        let rules = self.rules
+        return cell.read { state -> RPCError? in
+            var draft = BlockDraft(after: state, time: now, rules: rules)
+            do throws(RPCError) {
+                _ = try draft.admit(transaction, salt: [], on: state)
+                return nil
+            } catch {
+                return error
+            }
+        }
+    }
+
+    /// Destroys the stored content of erased records, unless another live record of the patient shares it.
+    func eraseContent(of records: [RecordEntry]) {
+        for record in records {
+            let patient = record.metadata.patient
+            let hash = record.metadata.contentSha256
+            let stillUsed = cell.read { state in
+                state.records(of: patient).contains { !$0.contentErased && $0.metadata.contentSha256 == hash }
+            }
+            if stillUsed { continue }
+            do { try contentStore.erase(patient: patient, sha256: hash) } catch {
+                logger.error("erasing content failed", metadata: ["record": "\(record.id)", "error": "\(error)"])
+            }
+        }
+    }
+}
+
+extension RPCError {
+    /// The gRPC status for a storage failure: UNAVAILABLE for I/O (disk full, EIO), DATA_LOSS for damage.
+    init(storage error: StorageError) {
+        switch error.kind {
+        case .dataLoss, .corrupt: self.init(.dataLoss, "stored content is damaged: \(error.reason)")
+        case .notFound: self.init(.notFound, error.reason)
+        case .invalidArgument: self.init(.invalidArgument, error.reason)
+        default: self.init(.unavailable, "the node cannot store data right now (\(error.reason)); retry later")
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import AccessPolicy
+import HealthLedgerProtos
+import LedgerCrypto
+import LedgerDomain
+import LedgerStorage
+import RPCCore
+
+/// The healthledger.v1.Ledger service: sessions, signed transactions, audited reads, the live audit trail and
+/// the public chain. Handlers validate input, read the committed state under a short read lock, and hand every
+/// change and every access decision to the block committer, answering only once it is durable.
+public struct LedgerService: Healthledger_V1_LedgerService {
+    let runtime: LedgerRuntime
+
+    init(runtime: LedgerRuntime) {
+        self.runtime = runtime
+    }
+
+    // MARK: Sessions
+
+    public func createSessionChallenge(
+        request: Healthledger_V1_CreateSessionChallengeRequest, context: ServerContext
+    ) async throws -> Healthledger_V1_CreateSessionChallengeResponse {
+        let (principal, keyID) = try sessionKey(
+            principalID: request.principalId, keyID: request.keyId, publicKey: request.publicKey)
+        let issued = try runtime.sessions.issueChallenge(principal: principal, keyID: keyID, now: runtime.now())
+        var response = Healthledger_V1_CreateSessionChallengeResponse()
+        response.challenge = issued.challenge
+        response.expiresAtUnixMs = issued.expiresAt
+        response.chainId = runtime.chainID
+        return response
+    }
+
+    public func createSession(
+        request: Healthledger_V1_CreateSessionRequest, context: ServerContext
+    ) async throws -> Healthledger_V1_CreateSessionResponse {
+        let (principal, keyID) = try sessionKey(
+            principalID: request.principalId, keyID: request.keyId, publicKey: request.publicKey)
+        let key = try signingKey(keyID: keyID, publicKey: request.publicKey)
+        if request.challenge.count != 32 {
+            throw InputValidation.invalid("challenge", "must be the 32 bytes CreateSessionChallenge returned")
+        }
+        if request.signature.count != 64 {
+            throw InputValidation.invalid("signature", "must be 64 bytes, got \(request.signature.count)")
+        }
+        let now = runtime.now()
+        guard runtime.sessions.redeem(request.challenge, principal: principal, keyID: keyID, now: now) != nil else {
+            throw RPCError(.unauthenticated, "challenge: unknown, already used or expired; ask for a new one")
+        }
+        let message = ContextLabel.message(
+            context: ContextLabel.session,
+            payload: Array(runtime.chainID.utf8) + [0] + Array(principal.text.utf8) + [0] + request.challenge)
+        guard key.isValidSignature(request.signature, for: message) else {
+            throw RPCError(.unauthenticated, "signature: does not verify with key \(keyID)")
+        }
+        let session = runtime.sessions.createSession(
+            principal: principal, keyID: keyID, ttlMs: request.requestedTtlMs, now: now)
+        var response = Healthledger_V1_CreateSessionResponse()
+        response.token = session.token
+        response.expiresAtUnixMs = session.expiresAt
+        return response
+    }
+
+    public func deleteSession(
+        request: Healthledger_V1_DeleteSessionRequest, context: ServerContext
+    ) async throws -> Healthledger_V1_DeleteSessionResponse {
+        _ = try runtime.authenticate(context)
+        runtime.sessions.delete(token: try SessionStore.bearerToken(in: context.metadata))
+        return Healthledger_V1_DeleteSessionResponse()
+    }
+
+    /// The principal and key a session is asked for, checked against the ledger: the key must be the
+    /// principal's current one, or, for a principal the ledger does not know, derive its id.
+    private func sessionKey(
+        principalID: String, keyID: String, publicKey: Healthledger_V1_PublicKey?
+    ) throws(RPCError) -> (PrincipalID, String) {
+        let principal = try InputValidation.principal(principalID, field: "principal_id")
+        let keyID = try InputValidation.objectID(keyID, field: "key_id")
+        let attached = try publicKey.map { (wire) throws(RPCError) in
+            try TransactionValidator.publicKey(wire, field: "public_key")
+        }
+        if let attached, attached.keyID != keyID { throw InputValidation.invalid("key_id", "does not match public_key") }
+        let known = runtime.cell.read { $0.principals[principal] }
+        if let known {
+            guard known.currentKeyID == keyID else {
+                throw RPCError(.failedPrecondition, "key_id: \(keyID) is not the current key of \(principal)")
+            }
+        } else {
+            guard let attached else {
+                throw RPCError(
+                    .notFound, "principal_id: \(principal) has no key on the ledger yet; send public_key")
+            }
+            guard PrincipalID(firstKey: attached) == principal else {
+                throw RPCError(.failedPrecondition, "public_key: does not derive principal id \(principal)")
+            }
+        }
+        return (principal, keyID)
+    }
+
+    private func signingKey(keyID: String, publicKey: Healthledger_V1_PublicKey?) throws(RPCError) -> SigningPublicKey {
+        if let known = runtime.cell.read({ $0.keys[keyID]?.key }) { return known }
+        guard let publicKey else { throw InputValidation.invalid("public_key", "required") }
+        return try TransactionValidator.publicKey(publicKey, field: "public_key")
+    }
+
+    // MARK: Transactions
+
+    public func grant(
+        request: Healthledger_V1_GrantRequest, context: ServerContext
+    ) async throws -> Healthledger_V1_GrantResponse {
+        let (transaction, receipt) = try await runtime.commitTransaction(request.transaction, kind: .grant)
+        var response = Healthledger_V1_GrantResponse()
+        response.grantId = transaction.id
+        response.receipt = runtime.receipt(transaction, receipt)
+        return response
+    }
+
+    public func revoke(
+        request: Healthledger_V1_RevokeRequest, context: ServerContext
+    ) async throws -> Healthledger_V1_RevokeResponse {
+        let (transaction, receipt) = try await runtime.commitTransaction(request.transaction, kind: .revoke)
+        var response = Healthledger_V1_RevokeResponse()
+        response.receipt = runtime.receipt(transaction, receipt)
+        return response
+    }
+
+    public func rotateKey(
+        request: Healthledger_V1_RotateKeyRequest, context: ServerContext
+    ) async throws -> Healthledger_V1_RotateKeyResponse {
+        let (transaction, receipt) = try await runtime.commitTransaction(request.transaction, kind: .rotateKey)
+        var response = Healthledger_V1_RotateKeyResponse()
+        if case .rotateKey(let newKey, _) = transaction.operation { response.newKeyId = newKey.keyID }
+        response.receipt = runtime.receipt(transaction, receipt)
+        return response
+    }
+
+    public func erase(
+        request: Healthledger_V1_EraseRequest, context: ServerContext
+    ) async throws -> Healthledger_V1_EraseResponse {
+        let (transaction, receipt) = try await runtime.commitTransaction(request.transaction, kind: .erasureRequest)
+        let admission = receipt.admission!
+        // The erasure is committed: destroy the content now. A crash before this finishes leaves files that
+        // nothing will serve (records are marked erased); the patient's data key goes with erase-all.
+        if let patient = admission.erasesAllOf {
+            do { try runtime.contentStore.eraseAll(patient: patient.text) } catch {
+                runtime.logger.error("erasing content failed", metadata: ["patient": "\(patient)", "error": "\(error)"])
+            }
+        } else {
+            runtime.eraseContent(of: admission.erasedRecords)
+        }
+        var response = Healthledger_V1_EraseResponse()
+        response.erasedRecordCount = UInt64(admission.erasedRecords.count)
+        response.receipt = runtime.receipt(transaction, receipt)
+        return response
+    }
+
+    public func openEmergencyAccess(
+        request: Healthledger_V1_OpenEmergencyAccessRequest, context: ServerContext
+    ) async throws -> Healthledger_V1_OpenEmergencyAccessResponse {
+        let now = runtime.now()
+        let rules = runtime.rules
+        let (transaction, receipt) = try await runtime.commitTransaction(
+            request.transaction, kind: .emergencyAccess,
+            auditOnSuccess: { transaction, admission in
+                AuditEvents.emergencyOpened(transaction, expiresAt: admission.emergencyExpiresAt ?? now, rules: rules, now: now)
+            },
+            auditOnDenial: { transaction, error in
+                error.code == .permissionDenied ? AuditEvents.emergencyRefused(transaction, error: error, now: now) : nil
+            })
+        var response = Healthledger_V1_OpenEmergencyAccessResponse()
+        response.emergencyAccessId = transaction.id
+        response.expiresAtUnixMs = receipt.admission?.emergencyExpiresAt ?? 0
+        response.receipt = runtime.receipt(transaction, receipt)
+        return response
+    }
+}

@@ -1,0 +1,140 @@
+import AccessPolicy
+import ArgumentParser
+import Foundation
+import HTTP2Transport
+import LedgerDomain
+import LedgerNode
+import Logging
+
+/// `healthledger serve`: runs a single node.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run a HealthLedger node.",
+        discussion: """
+            With no options, starts a single node on 127.0.0.1:7443 over TLS, with its data directory in
+            $XDG_DATA_HOME/healthledger (~/.local/share/healthledger). On first start it creates the data
+            directory, the node's block-signing key, the master key for record encryption and a development TLS
+            certificate authority and server certificate (under <data-dir>/tls; clients trust tls/ca.pem), and
+            says where each is. SIGTERM or SIGINT drains calls in flight and exits 0.
+
+            Settings come from, in increasing priority: defaults, a JSON config file (--config), flags.
+            Config file keys: data_dir, host, port, chain_id, plaintext, tls_cert, tls_key, health_port,
+            metrics_port, emergency_clinicians (list of principal ids), emergency_categories (list, e.g.
+            "allergies"), max_emergency_duration_minutes, max_record_bytes, log_level.
+
+            Examples:
+              healthledger serve
+              healthledger serve --data-dir /var/lib/healthledger --port 443 --tls-cert cert.pem --tls-key key.pem
+              healthledger serve --plaintext --port 7080 --emergency-clinician hl1...
+              healthledger serve --config /etc/healthledger/node.json
+            """)
+
+    @Option(name: .long, help: "JSON config file (see the discussion for keys).")
+    var config: String?
+    @Option(name: .long, help: "Data directory (default: $XDG_DATA_HOME/healthledger).")
+    var dataDir: String?
+    @Option(name: .long, help: "Address to listen on (default 127.0.0.1).")
+    var host: String?
+    @Option(name: .long, help: "Port to listen on (default 7443; 0 picks a free one).")
+    var port: Int?
+    @Option(name: .long, help: "Chain id for a new data directory (default healthledger-local).")
+    var chainId: String?
+    @Flag(name: .long, help: "Serve plaintext HTTP/2 (h2c) instead of TLS; for local use only.")
+    var plaintext = false
+    @Option(name: .long, help: "PEM certificate chain (default: a development certificate in <data-dir>/tls).")
+    var tlsCert: String?
+    @Option(name: .long, help: "PEM private key for --tls-cert.")
+    var tlsKey: String?
+    @Option(name: .long, help: "Also serve grpc.health.v1 alone on this plaintext port, for probes.")
+    var healthPort: Int?
+    @Option(name: .long, help: "Serve Prometheus metrics (text format) at http://<host>:<port>/metrics.")
+    var metricsPort: Int?
+    @Option(name: .long, help: "Principal id of a clinician who may open emergency access (repeatable).")
+    var emergencyClinician: [String] = []
+    @Option(name: .long, help: "A category emergency access may open (repeatable; default allergies, medications, conditions, immunizations).")
+    var emergencyCategory: [String] = []
+    @Option(name: .long, help: "Longest emergency access this node opens, in minutes (default and most: 480).")
+    var maxEmergencyDurationMinutes: Int?
+    @Option(name: .long, help: "Largest record content in bytes (default 17179869184, 16 GiB).")
+    var maxRecordBytes: UInt64?
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (default info).")
+    var logLevel: String?
+
+    func run() async throws {
+        let resolved = Result { () throws(ServeSettings.Problem) in try ServeSettings.resolve(flags: self) }
+        guard case .success(let settings) = resolved else {
+            if case .failure(let problem) = resolved { throw ValidationError(problem.description) }
+            return
+        }
+        var logger = Logger(label: "healthledger")
+        logger.logLevel = settings.logLevel
+        let metrics = settings.metricsPort.map { _ in PrometheusMetrics.bootstrap() }
+
+        let node: LedgerNode
+        do {
+            node = try LedgerNode.open(settings.nodeConfiguration, logger: logger)
+            try await node.ensureGenesisBlock()
+        } catch {
+            logger.critical("cannot open the node", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+        let security: LedgerServer.Security
+        if settings.plaintext {
+            security = .plaintext
+        } else if let certificate = settings.tlsCertificate, let key = settings.tlsKey {
+            security = .tls(TLSConfiguration(certificateChainPEMPath: certificate, privateKeyPEMPath: key))
+        } else {
+            let directory = settings.dataDirectory + "/tls"
+            let development: DevelopmentCertificate
+            if let existing = DevelopmentCertificate.existing(in: directory) {
+                development = existing
+            } else {
+                development = try DevelopmentCertificate.generate(
+                    commonName: "localhost", subjectAltNames: ["DNS:localhost", "IP:127.0.0.1", "IP:::1"],
+                    directory: directory)
+                logger.notice(
+                    "created a development TLS certificate; clients trust the CA file",
+                    metadata: ["ca": "\(development.certificateAuthorityPath)", "certificate": "\(development.certificatePath)"])
+            }
+            security = .tls(development.serverConfiguration())
+        }
+        let server: LedgerServer
+        do {
+            server = try LedgerServer(
+                node: node, host: settings.host, port: settings.port, security: security, logger: logger,
+                healthPort: settings.healthPort)
+        } catch {
+            node.close()
+            logger.critical(
+                "cannot serve", metadata: ["address": "\(settings.host):\(settings.port)", "error": "\(error)"])
+            throw ExitCode.failure
+        }
+        var metricsEndpoint: MetricsEndpoint?
+        if let metrics, let metricsPort = settings.metricsPort {
+            do {
+                metricsEndpoint = try MetricsEndpoint(host: settings.host, port: metricsPort, metrics: metrics)
+                logger.notice("metrics", metadata: ["url": "http://\(settings.host):\(metricsEndpoint!.port)/metrics"])
+            } catch {
+                logger.critical("cannot serve metrics", metadata: ["port": "\(metricsPort)", "error": "\(error)"])
+                await server.shutdown()
+                throw ExitCode.failure
+            }
+        }
+        let head = node.head
+        logger.notice(
+            "serving",
+            metadata: [
+                "address": "\(settings.host):\(server.port)", "tls": "\(!settings.plaintext)",
+                "data_dir": "\(settings.dataDirectory)", "chain_id": "\(node.chainID)", "height": "\(head.height)",
+                "entries": "\(head.treeSize)", "node_key": "\(node.nodeKey.keyID)",
+            ])
+        print("listening on port \(server.port)")
+        fflush(nil)
+
+        let signal = await ShutdownSignals.first()
+        logger.notice("shutting down", metadata: ["signal": "\(signal)"])
+        metricsEndpoint?.stop()
+        await server.shutdown(gracePeriod: .seconds(10))
+    }
+}

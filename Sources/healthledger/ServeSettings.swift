@@ -1,0 +1,147 @@
+import AccessPolicy
+import Foundation
+import LedgerCrypto
+import LedgerDomain
+import LedgerNode
+import Logging
+
+/// The settings `serve` runs with: defaults, overridden by the config file, overridden by flags.
+struct ServeSettings {
+    /// A setting that cannot be used; one line naming it.
+    struct Problem: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The config file's keys (snake_case JSON).
+    struct File: Decodable {
+        var data_dir: String?
+        var host: String?
+        var port: Int?
+        var chain_id: String?
+        var plaintext: Bool?
+        var tls_cert: String?
+        var tls_key: String?
+        var health_port: Int?
+        var metrics_port: Int?
+        var emergency_clinicians: [String]?
+        var emergency_categories: [String]?
+        var max_emergency_duration_minutes: Int?
+        var max_record_bytes: UInt64?
+        var log_level: String?
+    }
+
+    var dataDirectory: String
+    var host: String
+    var port: Int
+    var plaintext: Bool
+    var tlsCertificate: String?
+    var tlsKey: String?
+    var healthPort: Int?
+    var metricsPort: Int?
+    var logLevel: Logger.Level
+    var nodeConfiguration: LedgerNodeConfiguration
+
+    static func resolve(flags: ServeCommand) throws(Problem) -> ServeSettings {
+        var file = File()
+        if let path = flags.config {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw Problem(description: "--config \(path): cannot read the file")
+            }
+            do {
+                file = try JSONDecoder().decode(File.self, from: data)
+            } catch {
+                throw Problem(description: "--config \(path): not a valid config file (\(describe(error)))")
+            }
+        }
+        let dataDirectory = flags.dataDir ?? file.data_dir ?? defaultDataDirectory()
+        let port = flags.port ?? file.port ?? 7443
+        guard (0...65535).contains(port) else { throw Problem(description: "--port \(port): must be 0 to 65535") }
+        let plaintext = flags.plaintext || (file.plaintext ?? false)
+        let certificate = flags.tlsCert ?? file.tls_cert
+        let key = flags.tlsKey ?? file.tls_key
+        if (certificate == nil) != (key == nil) {
+            throw Problem(description: "--tls-cert and --tls-key go together: give both or neither")
+        }
+        if plaintext && certificate != nil {
+            throw Problem(description: "--plaintext and --tls-cert contradict each other: choose one")
+        }
+        let levelName = flags.logLevel ?? file.log_level ?? "info"
+        guard let level = Logger.Level(rawValue: levelName) else {
+            throw Problem(description: "--log-level \(levelName): use trace, debug, info, notice, warning, error or critical")
+        }
+
+        var rules = LedgerRules()
+        let clinicians = flags.emergencyClinician.isEmpty ? (file.emergency_clinicians ?? []) : flags.emergencyClinician
+        for clinician in clinicians {
+            do {
+                _ = try PrincipalID(parsing: clinician)
+            } catch {
+                throw Problem(description: "--emergency-clinician \(clinician): \(error)")
+            }
+        }
+        rules.emergencyClinicians = Set(clinicians)
+        let categoryNames = flags.emergencyCategory.isEmpty ? (file.emergency_categories ?? []) : flags.emergencyCategory
+        if !categoryNames.isEmpty {
+            var categories = CategorySet()
+            for name in categoryNames {
+                guard let category = DataCategory.named(name) else {
+                    throw Problem(
+                        description: "--emergency-category \(name): not a category (\(DataCategory.allCases.map(\.cliName).joined(separator: ", ")))")
+                }
+                if category.isSensitive {
+                    throw Problem(description: "--emergency-category \(name): sensitive categories are never opened in an emergency")
+                }
+                categories.formUnion(CategorySet([category]))
+            }
+            rules.emergencyCategories = categories
+        }
+        if let minutes = flags.maxEmergencyDurationMinutes ?? file.max_emergency_duration_minutes {
+            guard (1...480).contains(minutes) else {
+                throw Problem(description: "--max-emergency-duration-minutes \(minutes): must be 1 to 480")
+            }
+            rules.maxEmergencyDurationMs = Int64(minutes) * 60_000
+        }
+        let chainID = flags.chainId ?? file.chain_id ?? "healthledger-local"
+        var configuration = LedgerNodeConfiguration(dataDirectory: dataDirectory, chainID: chainID, rules: rules)
+        if let maxRecordBytes = flags.maxRecordBytes ?? file.max_record_bytes {
+            configuration.maxRecordBytes = maxRecordBytes
+        }
+        return ServeSettings(
+            dataDirectory: dataDirectory, host: flags.host ?? file.host ?? "127.0.0.1", port: port,
+            plaintext: plaintext, tlsCertificate: certificate, tlsKey: key,
+            healthPort: flags.healthPort ?? file.health_port, metricsPort: flags.metricsPort ?? file.metrics_port,
+            logLevel: level, nodeConfiguration: configuration)
+    }
+
+    /// $XDG_DATA_HOME/healthledger, or ~/.local/share/healthledger.
+    static func defaultDataDirectory() -> String {
+        let environment = ProcessInfo.processInfo.environment
+        if let base = environment["XDG_DATA_HOME"], !base.isEmpty { return base + "/healthledger" }
+        let home = environment["HOME"] ?? "."
+        return home + "/.local/share/healthledger"
+    }
+
+    private static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
+            DecodingError.keyNotFound(_, let context), DecodingError.dataCorrupted(let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
+        default:
+            return "\(error)"
+        }
+    }
+}
+
+extension DataCategory {
+    /// The lowercase name used on the command line, e.g. "allergies", "clinical-notes".
+    var cliName: String {
+        protoName.dropFirst("DATA_CATEGORY_".count).lowercased().replacingOccurrences(of: "_", with: "-")
+    }
+
+    /// The category with this command-line or proto name.
+    static func named(_ name: String) -> DataCategory? {
+        let normalized = name.lowercased().replacingOccurrences(of: "_", with: "-")
+        return allCases.first { $0.cliName == normalized || $0.protoName.lowercased() == name.lowercased() }
+    }
+}
