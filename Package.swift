@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "LedgerDomain", targets: ["LedgerDomain"]),
         .library(name: "LedgerStorage", targets: ["LedgerStorage"]),
         .library(name: "LedgerNode", targets: ["LedgerNode"]),
+        .library(name: "HealthLedgerClient", targets: ["HealthLedgerClient"]),
         .executable(name: "healthledger", targets: ["healthledger"]),
         .executable(name: "healthledger-protoc", targets: ["healthledger-protoc"]),
         .executable(name: "interop-server", targets: ["interop-server"]),
@@ -91,6 +92,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]),
+        // The Swift client: identities, transaction signing, sessions, typed calls over the generated stubs.
+        .target(
+            name: "HealthLedgerClient",
+            dependencies: ["HealthLedgerProtos", "LedgerCrypto", "ProtobufWire", "RPCCore"]),
         // The healthledger command: serve (and the client commands).
         .executableTarget(
             name: "healthledger",
@@ -164,7 +169,8 @@ let package = Package(
             name: "LedgerNodeTests",
             dependencies: [
                 "LedgerNode", "LedgerDomain", "LedgerStorage", "LedgerCrypto", "HealthLedgerProtos", "ProtobufWire",
-                "RPCCore", "HTTP2Transport",
+                "RPCCore", "HTTP2Transport", "HealthLedgerClient", "MerkleLog",
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "GeneratedCodeTests",

@@ -226,6 +226,10 @@ public struct BlockDraft: Sendable {
             admission.emergencyExpiresAt = rule.expiresAt
         }
 
+        if keyState(transaction.signed.keyId, in: state) == nil, let firstKey = transaction.attachedKey {
+            // The author's first transaction brings the key its principal id derives from.
+            keys[firstKey.keyID] = KeyState(key: firstKey, owner: author, addedAtHeight: height, retiredAtHeight: nil)
+        }
         principal.nextSequence += 1
         principals[author] = principal
         transactions.insert(transactionKey)

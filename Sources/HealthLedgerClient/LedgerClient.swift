@@ -1,0 +1,241 @@
+import Glibc
+import HealthLedgerProtos
+import LedgerCrypto
+import ProtobufWire
+import RPCCore
+
+/// A HealthLedger client acting as one principal: it learns the chain id, keeps a session for private reads,
+/// numbers and signs the principal's transactions, and resubmits a transaction whose outcome is unknown
+/// (UNAVAILABLE) with the very same bytes, which the replay guard makes safe.
+public actor LedgerClient<Transport: ClientTransport> {
+    /// The generated stubs, for calls this layer does not wrap.
+    public nonisolated let stub: Healthledger_V1_LedgerClient<Transport>
+    /// Who this client acts as.
+    public private(set) var identity: LedgerIdentity
+
+    private var chainID: String?
+    private var nextSequence: UInt64?
+    private var hasKeyOnLedger = false
+    private var session: (token: String, expiresAt: Int64)?
+
+    /// A client calling through `transport` as `identity`.
+    public init(transport: Transport, identity: LedgerIdentity) {
+        stub = Healthledger_V1_LedgerClient(transport: transport)
+        self.identity = identity
+    }
+
+    /// Milliseconds since the Unix epoch.
+    public static func now() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
+
+    /// The chain id, fetched once from GetChainHead.
+    public func chain() async throws -> String {
+        if let chainID { return chainID }
+        let head = try await stub.getChainHead(Healthledger_V1_GetChainHeadRequest())
+        chainID = head.chainId
+        return head.chainId
+    }
+
+    /// Call options carrying a valid session token, creating or renewing the session when needed.
+    public func authenticated(_ options: CallOptions = CallOptions()) async throws -> CallOptions {
+        var options = options
+        options.metadata.add("Bearer \(try await sessionToken())", forKey: "authorization")
+        return options
+    }
+
+    /// A valid session token.
+    public func sessionToken() async throws -> String {
+        if let session, session.expiresAt - Self.now() > 30_000 { return session.token }
+        let chainID = try await chain()
+        var challengeRequest = Healthledger_V1_CreateSessionChallengeRequest()
+        challengeRequest.principalId = identity.id
+        challengeRequest.keyId = identity.key.publicKey.keyID
+        challengeRequest.publicKey = identity.wirePublicKey
+        let challenge = try await stub.createSessionChallenge(challengeRequest)
+        var request = Healthledger_V1_CreateSessionRequest()
+        request.principalId = identity.id
+        request.keyId = identity.key.publicKey.keyID
+        request.publicKey = identity.wirePublicKey
+        request.challenge = challenge.challenge
+        request.signature = TransactionSigner(identity: identity, chainID: chainID).sessionSignature(
+            challenge: challenge.challenge)
+        let response = try await stub.createSession(request)
+        session = (response.token, response.expiresAtUnixMs)
+        return response.token
+    }
+
+    /// The sequence number the principal's next transaction carries, asked of the node once.
+    private func sequence() async throws -> UInt64 {
+        if let nextSequence { return nextSequence }
+        var request = Healthledger_V1_GetPrincipalRequest()
+        request.principalId = identity.id
+        do {
+            let principal = try await stub.getPrincipal(request, options: try await authenticated())
+            nextSequence = principal.principal?.nextSequence ?? 1
+            hasKeyOnLedger = true
+        } catch let error as RPCError where error.code == .notFound {
+            nextSequence = 1
+            hasKeyOnLedger = false
+        }
+        return nextSequence!
+    }
+
+    /// Signs `operation` with the next sequence number and submits it with `send`; the sequence advances only
+    /// once the node has committed it.
+    public func submit<Response: Sendable>(
+        _ operation: Healthledger_V1_TransactionBody.Operation,
+        send: @Sendable (Healthledger_V1_SignedTransaction) async throws -> Response
+    ) async throws -> Response {
+        let chainID = try await chain()
+        let sequence = try await sequence()
+        let signed = TransactionSigner(identity: identity, chainID: chainID).sign(
+            operation, sequence: sequence, createdAt: Self.now(), attachPublicKey: !hasKeyOnLedger)
+        var attempt = 0
+        while true {
+            do {
+                let response = try await send(signed)
+                nextSequence = sequence + 1
+                hasKeyOnLedger = true
+                return response
+            } catch let error as RPCError where error.code == .unavailable && attempt < 3 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(100 << attempt))
+            } catch let error as RPCError where error.code == .alreadyExists && attempt > 0 {
+                // An earlier attempt was committed: the transaction took effect.
+                nextSequence = sequence + 1
+                hasKeyOnLedger = true
+                throw error
+            } catch let error as RPCError where error.code == .failedPrecondition {
+                self.nextSequence = nil  // re-learn the sequence next time
+                throw error
+            }
+        }
+    }
+
+    /// Commits a grant; `grant.patient` defaults to this principal.
+    public func grant(_ grant: Healthledger_V1_Grant) async throws -> Healthledger_V1_GrantResponse {
+        var grant = grant
+        if grant.patient.isEmpty { grant.patient = identity.id }
+        let stub = self.stub
+        return try await submit(.grant(grant)) { signed in
+            var request = Healthledger_V1_GrantRequest()
+            request.transaction = signed
+            return try await stub.grant(request)
+        }
+    }
+
+    /// Revokes a grant.
+    public func revoke(grantID: String, delegationGrantID: String? = nil) async throws -> Healthledger_V1_RevokeResponse {
+        var revoke = Healthledger_V1_Revoke()
+        revoke.grantId = grantID
+        revoke.delegationGrantId = delegationGrantID
+        let stub = self.stub
+        return try await submit(.revoke(revoke)) { signed in
+            var request = Healthledger_V1_RevokeRequest()
+            request.transaction = signed
+            return try await stub.revoke(request)
+        }
+    }
+
+    /// Opens break-glass emergency access to a patient's records.
+    public func openEmergencyAccess(
+        patient: String, categories: [Healthledger_V1_DataCategory], reason: String, durationMs: Int64 = 3_600_000
+    ) async throws -> Healthledger_V1_OpenEmergencyAccessResponse {
+        var access = Healthledger_V1_EmergencyAccess()
+        access.patient = patient
+        access.categories = categories
+        access.reason = reason
+        access.durationMs = durationMs
+        let stub = self.stub
+        return try await submit(.emergencyAccess(access)) { signed in
+            var request = Healthledger_V1_OpenEmergencyAccessRequest()
+            request.transaction = signed
+            return try await stub.openEmergencyAccess(request)
+        }
+    }
+
+    /// Writes a record: the signed metadata, then the content in chunks of at most 1 MiB.
+    public func write(
+        patient: String, category: Healthledger_V1_DataCategory, content: [UInt8], mediaType: String,
+        effectiveAt: Int64 = 0, labels: [String: String] = [:]
+    ) async throws -> Healthledger_V1_WriteResponse {
+        var metadata = Healthledger_V1_RecordMetadata()
+        metadata.patient = patient
+        metadata.category = category
+        metadata.contentSha256 = SHA256.hash(content)
+        metadata.sizeBytes = UInt64(content.count)
+        metadata.mediaType = mediaType
+        metadata.effectiveAtUnixMs = effectiveAt
+        metadata.labels = labels
+        let stub = self.stub
+        return try await submit(.writeRecord(metadata)) { signed in
+            var messages: [Healthledger_V1_WriteRequest] = []
+            var first = Healthledger_V1_WriteRequest()
+            first.part = .transaction(signed)
+            messages.append(first)
+            var offset = 0
+            while offset < content.count {
+                let end = min(content.count, offset + (1 << 20))
+                var chunk = Healthledger_V1_ContentChunk()
+                chunk.data = Array(content[offset..<end])
+                chunk.offsetBytes = UInt64(offset)
+                var message = Healthledger_V1_WriteRequest()
+                message.part = .chunk(chunk)
+                messages.append(message)
+                offset = end
+            }
+            return try await stub.write(AsyncMessages(messages))
+        }
+    }
+
+    /// Runs a query and collects the records and their content.
+    public func query(_ request: Healthledger_V1_QueryRequest) async throws -> QueryResult {
+        let stream = try await stub.query(request, options: try await authenticated())
+        var result = QueryResult()
+        for try await message in stream {
+            switch message.part {
+            case .started(let started)?: result.auditSequence = started.auditSequence
+            case .record(let record)?: result.records.append((record, []))
+            case .chunk(let chunk)?:
+                guard !result.records.isEmpty else { throw RPCError(.internalError, "content before its record") }
+                result.records[result.records.count - 1].content += chunk.data
+            case nil: break
+            }
+        }
+        return result
+    }
+
+    /// Streams a patient's audit events (see Ledger.AuditStream).
+    public func auditStream(_ request: Healthledger_V1_AuditStreamRequest) async throws
+        -> ResponseStream<Healthledger_V1_AuditStreamResponse>
+    {
+        try await stub.auditStream(request, options: try await authenticated())
+    }
+}
+
+/// What a query released.
+public struct QueryResult: Sendable {
+    /// Sequence of the audit event that logged the query.
+    public var auditSequence: UInt64 = 0
+    /// Each record with its content (empty when content was not asked for or was erased).
+    public var records: [(record: Healthledger_V1_Record, content: [UInt8])] = []
+}
+
+/// A finite async sequence over messages already in memory.
+struct AsyncMessages<Element: Sendable>: AsyncSequence, Sendable {
+    let elements: [Element]
+    init(_ elements: [Element]) { self.elements = elements }
+    func makeAsyncIterator() -> Iterator { Iterator(elements: elements) }
+    struct Iterator: AsyncIteratorProtocol {
+        var elements: [Element]
+        var index = 0
+        mutating func next() async -> Element? {
+            guard index < elements.count else { return nil }
+            defer { index += 1 }
+            return elements[index]
+        }
+    }
+}

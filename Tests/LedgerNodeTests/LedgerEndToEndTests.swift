@@ -1,0 +1,120 @@
+import Foundation
+import HTTP2Transport
+import HealthLedgerClient
+import HealthLedgerProtos
+import LedgerCrypto
+import LedgerDomain
+import LedgerNode
+import RPCCore
+import Testing
+
+/// The acceptance stories of the ledger, over the real transport with TLS.
+@Suite("Ledger end to end over TLS", .serialized)
+struct LedgerEndToEndTests {
+    @Test("a patient grants labs for an hour, the clinician reads and is refused notes, the patient revokes, and the patient's live audit trail shows it all in order")
+    func grantQueryRevokeAudit() async throws {
+        let node = try await LedgerTestNode()
+        let patient = LedgerIdentity.generate()
+        let clinician = LedgerIdentity.generate(.ecdsaP256)
+        let patientClient = try node.client(patient)
+        let clinicianClient = try node.client(clinician)
+
+        let labs = Array("potassium 4.1 mmol/L".utf8)
+        let notes = Array("follow-up in two weeks".utf8)
+        let labRecord = try await patientClient.write(
+            patient: patient.id, category: .labs, content: labs, mediaType: "text/plain", effectiveAt: 1_700_000_000_000)
+        _ = try await patientClient.write(
+            patient: patient.id, category: .clinicalNotes, content: notes, mediaType: "text/plain")
+
+        let follower = AuditFollower(try await patientClient.auditStream(.following(patient.id)))
+        defer { follower.cancel() }
+
+        let oneHour = LedgerClient<HTTP2ClientTransport>.now() + 3_600_000
+        let granted = try await patientClient.grant(
+            .permit(to: clinician.id, actions: [.read], categories: [.labs], until: oneHour))
+        #expect(granted.grantId.count == 64)
+
+        // Allowed and audited.
+        let read = try await clinicianClient.query(.of(patient.id, [.labs]))
+        #expect(read.records.count == 1)
+        #expect(read.records.first?.record.recordId == labRecord.recordId)
+        #expect(read.records.first?.content == labs)
+
+        // Not granted: denied and audited.
+        await #expect(throws: RPCError.self) { try await clinicianClient.query(.of(patient.id, [.clinicalNotes])) }
+        do {
+            _ = try await clinicianClient.query(.of(patient.id, [.clinicalNotes]))
+        } catch let error as RPCError {
+            #expect(error.code == .permissionDenied)
+            #expect(!error.message.contains("follow-up"))
+        }
+
+        _ = try await patientClient.revoke(grantID: granted.grantId)
+        do {
+            _ = try await clinicianClient.query(.of(patient.id, [.labs]))
+            Issue.record("a query after the revoke was allowed")
+        } catch let error as RPCError {
+            #expect(error.code == .permissionDenied)
+        }
+
+        let events = try await follower.wait { $0.count >= 4 }
+        let clinicianEvents = events.filter { $0.actor == clinician.id }
+        #expect(clinicianEvents.map(\.outcome) == [.allowed, .denied, .denied, .denied])
+        #expect(clinicianEvents.map(\.categories) == [[.labs], [.clinicalNotes], [.clinicalNotes], [.labs]])
+        #expect(clinicianEvents[0].releasedRecords.map(\.recordId) == [labRecord.recordId])
+        #expect(clinicianEvents[0].decidingGrantIds == [granted.grantId])
+        let sequences = events.map(\.sequence)
+        #expect(sequences == sequences.sorted() && Set(sequences).count == sequences.count)
+        let heights = events.map(\.blockHeight)
+        #expect(heights == heights.sorted() && heights.allSatisfy { $0 > 1 })
+        await node.stop()
+    }
+
+    @Test("an emergency clinician opens break-glass without a grant: allergies are released and flagged, mental health is refused, and the patient's follower sees the flag within a second")
+    func breakGlass() async throws {
+        let clinician = LedgerIdentity.generate()
+        let node = try await LedgerTestNode { configuration in
+            configuration.rules.emergencyClinicians = [clinician.id]
+        }
+        let patient = LedgerIdentity.generate()
+        let patientClient = try node.client(patient)
+        let clinicianClient = try node.client(clinician)
+        let allergy = Array("penicillin: anaphylaxis".utf8)
+        _ = try await patientClient.write(patient: patient.id, category: .allergies, content: allergy, mediaType: "text/plain")
+        _ = try await patientClient.write(
+            patient: patient.id, category: .mentalHealth, content: Array("private".utf8), mediaType: "text/plain")
+        let follower = AuditFollower(try await patientClient.auditStream(.following(patient.id)))
+        defer { follower.cancel() }
+
+        // Without emergency access, nothing.
+        do {
+            _ = try await clinicianClient.query(.of(patient.id, [.allergies], purpose: .emergency))
+            Issue.record("allowed before emergency access was opened")
+        } catch let error as RPCError {
+            #expect(error.code == .permissionDenied)
+        }
+
+        let opened = try await clinicianClient.openEmergencyAccess(
+            patient: patient.id, categories: [.all], reason: "unconscious in the emergency department")
+        #expect(opened.expiresAtUnixMs > LedgerClient<HTTP2ClientTransport>.now())
+        let start = ContinuousClock.now
+        let read = try await clinicianClient.query(.of(patient.id, [.allergies], purpose: .emergency))
+        #expect(read.records.map(\.content) == [allergy])
+        let flagged = try await follower.wait(timeout: .seconds(1)) { events in
+            events.contains { $0.emergency && $0.outcome == .allowed && !$0.releasedRecords.isEmpty }
+        }
+        #expect(ContinuousClock.now - start < .seconds(1))
+        let releaseEvent = flagged.first { $0.emergency && !$0.releasedRecords.isEmpty }
+        #expect(releaseEvent?.basis == .emergencyAccess)
+        #expect(releaseEvent?.emergencyAccessId == opened.emergencyAccessId)
+        #expect(flagged.contains { $0.emergency && $0.reason.contains("unconscious") })
+
+        do {
+            _ = try await clinicianClient.query(.of(patient.id, [.mentalHealth], purpose: .emergency))
+            Issue.record("mental health released through emergency access")
+        } catch let error as RPCError {
+            #expect(error.code == .permissionDenied)
+        }
+        await node.stop()
+    }
+}
