@@ -1587,7 +1587,8 @@ public protocol Healthledger_V1_LedgerService: Sendable {
 
     /// Streams a patient's audit events: replays those from start_sequence on,
     /// then, when follow is set, sends new ones as they are committed. Needs a
-    /// session as the patient or an active AUDIT_READ holder. Server-streaming.
+    /// session: the patient and active AUDIT_READ holders see every event of the
+    /// patient, anyone else the events of their own actions. Server-streaming.
     func auditStream(
         request: Healthledger_V1_AuditStreamRequest,
         responses: ResponseWriter<Healthledger_V1_AuditStreamResponse>,
@@ -1903,7 +1904,8 @@ public struct Healthledger_V1_LedgerClient<Transport: ClientTransport>: Sendable
 
     /// Streams a patient's audit events: replays those from start_sequence on,
     /// then, when follow is set, sends new ones as they are committed. Needs a
-    /// session as the patient or an active AUDIT_READ holder. Server-streaming.
+    /// session: the patient and active AUDIT_READ holders see every event of the
+    /// patient, anyone else the events of their own actions. Server-streaming.
     public func auditStream(
         _ request: Healthledger_V1_AuditStreamRequest, options: CallOptions = CallOptions()
     ) async throws -> ResponseStream<Healthledger_V1_AuditStreamResponse> {
