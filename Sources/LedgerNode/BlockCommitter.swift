@@ -39,6 +39,9 @@ final class BlockCommitter: @unchecked Sendable {
 
     /// Most submissions in one block.
     static let maxSubmissionsPerBlock = 4096
+    /// A block stops taking submissions once its entries pass this size, well inside the block log's frame limit
+    /// (one query's audit event may list 10,000 released records).
+    static let maxBlockBytes = 16 << 20
 
     private let cell: LedgerStateCell
     private let blockLog: BlockLog
@@ -115,6 +118,12 @@ final class BlockCommitter: @unchecked Sendable {
         }
     }
 
+    private func requeue(_ submissions: [Submission]) {
+        pthread_mutex_lock(mutex)
+        queue.insert(contentsOf: submissions, at: 0)
+        pthread_mutex_unlock(mutex)
+    }
+
     private func run() {
         while true {
             pthread_mutex_lock(mutex)
@@ -139,7 +148,16 @@ final class BlockCommitter: @unchecked Sendable {
         }
         var outcomes: [Result<(Admission?, [AuditEntry]), RPCError>] = []
         outcomes.reserveCapacity(batch.count)
-        for submission in batch {
+        var blockBytes = 0
+        var batch = batch
+        for (position, submission) in batch.enumerated() {
+            if blockBytes > Self.maxBlockBytes {
+                // The rest goes first into the next block.
+                requeue(Array(batch[position...]))
+                batch.removeSubrange(position...)
+                break
+            }
+            defer { blockBytes = draft.entries.reduce(0) { $0 + $1.count } }
             switch submission.work {
             case .transaction(let transaction, let auditOnSuccess, let auditOnDenial):
                 do throws(RPCError) {
