@@ -157,7 +157,8 @@ final class BlockCommitter: @unchecked Sendable {
                 batch.removeSubrange(position...)
                 break
             }
-            defer { blockBytes = draft.entries.reduce(0) { $0 + $1.count } }
+            let entriesBefore = draft.entryCount
+            defer { blockBytes += draft.entries[entriesBefore...].reduce(0) { $0 + $1.count } }
             switch submission.work {
             case .transaction(let transaction, let auditOnSuccess, let auditOnDenial):
                 do throws(RPCError) {
