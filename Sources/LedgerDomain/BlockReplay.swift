@@ -68,8 +68,7 @@ public enum BlockReplay {
             switch entry.entry {
             case .transaction(let signed)?:
                 do throws(RPCError) {
-                    let kind = try operationKind(of: signed)
-                    let transaction = try TransactionValidator.validate(signed, expecting: kind)
+                    let transaction = try TransactionValidator.validate(signed, expecting: nil)
                     _ = try draft.admit(transaction, salt: entry.salt, on: state)
                 } catch {
                     throw failure("transaction not admissible: \(error.message)", entry: index)
@@ -99,22 +98,5 @@ public enum BlockReplay {
         else { throw failure("checkpoint does not match the block") }
         state.commit(
             draft, summary: BlockSummary(header: header, signedHeader: signedHeader, checkpoint: signedCheckpoint))
-    }
-
-    /// The operation kind a stored transaction carries.
-    static func operationKind(of signed: Healthledger_V1_SignedTransaction) throws(RPCError) -> OperationKind {
-        let body: Healthledger_V1_TransactionBody
-        do { body = try Healthledger_V1_TransactionBody(serializedBytes: signed.body) } catch {
-            throw InputValidation.invalid("transaction.body", "\(error)")
-        }
-        switch body.operation {
-        case .grant?: return .grant
-        case .revoke?: return .revoke
-        case .writeRecord?: return .writeRecord
-        case .rotateKey?: return .rotateKey
-        case .erasureRequest?: return .erasureRequest
-        case .emergencyAccess?: return .emergencyAccess
-        case nil: throw InputValidation.invalid("transaction.body", "no operation")
-        }
     }
 }

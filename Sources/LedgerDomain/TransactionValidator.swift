@@ -12,10 +12,10 @@ public enum TransactionValidator {
     /// Longest emergency access the protocol allows: 8 hours.
     public static let maxEmergencyDurationMs: Int64 = 28_800_000
 
-    /// Parses and checks `signed`, which was submitted for an operation of `kind`; `field` is its path in the
-    /// request (e.g. "transaction").
+    /// Parses and checks `signed`, which was submitted for an operation of `kind` (nil: any operation, for
+    /// transactions read back from the chain); `field` is its path in the request (e.g. "transaction").
     public static func validate(
-        _ signed: Healthledger_V1_SignedTransaction, expecting kind: OperationKind, field: String = "transaction"
+        _ signed: Healthledger_V1_SignedTransaction, expecting kind: OperationKind?, field: String = "transaction"
     ) throws(RPCError) -> ValidatedTransaction {
         if !signed.unknownFields.isEmpty { throw InputValidation.invalid(field, "unknown fields") }
         if signed.body.isEmpty { throw InputValidation.invalid("\(field).body", "required") }
@@ -56,7 +56,7 @@ public enum TransactionValidator {
             throw InputValidation.invalid("\(bodyField).expires_at_unix_ms", "must be greater than created_at_unix_ms")
         }
         guard let wireOperation = body.operation else {
-            throw InputValidation.invalid(bodyField, "an operation is required (\(kind.fieldName))")
+            throw InputValidation.invalid(bodyField, "an operation is required (\(kind?.fieldName ?? "any"))")
         }
         let operation = try self.operation(wireOperation, expecting: kind, author: author, field: bodyField)
         let digest = SHA256.hash(signed.body)
@@ -105,9 +105,10 @@ public enum TransactionValidator {
     }
 
     private static func operation(
-        _ wire: Healthledger_V1_TransactionBody.Operation, expecting kind: OperationKind, author: PrincipalID,
+        _ wire: Healthledger_V1_TransactionBody.Operation, expecting expected: OperationKind?, author: PrincipalID,
         field: String
     ) throws(RPCError) -> ValidatedTransaction.Operation {
+        let kind = expected ?? OperationKind(wire)
         switch (wire, kind) {
         case (.grant(let grant), .grant):
             return .grant(try self.grant(grant, field: "\(field).grant"))

@@ -6,6 +6,18 @@ import LedgerCrypto
 public enum OperationKind: Sendable, Hashable {
     case grant, revoke, writeRecord, rotateKey, erasureRequest, emergencyAccess
 
+    /// The kind of a wire operation.
+    public init(_ operation: Healthledger_V1_TransactionBody.Operation) {
+        switch operation {
+        case .grant: self = .grant
+        case .revoke: self = .revoke
+        case .writeRecord: self = .writeRecord
+        case .rotateKey: self = .rotateKey
+        case .erasureRequest: self = .erasureRequest
+        case .emergencyAccess: self = .emergencyAccess
+        }
+    }
+
     /// The TransactionBody field name of the operation, for messages.
     public var fieldName: String {
         switch self {
