@@ -1,0 +1,77 @@
+import COpenSSL
+
+/// A public signing key: verifies signatures. Immutable and Sendable; parse once, verify many times concurrently.
+public struct SigningPublicKey: Sendable, Hashable {
+    /// The algorithm, which fixes the formats of the key and its signatures.
+    public let algorithm: SignatureAlgorithm
+    /// Raw key bytes: 32 for Ed25519; 65 for P-256 (uncompressed SEC1 0x04||X||Y).
+    public let rawBytes: [UInt8]
+    /// The parsed key, made once here so verification does not parse again.
+    private let key: LibcryptoKey
+
+    /// The key with these raw bytes; throws when their length is wrong or they are not a usable point
+    /// (off the curve, a P-256 point that is not uncompressed, an Ed25519 small-order point such as the identity).
+    public init(algorithm: SignatureAlgorithm, rawBytes: [UInt8]) throws(CryptoKeyError) {
+        switch algorithm {
+        case .ed25519:
+            guard rawBytes.count == 32 else {
+                throw CryptoKeyError("Ed25519 public key must be 32 bytes, got \(rawBytes.count)")
+            }
+            if let problem = Ed25519PointEncoding.problem(with: rawBytes) { throw CryptoKeyError(problem) }
+            guard let key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, rawBytes, rawBytes.count) else {
+                Libcrypto.clearErrors()
+                throw CryptoKeyError("Ed25519 public key was rejected by libcrypto")
+            }
+            self.key = LibcryptoKey(taking: key)
+        case .ecdsaP256:
+            guard rawBytes.count == 65 else {
+                throw CryptoKeyError("P-256 public key must be 65 bytes (0x04 || X || Y), got \(rawBytes.count)")
+            }
+            guard rawBytes[0] == 0x04 else {
+                let prefix = Hex.encode(rawBytes[0...0])
+                throw CryptoKeyError(
+                    "P-256 public key must be an uncompressed point starting with 0x04, got 0x\(prefix)")
+            }
+            guard let key = P256.publicKey(point: rawBytes) else {
+                throw CryptoKeyError("P-256 public key is not a point on the curve")
+            }
+            self.key = key
+        }
+        self.algorithm = algorithm
+        self.rawBytes = rawBytes
+    }
+
+    /// Key id: lowercase hex SHA-256 of rawBytes (64 chars).
+    public var keyID: String {
+        Hex.encode(SHA256.hash(rawBytes))
+    }
+
+    /// True when `signature` (exactly 64 bytes: Ed25519 R || S, or P-256 r || s big-endian 32 + 32) is valid for
+    /// `message`; ECDSA hashes the message with SHA-256 and accepts both low-S and high-S. Any other length is false.
+    public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
+        message.withUnsafeBytes { isValidSignature(signature, for: $0) }
+    }
+
+    /// True when `signature` is valid for the bytes in `message`; as `isValidSignature(_:for:)` with an array.
+    public func isValidSignature(_ signature: [UInt8], for message: UnsafeRawBufferPointer) -> Bool {
+        guard signature.count == 64 else { return false }
+        switch algorithm {
+        case .ed25519:
+            return signature.withUnsafeBytes { key.isValid(signature: $0, message: message, digest: nil) }
+        case .ecdsaP256:
+            let der = ECDSASignatureEncoding.der(fromRaw: signature)
+            return der.withUnsafeBytes { key.isValid(signature: $0, message: message, digest: SHA256Hasher.algorithm) }
+        }
+    }
+
+    /// Equal when algorithm and raw bytes are.
+    public static func == (lhs: SigningPublicKey, rhs: SigningPublicKey) -> Bool {
+        lhs.algorithm == rhs.algorithm && lhs.rawBytes == rhs.rawBytes
+    }
+
+    /// Hashes algorithm and raw bytes.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(algorithm)
+        hasher.combine(rawBytes)
+    }
+}
