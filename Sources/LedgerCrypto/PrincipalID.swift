@@ -18,29 +18,46 @@ public struct PrincipalID: Sendable, Hashable, Comparable, CustomStringConvertib
 
     /// Parses the exact lowercase form; throws with a one-line reason.
     public init(parsing text: String) throws(PrincipalIDError) {
-        let characters = Array(text)
-        guard characters.count == Self.characterCount else {
-            throw PrincipalIDError("must be \(Self.characterCount) characters, got \(characters.count)")
+        // Byte-level checks first: the common, valid case never looks at Unicode properties. Any non-ASCII byte
+        // falls back to the character-level messages, which count Characters.
+        let bytes = Array(text.utf8)
+        guard bytes.count == Self.characterCount, bytes.allSatisfy({ $0 < 0x80 }) else {
+            throw Self.characterLevelError(text)
         }
-        guard !characters.contains(where: \.isUppercase) else { throw PrincipalIDError("must be lowercase") }
-        guard text.hasPrefix(Self.prefix) else { throw PrincipalIDError("must start with \"\(Self.prefix)\"") }
+        if bytes.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
+            throw PrincipalIDError("must be lowercase")
+        }
+        guard bytes.starts(with: Self.prefix.utf8) else { throw PrincipalIDError("must start with \"\(Self.prefix)\"") }
         var values: [UInt8] = []
-        values.reserveCapacity(Self.characterCount - Self.prefix.count)
-        for position in Self.prefix.count..<characters.count {
-            let character = characters[position]
-            guard let ascii = character.asciiValue, Bech32m.values[Int(ascii)] >= 0 else {
-                throw PrincipalIDError("invalid character '\(character)' at position \(position)")
+        values.reserveCapacity(Self.characterCount - Self.prefix.utf8.count)
+        for position in Self.prefix.utf8.count..<bytes.count {
+            let value = Bech32m.values[Int(bytes[position])]
+            guard value >= 0 else {
+                throw PrincipalIDError(
+                    "invalid character '\(Character(Unicode.Scalar(bytes[position])))' at position \(position)")
             }
-            values.append(UInt8(Bech32m.values[Int(ascii)]))
+            values.append(UInt8(value))
         }
         guard Bech32m.checksumHolds(hrp: Array(Self.humanReadablePart.utf8), dataWithChecksum: values) else {
             throw PrincipalIDError("bad checksum")
         }
         // 32 characters carry exactly 160 bits, so this holds for every id that got this far; kept as the rule.
-        guard let bytes = Bech32m.regroup(Array(values.dropLast(6)), fromBits: 5, toBits: 8, pad: false),
-            bytes.count == 20
+        guard let decoded = Bech32m.regroup(Array(values.dropLast(6)), fromBits: 5, toBits: 8, pad: false),
+            decoded.count == 20
         else { throw PrincipalIDError("must encode 20 bytes") }
         self.text = text
+    }
+
+    /// The reason a text with non-ASCII characters or the wrong length is not an id, in Characters.
+    private static func characterLevelError(_ text: String) -> PrincipalIDError {
+        let characters = Array(text)
+        guard characters.count == characterCount else {
+            return PrincipalIDError("must be \(characterCount) characters, got \(characters.count)")
+        }
+        if characters.contains(where: \.isUppercase) { return PrincipalIDError("must be lowercase") }
+        guard text.hasPrefix(prefix) else { return PrincipalIDError("must start with \"\(prefix)\"") }
+        let position = characters.indices.first { !(characters[$0].asciiValue.map { Bech32m.values[Int($0)] >= 0 } ?? false) && $0 >= prefix.count } ?? 0
+        return PrincipalIDError("invalid character '\(characters[position])' at position \(position)")
     }
 
     /// The 20 bytes the id encodes.
