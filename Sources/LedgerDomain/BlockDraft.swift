@@ -79,6 +79,12 @@ public struct BlockDraft: Sendable {
         policies[patient] ?? state.policies[patient]
     }
 
+    /// The patient's policy moved out of the draft (so changing it copies nothing), or a copy of the committed
+    /// one (copied once per block and patient), or a new one. The caller puts it back.
+    private mutating func takePolicy(of patient: String, in state: LedgerState) -> PatientPolicy {
+        policies.removeValue(forKey: patient) ?? state.policies[patient] ?? PatientPolicy(patient: patient)
+    }
+
     func grant(_ id: String, in state: LedgerState) -> GrantDetail? {
         grants[id] ?? state.grants[id]
     }
@@ -133,7 +139,7 @@ public struct BlockDraft: Sendable {
         case .grant(let operation):
             let rule = try grantRule(for: operation, id: transaction.id, author: author, in: state)
             guard case .grant(let wireGrant)? = body.operation else { preconditionFailure("operation mismatch") }
-            var policy = self.policy(of: operation.patient.text, in: state) ?? PatientPolicy(patient: operation.patient.text)
+            var policy = takePolicy(of: operation.patient.text, in: state)
             _ = policy.add(rule)
             policies[operation.patient.text] = policy
             grants[transaction.id] = GrantDetail(
@@ -145,7 +151,7 @@ public struct BlockDraft: Sendable {
             var revoked = try revocationTarget(
                 grantID: grantID, delegationGrantID: delegationGrantID, author: author, in: state)
             let patient = revoked.grant.patient
-            var policy = self.policy(of: patient, in: state) ?? PatientPolicy(patient: patient)
+            var policy = takePolicy(of: patient, in: state)
             _ = policy.revoke(grantID: grantID, at: time)
             revoked.revokeTransactionID = transaction.id
             revoked.revokedAt = time
@@ -219,7 +225,7 @@ public struct BlockDraft: Sendable {
 
         case .emergencyAccess(let operation):
             let rule = try emergencyAccessRule(for: operation, id: transaction.id, author: author, in: state)
-            var policy = self.policy(of: operation.patient.text, in: state) ?? PatientPolicy(patient: operation.patient.text)
+            var policy = takePolicy(of: operation.patient.text, in: state)
             _ = policy.add(rule)
             policies[operation.patient.text] = policy
             emergencyAccesses[transaction.id] = rule
