@@ -135,7 +135,12 @@ extension LedgerService {
         if let end = request.endHeight, end <= request.startHeight {
             throw InputValidation.invalid("end_height", "must be greater than start_height")
         }
-        let follower = request.follow && request.endHeight == nil ? runtime.feed.followBlocks() : nil
+        let following = request.follow && request.endHeight == nil
+        let height = runtime.cell.read { $0.height }
+        if request.startHeight > height + 1 || (!following && request.startHeight > height) {
+            throw RPCError(.notFound, "start_height: no block \(request.startHeight) yet (the chain is at \(height))")
+        }
+        let follower = following ? runtime.feed.followBlocks() : nil
         defer { follower?.cancel() }
         var next = request.startHeight
         func sendAvailable() async throws -> Bool {
