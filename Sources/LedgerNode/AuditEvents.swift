@@ -64,12 +64,14 @@ enum AuditEvents {
     }
 
     /// A refused emergency access attempt (not registered, or refused by the patient).
-    static func emergencyRefused(_ transaction: ValidatedTransaction, error: RPCError, now: Int64)
-        -> Healthledger_V1_AuditEvent?
-    {
+    static func emergencyRefused(
+        _ transaction: ValidatedTransaction, error: RPCError, rules: LedgerRules, now: Int64
+    ) -> Healthledger_V1_AuditEvent? {
         guard case .emergencyAccess(let operation) = transaction.operation else { return nil }
+        var categories = operation.categories
+        if operation.namesAll { categories.formUnion(rules.emergencyCategories) }
         var event = base(actor: transaction.author.text, patient: operation.patient.text, action: .read, now: now)
-        event.categories = operation.categories.categories.map(PolicyConversion.wire)
+        event.categories = categories.categories.map(PolicyConversion.wire)
         event.purpose = .emergency
         event.outcome = .denied
         event.basis = error.message.contains("DENY grant") ? .denyGrant : .noPermit

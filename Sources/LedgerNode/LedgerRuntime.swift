@@ -14,6 +14,7 @@ final class LedgerRuntime: Sendable {
     let cell: LedgerStateCell
     let committer: BlockCommitter
     let sessions = SessionStore()
+    let contentReferences = ContentReferences()
     let feed: CommitFeed
     let contentStore: RecordContentStore
     let nodeKey: SigningPublicKey

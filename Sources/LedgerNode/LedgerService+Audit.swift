@@ -13,7 +13,6 @@ extension LedgerService {
         context: ServerContext
     ) async throws {
         let caller = try runtime.authenticate(context)
-        let token = try SessionStore.bearerToken(in: context.metadata)
         if !request.unknownFields.isEmpty { throw InputValidation.invalid("request", "unknown fields") }
         let patient = try InputValidation.principal(request.patient, field: "patient")
         let now = runtime.now()
@@ -48,7 +47,7 @@ extension LedgerService {
         let follower = request.follow ? runtime.feed.followAudit(of: patient.text) : nil
         defer { follower?.cancel() }
 
-        let filter = AuditFilter(
+        var filter = AuditFilter(
             emergencyOnly: request.emergencyOnly, actor: ownActionsOnly ? caller.text : nil)
         var replayHead = try await sendAudit(of: patient.text, from: &next, filter: filter, to: responses)
         var completed = Healthledger_V1_AuditReplayCompleted()
@@ -60,9 +59,22 @@ extension LedgerService {
         guard let follower else { return }
         for await _ in follower.wakeups {
             if Task.isCancelled { break }
-            guard runtime.sessions.session(token: token, now: runtime.now()) != nil else {
+            // The session (expiry, deletion, key rotation) and the AUDIT_READ grant are checked again for every
+            // delivery: a revoked grant or a retired key stops the flow of events at once.
+            do {
+                _ = try runtime.authenticate(context)
+            } catch {
                 throw RPCError(
-                    .unauthenticated, "the session expired; reconnect from sequence \(next) with a new session")
+                    .unauthenticated, "\(error.message); reconnect from sequence \(next) with a new session")
+            }
+            if caller != patient && filter.actor == nil {
+                let now = runtime.now()
+                let stillAllowed = runtime.cell.read { state in
+                    Self.auditReadDecision(
+                        caller: caller.text, patient: patient.text, policy: state.policies[patient.text], now: now)
+                        != nil
+                }
+                if !stillAllowed { filter.actor = caller.text }
             }
             replayHead = try await sendAudit(of: patient.text, from: &next, filter: filter, to: responses)
         }

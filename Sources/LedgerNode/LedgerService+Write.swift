@@ -30,10 +30,10 @@ extension LedgerService {
             error.code == .permissionDenied ? AuditEvents.writeRefused(transaction, error: error, now: now) : nil
         }
         // Sequence, key and permission are checked before any content is accepted, so a refused writer
-        // uploads nothing; a refusal goes through the committer so that it is audited.
-        if runtime.wouldRefuse(transaction) != nil {
-            _ = try await runtime.commit(transaction, auditOnDenial: auditDenial)
-            throw RPCError(.internalError, "a refused write was admitted")
+        // uploads nothing. A refusal by policy is audited; the transaction itself never commits on this path.
+        if let refusal = runtime.wouldRefuse(transaction) {
+            if let event = auditDenial(transaction, refusal) { _ = try await runtime.commitAudit(event) }
+            throw refusal
         }
 
         let upload: ContentUpload
@@ -74,10 +74,19 @@ extension LedgerService {
         if uploaded.sha256 != record.contentSHA256 {
             throw InputValidation.invalid("write", "the content does not hash to content_sha256")
         }
-        // Content is durable before the transaction that points at it commits.
+        // Content is durable before the transaction that points at it commits. If the transaction is refused
+        // after all (the state moved on during the upload), the content goes again unless something else uses it.
+        let reference = runtime.contentReferences.retain(patient: record.patient.text, sha256: record.contentSHA256)
+        defer { runtime.contentReferences.release(reference) }
         do { try upload.commit() } catch { throw RPCError(storage: error) }
         committedContent = true
-        let receipt = try await runtime.commit(transaction, auditOnDenial: auditDenial)
+        let receipt: CommitReceipt
+        do {
+            receipt = try await runtime.commit(transaction, auditOnDenial: auditDenial)
+        } catch {
+            runtime.discardUnreferencedContent(reference)
+            throw error
+        }
         var response = Healthledger_V1_WriteResponse()
         response.recordId = transaction.id
         response.receipt = runtime.receipt(transaction, receipt)
@@ -98,6 +107,20 @@ extension LedgerRuntime {
             } catch {
                 return error
             }
+        }
+    }
+
+    /// Deletes content a refused write stored, unless a live record or another upload in flight uses it.
+    func discardUnreferencedContent(_ reference: ContentReferences.Reference) {
+        guard contentReferences.count(of: reference) == 1 else { return }
+        let stillUsed = cell.read { state in
+            state.records(of: reference.patient).contains {
+                !$0.contentErased && $0.metadata.contentSha256 == reference.sha256
+            }
+        }
+        if stillUsed { return }
+        do { try contentStore.erase(patient: reference.patient, sha256: reference.sha256) } catch {
+            logger.error("discarding refused content failed", metadata: ["error": "\(error)"])
         }
     }
 

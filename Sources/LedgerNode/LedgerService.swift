@@ -164,7 +164,7 @@ public struct LedgerService: Healthledger_V1_LedgerService {
                 AuditEvents.emergencyOpened(transaction, expiresAt: admission.emergencyExpiresAt ?? now, rules: rules, now: now)
             },
             auditOnDenial: { transaction, error in
-                error.code == .permissionDenied ? AuditEvents.emergencyRefused(transaction, error: error, now: now) : nil
+                error.code == .permissionDenied ? AuditEvents.emergencyRefused(transaction, error: error, rules: rules, now: now) : nil
             })
         var response = Healthledger_V1_OpenEmergencyAccessResponse()
         response.emergencyAccessId = transaction.id
