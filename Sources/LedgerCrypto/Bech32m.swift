@@ -92,13 +92,29 @@ enum Bech32m {
     }
 
     private static func polymod(_ values: [UInt8]) -> UInt32 {
-        let generator: [UInt32] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3]
         var checksum: UInt32 = 1
-        for value in values {
-            let top = checksum >> 25
-            checksum = (checksum & 0x1ff_ffff) << 5 ^ UInt32(value)
-            for index in 0..<5 where (top >> UInt32(index)) & 1 == 1 { checksum ^= generator[index] }
-        }
+        for value in values { checksum = step(checksum, value) }
         return checksum
     }
+
+    /// The BCH checksum state after one more 5-bit value (BIP-173's polymod, one step at a time).
+    @inline(__always)
+    static func step(_ checksum: UInt32, _ value: UInt8) -> UInt32 {
+        let top = checksum >> 25
+        var next = (checksum & 0x1ff_ffff) << 5 ^ UInt32(value)
+        if top & 1 != 0 { next ^= 0x3b6a_57b2 }
+        if top & 2 != 0 { next ^= 0x2650_8e6d }
+        if top & 4 != 0 { next ^= 0x1ea1_19fa }
+        if top & 8 != 0 { next ^= 0x3d42_33dd }
+        if top & 16 != 0 { next ^= 0x2a14_62b3 }
+        return next
+    }
+
+    /// The checksum state after the expanded human-readable part `hrp`.
+    static func state(afterHumanReadablePart hrp: [UInt8]) -> UInt32 {
+        polymod(expand(hrp: hrp))
+    }
+
+    /// Whether a checksum state over a whole string (human-readable part, data and checksum) is valid Bech32m.
+    static func isValidFinalState(_ checksum: UInt32) -> Bool { checksum == checksumConstant }
 }

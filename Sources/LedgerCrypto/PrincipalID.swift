@@ -18,35 +18,37 @@ public struct PrincipalID: Sendable, Hashable, Comparable, CustomStringConvertib
 
     /// Parses the exact lowercase form; throws with a one-line reason.
     public init(parsing text: String) throws(PrincipalIDError) {
-        // Byte-level checks first: the common, valid case never looks at Unicode properties. Any non-ASCII byte
-        // falls back to the character-level messages, which count Characters.
-        let bytes = Array(text.utf8)
-        guard bytes.count == Self.characterCount, bytes.allSatisfy({ $0 < 0x80 }) else {
-            throw Self.characterLevelError(text)
-        }
-        if bytes.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
-            throw PrincipalIDError("must be lowercase")
-        }
-        guard bytes.starts(with: Self.prefix.utf8) else { throw PrincipalIDError("must start with \"\(Self.prefix)\"") }
-        var values: [UInt8] = []
-        values.reserveCapacity(Self.characterCount - Self.prefix.utf8.count)
-        for position in Self.prefix.utf8.count..<bytes.count {
-            let value = Bech32m.values[Int(bytes[position])]
-            guard value >= 0 else {
-                throw PrincipalIDError(
-                    "invalid character '\(Character(Unicode.Scalar(bytes[position])))' at position \(position)")
+        // Every request names principals, so the valid case runs on the UTF-8 bytes without allocating; any
+        // non-ASCII byte falls back to the character-level messages, which count Characters.
+        var text = text
+        let outcome = text.withUTF8 { bytes -> PrincipalIDError? in
+            guard bytes.count == Self.characterCount, !bytes.contains(where: { $0 >= 0x80 }) else {
+                return Self.characterLevelError(String(decoding: bytes, as: UTF8.self))
             }
-            values.append(UInt8(value))
+            if bytes.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
+                return PrincipalIDError("must be lowercase")
+            }
+            guard bytes[0] == UInt8(ascii: "h"), bytes[1] == UInt8(ascii: "l"), bytes[2] == UInt8(ascii: "1") else {
+                return PrincipalIDError("must start with \"\(Self.prefix)\"")
+            }
+            var checksum = Self.checksumStateAfterPrefix
+            for position in 3..<bytes.count {
+                let value = Bech32m.values[Int(bytes[position])]
+                guard value >= 0 else {
+                    return PrincipalIDError(
+                        "invalid character '\(Character(Unicode.Scalar(bytes[position])))' at position \(position)")
+                }
+                checksum = Bech32m.step(checksum, UInt8(value))
+            }
+            // 32 data characters carry exactly the 160 bits of the hash prefix: no padding bits to check.
+            return Bech32m.isValidFinalState(checksum) ? nil : PrincipalIDError("bad checksum")
         }
-        guard Bech32m.checksumHolds(hrp: Array(Self.humanReadablePart.utf8), dataWithChecksum: values) else {
-            throw PrincipalIDError("bad checksum")
-        }
-        // 32 characters carry exactly 160 bits, so this holds for every id that got this far; kept as the rule.
-        guard let decoded = Bech32m.regroup(Array(values.dropLast(6)), fromBits: 5, toBits: 8, pad: false),
-            decoded.count == 20
-        else { throw PrincipalIDError("must encode 20 bytes") }
+        if let outcome { throw outcome }
         self.text = text
     }
+
+    /// The checksum state after the expanded human-readable part "hl".
+    private static let checksumStateAfterPrefix = Bech32m.state(afterHumanReadablePart: Array("hl".utf8))
 
     /// The reason a text with non-ASCII characters or the wrong length is not an id, in Characters.
     private static func characterLevelError(_ text: String) -> PrincipalIDError {
