@@ -87,6 +87,12 @@ public struct TransactionKey: Hashable, Sendable {
         self.high = high
         self.low = low
     }
+
+    /// The 16 bytes the key holds (the first 16 bytes of the transaction id).
+    public var bytes: [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
+            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
+    }
 }
 
 /// The committed ledger: every durable block applied, in order. Changed only by `commit(_:)` with a draft built

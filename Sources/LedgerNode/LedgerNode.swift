@@ -26,6 +26,7 @@ public final class LedgerNode: Sendable {
 
     let runtime: LedgerRuntime
     private let blockLog: BlockLog
+    private let snapshotDirectory: String
 
     /// What opening the data directory found.
     public struct Recovery: Sendable {
@@ -37,31 +38,30 @@ public final class LedgerNode: Sendable {
         public var createdDataDirectory: Bool
         /// Ledger entries after recovery.
         public var entries: UInt64
+        /// Height of the snapshot the state was loaded from (the blocks after it were replayed); nil: full replay.
+        public var snapshotHeight: UInt64?
     }
 
     /// Opens (creating on first start) the data directory and recovers the chain: a torn tail is cut away,
     /// every block's hashes, links and signatures are checked again, and the state is rebuilt.
     public static func open(_ configuration: LedgerNodeConfiguration, logger: Logger) throws -> LedgerNode {
         let files = try NodeFiles.prepare(configuration, logger: logger)
-        var state = LedgerState(chainID: files.chainID)
         let nodeKeys = [files.nodeKey.publicKey.keyID: files.nodeKey.publicKey]
-        var replayFailure: ChainVerificationError?
-        let opened: (log: BlockLog, recovery: BlockLogRecovery)
+        // A snapshot from the last clean shutdown spares replaying the blocks it covers; the blocks after it are
+        // replayed and checked as usual. A snapshot that does not fit the log is ignored (full replay).
+        var snapshotState = loadSnapshot(in: files.snapshotDirectory, chainID: files.chainID, logger: logger)
+        var snapshotHeight = snapshotState?.height
+        var opened: (log: BlockLog, recovery: BlockLogRecovery)
+        var state: LedgerState
         do {
-            opened = try BlockLog.open(path: files.blockLogPath) { (payload) throws(StorageError) in
-                do throws(ChainVerificationError) {
-                    try BlockReplay.apply(
-                        Array(payload), to: &state, rules: configuration.rules, nodeKeys: nodeKeys)
-                } catch {
-                    replayFailure = error
-                    throw StorageError.corrupt(error.description)
-                }
-            }
-        } catch {
-            if let replayFailure {
-                throw LedgerNodeError("\(files.blockLogPath): the chain does not verify at \(replayFailure)")
-            }
-            throw LedgerNodeError("\(error)")
+            // The snapshot's state is moved, not copied: the replay of the tail then changes it in place.
+            (opened, state) = try replay(
+                files: files, from: snapshotState.take(), rules: configuration.rules, nodeKeys: nodeKeys)
+        } catch let mismatch as SnapshotMismatch {
+            logger.warning(
+                "the snapshot does not match the block log; replaying it all", metadata: ["reason": "\(mismatch.reason)"])
+            snapshotHeight = nil
+            (opened, state) = try replay(files: files, from: nil, rules: configuration.rules, nodeKeys: nodeKeys)
         }
         if opened.recovery.truncatedBytes > 0 {
             logger.warning(
@@ -83,14 +83,21 @@ public final class LedgerNode: Sendable {
             sealer: BlockSealer(nodeKey: files.nodeKey), contentStore: contentStore, logger: logger)
         let recovery = Recovery(
             blocks: opened.recovery.recordCount, truncatedBytes: opened.recovery.truncatedBytes,
-            createdDataDirectory: files.created, entries: cell.read { $0.treeSize })
-        let node = LedgerNode(runtime: runtime, blockLog: opened.log, nodeKey: files.nodeKey.publicKey, recovery: recovery)
+            createdDataDirectory: files.created, entries: cell.read { $0.treeSize },
+            snapshotHeight: snapshotHeight)
+        let node = LedgerNode(
+            runtime: runtime, blockLog: opened.log, nodeKey: files.nodeKey.publicKey, recovery: recovery,
+            snapshotDirectory: files.snapshotDirectory)
         runtime.committer.start()
         return node
     }
 
-    private init(runtime: LedgerRuntime, blockLog: BlockLog, nodeKey: SigningPublicKey, recovery: Recovery) {
+    private init(
+        runtime: LedgerRuntime, blockLog: BlockLog, nodeKey: SigningPublicKey, recovery: Recovery,
+        snapshotDirectory: String
+    ) {
         self.runtime = runtime
+        self.snapshotDirectory = snapshotDirectory
         self.blockLog = blockLog
         self.nodeKey = nodeKey
         self.recovery = recovery
@@ -109,10 +116,79 @@ public final class LedgerNode: Sendable {
         runtime.cell.read { ($0.height, $0.treeSize, $0.auditSequence) }
     }
 
-    /// Finishes the block being committed, ends live followers, and closes the block log.
+    /// Finishes the block being committed, ends live followers, writes a snapshot of the state (so the next
+    /// start need not replay the whole log), and closes the block log.
     public func close() {
         runtime.committer.stop()
         runtime.feed.finishAll()
+        let snapshot = runtime.cell.read { $0.snapshot() }
+        do {
+            try SnapshotFile.write(snapshot.serializedBytes(), height: snapshot.height, to: snapshotDirectory)
+        } catch {
+            runtime.logger.error("could not write a snapshot; the next start replays the block log", metadata: ["error": "\(error)"])
+        }
         blockLog.close()
+    }
+
+    private struct SnapshotMismatch: Error {
+        var reason: String
+    }
+
+    private static func loadSnapshot(in directory: String, chainID: String, logger: Logger) -> LedgerState? {
+        do {
+            guard let latest = try SnapshotFile.readLatest(in: directory, skipped: { error in
+                logger.warning("skipping a damaged snapshot", metadata: ["error": "\(error)"])
+            }) else { return nil }
+            let message = try Healthledger_Storage_V1_StateSnapshot(serializedBytes: latest.bytes)
+            guard message.chainId == chainID, message.height == latest.height else {
+                logger.warning("ignoring a snapshot of another chain or height")
+                return nil
+            }
+            return try LedgerState.restore(from: message)
+        } catch {
+            logger.warning("ignoring an unusable snapshot; replaying the block log", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Opens the block log, replaying (with every check) the blocks that `snapshot` does not cover. Throws
+    /// SnapshotMismatch when the snapshot is not a prefix of this log.
+    private static func replay(
+        files: NodeFiles, from snapshot: consuming LedgerState?, rules: LedgerRules,
+        nodeKeys: [String: SigningPublicKey]
+    ) throws -> ((log: BlockLog, recovery: BlockLogRecovery), LedgerState) {
+        let covered = snapshot?.height ?? 0
+        var state = snapshot.take() ?? LedgerState(chainID: files.chainID)
+        var index: UInt64 = 0
+        var failure: Error?
+        let opened: (log: BlockLog, recovery: BlockLogRecovery)
+        do {
+            opened = try BlockLog.open(path: files.blockLogPath) { (payload) throws(StorageError) in
+                index += 1
+                if index < covered { return }
+                if index == covered {
+                    // The snapshot's last block must be this very block.
+                    let header = (try? StoredBlock(serializedBytes: Array(payload)))?.header?.header
+                    if header.map({ SHA256.hash($0) }) != state.lastBlockHash {
+                        failure = SnapshotMismatch(reason: "block \(index) differs from the snapshot's last block")
+                        throw StorageError.corrupt("snapshot mismatch")
+                    }
+                    return
+                }
+                do throws(ChainVerificationError) {
+                    try BlockReplay.apply(Array(payload), to: &state, rules: rules, nodeKeys: nodeKeys)
+                } catch {
+                    failure = LedgerNodeError("\(files.blockLogPath): the chain does not verify at \(error)")
+                    throw StorageError.corrupt(error.description)
+                }
+            }
+        } catch {
+            throw failure ?? LedgerNodeError("\(error)")
+        }
+        if index < covered {
+            opened.log.close()
+            throw SnapshotMismatch(reason: "the block log has \(index) blocks, the snapshot \(covered)")
+        }
+        return (opened, state)
     }
 }

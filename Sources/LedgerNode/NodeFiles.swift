@@ -11,6 +11,7 @@ struct NodeFiles {
     var masterKey: [UInt8]
     var blockLogPath: String
     var contentDirectory: String
+    var snapshotDirectory: String
     var created: Bool
 
     static func prepare(_ configuration: LedgerNodeConfiguration, logger: Logger) throws -> NodeFiles {
@@ -67,7 +68,7 @@ struct NodeFiles {
         }
         return NodeFiles(
             chainID: chainID, nodeKey: nodeKey, masterKey: masterKey, blockLogPath: directory + "/blocks.log",
-            contentDirectory: directory + "/content", created: created)
+            contentDirectory: directory + "/content", snapshotDirectory: directory + "/snapshots", created: created)
     }
 
     /// Creates `path` and its missing parents, mode 0700.

@@ -206,3 +206,44 @@ struct TransactionValidatorTests {
         #expect(try TransactionValidator.validate(signed, expecting: .revoke).author.text.hasPrefix("hl1"))
     }
 }
+
+@Suite("State snapshots")
+struct StateSnapshotTests {
+    @Test("a snapshot restores the state replay would rebuild: head, log, grants, records, audit trail and replay guard")
+    func snapshotRoundTrip() throws {
+        var (chain, grantID) = try ChainFixture.fourBlocks()
+        let bytes = chain.state.snapshot().serializedBytes()
+        let restored = try LedgerState.restore(from: Healthledger_Storage_V1_StateSnapshot(serializedBytes: bytes))
+        #expect(restored.height == chain.state.height)
+        #expect(restored.lastBlockHash == chain.state.lastBlockHash)
+        #expect(restored.tree.rootHash == chain.state.tree.rootHash)
+        #expect(restored.treeSize == chain.state.treeSize)
+        #expect(restored.grants[grantID]?.revokedAt == 5_000)
+        #expect(restored.policies.values.first?.grant(id: grantID)?.revokedAt == 5_000)
+        #expect(restored.records.keys.sorted() == chain.state.records.keys.sorted())
+        #expect(restored.auditEvents.map(\.ledgerEntry) == chain.state.auditEvents.map(\.ledgerEntry))
+        #expect(restored.committedTransactions == chain.state.committedTransactions)
+        #expect(restored.principals.mapValues(\.nextSequence) == chain.state.principals.mapValues(\.nextSequence))
+
+        // The next block replays onto the restored state exactly as onto the original.
+        var grant = Healthledger_V1_Grant()
+        grant.patient = PrincipalID(firstKey: chain.patient.publicKey).text
+        grant.grantee = "*"
+        grant.actions = [.read]
+        grant.categories = [.mentalHealth]
+        grant.purposes = [.research]
+        grant.effect = .deny
+        try chain.block([(chain.transaction(by: chain.patient, .grant(grant)), .grant)], time: 6_000)
+        var continued = restored
+        try BlockReplay.apply(chain.stored.last!, to: &continued, rules: LedgerRules(), nodeKeys: chain.nodeKeys)
+        #expect(continued.lastBlockHash == chain.state.lastBlockHash)
+    }
+
+    @Test("a snapshot whose last block hash does not match its headers is refused")
+    func mismatchedSnapshot() throws {
+        let (chain, _) = try ChainFixture.fourBlocks()
+        var snapshot = chain.state.snapshot()
+        snapshot.lastBlockHash[0] ^= 1
+        #expect(throws: SnapshotError.self) { try LedgerState.restore(from: snapshot) }
+    }
+}
