@@ -660,6 +660,22 @@ public struct Healthledger_V1_AuditStreamRequest: ProtoMessage {
     /// Send only events with emergency set (break-glass review).
     public var emergencyOnly: Bool = false
 
+    /// Send only events whose actor is this principal id (41 characters).
+    /// Empty: every actor the caller may see.
+    public var actor: String = ""
+
+    /// Send only events with this outcome. OUTCOME_UNSPECIFIED: both.
+    public var outcome: Healthledger_V1_Outcome = .unspecified
+
+    /// Send only events whose time_unix_ms is at or after this instant,
+    /// milliseconds since the Unix epoch (UTC). Absent: no lower bound.
+    public var fromUnixMs: Int64? = nil
+
+    /// Send only events whose time_unix_ms is before this instant (exclusive);
+    /// greater than from_unix_ms when both are set. Absent: no upper bound.
+    /// Filters select what is sent; resuming still goes by sequence number.
+    public var untilUnixMs: Int64? = nil
+
     /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
     public var unknownFields = UnknownFields()
 
@@ -672,6 +688,10 @@ public struct Healthledger_V1_AuditStreamRequest: ProtoMessage {
         if startSequence != 0 { writer.writeUInt64(startSequence, field: 2) }
         if follow { writer.writeBool(follow, field: 3) }
         if emergencyOnly { writer.writeBool(emergencyOnly, field: 4) }
+        if !actor.isEmpty { writer.writeString(actor, field: 5) }
+        if outcome.rawValue != 0 { writer.writeEnum(outcome, field: 6) }
+        if let fromUnixMs { writer.writeInt64(fromUnixMs, field: 7) }
+        if let untilUnixMs { writer.writeInt64(untilUnixMs, field: 8) }
         writer.writeUnknown(unknownFields)
     }
 
@@ -684,6 +704,10 @@ public struct Healthledger_V1_AuditStreamRequest: ProtoMessage {
                 startSequence = try reader.readUInt64(tag, field: "healthledger.v1.AuditStreamRequest.start_sequence")
             case 3: follow = try reader.readBool(tag, field: "healthledger.v1.AuditStreamRequest.follow")
             case 4: emergencyOnly = try reader.readBool(tag, field: "healthledger.v1.AuditStreamRequest.emergency_only")
+            case 5: actor = try reader.readString(tag, field: "healthledger.v1.AuditStreamRequest.actor")
+            case 6: outcome = try reader.readEnum(tag, field: "healthledger.v1.AuditStreamRequest.outcome")
+            case 7: fromUnixMs = try reader.readInt64(tag, field: "healthledger.v1.AuditStreamRequest.from_unix_ms")
+            case 8: untilUnixMs = try reader.readInt64(tag, field: "healthledger.v1.AuditStreamRequest.until_unix_ms")
             default: try reader.skipField(tag, into: &unknownFields)
             }
         }
@@ -2033,68 +2057,70 @@ public enum HealthledgerV1LedgerServiceProtoFile {
             ChN0b3RhbF9jb250ZW50X2J5dGVzGAMgASgEUhF0b3RhbENvbnRlbnRCeXRlcyK8AQoNUXVlcnlSZXNwb25zZRI5CgdzdGFydGVk\
             GAEgASgLMh0uaGVhbHRobGVkZ2VyLnYxLlF1ZXJ5U3RhcnRlZEgAUgdzdGFydGVkEjEKBnJlY29yZBgCIAEoCzIXLmhlYWx0aGxl\
             ZGdlci52MS5SZWNvcmRIAFIGcmVjb3JkEjUKBWNodW5rGAMgASgLMh0uaGVhbHRobGVkZ2VyLnYxLkNvbnRlbnRDaHVua0gAUgVj\
-            aHVua0IGCgRwYXJ0IpQBChJBdWRpdFN0cmVhbVJlcXVlc3QSGAoHcGF0aWVudBgBIAEoCVIHcGF0aWVudBIlCg5zdGFydF9zZXF1\
+            aHVua0IGCgRwYXJ0ItECChJBdWRpdFN0cmVhbVJlcXVlc3QSGAoHcGF0aWVudBgBIAEoCVIHcGF0aWVudBIlCg5zdGFydF9zZXF1\
             ZW5jZRgCIAEoBFINc3RhcnRTZXF1ZW5jZRIWCgZmb2xsb3cYAyABKAhSBmZvbGxvdxIlCg5lbWVyZ2VuY3lfb25seRgEIAEoCFIN\
-            ZW1lcmdlbmN5T25seSI7ChRBdWRpdFJlcGxheUNvbXBsZXRlZBIjCg1oZWFkX3NlcXVlbmNlGAEgASgEUgxoZWFkU2VxdWVuY2Ui\
-            rAEKE0F1ZGl0U3RyZWFtUmVzcG9uc2USOQoFZXZlbnQYASABKAsyIS5oZWFsdGhsZWRnZXIudjEuTG9nZ2VkQXVkaXRFdmVudEgA\
-            UgVldmVudBJSChByZXBsYXlfY29tcGxldGVkGAIgASgLMiUuaGVhbHRobGVkZ2VyLnYxLkF1ZGl0UmVwbGF5Q29tcGxldGVkSABS\
-            D3JlcGxheUNvbXBsZXRlZEIGCgRpdGVtIlgKEFJvdGF0ZUtleVJlcXVlc3QSRAoLdHJhbnNhY3Rpb24YASABKAsyIi5oZWFsdGhs\
-            ZWRnZXIudjEuU2lnbmVkVHJhbnNhY3Rpb25SC3RyYW5zYWN0aW9uInAKEVJvdGF0ZUtleVJlc3BvbnNlEhwKCm5ld19rZXlfaWQY\
-            ASABKAlSCG5ld0tleUlkEj0KB3JlY2VpcHQYAiABKAsyIy5oZWFsdGhsZWRnZXIudjEuVHJhbnNhY3Rpb25SZWNlaXB0UgdyZWNl\
-            aXB0IlQKDEVyYXNlUmVxdWVzdBJECgt0cmFuc2FjdGlvbhgBIAEoCzIiLmhlYWx0aGxlZGdlci52MS5TaWduZWRUcmFuc2FjdGlv\
-            blILdHJhbnNhY3Rpb24ifgoNRXJhc2VSZXNwb25zZRIuChNlcmFzZWRfcmVjb3JkX2NvdW50GAEgASgEUhFlcmFzZWRSZWNvcmRD\
-            b3VudBI9CgdyZWNlaXB0GAIgASgLMiMuaGVhbHRobGVkZ2VyLnYxLlRyYW5zYWN0aW9uUmVjZWlwdFIHcmVjZWlwdCJiChpPcGVu\
-            RW1lcmdlbmN5QWNjZXNzUmVxdWVzdBJECgt0cmFuc2FjdGlvbhgBIAEoCzIiLmhlYWx0aGxlZGdlci52MS5TaWduZWRUcmFuc2Fj\
-            dGlvblILdHJhbnNhY3Rpb24iuQEKG09wZW5FbWVyZ2VuY3lBY2Nlc3NSZXNwb25zZRIuChNlbWVyZ2VuY3lfYWNjZXNzX2lkGAEg\
-            ASgJUhFlbWVyZ2VuY3lBY2Nlc3NJZBIrChJleHBpcmVzX2F0X3VuaXhfbXMYAiABKANSD2V4cGlyZXNBdFVuaXhNcxI9CgdyZWNl\
-            aXB0GAMgASgLMiMuaGVhbHRobGVkZ2VyLnYxLlRyYW5zYWN0aW9uUmVjZWlwdFIHcmVjZWlwdCKuAQoRTGlzdEdyYW50c1JlcXVl\
-            c3QSGAoHcGF0aWVudBgBIAEoCVIHcGF0aWVudBIYCgdncmFudGVlGAIgASgJUgdncmFudGVlEikKEGluY2x1ZGVfaW5hY3RpdmUY\
-            AyABKAhSD2luY2x1ZGVJbmFjdGl2ZRIbCglwYWdlX3NpemUYBCABKAVSCHBhZ2VTaXplEh0KCnBhZ2VfdG9rZW4YBSABKAlSCXBh\
-            Z2VUb2tlbiJyChJMaXN0R3JhbnRzUmVzcG9uc2USNAoGZ3JhbnRzGAEgAygLMhwuaGVhbHRobGVkZ2VyLnYxLkdyYW50UmVjb3Jk\
-            UgZncmFudHMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFnZVRva2VuIjgKE0dldFByaW5jaXBhbFJlcXVlc3QSIQoM\
-            cHJpbmNpcGFsX2lkGAEgASgJUgtwcmluY2lwYWxJZCJQChRHZXRQcmluY2lwYWxSZXNwb25zZRI4CglwcmluY2lwYWwYASABKAsy\
-            Gi5oZWFsdGhsZWRnZXIudjEuUHJpbmNpcGFsUglwcmluY2lwYWwiFQoTR2V0Q2hhaW5IZWFkUmVxdWVzdCLHAgoUR2V0Q2hhaW5I\
-            ZWFkUmVzcG9uc2USGQoIY2hhaW5faWQYASABKAlSB2NoYWluSWQSNgoEaGVhZBgCIAEoCzIiLmhlYWx0aGxlZGdlci52MS5TaWdu\
-            ZWRCbG9ja0hlYWRlclIEaGVhZBJBCgpjaGVja3BvaW50GAMgASgLMiEuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZENoZWNrcG9pbnRS\
-            CmNoZWNrcG9pbnQSNQoJbm9kZV9rZXlzGAQgAygLMhguaGVhbHRobGVkZ2VyLnYxLk5vZGVLZXlSCG5vZGVLZXlzEi0KE3NlcnZl\
-            cl90aW1lX3VuaXhfbXMYBSABKANSEHNlcnZlclRpbWVVbml4TXMSFgoGaGVpZ2h0GAYgASgEUgZoZWlnaHQSGwoJdHJlZV9zaXpl\
-            GAcgASgEUgh0cmVlU2l6ZSKAAQoQR2V0QmxvY2tzUmVxdWVzdBIhCgxzdGFydF9oZWlnaHQYASABKARSC3N0YXJ0SGVpZ2h0EiIK\
-            CmVuZF9oZWlnaHQYAiABKARIAFIJZW5kSGVpZ2h0iAEBEhYKBmZvbGxvdxgDIAEoCFIGZm9sbG93Qg0KC19lbmRfaGVpZ2h0Ik0K\
-            EUdldEJsb2Nrc1Jlc3BvbnNlEjgKBWJsb2NrGAEgASgLMiIuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZEJsb2NrSGVhZGVyUgVibG9j\
-            ayJGChRHZXRDaGVja3BvaW50UmVxdWVzdBIgCgl0cmVlX3NpemUYASABKARIAFIIdHJlZVNpemWIAQFCDAoKX3RyZWVfc2l6ZSJa\
-            ChVHZXRDaGVja3BvaW50UmVzcG9uc2USQQoKY2hlY2twb2ludBgBIAEoCzIhLmhlYWx0aGxlZGdlci52MS5TaWduZWRDaGVja3Bv\
-            aW50UgpjaGVja3BvaW50ImkKGEdldEluY2x1c2lvblByb29mUmVxdWVzdBIdCgpsZWFmX2luZGV4GAEgASgEUglsZWFmSW5kZXgS\
-            IAoJdHJlZV9zaXplGAIgASgESABSCHRyZWVTaXpliAEBQgwKCl90cmVlX3NpemUilQEKGUdldEluY2x1c2lvblByb29mUmVzcG9u\
-            c2USNQoFcHJvb2YYASABKAsyHy5oZWFsdGhsZWRnZXIudjEuSW5jbHVzaW9uUHJvb2ZSBXByb29mEkEKCmNoZWNrcG9pbnQYAiAB\
-            KAsyIS5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQ2hlY2twb2ludFIKY2hlY2twb2ludCKIAQoaR2V0Q29uc2lzdGVuY3lQcm9vZlJl\
-            cXVlc3QSJgoPZmlyc3RfdHJlZV9zaXplGAEgASgEUg1maXJzdFRyZWVTaXplEi0KEHNlY29uZF90cmVlX3NpemUYAiABKARIAFIO\
-            c2Vjb25kVHJlZVNpemWIAQFCEwoRX3NlY29uZF90cmVlX3NpemUi9AEKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRI3CgVw\
-            cm9vZhgBIAEoCzIhLmhlYWx0aGxlZGdlci52MS5Db25zaXN0ZW5jeVByb29mUgVwcm9vZhJMChBmaXJzdF9jaGVja3BvaW50GAIg\
-            ASgLMiEuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZENoZWNrcG9pbnRSD2ZpcnN0Q2hlY2twb2ludBJOChFzZWNvbmRfY2hlY2twb2lu\
-            dBgDIAEoCzIhLmhlYWx0aGxlZGdlci52MS5TaWduZWRDaGVja3BvaW50UhBzZWNvbmRDaGVja3BvaW50MvkMCgZMZWRnZXISeQoW\
-            Q3JlYXRlU2Vzc2lvbkNoYWxsZW5nZRIuLmhlYWx0aGxlZGdlci52MS5DcmVhdGVTZXNzaW9uQ2hhbGxlbmdlUmVxdWVzdBovLmhl\
-            YWx0aGxlZGdlci52MS5DcmVhdGVTZXNzaW9uQ2hhbGxlbmdlUmVzcG9uc2USXgoNQ3JlYXRlU2Vzc2lvbhIlLmhlYWx0aGxlZGdl\
-            ci52MS5DcmVhdGVTZXNzaW9uUmVxdWVzdBomLmhlYWx0aGxlZGdlci52MS5DcmVhdGVTZXNzaW9uUmVzcG9uc2USXgoNRGVsZXRl\
-            U2Vzc2lvbhIlLmhlYWx0aGxlZGdlci52MS5EZWxldGVTZXNzaW9uUmVxdWVzdBomLmhlYWx0aGxlZGdlci52MS5EZWxldGVTZXNz\
-            aW9uUmVzcG9uc2USRgoFR3JhbnQSHS5oZWFsdGhsZWRnZXIudjEuR3JhbnRSZXF1ZXN0Gh4uaGVhbHRobGVkZ2VyLnYxLkdyYW50\
-            UmVzcG9uc2USSQoGUmV2b2tlEh4uaGVhbHRobGVkZ2VyLnYxLlJldm9rZVJlcXVlc3QaHy5oZWFsdGhsZWRnZXIudjEuUmV2b2tl\
-            UmVzcG9uc2USSAoFV3JpdGUSHS5oZWFsdGhsZWRnZXIudjEuV3JpdGVSZXF1ZXN0Gh4uaGVhbHRobGVkZ2VyLnYxLldyaXRlUmVz\
-            cG9uc2UoARJICgVRdWVyeRIdLmhlYWx0aGxlZGdlci52MS5RdWVyeVJlcXVlc3QaHi5oZWFsdGhsZWRnZXIudjEuUXVlcnlSZXNw\
-            b25zZTABEloKC0F1ZGl0U3RyZWFtEiMuaGVhbHRobGVkZ2VyLnYxLkF1ZGl0U3RyZWFtUmVxdWVzdBokLmhlYWx0aGxlZGdlci52\
-            MS5BdWRpdFN0cmVhbVJlc3BvbnNlMAESUgoJUm90YXRlS2V5EiEuaGVhbHRobGVkZ2VyLnYxLlJvdGF0ZUtleVJlcXVlc3QaIi5o\
-            ZWFsdGhsZWRnZXIudjEuUm90YXRlS2V5UmVzcG9uc2USRgoFRXJhc2USHS5oZWFsdGhsZWRnZXIudjEuRXJhc2VSZXF1ZXN0Gh4u\
-            aGVhbHRobGVkZ2VyLnYxLkVyYXNlUmVzcG9uc2UScAoTT3BlbkVtZXJnZW5jeUFjY2VzcxIrLmhlYWx0aGxlZGdlci52MS5PcGVu\
-            RW1lcmdlbmN5QWNjZXNzUmVxdWVzdBosLmhlYWx0aGxlZGdlci52MS5PcGVuRW1lcmdlbmN5QWNjZXNzUmVzcG9uc2USVQoKTGlz\
-            dEdyYW50cxIiLmhlYWx0aGxlZGdlci52MS5MaXN0R3JhbnRzUmVxdWVzdBojLmhlYWx0aGxlZGdlci52MS5MaXN0R3JhbnRzUmVz\
-            cG9uc2USWwoMR2V0UHJpbmNpcGFsEiQuaGVhbHRobGVkZ2VyLnYxLkdldFByaW5jaXBhbFJlcXVlc3QaJS5oZWFsdGhsZWRnZXIu\
-            djEuR2V0UHJpbmNpcGFsUmVzcG9uc2USWwoMR2V0Q2hhaW5IZWFkEiQuaGVhbHRobGVkZ2VyLnYxLkdldENoYWluSGVhZFJlcXVl\
-            c3QaJS5oZWFsdGhsZWRnZXIudjEuR2V0Q2hhaW5IZWFkUmVzcG9uc2USVAoJR2V0QmxvY2tzEiEuaGVhbHRobGVkZ2VyLnYxLkdl\
-            dEJsb2Nrc1JlcXVlc3QaIi5oZWFsdGhsZWRnZXIudjEuR2V0QmxvY2tzUmVzcG9uc2UwARJeCg1HZXRDaGVja3BvaW50EiUuaGVh\
-            bHRobGVkZ2VyLnYxLkdldENoZWNrcG9pbnRSZXF1ZXN0GiYuaGVhbHRobGVkZ2VyLnYxLkdldENoZWNrcG9pbnRSZXNwb25zZRJq\
-            ChFHZXRJbmNsdXNpb25Qcm9vZhIpLmhlYWx0aGxlZGdlci52MS5HZXRJbmNsdXNpb25Qcm9vZlJlcXVlc3QaKi5oZWFsdGhsZWRn\
-            ZXIudjEuR2V0SW5jbHVzaW9uUHJvb2ZSZXNwb25zZRJwChNHZXRDb25zaXN0ZW5jeVByb29mEisuaGVhbHRobGVkZ2VyLnYxLkdl\
-            dENvbnNpc3RlbmN5UHJvb2ZSZXF1ZXN0GiwuaGVhbHRobGVkZ2VyLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZWIGcHJv\
-            dG8z
+            ZW1lcmdlbmN5T25seRIUCgVhY3RvchgFIAEoCVIFYWN0b3ISMgoHb3V0Y29tZRgGIAEoDjIYLmhlYWx0aGxlZGdlci52MS5PdXRj\
+            b21lUgdvdXRjb21lEiUKDGZyb21fdW5peF9tcxgHIAEoA0gAUgpmcm9tVW5peE1ziAEBEicKDXVudGlsX3VuaXhfbXMYCCABKANI\
+            AVILdW50aWxVbml4TXOIAQFCDwoNX2Zyb21fdW5peF9tc0IQCg5fdW50aWxfdW5peF9tcyI7ChRBdWRpdFJlcGxheUNvbXBsZXRl\
+            ZBIjCg1oZWFkX3NlcXVlbmNlGAEgASgEUgxoZWFkU2VxdWVuY2UirAEKE0F1ZGl0U3RyZWFtUmVzcG9uc2USOQoFZXZlbnQYASAB\
+            KAsyIS5oZWFsdGhsZWRnZXIudjEuTG9nZ2VkQXVkaXRFdmVudEgAUgVldmVudBJSChByZXBsYXlfY29tcGxldGVkGAIgASgLMiUu\
+            aGVhbHRobGVkZ2VyLnYxLkF1ZGl0UmVwbGF5Q29tcGxldGVkSABSD3JlcGxheUNvbXBsZXRlZEIGCgRpdGVtIlgKEFJvdGF0ZUtl\
+            eVJlcXVlc3QSRAoLdHJhbnNhY3Rpb24YASABKAsyIi5oZWFsdGhsZWRnZXIudjEuU2lnbmVkVHJhbnNhY3Rpb25SC3RyYW5zYWN0\
+            aW9uInAKEVJvdGF0ZUtleVJlc3BvbnNlEhwKCm5ld19rZXlfaWQYASABKAlSCG5ld0tleUlkEj0KB3JlY2VpcHQYAiABKAsyIy5o\
+            ZWFsdGhsZWRnZXIudjEuVHJhbnNhY3Rpb25SZWNlaXB0UgdyZWNlaXB0IlQKDEVyYXNlUmVxdWVzdBJECgt0cmFuc2FjdGlvbhgB\
+            IAEoCzIiLmhlYWx0aGxlZGdlci52MS5TaWduZWRUcmFuc2FjdGlvblILdHJhbnNhY3Rpb24ifgoNRXJhc2VSZXNwb25zZRIuChNl\
+            cmFzZWRfcmVjb3JkX2NvdW50GAEgASgEUhFlcmFzZWRSZWNvcmRDb3VudBI9CgdyZWNlaXB0GAIgASgLMiMuaGVhbHRobGVkZ2Vy\
+            LnYxLlRyYW5zYWN0aW9uUmVjZWlwdFIHcmVjZWlwdCJiChpPcGVuRW1lcmdlbmN5QWNjZXNzUmVxdWVzdBJECgt0cmFuc2FjdGlv\
+            bhgBIAEoCzIiLmhlYWx0aGxlZGdlci52MS5TaWduZWRUcmFuc2FjdGlvblILdHJhbnNhY3Rpb24iuQEKG09wZW5FbWVyZ2VuY3lB\
+            Y2Nlc3NSZXNwb25zZRIuChNlbWVyZ2VuY3lfYWNjZXNzX2lkGAEgASgJUhFlbWVyZ2VuY3lBY2Nlc3NJZBIrChJleHBpcmVzX2F0\
+            X3VuaXhfbXMYAiABKANSD2V4cGlyZXNBdFVuaXhNcxI9CgdyZWNlaXB0GAMgASgLMiMuaGVhbHRobGVkZ2VyLnYxLlRyYW5zYWN0\
+            aW9uUmVjZWlwdFIHcmVjZWlwdCKuAQoRTGlzdEdyYW50c1JlcXVlc3QSGAoHcGF0aWVudBgBIAEoCVIHcGF0aWVudBIYCgdncmFu\
+            dGVlGAIgASgJUgdncmFudGVlEikKEGluY2x1ZGVfaW5hY3RpdmUYAyABKAhSD2luY2x1ZGVJbmFjdGl2ZRIbCglwYWdlX3NpemUY\
+            BCABKAVSCHBhZ2VTaXplEh0KCnBhZ2VfdG9rZW4YBSABKAlSCXBhZ2VUb2tlbiJyChJMaXN0R3JhbnRzUmVzcG9uc2USNAoGZ3Jh\
+            bnRzGAEgAygLMhwuaGVhbHRobGVkZ2VyLnYxLkdyYW50UmVjb3JkUgZncmFudHMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1u\
+            ZXh0UGFnZVRva2VuIjgKE0dldFByaW5jaXBhbFJlcXVlc3QSIQoMcHJpbmNpcGFsX2lkGAEgASgJUgtwcmluY2lwYWxJZCJQChRH\
+            ZXRQcmluY2lwYWxSZXNwb25zZRI4CglwcmluY2lwYWwYASABKAsyGi5oZWFsdGhsZWRnZXIudjEuUHJpbmNpcGFsUglwcmluY2lw\
+            YWwiFQoTR2V0Q2hhaW5IZWFkUmVxdWVzdCLHAgoUR2V0Q2hhaW5IZWFkUmVzcG9uc2USGQoIY2hhaW5faWQYASABKAlSB2NoYWlu\
+            SWQSNgoEaGVhZBgCIAEoCzIiLmhlYWx0aGxlZGdlci52MS5TaWduZWRCbG9ja0hlYWRlclIEaGVhZBJBCgpjaGVja3BvaW50GAMg\
+            ASgLMiEuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZENoZWNrcG9pbnRSCmNoZWNrcG9pbnQSNQoJbm9kZV9rZXlzGAQgAygLMhguaGVh\
+            bHRobGVkZ2VyLnYxLk5vZGVLZXlSCG5vZGVLZXlzEi0KE3NlcnZlcl90aW1lX3VuaXhfbXMYBSABKANSEHNlcnZlclRpbWVVbml4\
+            TXMSFgoGaGVpZ2h0GAYgASgEUgZoZWlnaHQSGwoJdHJlZV9zaXplGAcgASgEUgh0cmVlU2l6ZSKAAQoQR2V0QmxvY2tzUmVxdWVz\
+            dBIhCgxzdGFydF9oZWlnaHQYASABKARSC3N0YXJ0SGVpZ2h0EiIKCmVuZF9oZWlnaHQYAiABKARIAFIJZW5kSGVpZ2h0iAEBEhYK\
+            BmZvbGxvdxgDIAEoCFIGZm9sbG93Qg0KC19lbmRfaGVpZ2h0Ik0KEUdldEJsb2Nrc1Jlc3BvbnNlEjgKBWJsb2NrGAEgASgLMiIu\
+            aGVhbHRobGVkZ2VyLnYxLlNpZ25lZEJsb2NrSGVhZGVyUgVibG9jayJGChRHZXRDaGVja3BvaW50UmVxdWVzdBIgCgl0cmVlX3Np\
+            emUYASABKARIAFIIdHJlZVNpemWIAQFCDAoKX3RyZWVfc2l6ZSJaChVHZXRDaGVja3BvaW50UmVzcG9uc2USQQoKY2hlY2twb2lu\
+            dBgBIAEoCzIhLmhlYWx0aGxlZGdlci52MS5TaWduZWRDaGVja3BvaW50UgpjaGVja3BvaW50ImkKGEdldEluY2x1c2lvblByb29m\
+            UmVxdWVzdBIdCgpsZWFmX2luZGV4GAEgASgEUglsZWFmSW5kZXgSIAoJdHJlZV9zaXplGAIgASgESABSCHRyZWVTaXpliAEBQgwK\
+            Cl90cmVlX3NpemUilQEKGUdldEluY2x1c2lvblByb29mUmVzcG9uc2USNQoFcHJvb2YYASABKAsyHy5oZWFsdGhsZWRnZXIudjEu\
+            SW5jbHVzaW9uUHJvb2ZSBXByb29mEkEKCmNoZWNrcG9pbnQYAiABKAsyIS5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQ2hlY2twb2lu\
+            dFIKY2hlY2twb2ludCKIAQoaR2V0Q29uc2lzdGVuY3lQcm9vZlJlcXVlc3QSJgoPZmlyc3RfdHJlZV9zaXplGAEgASgEUg1maXJz\
+            dFRyZWVTaXplEi0KEHNlY29uZF90cmVlX3NpemUYAiABKARIAFIOc2Vjb25kVHJlZVNpemWIAQFCEwoRX3NlY29uZF90cmVlX3Np\
+            emUi9AEKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRI3CgVwcm9vZhgBIAEoCzIhLmhlYWx0aGxlZGdlci52MS5Db25zaXN0\
+            ZW5jeVByb29mUgVwcm9vZhJMChBmaXJzdF9jaGVja3BvaW50GAIgASgLMiEuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZENoZWNrcG9p\
+            bnRSD2ZpcnN0Q2hlY2twb2ludBJOChFzZWNvbmRfY2hlY2twb2ludBgDIAEoCzIhLmhlYWx0aGxlZGdlci52MS5TaWduZWRDaGVj\
+            a3BvaW50UhBzZWNvbmRDaGVja3BvaW50MvkMCgZMZWRnZXISeQoWQ3JlYXRlU2Vzc2lvbkNoYWxsZW5nZRIuLmhlYWx0aGxlZGdl\
+            ci52MS5DcmVhdGVTZXNzaW9uQ2hhbGxlbmdlUmVxdWVzdBovLmhlYWx0aGxlZGdlci52MS5DcmVhdGVTZXNzaW9uQ2hhbGxlbmdl\
+            UmVzcG9uc2USXgoNQ3JlYXRlU2Vzc2lvbhIlLmhlYWx0aGxlZGdlci52MS5DcmVhdGVTZXNzaW9uUmVxdWVzdBomLmhlYWx0aGxl\
+            ZGdlci52MS5DcmVhdGVTZXNzaW9uUmVzcG9uc2USXgoNRGVsZXRlU2Vzc2lvbhIlLmhlYWx0aGxlZGdlci52MS5EZWxldGVTZXNz\
+            aW9uUmVxdWVzdBomLmhlYWx0aGxlZGdlci52MS5EZWxldGVTZXNzaW9uUmVzcG9uc2USRgoFR3JhbnQSHS5oZWFsdGhsZWRnZXIu\
+            djEuR3JhbnRSZXF1ZXN0Gh4uaGVhbHRobGVkZ2VyLnYxLkdyYW50UmVzcG9uc2USSQoGUmV2b2tlEh4uaGVhbHRobGVkZ2VyLnYx\
+            LlJldm9rZVJlcXVlc3QaHy5oZWFsdGhsZWRnZXIudjEuUmV2b2tlUmVzcG9uc2USSAoFV3JpdGUSHS5oZWFsdGhsZWRnZXIudjEu\
+            V3JpdGVSZXF1ZXN0Gh4uaGVhbHRobGVkZ2VyLnYxLldyaXRlUmVzcG9uc2UoARJICgVRdWVyeRIdLmhlYWx0aGxlZGdlci52MS5R\
+            dWVyeVJlcXVlc3QaHi5oZWFsdGhsZWRnZXIudjEuUXVlcnlSZXNwb25zZTABEloKC0F1ZGl0U3RyZWFtEiMuaGVhbHRobGVkZ2Vy\
+            LnYxLkF1ZGl0U3RyZWFtUmVxdWVzdBokLmhlYWx0aGxlZGdlci52MS5BdWRpdFN0cmVhbVJlc3BvbnNlMAESUgoJUm90YXRlS2V5\
+            EiEuaGVhbHRobGVkZ2VyLnYxLlJvdGF0ZUtleVJlcXVlc3QaIi5oZWFsdGhsZWRnZXIudjEuUm90YXRlS2V5UmVzcG9uc2USRgoF\
+            RXJhc2USHS5oZWFsdGhsZWRnZXIudjEuRXJhc2VSZXF1ZXN0Gh4uaGVhbHRobGVkZ2VyLnYxLkVyYXNlUmVzcG9uc2UScAoTT3Bl\
+            bkVtZXJnZW5jeUFjY2VzcxIrLmhlYWx0aGxlZGdlci52MS5PcGVuRW1lcmdlbmN5QWNjZXNzUmVxdWVzdBosLmhlYWx0aGxlZGdl\
+            ci52MS5PcGVuRW1lcmdlbmN5QWNjZXNzUmVzcG9uc2USVQoKTGlzdEdyYW50cxIiLmhlYWx0aGxlZGdlci52MS5MaXN0R3JhbnRz\
+            UmVxdWVzdBojLmhlYWx0aGxlZGdlci52MS5MaXN0R3JhbnRzUmVzcG9uc2USWwoMR2V0UHJpbmNpcGFsEiQuaGVhbHRobGVkZ2Vy\
+            LnYxLkdldFByaW5jaXBhbFJlcXVlc3QaJS5oZWFsdGhsZWRnZXIudjEuR2V0UHJpbmNpcGFsUmVzcG9uc2USWwoMR2V0Q2hhaW5I\
+            ZWFkEiQuaGVhbHRobGVkZ2VyLnYxLkdldENoYWluSGVhZFJlcXVlc3QaJS5oZWFsdGhsZWRnZXIudjEuR2V0Q2hhaW5IZWFkUmVz\
+            cG9uc2USVAoJR2V0QmxvY2tzEiEuaGVhbHRobGVkZ2VyLnYxLkdldEJsb2Nrc1JlcXVlc3QaIi5oZWFsdGhsZWRnZXIudjEuR2V0\
+            QmxvY2tzUmVzcG9uc2UwARJeCg1HZXRDaGVja3BvaW50EiUuaGVhbHRobGVkZ2VyLnYxLkdldENoZWNrcG9pbnRSZXF1ZXN0GiYu\
+            aGVhbHRobGVkZ2VyLnYxLkdldENoZWNrcG9pbnRSZXNwb25zZRJqChFHZXRJbmNsdXNpb25Qcm9vZhIpLmhlYWx0aGxlZGdlci52\
+            MS5HZXRJbmNsdXNpb25Qcm9vZlJlcXVlc3QaKi5oZWFsdGhsZWRnZXIudjEuR2V0SW5jbHVzaW9uUHJvb2ZSZXNwb25zZRJwChNH\
+            ZXRDb25zaXN0ZW5jeVByb29mEisuaGVhbHRobGVkZ2VyLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXF1ZXN0GiwuaGVhbHRobGVk\
+            Z2VyLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZWIGcHJvdG8z
             """
         ),
         dependencies: [

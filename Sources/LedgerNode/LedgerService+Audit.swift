@@ -47,8 +47,19 @@ extension LedgerService {
         let follower = request.follow ? runtime.feed.followAudit(of: patient.text) : nil
         defer { follower?.cancel() }
 
+        let requestedActor =
+            request.actor.isEmpty ? nil : try InputValidation.principal(request.actor, field: "actor").text
+        switch request.outcome {
+        case .unspecified, .allowed, .denied: break
+        default: throw InputValidation.invalid("outcome", "must be OUTCOME_ALLOWED, OUTCOME_DENIED or unset")
+        }
+        if let from = request.fromUnixMs, let until = request.untilUnixMs, until <= from {
+            throw InputValidation.invalid("until_unix_ms", "must be greater than from_unix_ms")
+        }
         var filter = AuditFilter(
-            emergencyOnly: request.emergencyOnly, actor: ownActionsOnly ? caller.text : nil)
+            emergencyOnly: request.emergencyOnly, actor: ownActionsOnly ? caller.text : nil,
+            requestedActor: requestedActor, outcome: request.outcome == .unspecified ? nil : request.outcome,
+            from: request.fromUnixMs, until: request.untilUnixMs)
         var replayHead = try await sendAudit(of: patient.text, from: &next, filter: filter, to: responses)
         var completed = Healthledger_V1_AuditReplayCompleted()
         completed.headSequence = replayHead
@@ -138,12 +149,22 @@ extension LedgerService {
 /// Which of a patient's audit events a stream sends.
 struct AuditFilter: Sendable {
     var emergencyOnly: Bool
-    /// Only events of this actor (a caller who is neither the patient nor an AUDIT_READ holder).
+    /// Only events of this actor (a caller who is neither the patient nor an AUDIT_READ holder): a limit of
+    /// what the caller may see, not a choice.
     var actor: String?
+    /// Only events of this actor, as the caller asked.
+    var requestedActor: String?
+    var outcome: Healthledger_V1_Outcome?
+    var from: Int64?
+    var until: Int64?
 
     func admits(_ event: Healthledger_V1_AuditEvent) -> Bool {
         if emergencyOnly && !event.emergency { return false }
         if let actor, event.actor != actor { return false }
+        if let requestedActor, event.actor != requestedActor { return false }
+        if let outcome, event.outcome != outcome { return false }
+        if let from, event.timeUnixMs < from { return false }
+        if let until, event.timeUnixMs >= until { return false }
         return true
     }
 }
