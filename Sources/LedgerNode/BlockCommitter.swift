@@ -3,6 +3,7 @@ import HealthLedgerProtos
 import LedgerCrypto
 import LedgerDomain
 import LedgerStorage
+import Metrics
 import RPCCore
 
 /// What a committed submission got: its admission (transactions), its audit entries, and where they landed.
@@ -49,6 +50,14 @@ final class BlockCommitter: @unchecked Sendable {
     private let rules: LedgerRules
     private let clock: @Sendable () -> Int64
     private let onCommit: @Sendable (BlockDraft, BlockSummary) -> Void
+
+    // What operators watch: block commit latency (seal + append + fsync), throughput, refusals, height.
+    private let commitDuration = Metrics.Timer(label: "healthledger_block_commit_duration")
+    private let committedEntries = Counter(label: "healthledger_entries_committed_total")
+    private let committedTransactions = Counter(label: "healthledger_transactions_committed_total")
+    private let refusedTransactions = Counter(label: "healthledger_transactions_refused_total")
+    private let storageFailures = Counter(label: "healthledger_block_append_failures_total")
+    private let chainHeight = Gauge(label: "healthledger_chain_height")
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wakeup = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -143,6 +152,7 @@ final class BlockCommitter: @unchecked Sendable {
     }
 
     private func commit(_ batch: [Submission]) {
+        let started = ContinuousClock.now
         var draft = cell.readAsCommitter { state in
             BlockDraft(after: state, time: clock(), rules: rules)
         }
@@ -170,7 +180,9 @@ final class BlockCommitter: @unchecked Sendable {
                         audits.append(draft.appendAudit(event, salt: SecureRandom.bytes(16)))
                     }
                     outcomes.append(.success((admission, audits)))
+                    committedTransactions.increment()
                 } catch {
+                    refusedTransactions.increment()
                     if let event = auditOnDenial?(error) {
                         draft.appendAudit(event, salt: SecureRandom.bytes(16))
                     }
@@ -188,6 +200,7 @@ final class BlockCommitter: @unchecked Sendable {
             do {
                 try blockLog.append(stored)
             } catch {
+                storageFailures.increment()
                 cell.write { $0.discardUncommittedLeaves() }
                 let failure = RPCError(.unavailable, "the node cannot commit right now (\(error)); retry later")
                 for submission in batch { submission.continuation.resume(returning: .failure(failure)) }
@@ -195,6 +208,9 @@ final class BlockCommitter: @unchecked Sendable {
             }
             cell.write { $0.commit(draft, summary: summary) }
             onCommit(draft, summary)
+            commitDuration.record(duration: ContinuousClock.now - started)
+            committedEntries.increment(by: draft.entryCount)
+            chainHeight.record(Int64(draft.height))
         }
         for (submission, outcome) in zip(batch, outcomes) {
             submission.continuation.resume(
