@@ -49,16 +49,12 @@ enum AuditEvents {
     static func emergencyOpened(
         _ transaction: ValidatedTransaction, expiresAt: Int64, rules: LedgerRules, now: Int64
     ) -> Healthledger_V1_AuditEvent? {
-        guard case .emergencyAccess(let operation) = transaction.operation else { return nil }
-        var categories = operation.categories
-        if operation.namesAll { categories.formUnion(rules.emergencyCategories) }
-        var event = base(actor: transaction.author.text, patient: operation.patient.text, action: .read, now: now)
-        event.categories = categories.categories.map(PolicyConversion.wire)
-        event.purpose = .emergency
+        guard case .emergencyAccess(let operation) = transaction.operation,
+            var event = emergencyAttempt(transaction, rules: rules, now: now)
+        else { return nil }
         event.outcome = .allowed
         event.basis = .emergencyAccess
         event.reason = "emergency access opened until \(expiresAt): \(operation.reason)"
-        event.emergency = true
         event.emergencyAccessId = transaction.id
         return event
     }
@@ -67,15 +63,23 @@ enum AuditEvents {
     static func emergencyRefused(
         _ transaction: ValidatedTransaction, error: RPCError, rules: LedgerRules, now: Int64
     ) -> Healthledger_V1_AuditEvent? {
+        guard var event = emergencyAttempt(transaction, rules: rules, now: now) else { return nil }
+        event.outcome = .denied
+        event.basis = error.message.contains("DENY grant") ? .denyGrant : .noPermit
+        event.reason = "emergency access refused: \(error.message)"
+        return event
+    }
+
+    /// What every emergency access event says: who, whose data, which categories (ALL expanded), flagged.
+    private static func emergencyAttempt(_ transaction: ValidatedTransaction, rules: LedgerRules, now: Int64)
+        -> Healthledger_V1_AuditEvent?
+    {
         guard case .emergencyAccess(let operation) = transaction.operation else { return nil }
         var categories = operation.categories
         if operation.namesAll { categories.formUnion(rules.emergencyCategories) }
         var event = base(actor: transaction.author.text, patient: operation.patient.text, action: .read, now: now)
         event.categories = categories.categories.map(PolicyConversion.wire)
         event.purpose = .emergency
-        event.outcome = .denied
-        event.basis = error.message.contains("DENY grant") ? .denyGrant : .noPermit
-        event.reason = "emergency access refused: \(error.message)"
         event.emergency = true
         return event
     }
