@@ -435,10 +435,17 @@ public struct BlockDraft: Sendable {
             }
         }
         if operation.namesAll { categories.formUnion(rules.emergencyCategories) }
+        // The patient's DENY grants for PURPOSE_EMERGENCY refuse the opening when, together, they cover every
+        // category asked for (undated ones only: a dated DENY excludes records, not categories). A DENY of some
+        // of them lets the rest open; deny still overrides for those at every read.
+        let policy = self.policy(of: operation.patient.text, in: state)
         let refusals = PolicyEngine.refusesEmergencyAccess(
-            clinician: author.text, patient: operation.patient.text, policy: policy(of: operation.patient.text, in: state),
-            now: time)
-        if !refusals.isEmpty {
+            clinician: author.text, patient: operation.patient.text, policy: policy, now: time)
+        var refused = CategorySet()
+        for id in refusals {
+            if let rule = policy?.grant(id: id), rule.recordDates == nil { refused.formUnion(rule.categories) }
+        }
+        if !refusals.isEmpty && categories.isSubset(of: refused) {
             throw RPCError(.permissionDenied, "the patient refused emergency access (DENY grant \(refusals[0]))")
         }
         return EmergencyAccessRule(
