@@ -176,7 +176,8 @@ public final class LedgerNode: Sendable {
                     return
                 }
                 do throws(ChainVerificationError) {
-                    try BlockReplay.apply(Array(payload), to: &state, rules: rules, nodeKeys: nodeKeys)
+                    try BlockReplay.apply(
+                        Array(payload), to: &state, rules: rules, nodeKeys: nodeKeys, verifySignatures: false)
                 } catch {
                     failure = LedgerNodeError("\(files.blockLogPath): the chain does not verify at \(error)")
                     throw StorageError.corrupt(error.description)
@@ -188,6 +189,13 @@ public final class LedgerNode: Sendable {
         if index < covered {
             opened.log.close()
             throw SnapshotMismatch(reason: "the block log has \(index) blocks, the snapshot \(covered)")
+        }
+        // Links and roots were checked block by block; the head's signatures now vouch for all of them.
+        do {
+            try BlockReplay.verifyHeadSignatures(of: state, nodeKeys: nodeKeys)
+        } catch {
+            opened.log.close()
+            throw LedgerNodeError("\(files.blockLogPath): the chain does not verify at \(error)")
         }
         return (opened, state)
     }

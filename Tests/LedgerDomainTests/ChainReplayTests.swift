@@ -164,6 +164,28 @@ struct ChainReplayTests {
     }
 }
 
+@Suite("Replay that checks the head's signatures only")
+struct HeadSignatureReplayTests {
+    @Test("a forged head block passes the per-block checks but not the head signature check")
+    func forgedHeadIsCaught() throws {
+        let (chain, _) = try ChainFixture.fourBlocks()
+        var stored = try StoredBlock(serializedBytes: chain.stored[3])
+        stored.header!.signature[0] ^= 1
+        var replayed = LedgerState(chainID: chain.chainID)
+        for block in chain.stored.dropLast() {
+            try BlockReplay.apply(block, to: &replayed, rules: LedgerRules(), nodeKeys: chain.nodeKeys, verifySignatures: false)
+        }
+        try BlockReplay.apply(
+            stored.serializedBytes(), to: &replayed, rules: LedgerRules(), nodeKeys: chain.nodeKeys, verifySignatures: false)
+        do {
+            try BlockReplay.verifyHeadSignatures(of: replayed, nodeKeys: chain.nodeKeys)
+            Issue.record("a forged head signature was accepted")
+        } catch {
+            #expect(error.height == 4)
+        }
+    }
+}
+
 @Suite("Stateless transaction checks")
 struct TransactionValidatorTests {
     @Test("a body that is not the deterministic encoding of its fields is refused, naming the body")
