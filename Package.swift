@@ -28,6 +28,7 @@ let package = Package(
         .executable(name: "interop-server", targets: ["interop-server"]),
         .executable(name: "interop-client", targets: ["interop-client"]),
         .executable(name: "echo-bench-server", targets: ["echo-bench-server"]),
+        .executable(name: "ledger-bench", targets: ["ledger-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -120,6 +121,14 @@ let package = Package(
             name: "echo-bench-server",
             dependencies: ["ProtobufWire", "RPCCore", "HTTP2Transport"],
             path: "Benchmarks/grpc/swift/echo-bench-server"),
+        // Load generator for Benchmarks/ledger/run-ledger-benchmark: signed transactions, audited queries and audit
+        // streams against a real `healthledger serve` process.
+        .executableTarget(
+            name: "ledger-bench",
+            dependencies: [
+                "HealthLedgerClient", "HealthLedgerProtos", "LedgerCrypto", "RPCCore", "HTTP2Transport", "ProtobufWire",
+            ],
+            path: "Benchmarks/ledger/ledger-bench"),
 
         // The proto3 code generator: parse -> resolved model -> Swift rendering + descriptors.
         .target(name: "ProtoCodegen", dependencies: ["ProtobufWire"], path: "codegen/Sources/ProtoCodegen"),
