@@ -17,6 +17,8 @@ enum MessageRegistry {
         HealthledgerV1RecordsProtoFile.descriptor,
         HealthledgerV1StateProtoFile.descriptor,
         HealthledgerV1TransactionProtoFile.descriptor,
+        // proto/healthledger/storage/v1
+        HealthledgerStorageV1SnapshotProtoFile.descriptor,
         // proto/grpc
         GrpcHealthV1HealthProtoFile.descriptor,
         GrpcReflectionV1ReflectionProtoFile.descriptor,
