@@ -133,14 +133,7 @@ final class BlockCommitter: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Under continuous load a block that would be small waits this long after the previous block for more:
-    /// each block costs two node signatures and an fdatasync, which tiny blocks cannot share. A request that
-    /// arrives after a quiet spell is committed at once.
-    static let fillWindowNanoseconds = 1_000_000
-    static let smallBlock = 64
-
     private func run() {
-        var lastCommitEnd = monotonicNanoseconds()
         while true {
             pthread_mutex_lock(mutex)
             while queue.isEmpty && !stopping { pthread_cond_wait(wakeup, mutex) }
@@ -150,30 +143,12 @@ final class BlockCommitter: @unchecked Sendable {
                 pthread_mutex_unlock(mutex)
                 return
             }
-            let fillUntil = lastCommitEnd + Self.fillWindowNanoseconds
-            while queue.count < Self.smallBlock && !stopping && monotonicNanoseconds() < fillUntil {
-                var deadline = timespec()
-                clock_gettime(CLOCK_REALTIME, &deadline)
-                let remaining = fillUntil - monotonicNanoseconds()
-                guard remaining > 0 else { break }
-                deadline.tv_nsec += remaining
-                deadline.tv_sec += deadline.tv_nsec / 1_000_000_000
-                deadline.tv_nsec %= 1_000_000_000
-                pthread_cond_timedwait(wakeup, mutex, &deadline)
-            }
             let take = min(queue.count, Self.maxSubmissionsPerBlock)
             let batch = Array(queue.prefix(take))
             queue.removeFirst(take)
             pthread_mutex_unlock(mutex)
             commit(batch)
-            lastCommitEnd = monotonicNanoseconds()
         }
-    }
-
-    private func monotonicNanoseconds() -> Int {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return now.tv_sec * 1_000_000_000 + now.tv_nsec
     }
 
     private func commit(_ batch: [Submission]) {
