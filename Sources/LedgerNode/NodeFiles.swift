@@ -2,6 +2,7 @@ import Glibc
 import LedgerCrypto
 import LedgerDomain
 import RPCCore
+import LedgerStorage
 import Logging
 
 /// The node's own files in the data directory: chain id, node signing key, master key; created on first start.
@@ -37,7 +38,7 @@ struct NodeFiles {
                 throw LedgerNodeError(error.message)
             }
             chainID = configuration.chainID
-            try writeFileDurably(chainIDPath, Array((chainID + "\n").utf8), mode: 0o644)
+            try writeFileDurably(chainIDPath, Array((chainID + "\n").utf8))
         }
 
         let nodeKeyPath = directory + "/node-key.pem"
@@ -50,7 +51,7 @@ struct NodeFiles {
             }
         } else {
             nodeKey = SigningPrivateKey.generate(.ed25519)
-            try writeFileDurably(nodeKeyPath, Array(nodeKey.pemRepresentation.utf8), mode: 0o600)
+            try writeFileDurably(nodeKeyPath, Array(nodeKey.pemRepresentation.utf8))
             logger.notice(
                 "created the node's block-signing key",
                 metadata: ["path": "\(nodeKeyPath)", "key_id": "\(nodeKey.publicKey.keyID)"])
@@ -63,7 +64,7 @@ struct NodeFiles {
             masterKey = stored
         } else {
             masterKey = SecureRandom.bytes(32)
-            try writeFileDurably(masterKeyPath, masterKey, mode: 0o600)
+            try writeFileDurably(masterKeyPath, masterKey)
             logger.notice("created the master key that wraps record data keys", metadata: ["path": "\(masterKeyPath)"])
         }
         return NodeFiles(
@@ -73,66 +74,18 @@ struct NodeFiles {
 
     /// Creates `path` and its missing parents, mode 0700.
     static func makeDirectories(_ path: String) throws {
-        var prefix = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            prefix += "/" + component
-            if mkdir(prefix, 0o700) != 0 && errno != EEXIST {
-                throw LedgerNodeError("cannot create directory \(prefix): \(String(cString: strerror(errno)))")
-            }
-        }
+        do { try SmallFile.makeDirectories(path) } catch { throw LedgerNodeError("\(error)") }
     }
 
     /// The file's bytes, or nil when it does not exist.
     static func readFile(_ path: String) throws -> [UInt8]? {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return nil }
-            throw LedgerNodeError("cannot read \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw LedgerNodeError("cannot read \(path): \(String(cString: strerror(errno)))")
-            }
-            if count == 0 { return bytes }
-            bytes += buffer[0..<count]
-        }
+        do { return try SmallFile.read(path) } catch { throw LedgerNodeError("\(error)") }
     }
 
-    /// Writes `bytes` to `path` through a temporary file, fsync and rename, so a crash leaves the old file or
-    /// the new one, never a half-written key.
-    static func writeFileDurably(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
-        let temporary = path + ".tmp"
-        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw LedgerNodeError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        var written = 0
-        while written < bytes.count {
-            let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                close(fd)
-                throw LedgerNodeError("cannot write \(temporary): \(String(cString: strerror(errno)))")
-            }
-            written += count
-        }
-        guard fsync(fd) == 0 else {
-            close(fd)
-            throw LedgerNodeError("cannot fsync \(temporary): \(String(cString: strerror(errno)))")
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            throw LedgerNodeError("cannot rename \(temporary): \(String(cString: strerror(errno)))")
-        }
-        let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        let directoryFD = Glibc.open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            fsync(directoryFD)
-            close(directoryFD)
-        }
+    /// Writes `bytes` to `path` atomically and durably (mode 0600), so a crash leaves the old file or the new
+    /// one, never a half-written key.
+    static func writeFileDurably(_ path: String, _ bytes: [UInt8]) throws {
+        do { try SmallFile.write(bytes, to: path) } catch { throw LedgerNodeError("\(error)") }
     }
 }
 
