@@ -112,15 +112,18 @@ extension LedgerRuntime {
 
     /// Deletes content a refused write stored, unless a live record or another upload in flight uses it.
     func discardUnreferencedContent(_ reference: ContentReferences.Reference) {
-        guard contentReferences.count(of: reference) == 1 else { return }
-        let stillUsed = cell.read { state in
-            state.records(of: reference.patient).contains {
-                !$0.contentErased && $0.metadata.contentSha256 == reference.sha256
-            }
-        }
-        if stillUsed { return }
+        guard contentReferences.count(of: reference) == 1,
+            !isContentInUse(patient: reference.patient, sha256: reference.sha256)
+        else { return }
         do { try contentStore.erase(patient: reference.patient, sha256: reference.sha256) } catch {
             logger.error("discarding refused content failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Whether a committed, not erased record of `patient` points at the content `sha256`.
+    func isContentInUse(patient: String, sha256: [UInt8]) -> Bool {
+        cell.read { state in
+            state.records(of: patient).contains { !$0.contentErased && $0.metadata.contentSha256 == sha256 }
         }
     }
 
@@ -129,10 +132,7 @@ extension LedgerRuntime {
         for record in records {
             let patient = record.metadata.patient
             let hash = record.metadata.contentSha256
-            let stillUsed = cell.read { state in
-                state.records(of: patient).contains { !$0.contentErased && $0.metadata.contentSha256 == hash }
-            }
-            if stillUsed { continue }
+            if isContentInUse(patient: patient, sha256: hash) { continue }
             do { try contentStore.erase(patient: patient, sha256: hash) } catch {
                 logger.error("erasing content failed", metadata: ["record": "\(record.id)", "error": "\(error)"])
             }

@@ -20,7 +20,7 @@ public struct LedgerService: Healthledger_V1_LedgerService {
     public func createSessionChallenge(
         request: Healthledger_V1_CreateSessionChallengeRequest, context: ServerContext
     ) async throws -> Healthledger_V1_CreateSessionChallengeResponse {
-        let (principal, keyID) = try sessionKey(
+        let (principal, keyID, _) = try sessionKey(
             principalID: request.principalId, keyID: request.keyId, publicKey: request.publicKey)
         let issued = try runtime.sessions.issueChallenge(principal: principal, keyID: keyID, now: runtime.now())
         var response = Healthledger_V1_CreateSessionChallengeResponse()
@@ -33,9 +33,11 @@ public struct LedgerService: Healthledger_V1_LedgerService {
     public func createSession(
         request: Healthledger_V1_CreateSessionRequest, context: ServerContext
     ) async throws -> Healthledger_V1_CreateSessionResponse {
-        let (principal, keyID) = try sessionKey(
+        let (principal, keyID, attached) = try sessionKey(
             principalID: request.principalId, keyID: request.keyId, publicKey: request.publicKey)
-        let key = try signingKey(keyID: keyID, publicKey: request.publicKey)
+        guard let key = attached ?? runtime.cell.read({ $0.keys[keyID]?.key }) else {
+            throw InputValidation.invalid("public_key", "required")
+        }
         if request.challenge.count != 32 {
             throw InputValidation.invalid("challenge", "must be the 32 bytes CreateSessionChallenge returned")
         }
@@ -69,10 +71,11 @@ public struct LedgerService: Healthledger_V1_LedgerService {
     }
 
     /// The principal and key a session is asked for, checked against the ledger: the key must be the
-    /// principal's current one, or, for a principal the ledger does not know, derive its id.
+    /// principal's current one, or, for a principal the ledger does not know, derive its id. Also returns the
+    /// attached public key, parsed, when there was one.
     private func sessionKey(
         principalID: String, keyID: String, publicKey: Healthledger_V1_PublicKey?
-    ) throws(RPCError) -> (PrincipalID, String) {
+    ) throws(RPCError) -> (PrincipalID, String, SigningPublicKey?) {
         let principal = try InputValidation.principal(principalID, field: "principal_id")
         let keyID = try InputValidation.objectID(keyID, field: "key_id")
         let attached = try publicKey.map { (wire) throws(RPCError) in
@@ -93,13 +96,7 @@ public struct LedgerService: Healthledger_V1_LedgerService {
                 throw RPCError(.failedPrecondition, "public_key: does not derive principal id \(principal)")
             }
         }
-        return (principal, keyID)
-    }
-
-    private func signingKey(keyID: String, publicKey: Healthledger_V1_PublicKey?) throws(RPCError) -> SigningPublicKey {
-        if let known = runtime.cell.read({ $0.keys[keyID]?.key }) { return known }
-        guard let publicKey else { throw InputValidation.invalid("public_key", "required") }
-        return try TransactionValidator.publicKey(publicKey, field: "public_key")
+        return (principal, keyID, attached)
     }
 
     // MARK: Transactions
