@@ -132,9 +132,6 @@ public struct LedgerState: Sendable {
     /// The latest audit sequence number (0 before the first event).
     public var auditSequence: UInt64 { UInt64(auditEvents.count) }
 
-    /// The principal that owns key `keyID` with its state, when the ledger knows the key.
-    public func keyState(_ keyID: String) -> KeyState? { keys[keyID] }
-
     /// Records of `patient` in commit order.
     public func records(of patient: String) -> [RecordEntry] {
         (recordsByPatient[patient] ?? []).compactMap { records[$0] }

@@ -60,7 +60,7 @@ extension LedgerService {
             emergencyOnly: request.emergencyOnly, actor: ownActionsOnly ? caller.text : nil,
             requestedActor: requestedActor, outcome: request.outcome == .unspecified ? nil : request.outcome,
             from: request.fromUnixMs, until: request.untilUnixMs)
-        var replayHead = try await sendAudit(of: patient.text, from: &next, filter: filter, to: responses)
+        let replayHead = try await sendAudit(of: patient.text, from: &next, filter: filter, to: responses)
         var completed = Healthledger_V1_AuditReplayCompleted()
         completed.headSequence = replayHead
         var marker = Healthledger_V1_AuditStreamResponse()
@@ -87,7 +87,7 @@ extension LedgerService {
                 }
                 if !stillAllowed { filter.actor = caller.text }
             }
-            replayHead = try await sendAudit(of: patient.text, from: &next, filter: filter, to: responses)
+            _ = try await sendAudit(of: patient.text, from: &next, filter: filter, to: responses)
         }
     }
 
