@@ -37,7 +37,14 @@ extension LedgerService {
         }
 
         let upload: ContentUpload
-        do { upload = try runtime.contentStore.beginUpload(patient: record.patient.text) } catch {
+        let contentStore = runtime.contentStore
+        let patient = record.patient.text
+        do {
+            // A patient's first upload creates and syncs their data key.
+            upload = try await performBlockingStorageCall { () throws(StorageError) in
+                try contentStore.beginUpload(patient: patient)
+            }
+        } catch {
             throw RPCError(storage: error)
         }
         var committedContent = false
@@ -78,7 +85,11 @@ extension LedgerService {
         // after all (the state moved on during the upload), the content goes again unless something else uses it.
         let reference = runtime.contentReferences.retain(patient: record.patient.text, sha256: record.contentSHA256)
         defer { runtime.contentReferences.release(reference) }
-        do { try upload.commit() } catch { throw RPCError(storage: error) }
+        do {
+            try await performBlockingStorageCall { () throws(StorageError) in try upload.commit() }
+        } catch {
+            throw RPCError(storage: error)
+        }
         committedContent = true
         let receipt: CommitReceipt
         do {

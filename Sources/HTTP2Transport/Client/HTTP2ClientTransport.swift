@@ -69,7 +69,9 @@ public final class HTTP2ClientTransport: ClientTransport {
             callID: callID, path: method.path, headers: headers, inbound: inbound, outbound: outbound,
             responseMetadata: responseMetadata)
         let compressesMessage = encoding == .identity ? nil : options.compressesRequestMessage
-        stream.requestPump = Task {
+        // The pump runs on the connection's loop: the request reaches nghttp2 without a thread switch, and a busy
+        // cooperative pool cannot hold a call's request back past its deadline.
+        stream.requestPump = Task(executorPreference: loop) {
             do {
                 var index = 0
                 for try await message in requests {

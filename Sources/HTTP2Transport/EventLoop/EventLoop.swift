@@ -92,8 +92,9 @@ final class EventLoop: @unchecked Sendable {
             queue.tasks.append(task)
             return queue.tasks.count == 1
         }
-        // Only the first task of a batch needs a wake-up; the loop drains the whole queue at once.
-        if wasEmpty { wake() }
+        // Only the first task of a batch needs a wake-up; the loop drains the whole queue at once. On the loop
+        // itself none is needed: it looks at the queue before it waits again.
+        if wasEmpty && !inLoop { wake() }
     }
 
     /// Runs `task` now when already on the loop thread, else queues it.
@@ -206,7 +207,9 @@ final class EventLoop: @unchecked Sendable {
         threadID.store(UInt(pthread_self()), ordering: .relaxed)
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         while true {
-            let timeout = timers.millisecondsUntilNext(now: MonotonicTime.now)
+            // Tasks queued from the loop thread itself (by the tasks just run) are waiting: poll, don't sleep.
+            let tasksWaiting = queue.withLock { !$0.tasks.isEmpty }
+            let timeout = tasksWaiting ? 0 : timers.millisecondsUntilNext(now: MonotonicTime.now)
             let count = events.withUnsafeMutableBufferPointer { buffer in
                 epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeout)
             }

@@ -3,6 +3,11 @@ import RPCCore
 import Synchronization
 
 /// A gRPC server over HTTP/2 (h2c with prior knowledge) serving `ServiceDefinition`s on epoll event loops.
+///
+/// Each call's handler (and its interceptors) runs as a task preferring the event loop that accepted the call, so
+/// a request is answered on the thread that read it. Handlers must therefore not block that thread: a wait for
+/// the disk or a lock held long belongs on another thread (a `Task` with another executor preference, or
+/// Dispatch), awaited from the handler; `await` on other tasks, actors and continuations is fine.
 public final class GRPCServer: Sendable {
     private enum Phase {
         case idle

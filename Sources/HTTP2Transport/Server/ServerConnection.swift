@@ -488,7 +488,7 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
             deadline: head.timeout.map { ContinuousClock.now.advanced(by: $0) })
         let call = ServerCallResponse(
             outbound: outbound, inbound: inbound, peerIdentity: socket.pipe?.peerIdentity, requestEncoding: head.encoding.rawValue)
-        stream.task = Task {
+        stream.task = Task(executorPreference: socket.loop) {
             let requests = RequestStream(InboundMessageSequence(messages: inbound, mapError: { $0 }, lifetime: nil))
             let writer = ResponseWriter<[UInt8]> { message in try await outbound.write(message) }
             do {
