@@ -97,11 +97,12 @@ let package = Package(
         .target(
             name: "HealthLedgerClient",
             dependencies: ["HealthLedgerProtos", "LedgerCrypto", "ProtobufWire", "RPCCore"]),
-        // The healthledger command: serve (and the client commands).
+        // The healthledger command: serve, and the client commands (keygen, grant, query, audit, verify, ...).
         .executableTarget(
             name: "healthledger",
             dependencies: [
                 "LedgerNode", "LedgerDomain", "LedgerCrypto", "HealthLedgerProtos", "RPCCore", "HTTP2Transport",
+                "HealthLedgerClient", "ProtobufWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -157,10 +157,11 @@ public actor LedgerClient<Transport: ClientTransport> {
         }
     }
 
-    /// Writes a record: the signed metadata, then the content in chunks of at most 1 MiB.
+    /// Writes a record: the signed metadata, then the content in chunks of at most 1 MiB; `amends` names the
+    /// record this one corrects.
     public func write(
         patient: String, category: Healthledger_V1_DataCategory, content: [UInt8], mediaType: String,
-        effectiveAt: Int64 = 0, labels: [String: String] = [:]
+        effectiveAt: Int64 = 0, labels: [String: String] = [:], amends: String? = nil
     ) async throws -> Healthledger_V1_WriteResponse {
         var metadata = Healthledger_V1_RecordMetadata()
         metadata.patient = patient
@@ -170,6 +171,7 @@ public actor LedgerClient<Transport: ClientTransport> {
         metadata.mediaType = mediaType
         metadata.effectiveAtUnixMs = effectiveAt
         metadata.labels = labels
+        metadata.amendsRecordId = amends
         let stub = self.stub
         return try await submit(.writeRecord(metadata)) { signed in
             var messages: [Healthledger_V1_WriteRequest] = []

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import HTTP2Transport
+import HealthLedgerClient
+import HealthLedgerProtos
+
+/// `--identity`: which identity file signs for the user.
+struct IdentityOption: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Identity file (default: $HEALTHLEDGER_IDENTITY, else $XDG_CONFIG_HOME/healthledger/identity.pem).",
+            valueName: "path"),
+        completion: .file())
+    var identity: String?
+
+    /// The identity file's path after the flag, the environment and the default.
+    var path: String { IdentityFile.path(explicit: identity, environment: ProcessInfo.processInfo.environment) }
+
+    /// The identity in the file.
+    func load() throws -> LedgerIdentity { try IdentityFile.load(from: path) }
+}
+
+/// The options every command that talks to a node takes.
+struct ClientOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The node, host:port (default: $HEALTHLEDGER_SERVER, else 127.0.0.1:7443).", valueName: "host:port"))
+    var server: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "PEM CA bundle the node's certificate must chain to (default: the development CA in the default data directory, when there is one; else the system's).",
+            valueName: "path"),
+        completion: .file())
+    var caFile: String?
+    @Flag(name: .long, help: "Talk plaintext HTTP/2 (h2c), to a node run with --plaintext.")
+    var plaintext = false
+    @Flag(name: .long, help: "Print JSON for scripts (one object per line) instead of tables.")
+    var json = false
+    @OptionGroup var identity: IdentityOption
+
+    /// The node's address as given (flag, environment or default).
+    var serverText: String {
+        if let server, !server.isEmpty { return server }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["HEALTHLEDGER_SERVER"], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
+        return "127.0.0.1:7443"
+    }
+
+    /// The CA bundle to trust: --ca-file, else the development CA of a node with the default data directory.
+    var trustRoots: String? {
+        if let caFile { return caFile }
+        let development = ServeSettings.defaultDataDirectory() + "/tls/ca.pem"
+        return FileManager.default.isReadableFile(atPath: development) ? development : nil
+    }
+
+    /// A transport to the node; nothing connects before the first call.
+    func transport() throws -> HTTP2ClientTransport {
+        let (host, port) = try CommandLineVocabulary.server(serverText)
+        var configuration = ClientConfiguration(host: host, port: port)
+        configuration.connectTimeout = .seconds(5)
+        if !plaintext {
+            if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+                throw CommandFailure(
+                    .notFound, "cannot read the CA file \(caFile)",
+                    hint: "a node's development CA is <data-dir>/tls/ca.pem; check the path")
+            }
+            configuration.tls = TLSClientConfiguration(trustRootsPEMPath: trustRoots)
+        }
+        return try HTTP2ClientTransport(configuration: configuration)
+    }
+
+    /// Runs `body` with a client acting as the identity, reporting any failure as one line with an exit status.
+    func withClient(
+        hints: CommandFailure.Hints = CommandFailure.Hints(),
+        _ body: (LedgerClient<HTTP2ClientTransport>) async throws -> Void
+    ) async throws {
+        try await reportingFailures(server: serverText, hints: hints) {
+            let identity = try identity.load()
+            let transport = try transport()
+            do {
+                try await body(LedgerClient(transport: transport, identity: identity))
+            } catch {
+                await transport.close()
+                throw error
+            }
+            await transport.close()
+        }
+    }
+
+    /// Runs `body` with the generated stubs and no identity (public calls only).
+    func withStub(_ body: (Healthledger_V1_LedgerClient<HTTP2ClientTransport>) async throws -> Void) async throws {
+        try await reportingFailures(server: serverText) {
+            let transport = try transport()
+            do {
+                try await body(Healthledger_V1_LedgerClient(transport: transport))
+            } catch {
+                await transport.close()
+                throw error
+            }
+            await transport.close()
+        }
+    }
+}

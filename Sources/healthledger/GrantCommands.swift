@@ -1,0 +1,238 @@
+import ArgumentParser
+import HTTP2Transport
+import HealthLedgerClient
+import HealthLedgerProtos
+import LedgerCrypto
+
+/// `healthledger grant`: a patient (or delegate) permits or denies a grantee access.
+struct GrantCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grant",
+        abstract: "Grant (or, with --deny, refuse) a principal access to a patient's records.",
+        discussion: """
+            Signed with your identity and committed to the ledger; decisions made after it
+            returns see it. Categories: demographics, conditions, medications, allergies,
+            labs, imaging, vitals, immunizations, procedures, clinical-notes,
+            mental-health, sexual-health, substance-use, genomics, all ("all" never covers
+            the sensitive four: mental-health, sexual-health, substance-use, genomics).
+            Actions: read, write, audit-read, delegate. Purposes: treatment, emergency,
+            research, payment, operations, patient-request. Durations: 90s, 30m, 1h,
+            1h30m, 7d, 2w.
+
+            Examples:
+              healthledger grant hl1q... --actions read --categories labs,vitals --for 30d
+              healthledger grant hl1q... --actions read,write --categories all --until 2026-12-31
+              healthledger grant hl1q... --actions read --categories mental-health --deny
+              healthledger grant '*' --categories genomics --purpose research --deny
+            """)
+
+    @Argument(help: ArgumentHelp("Principal id of the grantee, or \"*\" for everyone.", valueName: "grantee"))
+    var grantee: String
+    @Option(name: .long, help: "Comma-separated actions.")
+    var actions = "read"
+    @Option(name: .long, help: "Comma-separated data categories (required).")
+    var categories: String
+    @Option(name: .long, help: ArgumentHelp("How long the grant lasts, e.g. 1h, 30d.", valueName: "duration"))
+    var `for`: String?
+    @Option(name: .long, help: ArgumentHelp("When the grant ends, ISO 8601 (a date alone: the end of that day, UTC).", valueName: "time"))
+    var until: String?
+    @Option(name: .long, help: "Comma-separated purposes of use.")
+    var purpose = "treatment"
+    @Flag(name: .long, help: "Record a DENY instead of a permit (deny overrides permit).")
+    var deny = false
+    @Option(name: .long, help: "Patient the grant is for, when you sign as their delegate (default: you).")
+    var patient: String?
+    @Option(name: .long, help: "Id of the delegation grant you act under, when signing for another patient.")
+    var delegationGrant: String?
+    @Option(name: .long, help: "A note stored with the grant.")
+    var note = ""
+    @OptionGroup var options: ClientOptions
+
+    func validate() throws {
+        if `for` != nil && until != nil { throw ValidationError("give --for or --until, not both") }
+    }
+
+    func run() async throws {
+        var hints = CommandFailure.Hints()
+        hints.refused = "only the patient, or a delegate acting with --patient and --delegation-grant, may grant"
+        try await options.withClient(hints: hints) { client in
+            var grant = Healthledger_V1_Grant()
+            grant.grantee = try Self.principal(grantee, allowEveryone: true)
+            grant.actions = try CommandLineVocabulary.actions(actions)
+            grant.categories = try CommandLineVocabulary.categories(categories)
+            grant.purposes = try CommandLineVocabulary.purposes(purpose)
+            grant.effect = deny ? .deny : .permit
+            grant.note = note
+            if let patient { grant.patient = try Self.principal(patient) }
+            grant.delegationGrantId = delegationGrant
+            if let duration = `for` {
+                grant.validUntilUnixMs = LedgerClient<HTTP2ClientTransport>.now() + (try CommandLineVocabulary.duration(duration))
+            } else if let until {
+                grant.validUntilUnixMs = try CommandLineVocabulary.instant(until)
+            }
+            let response = try await client.grant(grant)
+            let until = grant.validUntilUnixMs.map(CommandLineVocabulary.display(unixMs:)) ?? "until revoked"
+            if options.json {
+                var object: [String: Any] = [
+                    "grant_id": response.grantId, "block_height": response.receipt?.blockHeight ?? 0,
+                    "effect": deny ? "deny" : "permit",
+                ]
+                if let end = grant.validUntilUnixMs { object["valid_until_unix_ms"] = end }
+                CommandOutput.json(object)
+            } else {
+                CommandOutput.write(
+                    FieldList(fields: [
+                        ("grant id", response.grantId), ("effect", deny ? "deny" : "permit"), ("valid", until),
+                        ("block", "\(response.receipt?.blockHeight ?? 0)"),
+                    ]).rendered())
+            }
+        }
+    }
+
+    /// `text` checked as a principal id (or "*" when allowed), so a typo fails here with a clear message.
+    static func principal(_ text: String, allowEveryone: Bool = false) throws -> String {
+        if allowEveryone && text == "*" { return text }
+        do {
+            return try PrincipalID(parsing: text).text
+        } catch {
+            throw InvalidInput(
+                "bad principal id \"\(text)\": \(error)",
+                hint: "copy it exactly from `healthledger whoami` of its owner (hl1 and 38 more characters)")
+        }
+    }
+}
+
+/// `healthledger revoke`: ends a grant.
+struct RevokeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke",
+        abstract: "Revoke a grant; every decision after this returns sees it revoked.",
+        discussion: """
+            Examples:
+              healthledger revoke 3f1c...e9
+              healthledger grants --given --json | jq -r .grant_id | xargs -n1 healthledger revoke
+            """)
+
+    @Argument(help: ArgumentHelp("Id of the grant (64 hex characters, from `grant` or `grants`).", valueName: "grant-id"))
+    var grantID: String
+    @Option(name: .long, help: "Id of the delegation grant you act under, when revoking for another patient.")
+    var delegationGrant: String?
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        var hints = CommandFailure.Hints()
+        hints.notFound = "`healthledger grants --given` lists the ids of your grants"
+        hints.precondition = "the grant is already revoked (`healthledger grants --given --all` shows its state)"
+        hints.refused = "only the grant's patient, or their delegate with --delegation-grant, may revoke it"
+        try await options.withClient(hints: hints) { client in
+            guard grantID.count == 64, grantID.allSatisfy(\.isHexDigit) else {
+                throw InvalidInput(
+                    "bad grant id \"\(grantID)\"", hint: "a grant id is 64 hex characters; `healthledger grants` lists them")
+            }
+            let response = try await client.revoke(grantID: grantID.lowercased(), delegationGrantID: delegationGrant)
+            if options.json {
+                CommandOutput.json([
+                    "grant_id": grantID.lowercased(), "revoked": true, "block_height": response.receipt?.blockHeight ?? 0,
+                ])
+            } else {
+                CommandOutput.write(
+                    FieldList(fields: [
+                        ("revoked", grantID.lowercased()), ("block", "\(response.receipt?.blockHeight ?? 0)"),
+                    ]).rendered())
+            }
+        }
+    }
+}
+
+/// `healthledger grants`: lists grants you gave or received.
+struct GrantsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grants",
+        abstract: "List grants you gave (as patient) or received (as grantee).",
+        discussion: """
+            Without --given or --received, lists both. Active grants only, unless --all.
+
+            Examples:
+              healthledger grants
+              healthledger grants --given --all
+              healthledger grants --received --json
+            """)
+
+    @Flag(name: .long, help: "Only grants on your records.")
+    var given = false
+    @Flag(name: .long, help: "Only grants to you.")
+    var received = false
+    @Flag(name: .long, help: "Also pending, expired and revoked grants.")
+    var all = false
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        try await options.withClient { client in
+            let me = await client.identity.id
+            var found: [Healthledger_V1_GrantRecord] = []
+            var seen = Set<String>()
+            let queries = [(patient: me, grantee: "", wanted: given || !received), ("", me, received || !given)]
+            for (patient, grantee, wanted) in queries where wanted {
+                var request = Healthledger_V1_ListGrantsRequest()
+                request.patient = patient
+                request.grantee = grantee
+                request.includeInactive = all
+                request.pageSize = 1000
+                repeat {
+                    let page = try await client.stub.listGrants(request, options: try await client.authenticated())
+                    for grant in page.grants where seen.insert(grant.grantId).inserted { found.append(grant) }
+                    request.pageToken = page.nextPageToken
+                } while !request.pageToken.isEmpty
+            }
+            if options.json {
+                for grant in found { CommandOutput.json(Self.object(grant)) }
+                return
+            }
+            var table = TextTable(header: [
+                "GRANT ID", "PATIENT", "GRANTEE", "EFFECT", "ACTIONS", "CATEGORIES", "PURPOSES", "UNTIL", "STATE",
+            ])
+            for record in found {
+                let grant = record.grant ?? Healthledger_V1_Grant()
+                table.rows.append([
+                    record.grantId, grant.patient, grant.grantee, grant.effect == .deny ? "deny" : "permit",
+                    grant.actions.map { CommandLineVocabulary.name(of: $0, in: CommandLineVocabulary.actions) }
+                        .joined(separator: ","),
+                    grant.categories.map { CommandLineVocabulary.name(of: $0, in: CommandLineVocabulary.categories) }
+                        .joined(separator: ","),
+                    grant.purposes.map { CommandLineVocabulary.name(of: $0, in: CommandLineVocabulary.purposes) }
+                        .joined(separator: ","),
+                    grant.validUntilUnixMs.map(CommandLineVocabulary.display(unixMs:)) ?? "-",
+                    Self.stateName(record.state),
+                ])
+            }
+            if found.isEmpty { CommandOutput.note("no grants") } else { CommandOutput.write(table.rendered()) }
+        }
+    }
+
+    static func stateName(_ state: Healthledger_V1_GrantState) -> String {
+        switch state {
+        case .pending: "pending"
+        case .active: "active"
+        case .expired: "expired"
+        case .revoked: "revoked"
+        default: "unknown"
+        }
+    }
+
+    static func object(_ record: Healthledger_V1_GrantRecord) -> [String: Any] {
+        let grant = record.grant ?? Healthledger_V1_Grant()
+        var object: [String: Any] = [
+            "grant_id": record.grantId, "patient": grant.patient, "grantee": grant.grantee, "author": record.author,
+            "effect": grant.effect == .deny ? "deny" : "permit", "state": stateName(record.state),
+            "actions": grant.actions.map { CommandLineVocabulary.name(of: $0, in: CommandLineVocabulary.actions) },
+            "categories": grant.categories.map {
+                CommandLineVocabulary.name(of: $0, in: CommandLineVocabulary.categories)
+            },
+            "purposes": grant.purposes.map { CommandLineVocabulary.name(of: $0, in: CommandLineVocabulary.purposes) },
+            "created_at_unix_ms": record.createdAtUnixMs,
+        ]
+        if let until = grant.validUntilUnixMs { object["valid_until_unix_ms"] = until }
+        if let revokedAt = record.revokedAtUnixMs { object["revoked_at_unix_ms"] = revokedAt }
+        return object
+    }
+}
