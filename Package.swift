@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
     ],
     targets: [
         // Protobuf wire runtime: varint/zigzag/fixed/length-delimited codecs, decode limits.
@@ -63,13 +64,14 @@ let package = Package(
             name: "GRPCStandardServices", dependencies: ["ProtobufWire", "RPCCore", "GRPCProtos"]),
         // Rich errors: google.rpc.Status with typed details in grpc-status-details-bin.
         .target(name: "GRPCStatusDetails", dependencies: ["ProtobufWire", "RPCCore", "GRPCProtos"]),
-        // Logging and metrics of RPCs as interceptors, after OpenTelemetry's RPC conventions.
+        // Logging, metrics and tracing of RPCs as interceptors, after OpenTelemetry's RPC conventions.
         .target(
             name: "GRPCObservability",
             dependencies: [
                 "RPCCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]),
         // The ledger, layer by layer (see shared design): crypto and pure logic first, then storage, then the node.
         // Hashes, Ed25519 and ECDSA P-256 signatures, principal ids (Bech32m), AES-256-GCM, randomness; via libcrypto.
@@ -155,9 +157,10 @@ let package = Package(
         .testTarget(
             name: "GRPCObservabilityTests",
             dependencies: [
-                "GRPCObservability", "RPCCore",
+                "GRPCObservability", "RPCCore", "HTTP2Transport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]),
         .testTarget(
             name: "HTTP2TransportTests",

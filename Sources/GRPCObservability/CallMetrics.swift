@@ -1,7 +1,8 @@
 import Metrics
 import RPCCore
 
-/// Which side of a call is measured; names the metrics rpc.server.* or rpc.client.*.
+/// Which side of a call is observed; names the metrics rpc.server.* or rpc.client.*, and decides which statuses
+/// are span errors.
 enum RPCSide: String, Sendable {
     case server
     case client

@@ -6,8 +6,8 @@ import HealthLedgerProtos
 import Logging
 import RPCCore
 
-/// A node served over gRPC: the Ledger service with health, reflection, logging and metrics, on one listener
-/// (TLS, or h2c for local use). The one way both `healthledger serve` and the end-to-end tests start a node.
+/// A node served over gRPC: the Ledger service with health, reflection, tracing, logging and metrics, on one
+/// listener (TLS, or h2c for local use). The one way both `healthledger serve` and the end-to-end tests start a node.
 public final class LedgerServer: Sendable {
     /// How clients reach the node.
     public enum Security: Sendable {
@@ -50,7 +50,11 @@ public final class LedgerServer: Sendable {
         let server = GRPCServer(
             configuration: configuration,
             services: [ledger, healthService] + reflection.serviceDefinitions,
-            interceptors: [LoggingServerInterceptor(logger: logger, successLevel: .debug), MetricsServerInterceptor()],
+            interceptors: [
+                // Tracing outermost, so the call's log line falls within its span (logs can carry the trace id).
+                TracingServerInterceptor(), LoggingServerInterceptor(logger: logger, successLevel: .debug),
+                MetricsServerInterceptor(),
+            ],
             healthService: healthService)
         self.port = try server.start()
         self.server = server
