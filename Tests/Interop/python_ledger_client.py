@@ -1,167 +1,51 @@
 """An independent HealthLedger client: grpcio, Python protobuf and `cryptography`, sharing no code with the
 Swift node, written from the contract in proto/healthledger/v1 alone.
 
-As a library it provides what any client of the ledger needs: Ed25519 and ECDSA P-256 signing keys (P-256
-signatures converted from DER to the raw r || s the contract requires), key ids and Bech32m principal ids
-(BIP-350, implemented here), signed transactions over deterministic body bytes, session login, and
-verification of what the node returns (block header and checkpoint signatures, RFC 9162 inclusion and
-consistency proofs, implemented here from the RFC).
+Its primitives come from the project's Python client package (clients/python, installed into .venv by
+scripts/setup), which is such an implementation too: Ed25519 and ECDSA P-256 signing keys (P-256 signatures
+converted from DER to the raw r || s the contract requires), key ids and Bech32m principal ids (BIP-350),
+context-labelled signing messages, RFC 9162 inclusion and consistency proof verifiers, and the healthledger.v1
+modules grpcio-tools generates from proto/. This file builds the scenarios on them by hand, at the level of
+the raw stubs and bytes: signed transactions over deterministic body bytes, session login, and the checks of
+block headers, checkpoints and proofs.
 
 As a program it runs scenarios against a node and prints one JSON line: what it observed (status codes,
 ids, hashes, verification verdicts), which test_ledger_interop.py asserts on.
 
     python_ledger_client.py --target 127.0.0.1:PORT --scenario access-story [--scenario ...]
-        [--ca-file D/tls/ca.pem --server-name localhost] [--protos-dir DIR]
+        [--ca-file D/tls/ca.pem --server-name localhost]
 
-It is a process apart from pytest because the modules it generates from proto/healthledger/v1 register the
-same .proto file names as the modules the rest of the interop suite loads (and that suite's `grpc.*` proto
-packages would shadow grpcio). Only proto/healthledger/v1/*.proto is generated, into --protos-dir (a
-temporary directory when not given; generated there when missing)."""
+It is a process apart from pytest because the healthledger.v1 modules register the same .proto file names as
+the modules the rest of the interop suite generates and loads (and that suite's `grpc.*` proto packages would
+shadow grpcio)."""
 
 import argparse
 import hashlib
-import importlib
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
-import types
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from healthledger import messages as ledger_messages
+from healthledger.keys import ECDSA_P256, ED25519, P256_ORDER, Ed25519SigningKey, verify_signature
+from healthledger.keys import P256SigningKey as _P256SigningKey
+from healthledger.merkle import (consistency_proof, inclusion_path, leaf_hash, merkle_tree_hash, verify_consistency,
+                                 verify_inclusion)
+from healthledger.principal import (PRINCIPAL_HRP, bech32m_decode_values, bech32m_encode, convert_bits, key_id,
+                                    principal_id)
+from healthledger.signing import context_labelled, public_key_message, session_message
+from healthledger.v1 import ledger_service_pb2_grpc
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PROTO_ROOT = REPO_ROOT / "proto"
-LEDGER_PROTO_PACKAGE_DIR = "healthledger/v1"
 CALL_TIMEOUT = 20.0
 MAX_CHUNK_BYTES = 1_048_576
 
 # --------------------------------------------------------------------------------------------------------
-# Bech32m (BIP-350) and principal ids (identity.proto)
+# Keys (identity.proto, KeyAlgorithm): the package's, and the malleated twin of a P-256 signature
 
-BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-BECH32M_CONSTANT = 0x2BC830A3
-BECH32_GENERATOR = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
-PRINCIPAL_HRP = "hl"
-
-
-def bech32_polymod(values: list[int]) -> int:
-    """The BCH checksum polynomial of BIP-173, shared by Bech32 and Bech32m."""
-    checksum = 1
-    for value in values:
-        top = checksum >> 25
-        checksum = ((checksum & 0x1FFFFFF) << 5) ^ value
-        for bit, generator in enumerate(BECH32_GENERATOR):
-            if (top >> bit) & 1:
-                checksum ^= generator
-    return checksum
-
-
-def bech32_hrp_expand(hrp: str) -> list[int]:
-    """The human-readable part as the checksum sees it: high bits, a zero, low bits."""
-    return [ord(character) >> 5 for character in hrp] + [0] + [ord(character) & 31 for character in hrp]
-
-
-def convert_bits(data: bytes | list[int], from_bits: int, to_bits: int, pad: bool) -> list[int]:
-    """Regroups a sequence of from_bits-bit values into to_bits-bit values (BIP-173 convertbits)."""
-    accumulator, bits, result = 0, 0, []
-    max_value = (1 << to_bits) - 1
-    for value in data:
-        if value < 0 or value >> from_bits:
-            raise ValueError(f"value {value} does not fit in {from_bits} bits")
-        accumulator = (accumulator << from_bits) | value
-        bits += from_bits
-        while bits >= to_bits:
-            bits -= to_bits
-            result.append((accumulator >> bits) & max_value)
-    if pad:
-        if bits:
-            result.append((accumulator << (to_bits - bits)) & max_value)
-    elif bits >= from_bits or ((accumulator << (to_bits - bits)) & max_value):
-        raise ValueError("non-zero padding")
-    return result
-
-
-def bech32m_encode(hrp: str, payload: bytes, constant: int = BECH32M_CONSTANT) -> str:
-    """The Bech32m string of `payload` (8-bit bytes regrouped into 5-bit characters) under `hrp`; with
-    `constant` 1, the same payload in original Bech32 (BIP-173), which a Bech32m reader must refuse."""
-    data = convert_bits(payload, 8, 5, pad=True)
-    polymod = bech32_polymod(bech32_hrp_expand(hrp) + data + [0] * 6) ^ constant
-    checksum = [(polymod >> 5 * (5 - i)) & 31 for i in range(6)]
-    return hrp + "1" + "".join(BECH32_CHARSET[value] for value in data + checksum)
-
-
-def bech32m_decode_values(text: str) -> tuple[str, list[int]]:
-    """Splits a Bech32m string into its human-readable part and 5-bit data values (checksum removed);
-    raises ValueError for mixed case, bad characters, bad lengths or a checksum that is not Bech32m's."""
-    if text.lower() != text and text.upper() != text:
-        raise ValueError("mixed case")
-    if any(ord(character) < 33 or ord(character) > 126 for character in text):
-        raise ValueError("character outside US-ASCII 33..126")
-    text = text.lower()
-    separator = text.rfind("1")
-    if separator < 1 or separator + 7 > len(text) or len(text) > 90:
-        raise ValueError("bad separator position or length")
-    hrp, data_part = text[:separator], text[separator + 1:]
-    if any(character not in BECH32_CHARSET for character in data_part):
-        raise ValueError("character outside the Bech32 alphabet")
-    values = [BECH32_CHARSET.index(character) for character in data_part]
-    if bech32_polymod(bech32_hrp_expand(hrp) + values) != BECH32M_CONSTANT:
-        raise ValueError("bad checksum")
-    return hrp, values[:-6]
-
-
-def key_id(key_bytes: bytes) -> str:
-    """Key id: lowercase hex SHA-256 of the raw public key bytes."""
-    return hashlib.sha256(key_bytes).hexdigest()
-
-
-def principal_id(first_key_bytes: bytes) -> str:
-    """Principal id: Bech32m under "hl" of the first 20 bytes of SHA-256 of the first public key."""
-    return bech32m_encode(PRINCIPAL_HRP, hashlib.sha256(first_key_bytes).digest()[:20])
-
-
-# --------------------------------------------------------------------------------------------------------
-# Keys and signatures (identity.proto, KeyAlgorithm)
-
-ED25519 = "KEY_ALGORITHM_ED25519"
-ECDSA_P256 = "KEY_ALGORITHM_ECDSA_P256"
-P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
-
-
-class Ed25519SigningKey:
-    """An Ed25519 key pair: 32-byte raw public key, 64-byte R || S signatures (RFC 8032)."""
-
-    algorithm = ED25519
-
-    def __init__(self, private_key: ed25519.Ed25519PrivateKey | None = None):
-        self._private_key = private_key or ed25519.Ed25519PrivateKey.generate()
-        self.public_key_bytes = self._private_key.public_key().public_bytes(serialization.Encoding.Raw,
-                                                                             serialization.PublicFormat.Raw)
-
-    def sign(self, message: bytes) -> bytes:
-        return self._private_key.sign(message)
-
-
-class P256SigningKey:
-    """An ECDSA P-256 key pair with SHA-256: 65-byte uncompressed SEC1 public key, 64-byte r || s signatures
-    (`cryptography` signs in ASN.1 DER; the contract wants IEEE P1363)."""
-
-    algorithm = ECDSA_P256
-
-    def __init__(self, private_key: ec.EllipticCurvePrivateKey | None = None):
-        self._private_key = private_key or ec.generate_private_key(ec.SECP256R1())
-        self.public_key_bytes = self._private_key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-
-    def sign(self, message: bytes) -> bytes:
-        return der_to_raw_p256(self._private_key.sign(message, ec.ECDSA(hashes.SHA256())))
+class P256SigningKey(_P256SigningKey):
+    """An ECDSA P-256 key pair that can also sign in the high-S form the node must accept."""
 
     def sign_high_s(self, message: bytes) -> bytes:
         """A signature over `message` whose s is above n/2 (the malleated twin of a low-S one)."""
@@ -170,147 +54,6 @@ class P256SigningKey:
         if s <= P256_ORDER // 2:
             s = P256_ORDER - s
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-
-def der_to_raw_p256(der: bytes) -> bytes:
-    """An ASN.1 DER ECDSA signature as r || s, each 32 bytes big-endian, left-padded with zeros."""
-    r, s = decode_dss_signature(der)
-    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-
-def verify_signature(algorithm: str, key_bytes: bytes, message: bytes, signature: bytes) -> bool:
-    """Whether `signature` (raw 64-byte form) by the key is valid over `message`."""
-    if len(signature) != 64:
-        return False
-    try:
-        if algorithm == ED25519:
-            ed25519.Ed25519PublicKey.from_public_bytes(key_bytes).verify(signature, message)
-        elif algorithm == ECDSA_P256:
-            public_key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), key_bytes)
-            der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
-            public_key.verify(der, message, ec.ECDSA(hashes.SHA256()))
-        else:
-            return False
-    except (InvalidSignature, ValueError):
-        return False
-    return True
-
-
-def context_labelled(context: str, payload: bytes) -> bytes:
-    """0x00 || ASCII(context) || 0x00 || payload: what every non-transaction signature covers."""
-    return b"\x00" + context.encode("ascii") + b"\x00" + payload
-
-
-def session_message(chain_id: str, principal: str, challenge: bytes) -> bytes:
-    """The message a CreateSession signature covers."""
-    payload = chain_id.encode() + b"\x00" + principal.encode() + b"\x00" + challenge
-    return context_labelled("healthledger.v1.session", payload)
-
-
-# --------------------------------------------------------------------------------------------------------
-# The Merkle log (RFC 9162 section 2.1)
-
-def leaf_hash(entry: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + entry).digest()
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def _largest_power_of_two_below(n: int) -> int:
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return k
-
-
-def merkle_tree_hash(entries: list[bytes]) -> bytes:
-    """MTH(D[n]) of RFC 9162 2.1.1, over entries (not their leaf hashes)."""
-    if not entries:
-        return hashlib.sha256(b"").digest()
-    if len(entries) == 1:
-        return leaf_hash(entries[0])
-    k = _largest_power_of_two_below(len(entries))
-    return node_hash(merkle_tree_hash(entries[:k]), merkle_tree_hash(entries[k:]))
-
-
-def inclusion_path(m: int, entries: list[bytes]) -> list[bytes]:
-    """PATH(m, D[n]) of RFC 9162 2.1.3.1; used to check the verifier on trees built here."""
-    if len(entries) <= 1:
-        return []
-    k = _largest_power_of_two_below(len(entries))
-    if m < k:
-        return inclusion_path(m, entries[:k]) + [merkle_tree_hash(entries[k:])]
-    return inclusion_path(m - k, entries[k:]) + [merkle_tree_hash(entries[:k])]
-
-
-def consistency_proof(m: int, entries: list[bytes]) -> list[bytes]:
-    """PROOF(m, D[n]) of RFC 9162 2.1.4.1; used to check the verifier on trees built here."""
-    def subproof(m: int, entries: list[bytes], complete: bool) -> list[bytes]:
-        n = len(entries)
-        if m == n:
-            return [] if complete else [merkle_tree_hash(entries)]
-        k = _largest_power_of_two_below(n)
-        if m <= k:
-            return subproof(m, entries[:k], complete) + [merkle_tree_hash(entries[k:])]
-        return subproof(m - k, entries[k:], False) + [merkle_tree_hash(entries[:k])]
-    return subproof(m, entries, True)
-
-
-def verify_inclusion(leaf_index: int, tree_size: int, entry_hash: bytes, path: list[bytes], root: bytes) -> bool:
-    """RFC 9162 2.1.3.2: whether `path` proves the leaf `entry_hash` at `leaf_index` in the tree `root`."""
-    if leaf_index >= tree_size:
-        return False
-    fn, sn, r = leaf_index, tree_size - 1, entry_hash
-    for p in path:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and r == root
-
-
-def verify_consistency(first: int, second: int, first_hash: bytes, second_hash: bytes, path: list[bytes]) -> bool:
-    """RFC 9162 2.1.4.2: whether `path` proves the tree of size `first` a prefix of the one of `second`.
-    Equal sizes are consistent exactly when the roots are equal and the proof is empty."""
-    if first < 1 or first > second:
-        return False
-    if first == second:
-        return not path and first_hash == second_hash
-    if not path:
-        return False
-    path = list(path)
-    if first & (first - 1) == 0:
-        path.insert(0, first_hash)
-    fn, sn = first - 1, second - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    return fr == first_hash and sr == second_hash and sn == 0
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -347,39 +90,6 @@ def top_level_fields(data: bytes) -> list[tuple[int, bytes]]:
             raise ValueError(f"wire type {wire_type} at byte {start}")
         fields.append((key >> 3, data[start:position]))
     return fields
-
-
-# --------------------------------------------------------------------------------------------------------
-# Generated modules
-
-def generate_ledger_modules(output_dir: Path) -> None:
-    """grpc_tools.protoc --python_out --grpc_python_out over proto/healthledger/v1/*.proto only."""
-    files = sorted(path.relative_to(PROTO_ROOT).as_posix()
-                   for path in (PROTO_ROOT / LEDGER_PROTO_PACKAGE_DIR).glob("*.proto"))
-    command = [sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTO_ROOT}", f"--python_out={output_dir}",
-               f"--grpc_python_out={output_dir}", *files]
-    output_dir.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"grpc_tools.protoc failed:\n{result.stdout}{result.stderr}")
-    for directory in (output_dir / "healthledger", output_dir / LEDGER_PROTO_PACKAGE_DIR):
-        (directory / "__init__.py").touch()
-
-
-def load_ledger_modules(output_dir: Path) -> tuple[types.SimpleNamespace, types.ModuleType]:
-    """Imports the generated modules (generating them first when missing) and returns (every message, enum
-    and enum value by name, the Ledger service stub module)."""
-    if not (output_dir / LEDGER_PROTO_PACKAGE_DIR / "ledger_service_pb2_grpc.py").exists():
-        generate_ledger_modules(output_dir)
-    if str(output_dir) not in sys.path:
-        sys.path.insert(0, str(output_dir))
-    importlib.invalidate_caches()
-    names = {}
-    for path in sorted((output_dir / LEDGER_PROTO_PACKAGE_DIR).glob("*_pb2.py")):
-        module = importlib.import_module(f"healthledger.v1.{path.stem}")
-        names.update({name: getattr(module, name) for name in dir(module)
-                      if not name.startswith("_") and name != "DESCRIPTOR"})
-    return types.SimpleNamespace(**names), importlib.import_module("healthledger.v1.ledger_service_pb2_grpc")
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -427,7 +137,8 @@ class LedgerClient:
         # Pinned as first seen (chain.proto: "or pin those first seen in GetChainHead").
         self.node_keys: dict[str, tuple[str, bytes]] = {}
         for node_key in head.node_keys:
-            algorithm = pb.KeyAlgorithm.Name(node_key.public_key.algorithm)
+            algorithm = {pb.KEY_ALGORITHM_ED25519: ED25519, pb.KEY_ALGORITHM_ECDSA_P256: ECDSA_P256}.get(
+                node_key.public_key.algorithm, "unknown")
             if node_key.key_id != key_id(node_key.public_key.key_bytes):
                 raise VerificationFailure(f"node key id {node_key.key_id} is not SHA-256 of its key bytes")
             self.node_keys[node_key.key_id] = (algorithm, node_key.public_key.key_bytes)
@@ -451,8 +162,7 @@ class LedgerClient:
     # Transactions ----------------------------------------------------------------------------------
 
     def public_key_message(self, principal: Principal):
-        return self.pb.PublicKey(algorithm=self.pb.KeyAlgorithm.Value(principal.key.algorithm),
-                                 key_bytes=principal.key.public_key_bytes)
+        return public_key_message(principal.key)
 
     def body(self, author: Principal, operation: str, value, sequence: int | None = None):
         """A TransactionBody message for the author's next sequence (not consumed until signed)."""
@@ -1047,7 +757,6 @@ def parse_arguments(argv):
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS), required=True)
     parser.add_argument("--ca-file", help="PEM CA to trust; TLS when given, plaintext (h2c) otherwise")
     parser.add_argument("--server-name", default="localhost", help="TLS server name to verify")
-    parser.add_argument("--protos-dir", help="where the generated healthledger.v1 modules are (made if missing)")
     return parser.parse_args(argv)
 
 
@@ -1060,12 +769,12 @@ def make_channel(grpc, args):
                                options=options + [("grpc.ssl_target_name_override", args.server_name)])
 
 
-def run(args, protos_dir: Path) -> dict:
+def run(args) -> dict:
     results = {}
     if all(name == "vectors" for name in args.scenario):
         return {name: SCENARIOS[name](None) for name in args.scenario}
     import grpc
-    pb, service = load_ledger_modules(protos_dir)
+    pb, service = ledger_messages, ledger_service_pb2_grpc
     with make_channel(grpc, args) as channel:
         grpc.channel_ready_future(channel).result(timeout=CALL_TIMEOUT)
         client = LedgerClient(grpc, pb, service, channel)
@@ -1088,11 +797,7 @@ def main(argv) -> int:
     if not args.target and any(name != "vectors" for name in args.scenario):
         print("--target is required for every scenario but vectors", file=sys.stderr)
         return 2
-    if args.protos_dir:
-        results = run(args, Path(args.protos_dir))
-    else:
-        with tempfile.TemporaryDirectory(prefix="ledger-client-protos-") as scratch:
-            results = run(args, Path(scratch))
+    results = run(args)
     print(json.dumps(results), flush=True)
     return 0
 

@@ -2,8 +2,8 @@
 `cryptography`, written from proto/healthledger/v1 alone) drives `healthledger serve` over h2c and, in one
 test, over TLS with the node's development CA.
 
-The client runs in a process of its own (its generated healthledger.v1 modules must not meet the ones the
-rest of the suite loads) and prints what it observed as JSON; the tests here assert on those observations.
+The client runs in a process of its own (the installed client package's healthledger.v1 modules must not
+meet the ones the rest of the suite generates and loads) and prints what it observed as JSON; the tests here assert on those observations.
 Every node is stopped with SIGTERM (SIGKILL after a grace period) in its fixture's finalizer, and must have
 stayed up and exit 0."""
 
@@ -46,12 +46,6 @@ def healthledger() -> Path:
         pytest.fail(str(error), pytrace=False)
 
 
-@pytest.fixture(scope="module")
-def ledger_protos_dir(tmp_path_factory) -> Path:
-    """Where the client generates its healthledger.v1 modules, once for every client run of the module."""
-    return tmp_path_factory.mktemp("ledger-client-protos")
-
-
 def start_node(executable: Path, directory: Path, tls: bool, request) -> RunningNode:
     """Starts a node on a fresh data directory (TLS with the development CA unless `tls` is false) and
     stops it when the test or module ends, failing then if it died or exited non-zero."""
@@ -80,10 +74,10 @@ def plaintext_node(healthledger, tmp_path_factory, request) -> RunningNode:
     return start_node(healthledger, tmp_path_factory.mktemp("ledger-node-h2c"), tls=False, request=request)
 
 
-def run_client(protos_dir: Path, *scenarios: str, node: RunningNode | None = None) -> dict:
+def run_client(*scenarios: str, node: RunningNode | None = None) -> dict:
     """Runs the client's scenarios in one process; returns each scenario's observations. Fails the test when
     the client cannot run or a scenario stopped at a step that had to succeed."""
-    command = [sys.executable, str(CLIENT), "--protos-dir", str(protos_dir)]
+    command = [sys.executable, str(CLIENT)]
     for scenario in scenarios:
         command += ["--scenario", scenario]
     if node is not None:
@@ -110,10 +104,10 @@ def run_client(protos_dir: Path, *scenarios: str, node: RunningNode | None = Non
 
 # --------------------------------------------------------------------------------------------------------
 
-def test_client_primitives_match_published_vectors(ledger_protos_dir):
+def test_client_primitives_match_published_vectors():
     """Given the client's own Bech32m, RFC 9162 verifiers and key handling, they agree with identity.proto's
     worked example, BIP-350's vectors and proofs built here, before any of them is trusted on a node."""
-    observed = run_client(ledger_protos_dir, "vectors")["vectors"]
+    observed = run_client("vectors")["vectors"]
     assert observed["example_key_id"] == "21fe31dfa154a261626bf854046fd2271b7bed4b6abe45aa58877ef47f9721b9"
     assert observed["example_principal_id"] == "hl1y8lrrhap2j3xzcntlp2qgm7jyudhhm2tqtgtf8"
     assert observed["example_round_trip"]
@@ -193,24 +187,24 @@ def assert_access_story(observed: dict) -> None:
         assert event["inclusion"] == "ok", f"audit event {event['sequence']}: {event['inclusion']}"
 
 
-def test_patient_grants_reads_and_revokes_a_clinicians_access_to_labs(plaintext_node, ledger_protos_dir):
+def test_patient_grants_reads_and_revokes_a_clinicians_access_to_labs(plaintext_node):
     """Given a patient (Ed25519) who grants a clinician (ECDSA P-256) READ on labs for an hour and writes a
     2.5 MiB lab record, when the clinician queries labs, then the exact bytes come back; clinical notes are
     PERMISSION_DENIED, and after the patient revokes so are labs; the patient's audit replay lists the
     clinician's allowed and denied events in order, each with an inclusion proof against a checkpoint signed
     by the node key from GetChainHead."""
-    observed = run_client(ledger_protos_dir, "access-story", node=plaintext_node)["access-story"]
+    observed = run_client("access-story", node=plaintext_node)["access-story"]
     assert observed["chain_id"] == CHAIN_ID
     assert_access_story(observed)
 
 
-def test_node_refuses_replayed_tampered_and_non_deterministic_transactions(plaintext_node, ledger_protos_dir):
+def test_node_refuses_replayed_tampered_and_non_deterministic_transactions(plaintext_node):
     """Given signed Grants, when one is sent twice, its signature or body is tampered with, or its body is
     a valid but non-deterministic encoding, then the node answers ALREADY_EXISTS, UNAUTHENTICATED and
     INVALID_ARGUMENT, and none of the refusals uses up the author's sequence number. Also: malformed principal
     ids, session challenges signed under another context or used twice, and the high-S twin of an ECDSA
     signature (a valid signature of an already committed body)."""
-    observed = run_client(ledger_protos_dir, "rejections", node=plaintext_node)["rejections"]
+    observed = run_client("rejections", node=plaintext_node)["rejections"]
     assert observed["first_grant"] == "OK"
     assert observed["replayed_grant"] == "ALREADY_EXISTS"
     assert observed["tampered_signature"] == "UNAUTHENTICATED"
@@ -236,12 +230,12 @@ def test_node_refuses_replayed_tampered_and_non_deterministic_transactions(plain
     assert observed["p256_high_s_twin"] == "ALREADY_EXISTS"  # both S forms verify; the id hashes only the body
 
 
-def test_block_headers_link_and_checkpoints_stay_consistent(plaintext_node, ledger_protos_dir):
+def test_block_headers_link_and_checkpoints_stay_consistent(plaintext_node):
     """Given a node with committed blocks, when GetBlocks streams from height 1, then every header's
     signature verifies under the node key, links to the SHA-256 of the previous header and continues its log
     indexes, every block end has a signed checkpoint with the header's root, and the consistency proofs from
     the first non-empty checkpoint (and every later one) to the latest verify (RFC 9162 2.1.4.2)."""
-    observed = run_client(ledger_protos_dir, "chain", node=plaintext_node)["chain"]
+    observed = run_client("chain", node=plaintext_node)["chain"]
     head = observed["head"]
     assert head["height"] == head["header_height"] == head["checkpoint_block_height"] == observed["block_count"]
     assert head["tree_size"] == head["checkpoint_tree_size"]
@@ -281,22 +275,22 @@ def assert_reflection_and_health(observed: dict) -> None:
     assert observed["health"] == {"": "SERVING", "healthledger.v1.Ledger": "SERVING"}
 
 
-def test_reflection_lists_the_ledger_and_health_says_serving(plaintext_node, ledger_protos_dir):
+def test_reflection_lists_the_ledger_and_health_says_serving(plaintext_node):
     """Given the node, when grpcio-reflection's descriptor database asks it, then it lists
     healthledger.v1.Ledger with all eighteen methods and their streaming kinds, and grpc.health.v1 Check
     says SERVING for the server and for "healthledger.v1.Ledger"."""
-    observed = run_client(ledger_protos_dir, "reflection", node=plaintext_node)["reflection"]
+    observed = run_client("reflection", node=plaintext_node)["reflection"]
     assert_reflection_and_health(observed)
 
 
-def test_access_story_over_tls_with_the_development_ca(healthledger, ledger_protos_dir, tmp_path, request):
+def test_access_story_over_tls_with_the_development_ca(healthledger, tmp_path, request):
     """Given a node started without --plaintext, which makes a development CA in <data-dir>/tls, when the
     client trusts that CA alone (server name "localhost"), then the whole access story, chunked upload and
     download included, and reflection and health work over TLS as over h2c."""
     node = start_node(healthledger, tmp_path, tls=True, request=request)
     ca_pem = node.ca_file.read_text()
     assert "BEGIN CERTIFICATE" in ca_pem
-    observed = run_client(ledger_protos_dir, "access-story", "reflection", node=node)
+    observed = run_client("access-story", "reflection", node=node)
     assert observed["access-story"]["chain_id"] == CHAIN_ID
     assert_access_story(observed["access-story"])
     assert_reflection_and_health(observed["reflection"])
