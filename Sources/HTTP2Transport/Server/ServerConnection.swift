@@ -131,7 +131,10 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         wakeups.stop()
         let open = streams
         streams = [:]
-        for stream in open.values { abandon(stream, because: RPCError(.unavailable, "connection closed: \(reason)")) }
+        for stream in open.values {
+            let failure = RPCError(.unavailable, "connection closed: \(reason)")
+            perform(stream.lifecycle.streamClosed(), on: stream, failure: failure)
+        }
     }
 
     // MARK: Shutdown
@@ -256,8 +259,7 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         closeRequested = true
         let open = streams
         for stream in open.values {
-            session.resetStream(stream.id, errorCode: NGHTTP2_CANCEL)
-            abandon(stream, because: RPCError(.unavailable, reason))
+            perform(stream.lifecycle.connectionCalmedDown(), on: stream, failure: RPCError(.unavailable, reason))
         }
         streams = [:]
     }
@@ -280,10 +282,10 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     }
 
     func sessionHeader(streamID: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Int32 {
-        guard let stream = streams[streamID], stream.phase == .receivingHeaders else { return 0 }
+        guard let stream = streams[streamID] else { return 0 }
         // RFC 9113 §6.5.2: the size of a field is its name and value lengths plus 32.
-        stream.headerListSize += name.count + value.count + 32
-        if stream.headerListSize > limits.maxHeaderListSize {
+        let size = name.count + value.count + 32
+        guard stream.lifecycle.headerFieldReceived(size: size, limit: limits.maxHeaderListSize) else {
             // Decoding goes on (the HPACK table must stay in step with the peer's) but the fields are dropped,
             // so memory stays at the limit; the stream is refused when the block ends.
             if !stream.headers.isEmpty { stream.headers = [] }
@@ -308,13 +310,9 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         switch UInt32(header.type) {
         case NGHTTP2_HEADERS.rawValue:
             guard let stream = streams[header.stream_id] else { return 0 }
-            if stream.phase == .receivingHeaders && stream.headerListSize > limits.maxHeaderListSize {
-                refuseOversizedHeaders(stream)
-                return 0
-            }
-            if stream.phase == .receivingHeaders && frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST {
-                startCall(stream)
-            }
+            let action = stream.lifecycle.headersEnded(isRequest: frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST)
+            perform(action, on: stream)
+            if case .resetStream = action { return 0 }
             if endStream { endRequest(stream) }
         case NGHTTP2_DATA.rawValue:
             if header.length == 0 && !endStream && controlFrames.record() {
@@ -339,7 +337,9 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     }
 
     func sessionDataChunk(streamID: Int32, data: UnsafeRawBufferPointer) -> Int32 {
-        guard let stream = streams[streamID], var deframer = stream.deframer, let inbound = stream.inbound else {
+        guard let stream = streams[streamID], stream.lifecycle.requestDataReceived(), var deframer = stream.deframer,
+            let inbound = stream.inbound
+        else {
             // Not a running call (rejected or unknown): the bytes are not wanted; return their window at once.
             session.consume(streamID: streamID, count: data.count)
             return 0
@@ -353,7 +353,7 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
             stream.deframer = deframer
         } catch {
             stream.deframer = nil
-            fail(stream, with: error)
+            perform(stream.lifecycle.requestDeframingFailed(), on: stream, failure: error)
             return 0
         }
         returnWindowIfRoom(stream)
@@ -365,7 +365,7 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         let reason =
             errorCode == NGHTTP2_NO_ERROR.rawValue
             ? RPCError(.cancelled, "the call has ended") : RPCError(.cancelled, "the client cancelled the call")
-        abandon(stream, because: reason)
+        perform(stream.lifecycle.streamClosed(), on: stream, failure: reason)
         session.consumeConnection(count: stream.unconsumedBytes)
         armIdleTimer()
         return 0
@@ -381,17 +381,11 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         let result = outbound.read(into: buffer)
         if let ending = result.ending {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue | NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
-            stream.responseEnded = true
-            if case .finished = ending, outbound.responseMetadata.trailing.isEmpty {
-                session.submitTrailer(streamID: streamID, block: PrebuiltResponseHeaders.okTrailers)
-            } else {
-                session.submitTrailer(streamID: streamID, headers: trailers(for: ending, outbound: outbound))
-            }
-            finishCall(stream)
+            perform(stream.lifecycle.responseBodyEnded(), on: stream, ending: ending)
             return result.count
         }
         if result.mustWait {
-            stream.providerParked = true
+            stream.lifecycle.providerParked()
             return Int(NGHTTP2_ERR_DEFERRED.rawValue)
         }
         return result.count
@@ -439,17 +433,6 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         }
     }
 
-    /// A request whose header list is over `maxHeaderListSize`: RST_STREAM ENHANCE_YOUR_CALM, which gRPC clients
-    /// report as RESOURCE_EXHAUSTED (PROTOCOL-HTTP2.md); the connection and its other calls carry on.
-    private func refuseOversizedHeaders(_ stream: ServerStream) {
-        stream.phase = .rejected
-        stream.responseEnded = true
-        logBreach(
-            "RST_STREAM ENHANCE_YOUR_CALM",
-            "RST_STREAM ENHANCE_YOUR_CALM on stream \(stream.id): header list over \(limits.maxHeaderListSize) bytes")
-        session.resetStream(stream.id, errorCode: NGHTTP2_ENHANCE_YOUR_CALM)
-    }
-
     // MARK: Calls
 
     private func startCall(_ stream: ServerStream) {
@@ -472,7 +455,7 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
             reject(stream, headers: ResponseHeaders.trailersOnly(status: error.code, message: error.message, metadata: [:]))
             return
         }
-        stream.phase = .running
+        stream.lifecycle.callStarted(deadlineArmed: head.timeout != nil)
         let id = stream.id
         let wakeups = self.wakeups!
         let responseEncoding: MessageEncoding = head.acceptEncodings.contains(.gzip) ? .gzip : .identity
@@ -504,54 +487,124 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
             // Cancelled when the call finishes or is abandoned, so holding both strongly keeps nothing alive.
             stream.deadlineTimer = socket.loop.scheduleTimer(after: timeout) { [self, stream] in
                 stream.deadlineTimer = nil
-                self.fail(stream, with: RPCError(.deadlineExceeded, "deadline exceeded after \(timeout)"))
+                self.perform(
+                    stream.lifecycle.deadlineFired(), on: stream,
+                    failure: RPCError(.deadlineExceeded, "deadline exceeded after \(timeout)"))
                 self.socket.flush()
             }
         }
     }
 
     private func reject(_ stream: ServerStream, headers: [HeaderField]) {
-        stream.phase = .rejected
         stream.headers = []
-        stream.responseEnded = true
+        guard stream.lifecycle.callRejected() else { return }
         session.submitResponse(streamID: stream.id, headers: headers, hasBody: false)
     }
 
     private func endRequest(_ stream: ServerStream) {
-        guard !stream.requestEnded else { return }
-        stream.requestEnded = true
-        guard stream.phase == .running, let inbound = stream.inbound else { return }
-        if let deframer = stream.deframer, deframer.hasPartialMessage {
-            fail(stream, with: RPCError(.internalError, "the request ended inside a message"))
-        } else {
-            inbound.finish()
+        let partialMessage = stream.deframer?.hasPartialMessage ?? false
+        perform(
+            stream.lifecycle.requestEnded(partialMessage: partialMessage), on: stream,
+            failure: partialMessage ? RPCError(.internalError, "the request ended inside a message") : nil)
+    }
+
+    /// Carries out what a stream's state machine answered. `failure` is the status a failing call ends with, or
+    /// why a released call's handler reads and writes fail; `ending` is how the writer ended, for the trailers.
+    private func perform(
+        _ action: ServerStreamStateMachine.Action, on stream: ServerStream, failure: RPCError? = nil,
+        ending: OutboundMessages.Ending = .finished
+    ) {
+        switch action {
+        case .none:
+            return
+        case .startCall:
+            startCall(stream)
+        case .resetStream(let code, let release):
+            let errorCode: nghttp2_error_code
+            switch code {
+            case .enhanceYourCalm:
+                // Over `maxHeaderListSize`: gRPC clients report ENHANCE_YOUR_CALM as RESOURCE_EXHAUSTED
+                // (PROTOCOL-HTTP2.md); the connection and its other calls carry on.
+                let limit = limits.maxHeaderListSize
+                logBreach(
+                    "RST_STREAM ENHANCE_YOUR_CALM",
+                    "RST_STREAM ENHANCE_YOUR_CALM on stream \(stream.id): header list over \(limit) bytes")
+                errorCode = NGHTTP2_ENHANCE_YOUR_CALM
+            case .cancel:
+                errorCode = NGHTTP2_CANCEL
+            }
+            session.resetStream(stream.id, errorCode: errorCode)
+            if !release.isEmpty { self.release(stream, release, because: failure ?? Self.callEnded) }
+        case .finishInbound:
+            stream.inbound?.finish()
+        case .failCall:
+            // The handler is cancelled and the status goes out in place of anything it had queued.
+            let error = failure ?? RPCError(.internalError, "the call failed")
+            stream.task?.cancel()
+            stream.inbound?.abort(error)
+            stream.outbound?.override(
+                with: .failed(error), writerError: RPCError(.cancelled, "the call has ended: \(error.message)"))
+            serve(stream)
+        case .submitResponseHeaders:
+            guard let outbound = stream.outbound else { return }
+            let initial = outbound.responseMetadata.initial
+            if initial.isEmpty {
+                session.submitResponse(
+                    streamID: stream.id, block: PrebuiltResponseHeaders.initial(encoding: outbound.messageEncoding),
+                    hasBody: true)
+            } else {
+                session.submitResponse(
+                    streamID: stream.id,
+                    headers: ResponseHeaders.initial(encoding: outbound.messageEncoding, metadata: initial),
+                    hasBody: true)
+            }
+        case .submitTrailersOnly(let release):
+            // Nothing was written: Trailers-Only (PROTOCOL-HTTP2.md), one HEADERS frame with END_STREAM.
+            if let outbound = stream.outbound {
+                let metadata = outbound.responseMetadata
+                var trailing = metadata.initial
+                trailing.add(contentsOf: metadata.trailing)
+                let status: RPCError
+                switch ending {
+                case .finished: status = RPCError(.ok, "")
+                case .failed(let error):
+                    status = error
+                    trailing.add(contentsOf: error.metadata)
+                }
+                let headers = ResponseHeaders.trailersOnly(
+                    status: status.code, message: status.message, metadata: trailing)
+                session.submitResponse(streamID: stream.id, headers: headers, hasBody: false)
+            }
+            self.release(stream, release, because: Self.callEnded)
+        case .resumeData:
+            session.resumeData(streamID: stream.id)
+        case .submitTrailers(let release):
+            if let outbound = stream.outbound {
+                if case .finished = ending, outbound.responseMetadata.trailing.isEmpty {
+                    session.submitTrailer(streamID: stream.id, block: PrebuiltResponseHeaders.okTrailers)
+                } else {
+                    session.submitTrailer(streamID: stream.id, headers: trailers(for: ending, outbound: outbound))
+                }
+            }
+            self.release(stream, release, because: Self.callEnded)
+        case .release(let release):
+            self.release(stream, release, because: failure ?? Self.callEnded)
         }
     }
 
-    /// Ends a running call with `error` now (deadline, oversized or corrupt request): the handler is cancelled
-    /// and the status goes out in place of anything it had queued.
-    private func fail(_ stream: ServerStream, with error: RPCError) {
-        guard stream.phase == .running, !stream.responseEnded else { return }
-        stream.task?.cancel()
-        stream.inbound?.abort(error)
-        stream.outbound?.override(with: .failed(error), writerError: RPCError(.cancelled, "the call has ended: \(error.message)"))
-        serve(stream)
-    }
+    /// Why a finished call's late writes fail.
+    private static let callEnded = RPCError(.cancelled, "the call has ended")
 
-    /// Tears down what is left of a call whose stream is gone.
-    private func abandon(_ stream: ServerStream, because error: RPCError) {
-        if let timer = stream.deadlineTimer { socket.loop.cancelTimer(timer) }
-        stream.deadlineTimer = nil
-        if !stream.responseEnded { stream.task?.cancel() }
-        stream.inbound?.abort(error)
-        stream.outbound?.close(error)
-        stream.task = nil
-    }
-
-    private func finishCall(_ stream: ServerStream) {
-        if let timer = stream.deadlineTimer { socket.loop.cancelTimer(timer) }
-        stream.deadlineTimer = nil
-        stream.outbound?.close(RPCError(.cancelled, "the call has ended"))
+    /// Lets go of what the state machine says a call no longer needs; `error` is what its handler's pending and
+    /// later reads and writes throw.
+    private func release(_ stream: ServerStream, _ release: ServerStreamStateMachine.Release, because error: RPCError) {
+        if release.contains(.cancelDeadlineTimer) {
+            if let timer = stream.deadlineTimer { socket.loop.cancelTimer(timer) }
+            stream.deadlineTimer = nil
+        }
+        if release.contains(.cancelHandler) { stream.task?.cancel() }
+        if release.contains(.abortInbound) { stream.inbound?.abort(error) }
+        if release.contains(.closeOutbound) { stream.outbound?.close(error) }
     }
 
     private func trailers(for ending: OutboundMessages.Ending, outbound: OutboundMessages) -> [HeaderField] {
@@ -576,50 +629,21 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
 
     /// Moves a call's response forward: first HEADERS (or Trailers-Only), or resumes its parked provider.
     private func serve(_ stream: ServerStream) {
-        guard stream.phase == .running, !stream.responseEnded, let outbound = stream.outbound else { return }
-        if !stream.responseStarted {
-            guard outbound.hasPendingOutput else { return }
-            let metadata = outbound.responseMetadata
-            if let ending = outbound.endedWithoutMessages {
-                // Nothing was written: Trailers-Only (PROTOCOL-HTTP2.md), one HEADERS frame with END_STREAM.
-                var trailing = metadata.initial
-                trailing.add(contentsOf: metadata.trailing)
-                let status: RPCError
-                switch ending {
-                case .finished: status = RPCError(.ok, "")
-                case .failed(let error):
-                    status = error
-                    trailing.add(contentsOf: error.metadata)
-                }
-                stream.responseEnded = true
-                session.submitResponse(
-                    streamID: stream.id,
-                    headers: ResponseHeaders.trailersOnly(status: status.code, message: status.message, metadata: trailing),
-                    hasBody: false)
-                finishCall(stream)
-                return
-            }
-            stream.responseStarted = true
-            if metadata.initial.isEmpty {
-                session.submitResponse(
-                    streamID: stream.id, block: PrebuiltResponseHeaders.initial(encoding: outbound.messageEncoding),
-                    hasBody: true)
-            } else {
-                session.submitResponse(
-                    streamID: stream.id,
-                    headers: ResponseHeaders.initial(encoding: outbound.messageEncoding, metadata: metadata.initial),
-                    hasBody: true)
-            }
-        } else if stream.providerParked {
-            stream.providerParked = false
-            session.resumeData(streamID: stream.id)
+        guard let outbound = stream.outbound else { return }
+        var ending = OutboundMessages.Ending.finished
+        let action = stream.lifecycle.outputReady {
+            guard outbound.hasPendingOutput else { return .nothing }
+            guard let ended = outbound.endedWithoutMessages else { return .messages }
+            ending = ended
+            return .endedWithoutMessages
         }
+        perform(action, on: stream, ending: ending)
     }
 
     /// Returns received bytes to flow control while the handler keeps up; otherwise waits for it to drain.
     private func returnWindowIfRoom(_ stream: ServerStream) {
         guard stream.unconsumedBytes > 0 else { return }
-        if let inbound = stream.inbound, stream.phase == .running, inbound.requestDrainNotice() { return }
+        if let inbound = stream.inbound, stream.lifecycle.isRunning, inbound.requestDrainNotice() { return }
         session.consume(streamID: stream.id, count: stream.unconsumedBytes)
         stream.unconsumedBytes = 0
     }
