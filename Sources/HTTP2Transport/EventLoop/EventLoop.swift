@@ -36,6 +36,8 @@ final class EventLoop: @unchecked Sendable {
     private var spareWriteBuffer: [UInt8]?
     /// Bytes read from a socket at once.
     static let readBufferSize = 64 * 1024
+    /// Times the task queue is drained per loop iteration before sockets are looked at again.
+    static let taskRoundsPerIteration = 4
 
     /// Creates the loop's epoll instance and wake-up eventfd; `start` runs it.
     init(index: Int) throws(SocketError) {
@@ -224,11 +226,18 @@ final class EventLoop: @unchecked Sendable {
             // One at a time: a timer's action may schedule or cancel timers.
             let now = MonotonicTime.now
             while let action = timers.popExpired(now: now) { action() }
-            let (tasks, stop) = queue.withLock { queue in
-                defer { queue.tasks = [] }
-                return (queue.tasks, queue.stopRequested)
+            // A few rounds: a handler run by one round queues its response's wake-up for the next, and serving
+            // that now spares an epoll_wait per call; the bound keeps sockets from waiting behind a busy queue.
+            var stop = false
+            for _ in 0..<Self.taskRoundsPerIteration {
+                let (tasks, stopRequested) = queue.withLock { queue in
+                    defer { queue.tasks = [] }
+                    return (queue.tasks, queue.stopRequested)
+                }
+                stop = stopRequested
+                for task in tasks { task() }
+                if queue.withLock({ $0.tasks.isEmpty }) { break }
             }
-            for task in tasks { task() }
             if stop && queue.withLock({ $0.tasks.isEmpty }) { break }
         }
         handlers = [:]
