@@ -82,8 +82,9 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
             stream.deadlineTimer = loop.scheduleTimer(after: timeout) { [weak self, weak stream] in
                 guard let self, let stream else { return }
                 stream.deadlineTimer = nil
-                self.finish(stream, status: RPCError(.deadlineExceeded, "deadline exceeded after \(timeout)"), reset: NGHTTP2_CANCEL)
+                self.perform(stream.lifecycle.deadlineFired(after: timeout), on: stream)
             }
+            stream.lifecycle.deadlineTimerArmed()
         }
         switch phase {
         case .idle:
@@ -92,53 +93,70 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         case .connecting:
             pending.append(stream)
         case .connected(let socket):
-            submit(stream)
+            perform(stream.lifecycle.connectionReady(), on: stream)
             socket.flush()
         case .closed(let error):
-            finish(stream, status: reconnection.backoffError() ?? error, reset: nil)
+            perform(stream.lifecycle.connectionFailed(reconnection.backoffError() ?? error), on: stream)
         }
     }
 
     /// Cancels a call (the caller went away or its requests failed): RST_STREAM CANCEL and `status`.
     func cancel(callID: Int32, status: RPCError) {
         guard let stream = calls[callID] else { return }
-        finish(stream, status: status, reset: NGHTTP2_CANCEL)
+        perform(stream.lifecycle.cancelled(status), on: stream)
         flush()
     }
 
     private func submit(_ stream: ClientStream) {
         let id = session.submitRequest(headers: stream.headers)
         guard id > 0 else {
-            finish(stream, status: RPCError(.unavailable, "could not start the call: nghttp2 error \(id)"), reset: nil)
+            perform(stream.lifecycle.requestSubmissionFailed(code: Int(id)), on: stream)
             return
         }
         stream.streamID = id
         streams[id] = stream
+        stream.lifecycle.requestSubmitted()
     }
 
-    /// Ends a call with `status` (nil: OK) once; optionally resets its stream.
-    private func finish(_ stream: ClientStream, status: RPCError?, reset: nghttp2_error_code?) {
-        guard !stream.isFinished else { return }
-        stream.isFinished = true
-        if let timer = stream.deadlineTimer { loop.cancelTimer(timer) }
+    /// Carries out what a call's state machine answered.
+    private func perform(_ action: ClientStreamStateMachine.Action, on stream: ClientStream) {
+        switch action {
+        case .none:
+            return
+        case .submitRequest:
+            submit(stream)
+        case .resumeRequestData:
+            if let id = stream.streamID { session.resumeData(streamID: id) }
+        case .acceptResponseHead(let head):
+            stream.responseMetadata.recordInitial(head.metadata)
+            stream.deframer = GRPCMessageDeframer(
+                maxMessageSize: configuration.maxReceiveMessageSize, encoding: head.encoding)
+        case .finish(let ending):
+            finish(stream, ending)
+        }
+    }
+
+    /// Ends a call as its state machine decided (it answers `.finish` once): lets go of its timer, pump and
+    /// queues, and resets its stream when asked.
+    private func finish(_ stream: ClientStream, _ ending: ClientStreamStateMachine.Ending) {
+        if ending.cancelDeadlineTimer, let timer = stream.deadlineTimer { loop.cancelTimer(timer) }
         stream.deadlineTimer = nil
         calls[stream.callID] = nil
         registry.calls[stream.callID] = nil
         stream.requestPump?.cancel()
         stream.requestPump = nil
         pending.removeAll { $0 === stream }
-        if let id = stream.streamID {
-            if let reset, case .connected = phase { session.resetStream(id, errorCode: reset) }
+        if ending.resetStream, let id = stream.streamID, case .connected = phase {
+            session.resetStream(id, errorCode: NGHTTP2_CANCEL)
         }
         // Before the messages end, so a reader that saw the end also sees the trailers.
-        stream.responseMetadata.recordTrailing(
-            stream.trailers.map { MetadataHeaders.metadata(from: $0) } ?? status?.metadata ?? [:])
-        if let status {
+        stream.responseMetadata.recordTrailing(ending.trailingMetadata)
+        if let status = ending.status {
             stream.inbound.finish(throwing: status)
         } else {
             stream.inbound.finish()
         }
-        stream.outbound.close(status ?? RPCError(.cancelled, "the call has ended"))
+        stream.outbound.close(ending.status ?? RPCError(.cancelled, "the call has ended"))
     }
 
     private func flush() {
@@ -196,7 +214,7 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         lastReceivedAt = MonotonicTime.now
         socket.start(engine: self)
         if let keepalive { armKeepaliveTimer(after: keepalive.time) }
-        for stream in pending { submit(stream) }
+        for stream in pending { perform(stream.lifecycle.connectionReady(), on: stream) }
         pending = []
         socket.flush()
     }
@@ -211,7 +229,7 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         phase = .closed(error)
         let waiting = pending
         pending = []
-        for stream in waiting { finish(stream, status: error, reset: nil) }
+        for stream in waiting { perform(stream.lifecycle.connectionFailed(error), on: stream) }
     }
 
     /// Sends GOAWAY and closes the socket, failing open calls with UNAVAILABLE.
@@ -256,7 +274,7 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         // Closed before the server's SETTINGS (a TLS or preface failure): an attempt that failed.
         if !isReady { reconnection.attemptFailed(error) }
         let open = Array(calls.values)
-        for stream in open { finish(stream, status: error, reset: nil) }
+        for stream in open { perform(stream.lifecycle.connectionFailed(error), on: stream) }
         streams = [:]
     }
 
@@ -265,21 +283,24 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
     func sessionBeginHeaders(streamID: Int32, category: nghttp2_headers_category) -> Int32 {
         if let stream = streams[streamID] {
             stream.receivingHeaders = []
-            stream.receivingHeadersSize = 0
+            stream.lifecycle.responseHeadersBegan()
         }
         return 0
     }
 
     func sessionHeader(streamID: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Int32 {
         guard let stream = streams[streamID] else { return 0 }
-        stream.receivingHeadersSize += name.count + value.count + 32
-        if stream.receivingHeadersSize > 64 * 1024 {
-            finish(stream, status: RPCError(.resourceExhausted, "response header list too large"), reset: NGHTTP2_CANCEL)
+        switch stream.lifecycle.responseHeaderFieldReceived(size: name.count + value.count + 32) {
+        case .keep:
+            stream.receivingHeaders.append(
+                HeaderField(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+            return 0
+        case .refuse(let action):
+            perform(action, on: stream)
             return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
+        case .discard:
+            return 0
         }
-        stream.receivingHeaders.append(
-            HeaderField(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
-        return 0
     }
 
     func sessionFrameReceived(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
@@ -287,30 +308,18 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         let endStream = UInt32(header.flags) & NGHTTP2_FLAG_END_STREAM.rawValue != 0
         switch UInt32(header.type) {
         case NGHTTP2_HEADERS.rawValue:
-            guard let stream = streams[header.stream_id], !stream.isFinished else { return 0 }
+            guard let stream = streams[header.stream_id], !stream.lifecycle.isFinished else { return 0 }
             let block = stream.receivingHeaders
             stream.receivingHeaders = []
-            if stream.responseHead == nil {
-                if ClientHeaders.isTrailersOnly(block) || endStream {
-                    stream.responseHead = block
-                    stream.trailers = block
-                    finish(stream, status: ClientHeaders.status(fromTrailers: block, responseHead: nil), reset: endStream ? nil : NGHTTP2_CANCEL)
-                    return 0
-                }
-                switch ClientHeaders.parseResponseHead(block) {
-                case .success(let head):
-                    stream.responseHead = block
-                    stream.responseMetadata.recordInitial(head.metadata)
-                    stream.deframer = GRPCMessageDeframer(
-                        maxMessageSize: configuration.maxReceiveMessageSize, encoding: head.encoding)
-                case .failure(let error):
-                    finish(stream, status: error, reset: NGHTTP2_CANCEL)
-                }
-            } else {
-                endResponse(stream, trailers: block)
-            }
+            let partialMessage = stream.deframer?.hasPartialMessage ?? false
+            perform(
+                stream.lifecycle.responseHeadersEnded(block, endStream: endStream, partialMessage: partialMessage),
+                on: stream)
         case NGHTTP2_DATA.rawValue:
-            if endStream, let stream = streams[header.stream_id] { endResponse(stream, trailers: []) }
+            if endStream, let stream = streams[header.stream_id] {
+                let partialMessage = stream.deframer?.hasPartialMessage ?? false
+                perform(stream.lifecycle.responseEnded(trailers: [], partialMessage: partialMessage), on: stream)
+            }
         case NGHTTP2_GOAWAY.rawValue:
             goingAway = true
             if Self.isTooManyPings(frame.pointee.goaway) { reconnection.serverWantsFewerPings() }
@@ -366,18 +375,9 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         }
     }
 
-    private func endResponse(_ stream: ClientStream, trailers: [HeaderField]) {
-        guard !stream.isFinished else { return }
-        if let deframer = stream.deframer, deframer.hasPartialMessage {
-            finish(stream, status: RPCError(.internalError, "the response ended inside a message"), reset: nil)
-            return
-        }
-        stream.trailers = trailers
-        finish(stream, status: ClientHeaders.status(fromTrailers: trailers, responseHead: stream.responseHead), reset: nil)
-    }
-
     func sessionDataChunk(streamID: Int32, data: UnsafeRawBufferPointer) -> Int32 {
-        guard let stream = streams[streamID], !stream.isFinished, var deframer = stream.deframer else {
+        guard let stream = streams[streamID], stream.lifecycle.responseDataReadable, var deframer = stream.deframer
+        else {
             session.consume(streamID: streamID, count: data.count)
             return 0
         }
@@ -387,7 +387,7 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
             while let message = try deframer.nextMessage() { stream.inbound.append(message) }
             stream.deframer = deframer
         } catch {
-            finish(stream, status: error, reset: NGHTTP2_CANCEL)
+            perform(stream.lifecycle.responseDeframingFailed(error), on: stream)
             session.consume(streamID: streamID, count: stream.unconsumedBytes)
             stream.unconsumedBytes = 0
             return 0
@@ -398,7 +398,7 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
 
     private func returnWindowIfRoom(_ stream: ClientStream) {
         guard stream.unconsumedBytes > 0, let id = stream.streamID else { return }
-        if !stream.isFinished && stream.inbound.requestDrainNotice() { return }
+        if !stream.lifecycle.isFinished && stream.inbound.requestDrainNotice() { return }
         session.consume(streamID: id, count: stream.unconsumedBytes)
         stream.unconsumedBytes = 0
     }
@@ -407,27 +407,14 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         guard let stream = streams.removeValue(forKey: streamID) else { return 0 }
         session.consumeConnection(count: stream.unconsumedBytes)
         stream.unconsumedBytes = 0
-        if !stream.isFinished {
-            let status: RPCError
-            switch errorCode {
-            case NGHTTP2_NO_ERROR.rawValue:
-                status = ClientHeaders.finalStatus(fromTrailers: [], responseHead: stream.responseHead)
-            case NGHTTP2_REFUSED_STREAM.rawValue:
-                status = RPCError(.unavailable, "the server refused the stream (REFUSED_STREAM)")
-            case NGHTTP2_CANCEL.rawValue:
-                status = RPCError(.cancelled, "the server cancelled the stream")
-            default:
-                status = RPCError(.internalError, "the stream was reset with HTTP/2 error code \(errorCode)")
-            }
-            finish(stream, status: status, reset: nil)
-        }
+        perform(stream.lifecycle.streamClosed(errorCode: errorCode), on: stream)
         return 0
     }
 
     func sessionReadData(
         streamID: Int32, into buffer: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>
     ) -> Int {
-        guard let stream = streams[streamID], !stream.isFinished else {
+        guard let stream = streams[streamID], stream.lifecycle.requestBodyReadable else {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             return 0
         }
@@ -437,7 +424,7 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
             return result.count
         }
         if result.mustWait {
-            stream.providerParked = true
+            stream.lifecycle.requestProviderParked()
             return Int(NGHTTP2_ERR_DEFERRED.rawValue)
         }
         return result.count
@@ -447,11 +434,8 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
 
     /// A writer queued request bytes or a reader took responses: resume the provider, return window.
     func serveWakeup(_ stream: ClientStream) {
-        guard let id = stream.streamID, !stream.isFinished else { return }
-        if stream.providerParked && stream.outbound.hasPendingOutput {
-            stream.providerParked = false
-            session.resumeData(streamID: id)
-        }
+        guard stream.lifecycle.phase == .open else { return }
+        perform(stream.lifecycle.requestOutputReady { stream.outbound.hasPendingOutput }, on: stream)
         returnWindowIfRoom(stream)
     }
 }

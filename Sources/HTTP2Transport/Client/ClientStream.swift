@@ -1,7 +1,8 @@
 import GRPCProtocol
 import RPCCore
 
-/// One call on a client connection, as the loop thread tracks it.
+/// One call on a client connection, as the loop thread tracks it: the lifecycle decisions in `lifecycle`, the
+/// things they act on beside it.
 final class ClientStream {
     let callID: Int32
     let path: String
@@ -10,17 +11,15 @@ final class ClientStream {
     let outbound: OutboundMessages
     /// Where the response headers' and trailers' metadata go for the caller's `ResponseStream`.
     let responseMetadata: ResponseMetadata
-    /// The trailers (or Trailers-Only head), once they arrived.
-    var trailers: [HeaderField]?
+    /// Where the call is in its life, and its status once decided.
+    var lifecycle = ClientStreamStateMachine()
     /// Set once the HEADERS were submitted.
     var streamID: Int32?
     var deframer: GRPCMessageDeframer?
+    /// The header block being received.
     var receivingHeaders: [HeaderField] = []
-    var receivingHeadersSize = 0
-    var responseHead: [HeaderField]?
     var deadlineTimer: TimerID?
-    var providerParked = false
-    var isFinished = false
+    /// DATA bytes received but not yet returned to flow control.
     var unconsumedBytes = 0
     /// The connection carrying the call, once started.
     weak var owner: ClientConnection?
