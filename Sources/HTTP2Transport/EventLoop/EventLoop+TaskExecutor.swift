@@ -4,7 +4,6 @@
 extension EventLoop: TaskExecutor {
     /// Queues `job` behind the loop's I/O; it runs at the end of the loop's current (or next) iteration.
     func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        execute { [self] in job.runSynchronously(on: asUnownedTaskExecutor()) }
+        enqueue(.job(UnownedJob(job)))
     }
 }

@@ -14,10 +14,18 @@ protocol FileDescriptorHandler: AnyObject {
 /// other threads reach it through `execute`, which wakes the loop through an eventfd. The loop never blocks
 /// except in `epoll_wait`.
 final class EventLoop: @unchecked Sendable {
-    // @unchecked: `handlers` and `timers` are only touched on the loop thread (checked by `assertInLoop`);
-    // the task queue is behind a mutex.
+    // @unchecked: `handlers`, `timers` and `draining` are only touched on the loop thread (checked by
+    // `assertInLoop`); the task queue is behind a mutex.
+
+    /// Something queued to run on the loop thread: a closure, or a job of a Swift task that prefers this loop
+    /// (kept as is, so resuming a task allocates nothing).
+    enum QueuedWork {
+        case closure(@Sendable () -> Void)
+        case job(UnownedJob)
+    }
+
     private struct TaskQueue {
-        var tasks: [@Sendable () -> Void] = []
+        var work: [QueuedWork] = []
         var stopRequested = false
     }
 
@@ -29,6 +37,8 @@ final class EventLoop: @unchecked Sendable {
     private let threadID = Atomic<UInt>(0)
     private var handlers: [Int32: any FileDescriptorHandler] = [:]
     private var timers = TimerQueue()
+    /// The batch being run, swapped with the queue's array so both keep their capacity (loop thread only).
+    private var draining: [QueuedWork] = []
     private let finished = Mutex<[CheckedContinuation<Void, Never>]?>([])
     /// Buffers every connection of this loop borrows for one read or one write (loop thread only): the bytes
     /// reach nghttp2 or the socket before the borrower returns them, so an idle connection holds no buffer.
@@ -90,9 +100,14 @@ final class EventLoop: @unchecked Sendable {
 
     /// Runs `task` on the loop thread soon; callable from any thread.
     func execute(_ task: @escaping @Sendable () -> Void) {
+        enqueue(.closure(task))
+    }
+
+    /// Queues `work` for the loop thread; callable from any thread.
+    func enqueue(_ work: QueuedWork) {
         let wasEmpty = queue.withLock { queue -> Bool in
-            queue.tasks.append(task)
-            return queue.tasks.count == 1
+            queue.work.append(work)
+            return queue.work.count == 1
         }
         // Only the first task of a batch needs a wake-up; the loop drains the whole queue at once. On the loop
         // itself none is needed: it looks at the queue before it waits again.
@@ -210,7 +225,7 @@ final class EventLoop: @unchecked Sendable {
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         while true {
             // Tasks queued from the loop thread itself (by the tasks just run) are waiting: poll, don't sleep.
-            let tasksWaiting = queue.withLock { !$0.tasks.isEmpty }
+            let tasksWaiting = queue.withLock { !$0.work.isEmpty }
             let timeout = tasksWaiting ? 0 : timers.millisecondsUntilNext(now: MonotonicTime.now)
             let count = events.withUnsafeMutableBufferPointer { buffer in
                 epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeout)
@@ -230,15 +245,20 @@ final class EventLoop: @unchecked Sendable {
             // that now spares an epoll_wait per call; the bound keeps sockets from waiting behind a busy queue.
             var stop = false
             for _ in 0..<Self.taskRoundsPerIteration {
-                let (tasks, stopRequested) = queue.withLock { queue in
-                    defer { queue.tasks = [] }
-                    return (queue.tasks, queue.stopRequested)
+                stop = queue.withLock { queue in
+                    swap(&queue.work, &draining)
+                    return queue.stopRequested
                 }
-                stop = stopRequested
-                for task in tasks { task() }
-                if queue.withLock({ $0.tasks.isEmpty }) { break }
+                for work in draining {
+                    switch work {
+                    case .closure(let task): task()
+                    case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
+                    }
+                }
+                draining.removeAll(keepingCapacity: true)
+                if queue.withLock({ $0.work.isEmpty }) { break }
             }
-            if stop && queue.withLock({ $0.tasks.isEmpty }) { break }
+            if stop && queue.withLock({ $0.work.isEmpty }) { break }
         }
         handlers = [:]
         timers = TimerQueue()
