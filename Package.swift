@@ -29,6 +29,7 @@ let package = Package(
         .executable(name: "interop-client", targets: ["interop-client"]),
         .executable(name: "echo-bench-server", targets: ["echo-bench-server"]),
         .executable(name: "ledger-bench", targets: ["ledger-bench"]),
+        .executable(name: "ledger-client-example", targets: ["ledger-client-example"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -132,6 +133,12 @@ let package = Package(
                 "HealthLedgerClient", "HealthLedgerProtos", "LedgerCrypto", "RPCCore", "HTTP2Transport", "ProtobufWire",
             ],
             path: "Benchmarks/ledger/ledger-bench"),
+
+        // The client library end to end (grant, write, query, revoke, audit) against a running node; see its README.
+        .executableTarget(
+            name: "ledger-client-example",
+            dependencies: ["HealthLedgerClient", "HealthLedgerProtos", "HTTP2Transport", "RPCCore"],
+            path: "Examples/ledger-client", exclude: ["README.md"]),
 
         // The proto3 code generator: parse -> resolved model -> Swift rendering + descriptors.
         .target(name: "ProtoCodegen", dependencies: ["ProtobufWire"], path: "codegen/Sources/ProtoCodegen"),

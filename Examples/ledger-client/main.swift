@@ -1,0 +1,89 @@
+// The HealthLedgerClient library end to end: a patient and a clinician, a grant, a record, a query, a revocation
+// and the audit trail that logged every decision. Run a node first (`scripts/serve`), then
+// `swift run ledger-client-example [host:port] [ca.pem]`.
+import Foundation
+import HTTP2Transport
+import HealthLedgerClient
+import HealthLedgerProtos
+import RPCCore
+
+let arguments = CommandLine.arguments.dropFirst()
+let server = arguments.first ?? ProcessInfo.processInfo.environment["HEALTHLEDGER_SERVER"] ?? "127.0.0.1:7443"
+// A node on its default data directory keeps its development CA there; a production node's certificate chains to
+// a CA in the system trust store, which nil selects.
+let defaultCA =
+    (ProcessInfo.processInfo.environment["XDG_DATA_HOME"].map { $0 + "/healthledger" }
+        ?? NSHomeDirectory() + "/.local/share/healthledger") + "/tls/ca.pem"
+let trustRoots =
+    arguments.dropFirst().first ?? (FileManager.default.isReadableFile(atPath: defaultCA) ? defaultCA : nil)
+
+guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
+    FileHandle.standardError.write(Data("usage: ledger-client-example [host:port] [ca.pem]\n".utf8))
+    exit(64)
+}
+var configuration = ClientConfiguration(host: String(server[..<colon]), port: port)
+configuration.tls = TLSClientConfiguration(trustRootsPEMPath: trustRoots)
+// One connection serves both principals: identity is per call (signed transactions, session tokens), not per socket.
+let transport = try HTTP2ClientTransport(configuration: configuration)
+
+// Identities are created in memory here; `IdentityFile.save(_:to:)` and `IdentityFile.load(from:)` keep them in
+// files the `healthledger` command reads too.
+let patient = LedgerClient(transport: transport, identity: LedgerIdentity.generate())
+let clinician = LedgerClient(transport: transport, identity: LedgerIdentity.generate(.ecdsaP256))
+let patientID = await patient.identity.id
+let clinicianID = await clinician.identity.id
+print("patient    \(patientID)")
+print("clinician  \(clinicianID)")
+
+do {
+    let content = Array(#"{"hba1c": 5.4}"#.utf8)
+    let written = try await patient.write(
+        patient: patientID, category: .labs, content: content, mediaType: "application/json")
+    print("wrote      record \(written.recordId) in block \(written.receipt?.blockHeight ?? 0)")
+
+    var grant = Healthledger_V1_Grant()
+    grant.grantee = clinicianID
+    grant.actions = [.read]
+    grant.categories = [.labs]
+    grant.purposes = [.treatment]
+    grant.effect = .permit
+    grant.validUntilUnixMs = LedgerClient<HTTP2ClientTransport>.now() + 3_600_000  // one hour
+    let granted = try await patient.grant(grant)
+    print("granted    \(granted.grantId)")
+
+    var query = Healthledger_V1_QueryRequest()
+    query.patient = patientID
+    query.categories = [.labs]
+    query.purpose = .treatment
+    query.includeContent = true
+    let released = try await clinician.query(query)
+    for (record, body) in released.records {
+        print("read       \(record.recordId): \(String(decoding: body, as: UTF8.self))")
+    }
+
+    _ = try await patient.revoke(grantID: granted.grantId)
+    print("revoked    \(granted.grantId)")
+    do {
+        _ = try await clinician.query(query)
+        print("error: the query after the revocation was allowed")
+        exit(1)
+    } catch let error as RPCError where error.code == .permissionDenied {
+        print("denied     \(error.code)")
+    }
+
+    // Without `follow` the stream ends after the events committed so far.
+    var audit = Healthledger_V1_AuditStreamRequest()
+    audit.patient = patientID
+    audit.startSequence = 1
+    for try await message in try await patient.auditStream(audit) {
+        guard case .event(let logged)? = message.item, let event = logged.event else { continue }
+        let actor = event.actor == clinicianID ? "clinician" : event.actor
+        let outcome = event.outcome == .allowed ? "allowed" : "denied"
+        print("audit      #\(event.sequence) \(actor) \(outcome), \(event.releasedRecords.count) record(s) released")
+    }
+} catch {
+    await transport.close()
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    exit(1)
+}
+await transport.close()
