@@ -706,8 +706,9 @@ extension LedgerSecurityTests {
             try await withLedgerNode { node in
                 let (patient, _, _) = try await Participant.patientWithLabResult(on: node)
                 let clinician = try Participant(on: node)
-                // A deadline ends the stream if the node never does.
-                let options = try await patient.client.authenticated(CallOptions(timeout: .seconds(3)))
+                // A deadline ends the stream if the node never does (generous: the node ends it as soon as the
+                // next event is due, and a loaded machine must not turn a slow delivery into a failure).
+                let options = try await patient.client.authenticated(CallOptions(timeout: .seconds(15)))
                 let stream = try await patient.client.stub.auditStream(.following(patient.id), options: options)
                 let following = Task { () -> (events: [Healthledger_V1_AuditEvent], error: RPCError?) in
                     var events: [Healthledger_V1_AuditEvent] = []

@@ -70,19 +70,24 @@ extension LedgerSecurityTests {
                     .permit(to: auditor.id, actions: [.auditRead], categories: [.all], purposes: [.operations]))
                 let options = try await auditor.client.authenticated(CallOptions(timeout: .seconds(2)))
                 let stream = try await auditor.client.stub.auditStream(.following(patient.id), options: options)
+                let (delivered, deliveries) = AsyncStream<Healthledger_V1_AuditEvent>.makeStream()
                 let following = Task { () -> [Healthledger_V1_AuditEvent] in
                     var events: [Healthledger_V1_AuditEvent] = []
                     do {
                         for try await message in stream {
                             if case .event(let logged)? = message.item, let event = logged.event {
                                 events.append(event)
+                                deliveries.yield(event)
                             }
                         }
                     } catch {}  // the deadline ends the follow
+                    deliveries.finish()
                     return events
                 }
-                // Seen while the grant is active.
+                // Seen while the grant is active: the revoke waits until the follower has it (a follower that
+                // only wakes after the revoke committed is not shown it any more, which is the revoke working).
                 #expect(await clinician.mayRead(patient.id, [.labs]) == false)
+                for await event in delivered where event.actor == clinician.id && event.categories == [.labs] { break }
                 _ = try await patient.client.revoke(grantID: auditing.grantId)
                 let revokedAt = try await patient.auditTrail(of: patient.id).last?.sequence ?? 0
 
