@@ -14,6 +14,13 @@ public struct PatientPolicy: Sendable {
         storage = PolicyStorage(patient: patient)
     }
 
+    /// An empty policy with room for `grantCount` grants, for a node rebuilding its state from a snapshot: every
+    /// index is sized once instead of growing grant by grant.
+    public init(patient: String, capacity grantCount: Int) {
+        storage = PolicyStorage(patient: patient)
+        storage.reserveCapacity(grants: grantCount)
+    }
+
     /// Principal id text of the patient this policy belongs to.
     public var patient: String { storage.patient }
 
@@ -27,16 +34,23 @@ public struct PatientPolicy: Sendable {
     /// another patient.
     @discardableResult
     public mutating func add(_ grant: GrantRule) -> Bool {
-        guard grant.patient == patient, storage.positionByID[grant.id] == nil else { return false }
+        guard grant.patient == patient, storage.position(of: grant.id) == nil else { return false }
         uniqueStorage().add(grant)
         return true
+    }
+
+    /// Adds a committed grant of this patient that is known not to be here yet (read back from the node's own
+    /// snapshot, whose grants are distinct): `add(_:)` without its duplicate lookup.
+    public mutating func addRestored(_ grant: GrantRule) {
+        precondition(grant.patient == patient, "grant \(grant.id) is not about \(patient)")
+        uniqueStorage().add(grant)
     }
 
     /// Revokes the grant `grantID` from `time` on (inclusive); returns false when the id is unknown. Revoking an
     /// already revoked grant keeps the earlier revocation time (the ledger reports that as FAILED_PRECONDITION).
     @discardableResult
     public mutating func revoke(grantID: String, at time: Int64) -> Bool {
-        guard let position = storage.positionByID[grantID] else { return false }
+        guard let position = storage.position(of: grantID) else { return false }
         uniqueStorage().revoke(at: position, time: time)
         return true
     }
@@ -54,7 +68,7 @@ public struct PatientPolicy: Sendable {
 
     /// The grant with id `id`, nil when unknown.
     public func grant(id: String) -> GrantRule? {
-        storage.positionByID[id].map { storage.grants[$0] }
+        storage.position(of: id).map { storage.grants[$0] }
     }
 
     /// The emergency access with id `id`, nil when unknown.
@@ -82,7 +96,14 @@ final class PolicyStorage: @unchecked Sendable {
     /// `grants[i].id`, kept apart so a decision copies out an id without touching the rest of the grant.
     @exclusivity(unchecked) private(set) var grantIDs: [String] = []
     /// Grant id → position in `grants`.
-    @exclusivity(unchecked) private(set) var positionByID: [String: Int] = [:]
+    /// Grant id → position in `grants`, built once the policy holds more than `indexedAbove` grants; below that,
+    /// scanning `grantIDs` is about as fast, and most patients have few grants (a start rebuilds one policy per
+    /// patient, so an index per policy would cost a hash of every grant id).
+    @exclusivity(unchecked) private(set) var positionByID: [String: Int]?
+    static let indexedAbove = 32
+    /// The first eight UTF-8 bytes of each grant id, so that scanning a small policy compares integers, and a
+    /// string only where they match.
+    @exclusivity(unchecked) private(set) var idPrefixes: [UInt64] = []
     /// Principal grantee → that principal's grants, PERMIT and DENY, in commit order.
     @exclusivity(unchecked) private(set) var grantsByGrantee: [String: [IndexedGrant]] = [:]
     /// The DENY grants to everyone, in commit order.
@@ -102,6 +123,7 @@ final class PolicyStorage: @unchecked Sendable {
         copy.grants = grants
         copy.grantIDs = grantIDs
         copy.positionByID = positionByID
+        copy.idPrefixes = idPrefixes
         copy.grantsByGrantee = grantsByGrantee
         copy.everyoneDenies = everyoneDenies
         copy.emergencyAccesses = emergencyAccesses
@@ -109,11 +131,49 @@ final class PolicyStorage: @unchecked Sendable {
         return copy
     }
 
+    /// Position of the grant with id `id` in `grants`.
+    func position(of id: String) -> Int? {
+        if let positionByID { return positionByID[id] }
+        let prefix = Self.prefix(of: id)
+        for position in idPrefixes.indices where idPrefixes[position] == prefix && grantIDs[position] == id {
+            return position
+        }
+        return nil
+    }
+
+    /// The first eight UTF-8 bytes of `id`, big-endian, zero-padded.
+    static func prefix(of id: String) -> UInt64 {
+        var value: UInt64 = 0
+        var count = 0
+        for byte in id.utf8 {
+            value = value << 8 | UInt64(byte)
+            count += 1
+            if count == 8 { return value }
+        }
+        return value << (8 * UInt64(8 - count))
+    }
+
+    func reserveCapacity(grants count: Int) {
+        grants.reserveCapacity(count)
+        grantIDs.reserveCapacity(count)
+        idPrefixes.reserveCapacity(count)
+        if count > Self.indexedAbove {
+            var index = positionByID ?? Dictionary(uniqueKeysWithValues: grantIDs.enumerated().map { ($1, $0) })
+            index.reserveCapacity(count)
+            positionByID = index
+        }
+    }
+
     func add(_ grant: GrantRule) {
         let position = grants.count
         grants.append(grant)
         grantIDs.append(grant.id)
-        positionByID[grant.id] = position
+        idPrefixes.append(Self.prefix(of: grant.id))
+        if positionByID != nil {
+            positionByID![grant.id] = position
+        } else if grants.count > Self.indexedAbove {
+            positionByID = Dictionary(uniqueKeysWithValues: grantIDs.enumerated().map { ($1, $0) })
+        }
         let entry = IndexedGrant(grant, position: position)
         switch (grant.grantee, grant.effect) {
         case (.principal(let grantee), _): grantsByGrantee[grantee, default: []].append(entry)

@@ -4,7 +4,9 @@
 
 import ProtobufWire
 
-/// The ledger state at the end of block `height`.
+/// The ledger state at the end of block `height`. Tables with an item per block or per grant are columns of
+/// fixed-width little-endian rows in one `bytes` field each, so a start reads them without decoding a message per
+/// item; the counts let it size every table before filling it.
 public struct Healthledger_Storage_V1_StateSnapshot: ProtoMessage {
     public static let protoMessageName = "healthledger.storage.v1.StateSnapshot"
 
@@ -23,17 +25,11 @@ public struct Healthledger_Storage_V1_StateSnapshot: ProtoMessage {
     /// Every entry's leaf hash, 32 bytes each, in log order.
     public var leafHashes: [UInt8] = []
 
-    /// Every block's signed header and checkpoint, in height order.
-    public var blocks: [Healthledger_Storage_V1_BlockSnapshot] = []
-
     /// Every principal.
     public var principals: [Healthledger_Storage_V1_PrincipalSnapshot] = []
 
     /// Every key any principal has used.
     public var keys: [Healthledger_Storage_V1_KeySnapshot] = []
-
-    /// Every grant, in commit order.
-    public var grants: [Healthledger_Storage_V1_GrantSnapshot] = []
 
     /// Every record, in commit order.
     public var records: [Healthledger_Storage_V1_RecordSnapshot] = []
@@ -41,11 +37,22 @@ public struct Healthledger_Storage_V1_StateSnapshot: ProtoMessage {
     /// Every emergency access, in commit order.
     public var emergencyAccesses: [Healthledger_Storage_V1_EmergencyAccessSnapshot] = []
 
-    /// The first 16 bytes of every committed transaction id, concatenated (the replay guard).
+    /// The first 16 bytes of the id of every committed transaction other than a grant (grants' ids are in `grants`),
+    /// in ascending order, concatenated: the replay guard.
     public var committedTransactions: [UInt8] = []
 
     /// Every audit event's ledger entry bytes, in sequence order.
     public var auditEntries: [[UInt8]] = []
+
+    /// Every block, in height order.
+    public var blocks: Healthledger_Storage_V1_BlockColumns? = nil
+
+    /// Every grant, in commit order.
+    public var grants: Healthledger_Storage_V1_GrantColumns? = nil
+
+    /// The Merkle tree's stored hashes above the leaves, 32 bytes each: the tree_size / 2 complete pairs, then the
+    /// tree_size / 4 complete quadruples, and so on, each level left to right, so a start rebuilds no hash.
+    public var interiorHashes: [UInt8] = []
 
     /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
     public var unknownFields = UnknownFields()
@@ -60,14 +67,15 @@ public struct Healthledger_Storage_V1_StateSnapshot: ProtoMessage {
         if !lastBlockHash.isEmpty { writer.writeBytes(lastBlockHash, field: 3) }
         if treeSize != 0 { writer.writeUInt64(treeSize, field: 4) }
         if !leafHashes.isEmpty { writer.writeBytes(leafHashes, field: 5) }
-        for element in blocks { writer.writeMessage(element, field: 6) }
         for element in principals { writer.writeMessage(element, field: 7) }
         for element in keys { writer.writeMessage(element, field: 8) }
-        for element in grants { writer.writeMessage(element, field: 9) }
         for element in records { writer.writeMessage(element, field: 10) }
         for element in emergencyAccesses { writer.writeMessage(element, field: 11) }
         if !committedTransactions.isEmpty { writer.writeBytes(committedTransactions, field: 12) }
         for element in auditEntries { writer.writeBytes(element, field: 13) }
+        if let blocks { writer.writeMessage(blocks, field: 14) }
+        if let grants { writer.writeMessage(grants, field: 15) }
+        if !interiorHashes.isEmpty { writer.writeBytes(interiorHashes, field: 16) }
         writer.writeUnknown(unknownFields)
     }
 
@@ -83,20 +91,12 @@ public struct Healthledger_Storage_V1_StateSnapshot: ProtoMessage {
                 )
             case 4: treeSize = try reader.readUInt64(tag, field: "healthledger.storage.v1.StateSnapshot.tree_size")
             case 5: leafHashes = try reader.readBytes(tag, field: "healthledger.storage.v1.StateSnapshot.leaf_hashes")
-            case 6:
-                try reader.readRepeatedMessage(
-                    tag, into: &blocks, field: "healthledger.storage.v1.StateSnapshot.blocks"
-                )
             case 7:
                 try reader.readRepeatedMessage(
                     tag, into: &principals, field: "healthledger.storage.v1.StateSnapshot.principals"
                 )
             case 8:
                 try reader.readRepeatedMessage(tag, into: &keys, field: "healthledger.storage.v1.StateSnapshot.keys")
-            case 9:
-                try reader.readRepeatedMessage(
-                    tag, into: &grants, field: "healthledger.storage.v1.StateSnapshot.grants"
-                )
             case 10:
                 try reader.readRepeatedMessage(
                     tag, into: &records, field: "healthledger.storage.v1.StateSnapshot.records"
@@ -113,21 +113,28 @@ public struct Healthledger_Storage_V1_StateSnapshot: ProtoMessage {
                 auditEntries.append(
                     try reader.readBytes(tag, field: "healthledger.storage.v1.StateSnapshot.audit_entries")
                 )
+            case 14: try reader.readMessage(tag, into: &blocks, field: "healthledger.storage.v1.StateSnapshot.blocks")
+            case 15: try reader.readMessage(tag, into: &grants, field: "healthledger.storage.v1.StateSnapshot.grants")
+            case 16:
+                interiorHashes = try reader.readBytes(
+                    tag, field: "healthledger.storage.v1.StateSnapshot.interior_hashes"
+                )
             default: try reader.skipField(tag, into: &unknownFields)
             }
         }
     }
 }
 
-/// One block's public commitments.
-public struct Healthledger_Storage_V1_BlockSnapshot: ProtoMessage {
-    public static let protoMessageName = "healthledger.storage.v1.BlockSnapshot"
+/// Every block's signed header and checkpoint.
+public struct Healthledger_Storage_V1_BlockColumns: ProtoMessage {
+    public static let protoMessageName = "healthledger.storage.v1.BlockColumns"
 
-    /// The signed header as stored.
-    public var header: Healthledger_V1_SignedBlockHeader? = nil
+    /// Per block, 32 bytes: time_unix_ms i64, first_entry_index u64, entry_count u32, then the lengths of its
+    /// encoded SignedBlockHeader and SignedCheckpoint in `signed`, u32 each, then 4 zero bytes.
+    public var rows: [UInt8] = []
 
-    /// The checkpoint at the block's end.
-    public var checkpoint: Healthledger_V1_SignedCheckpoint? = nil
+    /// Per block, its healthledger.v1.SignedBlockHeader then its healthledger.v1.SignedCheckpoint, encoded, end to end.
+    public var signed: [UInt8] = []
 
     /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
     public var unknownFields = UnknownFields()
@@ -137,8 +144,8 @@ public struct Healthledger_Storage_V1_BlockSnapshot: ProtoMessage {
 
     /// Writes the fields that are set, in field-number order, then the unknown fields.
     public func encodeFields(to writer: inout ProtoWriter) {
-        if let header { writer.writeMessage(header, field: 1) }
-        if let checkpoint { writer.writeMessage(checkpoint, field: 2) }
+        if !rows.isEmpty { writer.writeBytes(rows, field: 1) }
+        if !signed.isEmpty { writer.writeBytes(signed, field: 2) }
         writer.writeUnknown(unknownFields)
     }
 
@@ -146,11 +153,59 @@ public struct Healthledger_Storage_V1_BlockSnapshot: ProtoMessage {
     public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
         while let tag = try reader.nextTag() {
             switch tag.fieldNumber {
-            case 1: try reader.readMessage(tag, into: &header, field: "healthledger.storage.v1.BlockSnapshot.header")
-            case 2:
-                try reader.readMessage(
-                    tag, into: &checkpoint, field: "healthledger.storage.v1.BlockSnapshot.checkpoint"
-                )
+            case 1: rows = try reader.readBytes(tag, field: "healthledger.storage.v1.BlockColumns.rows")
+            case 2: signed = try reader.readBytes(tag, field: "healthledger.storage.v1.BlockColumns.signed")
+            default: try reader.skipField(tag, into: &unknownFields)
+            }
+        }
+    }
+}
+
+/// Every grant: what the ledger and the policy engine keep of it. Its signed form is in the block log at its location.
+public struct Healthledger_Storage_V1_GrantColumns: ProtoMessage {
+    public static let protoMessageName = "healthledger.storage.v1.GrantColumns"
+
+    /// Principal ids (and "*", everyone) that the rows name by position.
+    public var names: [String] = []
+
+    /// Per grant, 128 bytes: id (32 bytes: SHA-256 of the transaction body), block_height u64, entry_index u64,
+    /// created_at_unix_ms i64, committed_at_unix_ms i64, revoked_at_unix_ms i64, active_from_unix_ms i64,
+    /// active_until_unix_ms i64, record_from_unix_ms i64, record_until_unix_ms i64, categories u64 (the expanded
+    /// category bit set: bit n is DataCategory n), patient u32, grantee u32, author u32 (positions in `names`),
+    /// actions u8 (bit n: Action n), purposes u8 (bit n: Purpose n), effect u8 (Effect number), flags u8. Flags:
+    /// 1 revoked, 2 has active_until, 4 has a record date range, 8 the range has a start, 16 the range has an end,
+    /// 32 made under a delegation (in `delegations`). Unset times are 0.
+    public var rows: [UInt8] = []
+
+    /// Per revoked grant, 36 bytes: its row u32, then the Revoke transaction's id (32 bytes).
+    public var revokers: [UInt8] = []
+
+    /// Per grant made by a delegate, 36 bytes: its row u32, then the id of the DELEGATE grant (32 bytes).
+    public var delegations: [UInt8] = []
+
+    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
+    public var unknownFields = UnknownFields()
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Writes the fields that are set, in field-number order, then the unknown fields.
+    public func encodeFields(to writer: inout ProtoWriter) {
+        for element in names { writer.writeString(element, field: 1) }
+        if !rows.isEmpty { writer.writeBytes(rows, field: 2) }
+        if !revokers.isEmpty { writer.writeBytes(revokers, field: 3) }
+        if !delegations.isEmpty { writer.writeBytes(delegations, field: 4) }
+        writer.writeUnknown(unknownFields)
+    }
+
+    /// Reads fields until the end of the message, merging them into this one.
+    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1: names.append(try reader.readString(tag, field: "healthledger.storage.v1.GrantColumns.names"))
+            case 2: rows = try reader.readBytes(tag, field: "healthledger.storage.v1.GrantColumns.rows")
+            case 3: revokers = try reader.readBytes(tag, field: "healthledger.storage.v1.GrantColumns.revokers")
+            case 4: delegations = try reader.readBytes(tag, field: "healthledger.storage.v1.GrantColumns.delegations")
             default: try reader.skipField(tag, into: &unknownFields)
             }
         }
@@ -228,6 +283,9 @@ public struct Healthledger_Storage_V1_KeySnapshot: ProtoMessage {
     /// Block that retired it; absent while current.
     public var retiredAtHeight: UInt64? = nil
 
+    /// Its key id (lowercase hex SHA-256 of the key bytes), so a start need not hash it again.
+    public var keyId: String = ""
+
     /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
     public var unknownFields = UnknownFields()
 
@@ -240,6 +298,7 @@ public struct Healthledger_Storage_V1_KeySnapshot: ProtoMessage {
         if !owner.isEmpty { writer.writeString(owner, field: 2) }
         if addedAtHeight != 0 { writer.writeUInt64(addedAtHeight, field: 3) }
         if let retiredAtHeight { writer.writeUInt64(retiredAtHeight, field: 4) }
+        if !keyId.isEmpty { writer.writeString(keyId, field: 5) }
         writer.writeUnknown(unknownFields)
     }
 
@@ -256,105 +315,7 @@ public struct Healthledger_Storage_V1_KeySnapshot: ProtoMessage {
                 retiredAtHeight = try reader.readUInt64(
                     tag, field: "healthledger.storage.v1.KeySnapshot.retired_at_height"
                 )
-            default: try reader.skipField(tag, into: &unknownFields)
-            }
-        }
-    }
-}
-
-/// A committed grant with its effective window.
-public struct Healthledger_Storage_V1_GrantSnapshot: ProtoMessage {
-    public static let protoMessageName = "healthledger.storage.v1.GrantSnapshot"
-
-    /// Grant id.
-    public var id: String = ""
-
-    /// Exact ledger entry bytes of the Grant transaction.
-    public var ledgerEntry: [UInt8] = []
-
-    /// The grant, as signed.
-    public var grant: Healthledger_V1_Grant? = nil
-
-    /// Principal id of the signer.
-    public var author: String = ""
-
-    /// The transaction's created_at_unix_ms.
-    public var createdAtUnixMs: Int64 = 0
-
-    /// The block time it was committed at.
-    public var committedAtUnixMs: Int64 = 0
-
-    /// Where it is in the chain.
-    public var location: Healthledger_V1_EntryLocation? = nil
-
-    /// First active instant (max of valid_from and commit time).
-    public var activeFromUnixMs: Int64 = 0
-
-    /// End of activity (a delegate's grant ends with its delegation); absent: none.
-    public var activeUntilUnixMs: Int64? = nil
-
-    /// Transaction id of the Revoke that ended it.
-    public var revokeTransactionId: String? = nil
-
-    /// Commit time of that Revoke.
-    public var revokedAtUnixMs: Int64? = nil
-
-    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
-    public var unknownFields = UnknownFields()
-
-    /// Creates a message with every field at its default value.
-    public init() {}
-
-    /// Writes the fields that are set, in field-number order, then the unknown fields.
-    public func encodeFields(to writer: inout ProtoWriter) {
-        if !id.isEmpty { writer.writeString(id, field: 1) }
-        if !ledgerEntry.isEmpty { writer.writeBytes(ledgerEntry, field: 2) }
-        if let grant { writer.writeMessage(grant, field: 3) }
-        if !author.isEmpty { writer.writeString(author, field: 4) }
-        if createdAtUnixMs != 0 { writer.writeInt64(createdAtUnixMs, field: 5) }
-        if committedAtUnixMs != 0 { writer.writeInt64(committedAtUnixMs, field: 6) }
-        if let location { writer.writeMessage(location, field: 7) }
-        if activeFromUnixMs != 0 { writer.writeInt64(activeFromUnixMs, field: 8) }
-        if let activeUntilUnixMs { writer.writeInt64(activeUntilUnixMs, field: 9) }
-        if let revokeTransactionId { writer.writeString(revokeTransactionId, field: 10) }
-        if let revokedAtUnixMs { writer.writeInt64(revokedAtUnixMs, field: 11) }
-        writer.writeUnknown(unknownFields)
-    }
-
-    /// Reads fields until the end of the message, merging them into this one.
-    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
-        while let tag = try reader.nextTag() {
-            switch tag.fieldNumber {
-            case 1: id = try reader.readString(tag, field: "healthledger.storage.v1.GrantSnapshot.id")
-            case 2: ledgerEntry = try reader.readBytes(tag, field: "healthledger.storage.v1.GrantSnapshot.ledger_entry")
-            case 3: try reader.readMessage(tag, into: &grant, field: "healthledger.storage.v1.GrantSnapshot.grant")
-            case 4: author = try reader.readString(tag, field: "healthledger.storage.v1.GrantSnapshot.author")
-            case 5:
-                createdAtUnixMs = try reader.readInt64(
-                    tag, field: "healthledger.storage.v1.GrantSnapshot.created_at_unix_ms"
-                )
-            case 6:
-                committedAtUnixMs = try reader.readInt64(
-                    tag, field: "healthledger.storage.v1.GrantSnapshot.committed_at_unix_ms"
-                )
-            case 7:
-                try reader.readMessage(tag, into: &location, field: "healthledger.storage.v1.GrantSnapshot.location")
-            case 8:
-                activeFromUnixMs = try reader.readInt64(
-                    tag, field: "healthledger.storage.v1.GrantSnapshot.active_from_unix_ms"
-                )
-            case 9:
-                activeUntilUnixMs = try reader.readInt64(
-                    tag, field: "healthledger.storage.v1.GrantSnapshot.active_until_unix_ms"
-                )
-            case 10:
-                revokeTransactionId = try reader.readString(
-                    tag, field: "healthledger.storage.v1.GrantSnapshot.revoke_transaction_id"
-                )
-            case 11:
-                revokedAtUnixMs = try reader.readInt64(
-                    tag, field: "healthledger.storage.v1.GrantSnapshot.revoked_at_unix_ms"
-                )
+            case 5: keyId = try reader.readString(tag, field: "healthledger.storage.v1.KeySnapshot.key_id")
             default: try reader.skipField(tag, into: &unknownFields)
             }
         }
@@ -481,45 +442,39 @@ public enum HealthledgerStorageV1SnapshotProtoFile {
             """
             CiZoZWFsdGhsZWRnZXIvc3RvcmFnZS92MS9zbmFwc2hvdC5wcm90bxIXaGVhbHRobGVkZ2VyLnN0b3JhZ2UudjEaG2hlYWx0aGxl\
             ZGdlci92MS9jaGFpbi5wcm90bxoeaGVhbHRobGVkZ2VyL3YxL2lkZW50aXR5LnByb3RvGhxoZWFsdGhsZWRnZXIvdjEvcG9saWN5\
-            LnByb3RvIq4FCg1TdGF0ZVNuYXBzaG90EhkKCGNoYWluX2lkGAEgASgJUgdjaGFpbklkEhYKBmhlaWdodBgCIAEoBFIGaGVpZ2h0\
+            LnByb3RvIuEFCg1TdGF0ZVNuYXBzaG90EhkKCGNoYWluX2lkGAEgASgJUgdjaGFpbklkEhYKBmhlaWdodBgCIAEoBFIGaGVpZ2h0\
             EiYKD2xhc3RfYmxvY2tfaGFzaBgDIAEoDFINbGFzdEJsb2NrSGFzaBIbCgl0cmVlX3NpemUYBCABKARSCHRyZWVTaXplEh8KC2xl\
-            YWZfaGFzaGVzGAUgASgMUgpsZWFmSGFzaGVzEj4KBmJsb2NrcxgGIAMoCzImLmhlYWx0aGxlZGdlci5zdG9yYWdlLnYxLkJsb2Nr\
-            U25hcHNob3RSBmJsb2NrcxJKCgpwcmluY2lwYWxzGAcgAygLMiouaGVhbHRobGVkZ2VyLnN0b3JhZ2UudjEuUHJpbmNpcGFsU25h\
-            cHNob3RSCnByaW5jaXBhbHMSOAoEa2V5cxgIIAMoCzIkLmhlYWx0aGxlZGdlci5zdG9yYWdlLnYxLktleVNuYXBzaG90UgRrZXlz\
-            Ej4KBmdyYW50cxgJIAMoCzImLmhlYWx0aGxlZGdlci5zdG9yYWdlLnYxLkdyYW50U25hcHNob3RSBmdyYW50cxJBCgdyZWNvcmRz\
-            GAogAygLMicuaGVhbHRobGVkZ2VyLnN0b3JhZ2UudjEuUmVjb3JkU25hcHNob3RSB3JlY29yZHMSXwoSZW1lcmdlbmN5X2FjY2Vz\
-            c2VzGAsgAygLMjAuaGVhbHRobGVkZ2VyLnN0b3JhZ2UudjEuRW1lcmdlbmN5QWNjZXNzU25hcHNob3RSEWVtZXJnZW5jeUFjY2Vz\
-            c2VzEjUKFmNvbW1pdHRlZF90cmFuc2FjdGlvbnMYDCABKAxSFWNvbW1pdHRlZFRyYW5zYWN0aW9ucxIjCg1hdWRpdF9lbnRyaWVz\
-            GA0gAygMUgxhdWRpdEVudHJpZXMijgEKDUJsb2NrU25hcHNob3QSOgoGaGVhZGVyGAEgASgLMiIuaGVhbHRobGVkZ2VyLnYxLlNp\
-            Z25lZEJsb2NrSGVhZGVyUgZoZWFkZXISQQoKY2hlY2twb2ludBgCIAEoCzIhLmhlYWx0aGxlZGdlci52MS5TaWduZWRDaGVja3Bv\
-            aW50UgpjaGVja3BvaW50IpoBChFQcmluY2lwYWxTbmFwc2hvdBIhCgxwcmluY2lwYWxfaWQYASABKAlSC3ByaW5jaXBhbElkEhcK\
-            B2tleV9pZHMYAiADKAlSBmtleUlkcxIkCg5jdXJyZW50X2tleV9pZBgDIAEoCVIMY3VycmVudEtleUlkEiMKDW5leHRfc2VxdWVu\
-            Y2UYBCABKARSDG5leHRTZXF1ZW5jZSLNAQoLS2V5U25hcHNob3QSOQoKcHVibGljX2tleRgBIAEoCzIaLmhlYWx0aGxlZGdlci52\
-            MS5QdWJsaWNLZXlSCXB1YmxpY0tleRIUCgVvd25lchgCIAEoCVIFb3duZXISJgoPYWRkZWRfYXRfaGVpZ2h0GAMgASgEUg1hZGRl\
-            ZEF0SGVpZ2h0Ei8KEXJldGlyZWRfYXRfaGVpZ2h0GAQgASgESABSD3JldGlyZWRBdEhlaWdodIgBAUIUChJfcmV0aXJlZF9hdF9o\
-            ZWlnaHQivAQKDUdyYW50U25hcHNob3QSDgoCaWQYASABKAlSAmlkEiEKDGxlZGdlcl9lbnRyeRgCIAEoDFILbGVkZ2VyRW50cnkS\
-            LAoFZ3JhbnQYAyABKAsyFi5oZWFsdGhsZWRnZXIudjEuR3JhbnRSBWdyYW50EhYKBmF1dGhvchgEIAEoCVIGYXV0aG9yEisKEmNy\
-            ZWF0ZWRfYXRfdW5peF9tcxgFIAEoA1IPY3JlYXRlZEF0VW5peE1zEi8KFGNvbW1pdHRlZF9hdF91bml4X21zGAYgASgDUhFjb21t\
-            aXR0ZWRBdFVuaXhNcxI6Cghsb2NhdGlvbhgHIAEoCzIeLmhlYWx0aGxlZGdlci52MS5FbnRyeUxvY2F0aW9uUghsb2NhdGlvbhIt\
-            ChNhY3RpdmVfZnJvbV91bml4X21zGAggASgDUhBhY3RpdmVGcm9tVW5peE1zEjQKFGFjdGl2ZV91bnRpbF91bml4X21zGAkgASgD\
-            SABSEWFjdGl2ZVVudGlsVW5peE1ziAEBEjcKFXJldm9rZV90cmFuc2FjdGlvbl9pZBgKIAEoCUgBUhNyZXZva2VUcmFuc2FjdGlv\
-            bklkiAEBEjAKEnJldm9rZWRfYXRfdW5peF9tcxgLIAEoA0gCUg9yZXZva2VkQXRVbml4TXOIAQFCFwoVX2FjdGl2ZV91bnRpbF91\
-            bml4X21zQhgKFl9yZXZva2VfdHJhbnNhY3Rpb25faWRCFQoTX3Jldm9rZWRfYXRfdW5peF9tcyKWAQoOUmVjb3JkU25hcHNob3QS\
-            IQoMbGVkZ2VyX2VudHJ5GAEgASgMUgtsZWRnZXJFbnRyeRI6Cghsb2NhdGlvbhgCIAEoCzIeLmhlYWx0aGxlZGdlci52MS5FbnRy\
-            eUxvY2F0aW9uUghsb2NhdGlvbhIlCg5jb250ZW50X2VyYXNlZBgDIAEoCFINY29udGVudEVyYXNlZCL4AQoXRW1lcmdlbmN5QWNj\
-            ZXNzU25hcHNob3QSDgoCaWQYASABKAlSAmlkEhwKCWNsaW5pY2lhbhgCIAEoCVIJY2xpbmljaWFuEhgKB3BhdGllbnQYAyABKAlS\
-            B3BhdGllbnQSPQoKY2F0ZWdvcmllcxgEIAMoDjIdLmhlYWx0aGxlZGdlci52MS5EYXRhQ2F0ZWdvcnlSCmNhdGVnb3JpZXMSKQoR\
-            b3BlbmVkX2F0X3VuaXhfbXMYBSABKANSDm9wZW5lZEF0VW5peE1zEisKEmV4cGlyZXNfYXRfdW5peF9tcxgGIAEoA1IPZXhwaXJl\
-            c0F0VW5peE1zYgZwcm90bzM=
+            YWZfaGFzaGVzGAUgASgMUgpsZWFmSGFzaGVzEkoKCnByaW5jaXBhbHMYByADKAsyKi5oZWFsdGhsZWRnZXIuc3RvcmFnZS52MS5Q\
+            cmluY2lwYWxTbmFwc2hvdFIKcHJpbmNpcGFscxI4CgRrZXlzGAggAygLMiQuaGVhbHRobGVkZ2VyLnN0b3JhZ2UudjEuS2V5U25h\
+            cHNob3RSBGtleXMSQQoHcmVjb3JkcxgKIAMoCzInLmhlYWx0aGxlZGdlci5zdG9yYWdlLnYxLlJlY29yZFNuYXBzaG90UgdyZWNv\
+            cmRzEl8KEmVtZXJnZW5jeV9hY2Nlc3NlcxgLIAMoCzIwLmhlYWx0aGxlZGdlci5zdG9yYWdlLnYxLkVtZXJnZW5jeUFjY2Vzc1Nu\
+            YXBzaG90UhFlbWVyZ2VuY3lBY2Nlc3NlcxI1ChZjb21taXR0ZWRfdHJhbnNhY3Rpb25zGAwgASgMUhVjb21taXR0ZWRUcmFuc2Fj\
+            dGlvbnMSIwoNYXVkaXRfZW50cmllcxgNIAMoDFIMYXVkaXRFbnRyaWVzEj0KBmJsb2NrcxgOIAEoCzIlLmhlYWx0aGxlZGdlci5z\
+            dG9yYWdlLnYxLkJsb2NrQ29sdW1uc1IGYmxvY2tzEj0KBmdyYW50cxgPIAEoCzIlLmhlYWx0aGxlZGdlci5zdG9yYWdlLnYxLkdy\
+            YW50Q29sdW1uc1IGZ3JhbnRzEicKD2ludGVyaW9yX2hhc2hlcxgQIAEoDFIOaW50ZXJpb3JIYXNoZXNKBAgGEAdKBAgJEAoiOgoM\
+            QmxvY2tDb2x1bW5zEhIKBHJvd3MYASABKAxSBHJvd3MSFgoGc2lnbmVkGAIgASgMUgZzaWduZWQidgoMR3JhbnRDb2x1bW5zEhQK\
+            BW5hbWVzGAEgAygJUgVuYW1lcxISCgRyb3dzGAIgASgMUgRyb3dzEhoKCHJldm9rZXJzGAMgASgMUghyZXZva2VycxIgCgtkZWxl\
+            Z2F0aW9ucxgEIAEoDFILZGVsZWdhdGlvbnMimgEKEVByaW5jaXBhbFNuYXBzaG90EiEKDHByaW5jaXBhbF9pZBgBIAEoCVILcHJp\
+            bmNpcGFsSWQSFwoHa2V5X2lkcxgCIAMoCVIGa2V5SWRzEiQKDmN1cnJlbnRfa2V5X2lkGAMgASgJUgxjdXJyZW50S2V5SWQSIwoN\
+            bmV4dF9zZXF1ZW5jZRgEIAEoBFIMbmV4dFNlcXVlbmNlIuQBCgtLZXlTbmFwc2hvdBI5CgpwdWJsaWNfa2V5GAEgASgLMhouaGVh\
+            bHRobGVkZ2VyLnYxLlB1YmxpY0tleVIJcHVibGljS2V5EhQKBW93bmVyGAIgASgJUgVvd25lchImCg9hZGRlZF9hdF9oZWlnaHQY\
+            AyABKARSDWFkZGVkQXRIZWlnaHQSLwoRcmV0aXJlZF9hdF9oZWlnaHQYBCABKARIAFIPcmV0aXJlZEF0SGVpZ2h0iAEBEhUKBmtl\
+            eV9pZBgFIAEoCVIFa2V5SWRCFAoSX3JldGlyZWRfYXRfaGVpZ2h0IpYBCg5SZWNvcmRTbmFwc2hvdBIhCgxsZWRnZXJfZW50cnkY\
+            ASABKAxSC2xlZGdlckVudHJ5EjoKCGxvY2F0aW9uGAIgASgLMh4uaGVhbHRobGVkZ2VyLnYxLkVudHJ5TG9jYXRpb25SCGxvY2F0\
+            aW9uEiUKDmNvbnRlbnRfZXJhc2VkGAMgASgIUg1jb250ZW50RXJhc2VkIvgBChdFbWVyZ2VuY3lBY2Nlc3NTbmFwc2hvdBIOCgJp\
+            ZBgBIAEoCVICaWQSHAoJY2xpbmljaWFuGAIgASgJUgljbGluaWNpYW4SGAoHcGF0aWVudBgDIAEoCVIHcGF0aWVudBI9CgpjYXRl\
+            Z29yaWVzGAQgAygOMh0uaGVhbHRobGVkZ2VyLnYxLkRhdGFDYXRlZ29yeVIKY2F0ZWdvcmllcxIpChFvcGVuZWRfYXRfdW5peF9t\
+            cxgFIAEoA1IOb3BlbmVkQXRVbml4TXMSKwoSZXhwaXJlc19hdF91bml4X21zGAYgASgDUg9leHBpcmVzQXRVbml4TXNiBnByb3Rv\
+            Mw==
             """
         ),
         dependencies: ["healthledger/v1/chain.proto", "healthledger/v1/identity.proto", "healthledger/v1/policy.proto"],
         messageTypes: [
             Healthledger_Storage_V1_StateSnapshot.self,
-            Healthledger_Storage_V1_BlockSnapshot.self,
+            Healthledger_Storage_V1_BlockColumns.self,
+            Healthledger_Storage_V1_GrantColumns.self,
             Healthledger_Storage_V1_PrincipalSnapshot.self,
             Healthledger_Storage_V1_KeySnapshot.self,
-            Healthledger_Storage_V1_GrantSnapshot.self,
             Healthledger_Storage_V1_RecordSnapshot.self,
             Healthledger_Storage_V1_EmergencyAccessSnapshot.self,
         ]

@@ -1,4 +1,5 @@
 import COpenSSL
+import Synchronization
 
 /// A public signing key: verifies signatures. Immutable and Sendable; parse once, verify many times concurrently.
 public struct SigningPublicKey: Sendable, Hashable {
@@ -6,8 +7,8 @@ public struct SigningPublicKey: Sendable, Hashable {
     public let algorithm: SignatureAlgorithm
     /// Raw key bytes: 32 for Ed25519; 65 for P-256 (uncompressed SEC1 0x04||X||Y).
     public let rawBytes: [UInt8]
-    /// The parsed key, made once here so verification does not parse again.
-    private let key: LibcryptoKey
+    /// The parsed key, made once so verification does not parse again: here, or at first use for a trusted key.
+    private let key: KeyHandle
 
     /// The key with these raw bytes; throws when their length is wrong or they are not a usable point
     /// (off the curve, a P-256 point that is not uncompressed, an Ed25519 small-order point such as the identity).
@@ -22,7 +23,7 @@ public struct SigningPublicKey: Sendable, Hashable {
                 Libcrypto.clearErrors()
                 throw CryptoKeyError("Ed25519 public key was rejected by libcrypto")
             }
-            self.key = LibcryptoKey(taking: key)
+            self.key = .made(LibcryptoKey(taking: key))
         case .ecdsaP256:
             guard rawBytes.count == 65 else {
                 throw CryptoKeyError("P-256 public key must be 65 bytes (0x04 || X || Y), got \(rawBytes.count)")
@@ -35,10 +36,20 @@ public struct SigningPublicKey: Sendable, Hashable {
             guard let key = P256.publicKey(point: rawBytes) else {
                 throw CryptoKeyError("P-256 public key is not a point on the curve")
             }
-            self.key = key
+            self.key = .made(key)
         }
         self.algorithm = algorithm
         self.rawBytes = rawBytes
+    }
+
+    /// A key whose bytes were checked by `init(algorithm:rawBytes:)` when first seen and come back from the node's
+    /// own checksummed storage: nothing is checked now, and the libcrypto key is made when it first verifies a
+    /// signature (a node start restores tens of thousands of keys; making each costs microseconds). Bytes that turn
+    /// out unusable then verify nothing. Never use it for bytes from a client.
+    public init(trustedAlgorithm algorithm: SignatureAlgorithm, rawBytes: [UInt8]) {
+        self.algorithm = algorithm
+        self.rawBytes = rawBytes
+        key = .deferred(DeferredLibcryptoKey(algorithm: algorithm, rawBytes: rawBytes))
     }
 
     /// Key id: lowercase hex SHA-256 of rawBytes (64 chars).
@@ -54,7 +65,7 @@ public struct SigningPublicKey: Sendable, Hashable {
 
     /// True when `signature` is valid for the bytes in `message`; as `isValidSignature(_:for:)` with an array.
     public func isValidSignature(_ signature: [UInt8], for message: UnsafeRawBufferPointer) -> Bool {
-        guard signature.count == 64 else { return false }
+        guard signature.count == 64, let key = key.made else { return false }
         switch algorithm {
         case .ed25519:
             return signature.withUnsafeBytes { key.isValid(signature: $0, message: message, digest: nil) }
@@ -73,5 +84,50 @@ public struct SigningPublicKey: Sendable, Hashable {
     public func hash(into hasher: inout Hasher) {
         hasher.combine(algorithm)
         hasher.combine(rawBytes)
+    }
+}
+
+/// A public key's libcrypto key: made when the key was parsed, or deferred to its first use.
+private enum KeyHandle: Sendable {
+    case made(LibcryptoKey)
+    case deferred(DeferredLibcryptoKey)
+
+    /// The libcrypto key; nil when deferred bytes turn out unusable.
+    var made: LibcryptoKey? {
+        switch self {
+        case .made(let key): key
+        case .deferred(let deferred): deferred.key()
+        }
+    }
+}
+
+/// The libcrypto key of a trusted public key, made on first use and then kept.
+private final class DeferredLibcryptoKey: Sendable {
+    private let algorithm: SignatureAlgorithm
+    private let rawBytes: [UInt8]
+    private let made = Mutex<LibcryptoKey?>(nil)
+
+    init(algorithm: SignatureAlgorithm, rawBytes: [UInt8]) {
+        self.algorithm = algorithm
+        self.rawBytes = rawBytes
+    }
+
+    func key() -> LibcryptoKey? {
+        made.withLock { made in
+            if let made { return made }
+            switch algorithm {
+            case .ed25519:
+                guard rawBytes.count == 32,
+                    let key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, rawBytes, rawBytes.count)
+                else {
+                    Libcrypto.clearErrors()
+                    return nil
+                }
+                made = LibcryptoKey(taking: key)
+            case .ecdsaP256:
+                made = P256.publicKey(point: rawBytes)
+            }
+            return made
+        }
     }
 }

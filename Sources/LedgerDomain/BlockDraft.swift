@@ -107,7 +107,7 @@ public struct BlockDraft: Sendable {
                 .failedPrecondition, "transaction.body.chain_id: this node's chain is \"\(state.chainID)\"")
         }
         let transactionKey = TransactionKey(digest: transaction.digest)
-        if state.committedTransactions.contains(transactionKey) || transactions.contains(transactionKey) {
+        if state.isCommitted(transactionKey) || transactions.contains(transactionKey) {
             throw RPCError(.alreadyExists, "transaction \(transaction.id) is already committed")
         }
         let author = transaction.author
@@ -143,14 +143,15 @@ public struct BlockDraft: Sendable {
             _ = policy.add(rule)
             policies[operation.patient.text] = policy
             grants[transaction.id] = GrantDetail(
-                id: transaction.id, grant: wireGrant, author: author, createdAt: body.createdAtUnixMs, committedAt: time,
-                position: position, ledgerEntry: entryBytes)
+                id: transaction.id, patient: wireGrant.patient, grantee: wireGrant.grantee,
+                delegationGrantID: wireGrant.delegationGrantId, author: author, createdAt: body.createdAtUnixMs,
+                committedAt: time, position: position)
             newGrantIDs.append(transaction.id)
 
         case .revoke(let grantID, let delegationGrantID):
             var revoked = try revocationTarget(
                 grantID: grantID, delegationGrantID: delegationGrantID, author: author, in: state)
-            let patient = revoked.grant.patient
+            let patient = revoked.patient
             var policy = takePolicy(of: patient, in: state)
             _ = policy.revoke(grantID: grantID, at: time)
             revoked.revokeTransactionID = transaction.id
@@ -158,7 +159,7 @@ public struct BlockDraft: Sendable {
             grants[grantID] = revoked
             // Grants a delegate made end with the delegation they were made under.
             for dependent in policy.grants where dependent.revokedAt == nil {
-                guard var detail = grant(dependent.id, in: state), detail.grant.delegationGrantId == grantID else { continue }
+                guard var detail = grant(dependent.id, in: state), detail.delegationGrantID == grantID else { continue }
                 _ = policy.revoke(grantID: dependent.id, at: time)
                 detail.revokeTransactionID = transaction.id
                 detail.revokedAt = time
@@ -359,7 +360,7 @@ public struct BlockDraft: Sendable {
         guard let target = grant(grantID, in: state) else {
             throw RPCError(.notFound, "transaction.body.revoke.grant_id: grant \(grantID) not found")
         }
-        let patient = target.grant.patient
+        let patient = target.patient
         if author.text == patient {
             if delegationGrantID != nil {
                 throw InputValidation.invalid(

@@ -63,14 +63,20 @@ extension LedgerState {
         for (id, principal) in draft.principals { principals[id] = principal }
         for (id, key) in draft.keys { keys[id] = key }
         for (patient, policy) in draft.policies { policies[patient] = policy }
-        for (id, grant) in draft.grants { grants[id] = grant }
-        grantOrder.append(contentsOf: draft.newGrantIDs)
+        // New grants in commit order (as this block left them), then revocations of earlier ones.
+        for id in draft.newGrantIDs { grants.commit(draft.grants[id]!) }
+        if draft.grants.count > draft.newGrantIDs.count {
+            let new = Set(draft.newGrantIDs)
+            for (id, grant) in draft.grants where !new.contains(id) { grants.commit(grant) }
+        }
         for (id, record) in draft.records { records[id] = record }
         for id in draft.newRecordIDs {
             recordsByPatient[draft.records[id]!.metadata.patient, default: []].append(id)
         }
         for (id, access) in draft.emergencyAccesses { emergencyAccesses[id] = access }
-        committedTransactions.formUnion(draft.transactions)
+        // Grants' ids are in the grant table, which the replay guard asks too.
+        let grantKeys = Set(draft.newGrantIDs.compactMap { TransactionDigest(hex: $0)?.key })
+        for key in draft.transactions where !grantKeys.contains(key) { committedTransactions.insert(key) }
         for audit in draft.auditEvents {
             auditEvents.append(audit)
             auditByPatient[audit.event.patient, default: []].append(audit.event.sequence)
@@ -83,8 +89,6 @@ extension LedgerState {
     /// Drops leaf hashes of a block that failed to persist, so the tree matches the durable log again.
     public mutating func discardUncommittedLeaves() {
         guard tree.size > treeSize else { return }
-        var rebuilt = MerkleTree()
-        for index in 0..<treeSize { rebuilt.append(leafHash: tree.leafHash(at: index)) }
-        tree = rebuilt
+        tree = tree.leafHashes(count: treeSize).withUnsafeBytes { MerkleTree(leafHashes: $0) }
     }
 }

@@ -35,19 +35,6 @@ public struct EntryPosition: Sendable, Hashable {
     }
 }
 
-/// A committed grant with what ListGrants shows about it.
-public struct GrantDetail: Sendable {
-    public var id: String
-    public var grant: Healthledger_V1_Grant
-    public var author: PrincipalID
-    public var createdAt: Int64
-    public var committedAt: Int64
-    public var position: EntryPosition
-    public var ledgerEntry: [UInt8]
-    public var revokeTransactionID: String?
-    public var revokedAt: Int64?
-}
-
 /// A committed record (its content lives in the off-chain store).
 public struct RecordEntry: Sendable {
     public var id: String
@@ -78,6 +65,11 @@ public struct TransactionKey: Hashable, Sendable {
     let high: UInt64
     let low: UInt64
 
+    init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
     /// The key of the transaction whose body hashes to `digest` (32 bytes).
     public init(digest: [UInt8]) {
         var high: UInt64 = 0
@@ -97,26 +89,32 @@ public struct TransactionKey: Hashable, Sendable {
 
 /// The committed ledger: every durable block applied, in order. Changed only by `commit(_:)` with a draft built
 /// on it, so readers always see a state that is entirely on disk.
+///
+/// Copying a state is cheap (the snapshot writer takes one): the large collections are chunked or sharded, so the
+/// committer's next change after a copy duplicates a chunk or a shard, not the whole collection.
 public struct LedgerState: Sendable {
     public let chainID: String
-    public internal(set) var blocks: [BlockSummary] = []
+    public internal(set) var blocks = BlockTable()
     public internal(set) var lastBlockHash: [UInt8] = Array(repeating: 0, count: 32)
     /// Every entry's leaf hash; may run ahead of `treeSize` while a block is being written.
     public internal(set) var tree = MerkleTree()
     /// Number of durable log entries.
     public internal(set) var treeSize: UInt64 = 0
-    public internal(set) var principals: [PrincipalID: PrincipalState] = [:]
-    public internal(set) var keys: [String: KeyState] = [:]
-    public internal(set) var policies: [String: PatientPolicy] = [:]
-    public internal(set) var grants: [String: GrantDetail] = [:]
-    /// Grant ids in commit order, for listing.
-    public internal(set) var grantOrder: [String] = []
+    public internal(set) var principals = ShardedDictionary<PrincipalID, PrincipalState>()
+    /// Keys by key id.
+    public internal(set) var keys = ShardedDictionary<String, KeyState>()
+    /// Policies by patient.
+    public internal(set) var policies = ShardedDictionary<String, PatientPolicy>()
+    /// Every grant, in commit order.
+    public internal(set) var grants = GrantTable()
     public internal(set) var records: [String: RecordEntry] = [:]
     public internal(set) var recordsByPatient: [String: [String]] = [:]
     public internal(set) var emergencyAccesses: [String: EmergencyAccessRule] = [:]
-    public internal(set) var committedTransactions: Set<TransactionKey> = []
+    /// The replay guard of every committed transaction other than a grant (the grant table indexes those); ask
+    /// `isCommitted(_:)`.
+    public internal(set) var committedTransactions = TransactionGuard()
     /// Audit events; the event with sequence s is at index s - 1.
-    public internal(set) var auditEvents: [AuditEntry] = []
+    public internal(set) var auditEvents = ChunkedArray<AuditEntry>()
     /// Audit sequence numbers per patient, ascending.
     public internal(set) var auditByPatient: [String: [UInt64]] = [:]
 
@@ -128,9 +126,14 @@ public struct LedgerState: Sendable {
     /// Height of the latest block (0 before the first).
     public var height: UInt64 { UInt64(blocks.count) }
     /// Time of the latest block (0 before the first).
-    public var lastBlockTime: Int64 { blocks.last?.header.timeUnixMs ?? 0 }
+    public var lastBlockTime: Int64 { blocks.isEmpty ? 0 : blocks.time(at: blocks.count - 1) }
     /// The latest audit sequence number (0 before the first event).
     public var auditSequence: UInt64 { UInt64(auditEvents.count) }
+
+    /// Whether the transaction with this key is committed (the replay guard).
+    public func isCommitted(_ key: TransactionKey) -> Bool {
+        grants.contains(key) || committedTransactions.contains(key)
+    }
 
     /// Records of `patient` in commit order.
     public func records(of patient: String) -> [RecordEntry] {

@@ -14,8 +14,11 @@ public enum TransactionValidator {
 
     /// Parses and checks `signed`, which was submitted for an operation of `kind` (nil: any operation, for
     /// transactions read back from the chain); `field` is its path in the request (e.g. "transaction").
+    /// `trustingKeys`, for the node's own chain on replay (its node signatures vouch for every byte): an attached
+    /// public key is taken as it was checked when first admitted, not checked again.
     public static func validate(
-        _ signed: Healthledger_V1_SignedTransaction, expecting kind: OperationKind?, field: String = "transaction"
+        _ signed: Healthledger_V1_SignedTransaction, expecting kind: OperationKind?, field: String = "transaction",
+        trustingKeys: Bool = false
     ) throws(RPCError) -> ValidatedTransaction {
         if !signed.unknownFields.isEmpty { throw InputValidation.invalid(field, "unknown fields") }
         if signed.body.isEmpty { throw InputValidation.invalid("\(field).body", "required") }
@@ -28,7 +31,9 @@ public enum TransactionValidator {
         _ = try InputValidation.objectID(signed.keyId, field: "\(field).key_id")
         var attachedKey: SigningPublicKey?
         if let wireKey = signed.publicKey {
-            let key = try publicKey(wireKey, field: "\(field).public_key")
+            let keyField = "\(field).public_key"
+            let key =
+                try trustingKeys ? trustedPublicKey(wireKey, field: keyField) : publicKey(wireKey, field: keyField)
             if key.keyID != signed.keyId {
                 throw InputValidation.invalid("\(field).key_id", "does not match public_key")
             }
@@ -79,6 +84,21 @@ public enum TransactionValidator {
         } catch {
             throw InputValidation.invalid("\(field).key_bytes", error.description)
         }
+    }
+
+    /// A wire public key from the node's own chain, whose point was checked when it was first admitted: only its
+    /// algorithm and length are checked again.
+    static func trustedPublicKey(_ wire: Healthledger_V1_PublicKey, field: String) throws(RPCError)
+        -> SigningPublicKey
+    {
+        let algorithm: SignatureAlgorithm
+        switch wire.algorithm {
+        case .ed25519 where wire.keyBytes.count == 32: algorithm = .ed25519
+        case .ecdsaP256 where wire.keyBytes.count == 65: algorithm = .ecdsaP256
+        default: return try publicKey(wire, field: field)
+        }
+        if !wire.unknownFields.isEmpty { throw InputValidation.invalid(field, "unknown fields") }
+        return SigningPublicKey(trustedAlgorithm: algorithm, rawBytes: wire.keyBytes)
     }
 
     /// The wire form of a public key.

@@ -143,9 +143,15 @@ final class BlockCommitter: @unchecked Sendable {
                 pthread_mutex_unlock(mutex)
                 return
             }
-            let take = min(queue.count, Self.maxSubmissionsPerBlock)
-            let batch = Array(queue.prefix(take))
-            queue.removeFirst(take)
+            let batch: [Submission]
+            if queue.count <= Self.maxSubmissionsPerBlock {
+                batch = queue
+                queue = []
+                queue.reserveCapacity(batch.count)
+            } else {
+                batch = Array(queue.prefix(Self.maxSubmissionsPerBlock))
+                queue.removeFirst(Self.maxSubmissionsPerBlock)
+            }
             pthread_mutex_unlock(mutex)
             commit(batch)
         }
@@ -160,6 +166,7 @@ final class BlockCommitter: @unchecked Sendable {
         outcomes.reserveCapacity(batch.count)
         var blockBytes = 0
         var batch = batch
+        var salts = EntrySalts(entries: 2 * batch.count)
         for (position, submission) in batch.enumerated() {
             if blockBytes > Self.maxBlockBytes {
                 // The rest goes first into the next block.
@@ -173,23 +180,23 @@ final class BlockCommitter: @unchecked Sendable {
             case .transaction(let transaction, let auditOnSuccess, let auditOnDenial):
                 do throws(RPCError) {
                     let admission = try cell.readAsCommitter { (state) throws(RPCError) in
-                        try draft.admit(transaction, salt: SecureRandom.bytes(16), on: state)
+                        try draft.admit(transaction, salt: salts.next(), on: state)
                     }
                     var audits: [AuditEntry] = []
                     if let event = auditOnSuccess?(admission) {
-                        audits.append(draft.appendAudit(event, salt: SecureRandom.bytes(16)))
+                        audits.append(draft.appendAudit(event, salt: salts.next()))
                     }
                     outcomes.append(.success((admission, audits)))
                     committedTransactions.increment()
                 } catch {
                     refusedTransactions.increment()
                     if let event = auditOnDenial?(error) {
-                        draft.appendAudit(event, salt: SecureRandom.bytes(16))
+                        draft.appendAudit(event, salt: salts.next())
                     }
                     outcomes.append(.failure(error))
                 }
             case .audit(let event):
-                outcomes.append(.success((nil, [draft.appendAudit(event, salt: SecureRandom.bytes(16))])))
+                outcomes.append(.success((nil, [draft.appendAudit(event, salt: salts.next())])))
             case .emptyBlock:
                 outcomes.append(.success((nil, [])))
             }
@@ -218,5 +225,24 @@ final class BlockCommitter: @unchecked Sendable {
                     CommitReceipt(admission: admission, audits: audits, blockHeight: draft.height, committedAt: draft.time)
                 })
         }
+    }
+}
+
+/// The 16-byte salts of a block's entries, drawn from the CSPRNG in one call per block rather than one per entry.
+struct EntrySalts {
+    static let byteCount = 16
+    private var pool: [UInt8]
+    private var used = 0
+
+    /// Salts for up to `entries` entries; more are drawn one at a time.
+    init(entries: Int) {
+        pool = SecureRandom.bytes(entries * Self.byteCount)
+    }
+
+    /// The next unused salt.
+    mutating func next() -> [UInt8] {
+        guard used + Self.byteCount <= pool.count else { return SecureRandom.bytes(Self.byteCount) }
+        defer { used += Self.byteCount }
+        return Array(pool[used..<used + Self.byteCount])
     }
 }

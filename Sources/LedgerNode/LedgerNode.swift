@@ -26,7 +26,7 @@ public final class LedgerNode: Sendable {
 
     let runtime: LedgerRuntime
     private let blockLog: BlockLog
-    private let snapshotDirectory: String
+    private let snapshots: SnapshotWriter
 
     /// What opening the data directory found.
     public struct Recovery: Sendable {
@@ -40,6 +40,8 @@ public final class LedgerNode: Sendable {
         public var entries: UInt64
         /// Height of the snapshot the state was loaded from (the blocks after it were replayed); nil: full replay.
         public var snapshotHeight: UInt64?
+        /// Blocks replayed after the snapshot (all of them without one).
+        public var replayedBlocks: Int
     }
 
     /// Opens (creating on first start) the data directory and recovers the chain: a torn tail is cut away,
@@ -47,10 +49,12 @@ public final class LedgerNode: Sendable {
     public static func open(_ configuration: LedgerNodeConfiguration, logger: Logger) throws -> LedgerNode {
         let files = try NodeFiles.prepare(configuration, logger: logger)
         let nodeKeys = [files.nodeKey.publicKey.keyID: files.nodeKey.publicKey]
-        // A snapshot from the last clean shutdown spares replaying the blocks it covers; the blocks after it are
-        // replayed and checked as usual. A snapshot that does not fit the log is ignored (full replay).
+        // The newest snapshot (periodic or from a clean shutdown) spares replaying the blocks it covers; the blocks
+        // after it are replayed and checked as usual. A snapshot that does not fit the log is ignored (full replay).
+        let recoveryStarted = ContinuousClock.now
         var snapshotState = loadSnapshot(in: files.snapshotDirectory, chainID: files.chainID, logger: logger)
         var snapshotHeight = snapshotState?.height
+        let snapshotEntries = snapshotState?.treeSize ?? 0
         var opened: (log: BlockLog, recovery: BlockLogRecovery)
         var state: LedgerState
         do {
@@ -77,27 +81,45 @@ public final class LedgerNode: Sendable {
             opened.log.close()
             throw LedgerNodeError("\(error)")
         }
+        let replayedBlocks = opened.recovery.recordCount - Int(snapshotHeight ?? 0)
+        logger.info(
+            "recovered the chain",
+            metadata: [
+                "height": "\(state.height)", "entries": "\(state.treeSize)",
+                "snapshot_height": "\(snapshotHeight.map(String.init) ?? "none")",
+                "replayed_blocks": "\(replayedBlocks)", "ms": "\(milliseconds(since: recoveryStarted))",
+            ])
         let cell = LedgerStateCell(state)
+        // Replayed blocks count as uncommitted to a snapshot: a long replay (after a crash) makes one due at once.
+        let trigger = SnapshotTrigger(
+            schedule: configuration.snapshots, coveredHeight: snapshotHeight,
+            coveredEntries: snapshotHeight == nil ? 0 : snapshotEntries, committedEntries: state.treeSize,
+            now: SnapshotWriter.now())
+        let snapshots = SnapshotWriter(
+            cell: cell, directory: files.snapshotDirectory, trigger: trigger,
+            logger: logger)
         let runtime = LedgerRuntime(
             configuration: configuration, chainID: files.chainID, cell: cell, blockLog: opened.log,
-            sealer: BlockSealer(nodeKey: files.nodeKey), contentStore: contentStore, logger: logger)
+            sealer: BlockSealer(nodeKey: files.nodeKey), contentStore: contentStore, logger: logger,
+            onCommit: { draft in snapshots.blockCommitted(entries: draft.nextEntryIndex) })
         let recovery = Recovery(
             blocks: opened.recovery.recordCount, truncatedBytes: opened.recovery.truncatedBytes,
             createdDataDirectory: files.created, entries: cell.read { $0.treeSize },
-            snapshotHeight: snapshotHeight)
+            snapshotHeight: snapshotHeight, replayedBlocks: replayedBlocks)
         let node = LedgerNode(
             runtime: runtime, blockLog: opened.log, nodeKey: files.nodeKey.publicKey, recovery: recovery,
-            snapshotDirectory: files.snapshotDirectory)
+            snapshots: snapshots)
         runtime.committer.start()
+        snapshots.start()
         return node
     }
 
     private init(
         runtime: LedgerRuntime, blockLog: BlockLog, nodeKey: SigningPublicKey, recovery: Recovery,
-        snapshotDirectory: String
+        snapshots: SnapshotWriter
     ) {
         self.runtime = runtime
-        self.snapshotDirectory = snapshotDirectory
+        self.snapshots = snapshots
         self.blockLog = blockLog
         self.nodeKey = nodeKey
         self.recovery = recovery
@@ -116,18 +138,25 @@ public final class LedgerNode: Sendable {
         runtime.cell.read { ($0.height, $0.treeSize, $0.auditSequence) }
     }
 
-    /// Finishes the block being committed, ends live followers, writes a snapshot of the state (so the next
-    /// start need not replay the whole log), and closes the block log.
+    /// Finishes the block being committed, ends live followers, waits for a background snapshot being written,
+    /// writes a snapshot of the final state unless the newest one already covers it (so the next start need not
+    /// replay the log), and closes the block log.
     public func close() {
         runtime.committer.stop()
         runtime.feed.finishAll()
-        let snapshot = runtime.cell.read { $0.snapshot() }
-        do {
-            try SnapshotFile.write(snapshot.serializedBytes(), height: snapshot.height, to: snapshotDirectory)
-        } catch {
-            runtime.logger.error("could not write a snapshot; the next start replays the block log", metadata: ["error": "\(error)"])
-        }
+        let covered = snapshots.stop()
+        let state = runtime.cell.read { $0 }
+        if covered != state.height { snapshots.writeSnapshot(of: state) }
         blockLog.close()
+    }
+
+    private static func milliseconds(since start: ContinuousClock.Instant) -> Int64 {
+        milliseconds(from: start, to: .now)
+    }
+
+    private static func milliseconds(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) -> Int64 {
+        let elapsed = end - start
+        return elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
     }
 
     private struct SnapshotMismatch: Error {
@@ -135,16 +164,29 @@ public final class LedgerNode: Sendable {
     }
 
     private static func loadSnapshot(in directory: String, chainID: String, logger: Logger) -> LedgerState? {
+        let started = ContinuousClock.now
         do {
-            guard let latest = try SnapshotFile.readLatest(in: directory, skipped: { error in
+            // Decoded where the file is mapped; the state keeps nothing of the mapping.
+            let skipped = { (error: StorageError) in
                 logger.warning("skipping a damaged snapshot", metadata: ["error": "\(error)"])
-            }) else { return nil }
-            let message = try Healthledger_Storage_V1_StateSnapshot(serializedBytes: latest.bytes)
-            guard message.chainId == chainID, message.height == latest.height else {
+            }
+            let loaded = try SnapshotFile.withLatest(in: directory, skipped: skipped) { height, bytes in
+                let state = Result { () throws(SnapshotError) in try LedgerState.restore(snapshotBytes: bytes) }
+                return (height, bytes.count, state)
+            }
+            guard let (height, byteCount, restored) = loaded else { return nil }
+            let state = try restored.get()
+            guard state.chainID == chainID, state.height == height else {
                 logger.warning("ignoring a snapshot of another chain or height")
                 return nil
             }
-            return try LedgerState.restore(from: message)
+            logger.info(
+                "loaded a snapshot",
+                metadata: [
+                    "height": "\(state.height)", "entries": "\(state.treeSize)", "bytes": "\(byteCount)",
+                    "ms": "\(milliseconds(since: started))",
+                ])
+            return state
         } catch {
             logger.warning("ignoring an unusable snapshot; replaying the block log", metadata: ["error": "\(error)"])
             return nil

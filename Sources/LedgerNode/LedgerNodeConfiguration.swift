@@ -14,17 +14,22 @@ public struct LedgerNodeConfiguration: Sendable {
     public var maxRecordBytes: UInt64
     /// The node's clock, milliseconds since the Unix epoch; replaceable in tests.
     public var clock: @Sendable () -> Int64
+    /// When the running node writes a state snapshot in the background (besides the one at a clean shutdown).
+    public var snapshots: SnapshotSchedule
 
-    /// A configuration with the defaults: chain "healthledger-local", 16 GiB records, the system clock.
+    /// A configuration with the defaults: chain "healthledger-local", 16 GiB records, the system clock, a snapshot
+    /// every 100,000 entries or 10 minutes.
     public init(
         dataDirectory: String, chainID: String = "healthledger-local", rules: LedgerRules = LedgerRules(),
-        maxRecordBytes: UInt64 = 16 << 30, clock: @escaping @Sendable () -> Int64 = LedgerNodeConfiguration.systemClock
+        maxRecordBytes: UInt64 = 16 << 30, clock: @escaping @Sendable () -> Int64 = LedgerNodeConfiguration.systemClock,
+        snapshots: SnapshotSchedule = SnapshotSchedule()
     ) {
         self.dataDirectory = dataDirectory
         self.chainID = chainID
         self.rules = rules
         self.maxRecordBytes = maxRecordBytes
         self.clock = clock
+        self.snapshots = snapshots
     }
 
     /// Wall-clock time in milliseconds since the Unix epoch.

@@ -19,22 +19,48 @@ final class LedgerRuntime: Sendable {
     let contentStore: RecordContentStore
     let nodeKey: SigningPublicKey
     let logger: Logger
+    /// The block log, for the rare reads of an entry's full bytes (the state keeps only their position).
+    let blockLog: BlockLog
 
+    /// `onCommit` runs on the committer thread after each block is durable and published.
     init(
         configuration: LedgerNodeConfiguration, chainID: String, cell: LedgerStateCell, blockLog: BlockLog,
-        sealer: BlockSealer, contentStore: RecordContentStore, logger: Logger
+        sealer: BlockSealer, contentStore: RecordContentStore, logger: Logger,
+        onCommit: @escaping @Sendable (BlockDraft) -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.chainID = chainID
         self.cell = cell
         self.contentStore = contentStore
         self.logger = logger
+        self.blockLog = blockLog
         nodeKey = sealer.nodeKey.publicKey
         let feed = CommitFeed()
         self.feed = feed
         committer = BlockCommitter(
             cell: cell, blockLog: blockLog, sealer: sealer, rules: configuration.rules, clock: configuration.clock,
-            onCommit: { draft, _ in feed.blockCommitted(draft) })
+            onCommit: { draft, _ in
+                feed.blockCommitted(draft)
+                onCommit(draft)
+            })
+    }
+
+    /// The ledger entry bytes at `position`, read back from the block log. INTERNAL when the log cannot give them:
+    /// the state says the entry is committed, so its block must be there.
+    func ledgerEntry(at position: EntryPosition) throws(RPCError) -> [UInt8] {
+        do {
+            let block = try StoredBlock(serializedBytes: try blockLog.readRecord(Int(position.blockHeight) - 1))
+            let first = try Healthledger_V1_BlockHeader(serializedBytes: block.header?.header ?? []).firstEntryIndex
+            guard position.entryIndex >= first, position.entryIndex - first < UInt64(block.entries.count) else {
+                throw StorageError.dataLoss("block \(position.blockHeight) does not hold entry \(position.entryIndex)")
+            }
+            return block.entries[Int(position.entryIndex - first)]
+        } catch {
+            logger.error(
+                "could not read a committed entry back from the block log",
+                metadata: ["block": "\(position.blockHeight)", "entry": "\(position.entryIndex)", "error": "\(error)"])
+            throw RPCError(.internalError, "entry \(position.entryIndex) could not be read back from the block log")
+        }
     }
 
     var rules: LedgerRules { configuration.rules }

@@ -12,6 +12,17 @@ extension LedgerService {
         request: Healthledger_V1_AuditStreamRequest, responses: ResponseWriter<Healthledger_V1_AuditStreamResponse>,
         context: ServerContext
     ) async throws {
+        // Served over gRPC by `auditStreamEncoded` (see `serviceDefinition`); this typed form decodes what it sends.
+        let encoded = ResponseWriter<[UInt8]> { bytes in
+            try await responses.write(try Healthledger_V1_AuditStreamResponse(serializedBytes: bytes))
+        }
+        try await auditStreamEncoded(request: request, responses: encoded, context: context)
+    }
+
+    /// AuditStream writing encoded `AuditStreamResponse` messages, each event's taken from its stored ledger entry.
+    func auditStreamEncoded(
+        request: Healthledger_V1_AuditStreamRequest, responses: ResponseWriter<[UInt8]>, context: ServerContext
+    ) async throws {
         let caller = try runtime.authenticate(context)
         if !request.unknownFields.isEmpty { throw InputValidation.invalid("request", "unknown fields") }
         let patient = try InputValidation.principal(request.patient, field: "patient")
@@ -61,11 +72,7 @@ extension LedgerService {
             requestedActor: requestedActor, outcome: request.outcome == .unspecified ? nil : request.outcome,
             from: request.fromUnixMs, until: request.untilUnixMs)
         let replayHead = try await sendAudit(of: patient.text, from: &next, filter: filter, to: responses)
-        var completed = Healthledger_V1_AuditReplayCompleted()
-        completed.headSequence = replayHead
-        var marker = Healthledger_V1_AuditStreamResponse()
-        marker.item = .replayCompleted(completed)
-        try await responses.write(marker)
+        try await responses.write(AuditStreamMessages.replayCompleted(headSequence: replayHead))
 
         guard let follower else { return }
         for await _ in follower.wakeups {
@@ -94,12 +101,14 @@ extension LedgerService {
     /// Sends the patient's committed events from sequence `next` on, in batches; returns the node's audit head
     /// at the last read and leaves `next` after the last event looked at.
     private func sendAudit(
-        of patient: String, from next: inout UInt64, filter: AuditFilter,
-        to responses: ResponseWriter<Healthledger_V1_AuditStreamResponse>
+        of patient: String, from next: inout UInt64, filter: AuditFilter, to responses: ResponseWriter<[UInt8]>
     ) async throws -> UInt64 {
+        let admitsAll = filter.admitsAll
         while true {
             let start = next
-            let (batch, head, resume) = runtime.cell.read { state -> ([AuditEntry], UInt64, UInt64) in
+            // Under the read lock only the entries' bytes are taken (one reference each, the events are looked at in
+            // place); encoding happens after.
+            let (entries, head, resume) = runtime.cell.read { state -> ([[UInt8]], UInt64, UInt64) in
                 let sequences = state.auditByPatient[patient] ?? []
                 var low = 0
                 var high = sequences.count
@@ -108,29 +117,38 @@ extension LedgerService {
                     if sequences[middle] < start { low = middle + 1 } else { high = middle }
                 }
                 let end = min(sequences.count, low + Self.auditBatchSize)
-                var batch: [AuditEntry] = []
-                batch.reserveCapacity(end - low)
+                var entries: [[UInt8]] = []
+                entries.reserveCapacity(end - low)
                 for index in low..<end {
-                    let entry = state.auditEvents[Int(sequences[index]) - 1]
-                    if filter.admits(entry.event) { batch.append(entry) }
+                    let sequence = sequences[index]
+                    if admitsAll || state.auditEvent(sequence: sequence, satisfies: filter.admits) {
+                        entries.append(state.auditLedgerEntry(sequence: sequence))
+                    }
                 }
                 let resume = end > low ? sequences[end - 1] + 1 : start
-                return (batch, state.auditSequence, resume)
+                return (entries, state.auditSequence, resume)
             }
             next = resume
             if resume == start { return head }
-            var messages: [Healthledger_V1_AuditStreamResponse] = []
-            messages.reserveCapacity(batch.count)
-            for entry in batch {
-                var logged = Healthledger_V1_LoggedAuditEvent()
-                logged.event = entry.event
-                logged.ledgerEntry = entry.ledgerEntry
-                var message = Healthledger_V1_AuditStreamResponse()
-                message.item = .event(logged)
-                messages.append(message)
+            var messages: [[UInt8]] = []
+            messages.reserveCapacity(entries.count)
+            for entry in entries {
+                messages.append(try AuditStreamMessages.event(ledgerEntry: entry) ?? Self.decodedEventMessage(entry))
             }
             try await responses.write(contentsOf: messages)
         }
+    }
+
+    /// The event message of a ledger entry `AuditStreamMessages.event(ledgerEntry:)` did not take, through a full
+    /// decode; INTERNAL if the stored entry holds no audit event.
+    private static func decodedEventMessage(_ ledgerEntry: [UInt8]) throws(RPCError) -> [UInt8] {
+        guard let entry = try? Healthledger_V1_LedgerEntry(serializedBytes: ledgerEntry),
+            case .auditEvent(let event)? = entry.entry
+        else { throw RPCError(.internalError, "a stored audit entry does not hold an audit event") }
+        var logged = Healthledger_V1_LoggedAuditEvent()
+        logged.event = event
+        logged.ledgerEntry = ledgerEntry
+        return AuditStreamMessages.event(logged)
     }
 
     /// The decision that lets `caller` read all of the patient's audit trail, or nil.
@@ -157,6 +175,11 @@ struct AuditFilter: Sendable {
     var outcome: Healthledger_V1_Outcome?
     var from: Int64?
     var until: Int64?
+
+    /// Whether every event passes, so a replay need not look at the events at all.
+    var admitsAll: Bool {
+        !emergencyOnly && actor == nil && requestedActor == nil && outcome == nil && from == nil && until == nil
+    }
 
     func admits(_ event: Healthledger_V1_AuditEvent) -> Bool {
         if emergencyOnly && !event.emergency { return false }

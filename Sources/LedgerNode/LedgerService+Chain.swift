@@ -30,27 +30,38 @@ extension LedgerService {
         }
         let now = runtime.now()
         let includeInactive = request.includeInactive
-        return runtime.cell.read { state in
-            var response = Healthledger_V1_ListGrantsResponse()
+        // Choose the page against one committed state; the signed grants are then read back from the block log
+        // outside the lock (the state keeps only where they are).
+        typealias Page = (grants: [(GrantDetail, Healthledger_V1_GrantState)], nextPageToken: String?)
+        let (page, nextPageToken) = runtime.cell.read { state -> Page in
+            let grants = state.grants
+            var page: [(GrantDetail, Healthledger_V1_GrantState)] = []
             var index = start
-            while index < state.grantOrder.count && response.grants.count < pageSize {
+            while index < grants.count && page.count < pageSize {
                 defer { index += 1 }
-                guard let detail = state.grants[state.grantOrder[index]] else { continue }
-                let grant = detail.grant
-                if let patient, grant.patient != patient { continue }
-                if let grantee, grant.grantee != grantee { continue }
+                let grantPatient = grants.patient(at: index)
+                if let patient, grantPatient != patient { continue }
+                if let grantee, grants.grantee(at: index) != grantee { continue }
                 let visible =
-                    grant.patient == caller || grant.grantee == caller || detail.author.text == caller
+                    grantPatient == caller || grants.grantee(at: index) == caller || grants.author(at: index) == caller
                     || Self.auditReadDecision(
-                        caller: caller, patient: grant.patient, policy: state.policies[grant.patient], now: now) != nil
+                        caller: caller, patient: grantPatient, policy: state.policies[grantPatient], now: now) != nil
                 guard visible else { continue }
-                let grantState = Self.state(of: detail, rule: state.policies[grant.patient]?.grant(id: detail.id), now: now)
+                let detail = grants.detail(at: index)
+                let rule = state.policies[grantPatient]?.grant(id: detail.id)
+                let grantState = Self.state(of: detail, rule: rule, now: now)
                 if !includeInactive && grantState != .active { continue }
-                response.grants.append(Self.wire(detail, state: grantState))
+                page.append((detail, grantState))
             }
-            if index < state.grantOrder.count { response.nextPageToken = "g\(index)" }
-            return response
+            return (page, index < grants.count ? "g\(index)" : nil)
         }
+        var response = Healthledger_V1_ListGrantsResponse()
+        for (detail, grantState) in page {
+            let ledgerEntry = try runtime.ledgerEntry(at: detail.position)
+            response.grants.append(try Self.wire(detail, state: grantState, ledgerEntry: ledgerEntry))
+        }
+        if let nextPageToken { response.nextPageToken = nextPageToken }
+        return response
     }
 
     public func getPrincipal(
@@ -89,17 +100,25 @@ extension LedgerService {
         return .active
     }
 
-    static func wire(_ detail: GrantDetail, state: Healthledger_V1_GrantState) -> Healthledger_V1_GrantRecord {
+    /// The wire form of a grant, its signed fields decoded from `ledgerEntry` (its bytes in the block log).
+    static func wire(_ detail: GrantDetail, state: Healthledger_V1_GrantState, ledgerEntry: [UInt8]) throws(RPCError)
+        -> Healthledger_V1_GrantRecord
+    {
+        guard let entry = try? Healthledger_V1_LedgerEntry(serializedBytes: ledgerEntry),
+            case .transaction(let signed)? = entry.entry,
+            let body = try? Healthledger_V1_TransactionBody(serializedBytes: signed.body),
+            case .grant(let grant)? = body.operation
+        else { throw RPCError(.internalError, "grant \(detail.id): its ledger entry is not a Grant transaction") }
         var wire = Healthledger_V1_GrantRecord()
         wire.grantId = detail.id
-        wire.grant = detail.grant
+        wire.grant = grant
         wire.author = detail.author.text
         wire.createdAtUnixMs = detail.createdAt
         wire.state = state
         wire.revokeTransactionId = detail.revokeTransactionID
         wire.revokedAtUnixMs = detail.revokedAt
         wire.location = detail.position.wire
-        wire.ledgerEntry = detail.ledgerEntry
+        wire.ledgerEntry = ledgerEntry
         return wire
     }
 
@@ -241,7 +260,7 @@ extension LedgerService {
         var high = state.blocks.count
         while low < high {
             let middle = (low + high) / 2
-            let end = state.blocks[middle].header.firstEntryIndex + UInt64(state.blocks[middle].header.entryCount)
+            let end = state.blocks.entryRange(at: middle).upperBound
             if end < treeSize { low = middle + 1 } else { high = middle }
         }
         guard low < state.blocks.count else {

@@ -9,6 +9,10 @@ extension LedgerService {
     /// Default and largest number of records one query returns.
     static let defaultMaxRecords = 1_000
     static let largestMaxRecords = 10_000
+    /// Content bytes a query gathers before handing its messages to the transport, bounding its memory.
+    static let gatheredContentLimit = 1 << 20
+    /// Messages a query gathers before handing them to the transport.
+    static let gatheredMessageLimit = 256
 
     public func query(
         request: Healthledger_V1_QueryRequest, responses: ResponseWriter<Healthledger_V1_QueryResponse>,
@@ -78,14 +82,63 @@ extension LedgerService {
             includeContent ? released.reduce(0) { $0 + ($1.contentErased ? 0 : $1.metadata.sizeBytes) } : 0
         var opening = Healthledger_V1_QueryResponse()
         opening.part = .started(started)
-        try await responses.write(opening)
+        // Messages are gathered (up to `gatheredContentLimit` bytes of content or `gatheredMessageLimit` messages) and
+        // handed to the transport back to back, so that one wakeup of the connection's loop sends several; small
+        // contents are read whole for that (from the content store's memory when read before), a large one is
+        // streamed segment by segment.
+        var pending: [Healthledger_V1_QueryResponse] = []
+        pending.reserveCapacity(1 + min(released.count, 64) * (includeContent ? 2 : 1))
+        pending.append(opening)
+        var pendingContentBytes = 0
+        func flush() async throws {
+            try await responses.write(contentsOf: pending)
+            pending.removeAll(keepingCapacity: true)
+            pendingContentBytes = 0
+        }
         for record in released {
             var message = Healthledger_V1_QueryResponse()
             message.part = .record(Self.wire(record))
-            try await responses.write(message)
+            pending.append(message)
+            if pending.count >= Self.gatheredMessageLimit { try await flush() }
             guard includeContent, !record.contentErased else { continue }
-            try await streamContent(of: record, to: responses)
+            guard record.metadata.sizeBytes <= UInt64(RecordContentStore.smallContentLimit) else {
+                try await flush()
+                try await streamContent(of: record, to: responses)
+                continue
+            }
+            let content: [UInt8]
+            do throws(StorageError) {
+                content = try runtime.contentStore.smallContent(
+                    patient: record.metadata.patient, sha256: record.metadata.contentSha256)
+            } catch {
+                // What was gathered goes out first, as it would have if each message were sent at once.
+                try await flush()
+                throw Self.contentFailure(of: record, error)
+            }
+            if content.isEmpty { continue }
+            pending.append(Self.chunk(content, at: 0))
+            pendingContentBytes += content.count
+            if pendingContentBytes >= Self.gatheredContentLimit { try await flush() }
         }
+        try await flush()
+    }
+
+    /// DATA_LOSS for a record whose stored content cannot be served.
+    private static func contentFailure(of record: RecordEntry, _ error: StorageError) -> RPCError {
+        if error.kind == .notFound {
+            return RPCError(.dataLoss, "record \(record.id): its content is missing from this node (\(error.reason))")
+        }
+        return RPCError(.dataLoss, "record \(record.id): stored content does not match its hash (\(error.reason))")
+    }
+
+    /// A content chunk message.
+    private static func chunk(_ data: [UInt8], at offset: UInt64) -> Healthledger_V1_QueryResponse {
+        var chunk = Healthledger_V1_ContentChunk()
+        chunk.data = data
+        chunk.offsetBytes = offset
+        var message = Healthledger_V1_QueryResponse()
+        message.part = .chunk(chunk)
+        return message
     }
 
     private func streamContent(
@@ -106,13 +159,8 @@ extension LedgerService {
             }
             guard let piece else { break }
             if piece.isEmpty { continue }
-            var chunk = Healthledger_V1_ContentChunk()
-            chunk.data = piece
-            chunk.offsetBytes = offset
+            try await responses.write(Self.chunk(piece, at: offset))
             offset += UInt64(piece.count)
-            var message = Healthledger_V1_QueryResponse()
-            message.part = .chunk(chunk)
-            try await responses.write(message)
         }
     }
 

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// The block log file: one frame per block, appended and made durable (fdatasync) before the node acknowledges
 /// anything in it.
@@ -8,9 +9,9 @@ import Glibc
 /// followed by the payload (covering the length makes a zero-filled tail fail its check), and `length` is at most
 /// `maxRecordSize`.
 ///
-/// Not thread-safe: one committer thread appends (the class is `@unchecked Sendable` so that thread may be any
-/// one). The file is locked (flock) while open, so a second `open` of the same file, in this or another process,
-/// fails with `.unavailable` until `close()`.
+/// One committer thread appends (the class is `@unchecked Sendable` so that thread may be any one); any thread may
+/// read an appended record back with `readRecord(_:)`. The file is locked (flock) while open, so a second `open` of
+/// the same file, in this or another process, fails with `.unavailable` until `close()`.
 public final class BlockLog: @unchecked Sendable {
     /// The first eight bytes of every block log file: magic and format version.
     public static let fileHeader: [UInt8] = Array("HLBLOCK1".utf8)
@@ -27,12 +28,15 @@ public final class BlockLog: @unchecked Sendable {
     public private(set) var durableLength: UInt64
     /// Set when a failed append may have left bytes past `durableLength` that could not yet be cut away.
     private var tailNeedsCutting = false
+    /// What readers of appended records need: the descriptor (-1 once closed) and each record's frame offset.
+    private let readable: Mutex<(descriptor: Int32, offsets: [UInt64])>
 
-    private init(path: String, fileIO: FileIO, descriptor: Int32, durableLength: UInt64) {
+    private init(path: String, fileIO: FileIO, descriptor: Int32, durableLength: UInt64, offsets: [UInt64]) {
         self.path = path
         self.fileIO = fileIO
         self.descriptor = descriptor
         self.durableLength = durableLength
+        readable = Mutex((descriptor, offsets))
     }
 
     deinit { close() }
@@ -90,7 +94,9 @@ public final class BlockLog: @unchecked Sendable {
                     throw StorageError.systemCall("truncating the torn tail of", path, error)
                 }
             }
-            return (BlockLog(path: path, fileIO: fileIO, descriptor: fd, durableLength: scan.validLength), recovery)
+            let log = BlockLog(
+                path: path, fileIO: fileIO, descriptor: fd, durableLength: scan.validLength, offsets: scan.recordOffsets)
+            return (log, recovery)
         } catch {
             fileIO.close(fd)
             throw error
@@ -140,12 +146,52 @@ public final class BlockLog: @unchecked Sendable {
             try? cutBack()
             throw StorageError.systemCall(step, path, error)
         }
+        let offset = durableLength
+        readable.withLock { $0.offsets.append(offset) }
         durableLength += UInt64(frameSize)
+    }
+
+    /// Number of records in the log: those found on opening plus those appended since.
+    public var recordCount: Int { readable.withLock { $0.offsets.count } }
+
+    /// The payload of record `index` (0 for the first block), read back from the file and checked against its
+    /// frame's checksum. For the rare reads that need a block's full bytes; safe on any thread, beside appends.
+    /// Throws `.notFound` for an index past the end, `.dataLoss` if the frame no longer checks out.
+    public func readRecord(_ index: Int) throws(StorageError) -> [UInt8] {
+        try readable.withLock { (state) throws(StorageError) -> [UInt8] in
+            guard state.descriptor >= 0 else { throw StorageError.unavailable("read block log \(path): it is closed") }
+            guard index >= 0, index < state.offsets.count else {
+                throw StorageError.notFound("block log \(path): no record \(index) (it has \(state.offsets.count))")
+            }
+            let offset = state.offsets[index]
+            let header = try Self.readBytes(
+                state.descriptor, count: Self.frameHeaderSize, at: offset, path: path, fileIO: fileIO)
+            guard header.count == Self.frameHeaderSize else {
+                throw StorageError.dataLoss("block log \(path): record \(index) at offset \(offset) is cut short")
+            }
+            let length = header.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self).littleEndian }
+            let stored = header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian }
+            guard length <= Self.maxRecordSize else {
+                throw StorageError.dataLoss("block log \(path): record \(index) at offset \(offset) has a bad length")
+            }
+            let payload = try Self.readBytes(
+                state.descriptor, count: Int(length), at: offset + UInt64(Self.frameHeaderSize), path: path,
+                fileIO: fileIO)
+            let crc = header.withUnsafeBytes { frameHeader in
+                let lengthCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: frameHeader[0..<4]))
+                return payload.withUnsafeBytes { CRC32C.checksum($0, continuing: lengthCRC) }
+            }
+            guard payload.count == Int(length), crc == stored else {
+                throw StorageError.dataLoss("block log \(path): record \(index) at offset \(offset) fails its checksum")
+            }
+            return payload
+        }
     }
 
     /// Closes the file (and releases its lock). Later appends throw `.unavailable`. Safe to call twice.
     public func close() {
         guard descriptor >= 0 else { return }
+        readable.withLock { $0.descriptor = -1 }
         fileIO.close(descriptor)
         descriptor = -1
     }

@@ -6,6 +6,8 @@ struct BlockLogScanner: ~Copyable {
     /// What a scan found.
     struct Outcome {
         var recordCount: Int
+        /// File offset of each intact frame, in order.
+        var recordOffsets: [UInt64]
         /// Where the intact frames end: the length the file should have.
         var validLength: UInt64
         /// Why the frames after `validLength` were judged a torn tail; nil if the file ends cleanly.
@@ -47,20 +49,21 @@ struct BlockLogScanner: ~Copyable {
         bufferOffset = start
         filled = 0
         var offset = start
-        var count = 0
+        var offsets: [UInt64] = []
         while offset < fileSize {
             switch try check(at: offset) {
             case .intact(let payload):
                 try eachRecord(payload)
-                count += 1
+                offsets.append(offset)
                 offset += UInt64(BlockLog.frameHeaderSize + payload.count)
             case .damaged(let reason, let claimedLength):
-                let damage = "frame \(count) at offset \(offset): \(reason)"
+                let damage = "frame \(offsets.count) at offset \(offset): \(reason)"
                 try refuseUnlessTail(at: offset, claimedLength: claimedLength, damage: damage)
-                return Outcome(recordCount: count, validLength: offset, tornTail: damage)
+                return Outcome(
+                    recordCount: offsets.count, recordOffsets: offsets, validLength: offset, tornTail: damage)
             }
         }
-        return Outcome(recordCount: count, validLength: offset, tornTail: nil)
+        return Outcome(recordCount: offsets.count, recordOffsets: offsets, validLength: offset, tornTail: nil)
     }
 
     /// A damaged frame is a torn tail only if it could be the single append in flight at a crash: at most one

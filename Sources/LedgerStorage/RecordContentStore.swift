@@ -13,25 +13,39 @@ import Synchronization
 /// Thread-safe: any number of uploads and reads may run at once from different tasks. Each patient's key, the
 /// commit of a record into its folder and an erasure are serialized per patient; patients do not wait on each
 /// other. One store per directory: another process using the same directory at the same time is not detected.
+///
+/// Contents of at most `smallContentLimit` bytes read through `smallContent` stay in memory as plaintext (up to the
+/// cache size given to `open`), so a record read again is not decrypted again; erasing content drops it from
+/// memory too, before the erasure returns.
 public final class RecordContentStore: Sendable {
+    /// The largest content `smallContent` keeps in memory.
+    public static let smallContentLimit = 64 << 10
+    /// The default bound of the plaintext kept in memory by `smallContent`.
+    public static let defaultContentCacheBytes = 32 << 20
+
     /// The store's directory.
     public let directory: String
     let fileIO: FileIO
     private let masterKey: AES256GCM
     private let patients = Mutex<[String: PatientKeySlot]>([:])
+    /// Taken after a patient's lock when both are held (erasure, caching a content read), never before it.
+    let contentCache: Mutex<ContentCache>
 
-    private init(directory: String, masterKey: AES256GCM, fileIO: FileIO) {
+    private init(directory: String, masterKey: AES256GCM, fileIO: FileIO, contentCacheBytes: Int) {
         self.directory = directory
         self.masterKey = masterKey
         self.fileIO = fileIO
+        contentCache = Mutex(ContentCache(capacity: contentCacheBytes))
     }
 
     /// Opens the store in `directory`, creating it and its folders (mode 0700) if missing, deleting temporary files
     /// a crash left behind and the content of patients whose erasure a crash cut short. `masterKey` (32 bytes)
     /// wraps every patient's data key; if keys exist and none of the first few opens with it, `.invalidArgument`.
-    public static func open(directory: String, masterKey: [UInt8], fileIO: FileIO = .system) throws(StorageError)
-        -> RecordContentStore
-    {
+    /// `contentCacheBytes` bounds the plaintext `smallContent` keeps in memory (0: none).
+    public static func open(
+        directory: String, masterKey: [UInt8], fileIO: FileIO = .system,
+        contentCacheBytes: Int = defaultContentCacheBytes
+    ) throws(StorageError) -> RecordContentStore {
         let master: AES256GCM
         do throws(CryptoKeyError) {
             master = try AES256GCM(key: masterKey)
@@ -39,7 +53,8 @@ public final class RecordContentStore: Sendable {
             throw StorageError.invalidArgument(
                 "record store master key must be \(AES256GCM.keyByteCount) bytes, got \(masterKey.count)")
         }
-        let store = RecordContentStore(directory: directory, masterKey: master, fileIO: fileIO)
+        let store = RecordContentStore(
+            directory: directory, masterKey: master, fileIO: fileIO, contentCacheBytes: contentCacheBytes)
         try fileIO.ensureDirectories(directory)
         for folder in [store.keysDirectory, store.recordsDirectory, store.temporaryDirectory] {
             try fileIO.ensureDirectory(folder)
@@ -116,6 +131,34 @@ public final class RecordContentStore: Sendable {
         }
     }
 
+    /// The whole plaintext of the record of `patient` whose plaintext hashes to `sha256`, for content of at most
+    /// `smallContentLimit` bytes: from memory when it was read before, otherwise read and checked as `openContent`
+    /// and its reader do (and with their errors), then kept in memory unless the content was erased meanwhile.
+    /// Larger content is read whole all the same, but not kept.
+    public func smallContent(patient: String, sha256: [UInt8]) throws(StorageError) -> [UInt8] {
+        if let cached = contentCache.withLock({ $0.content(patient: patient, sha256: sha256) }) { return cached }
+        try Self.validate(patient)
+        try Self.validate(sha256: sha256)
+        // Captured before the file is read: an erasure after this point bumps it, and the read is not kept.
+        guard let slot = existingSlot(for: patient) else {
+            throw StorageError.notFound(
+                "record \(Hex.encode(sha256)) of \(patient): the patient has no data key (nothing written, or erased)")
+        }
+        let erasuresBefore = slot.state.withLock { $0.erasures }
+        let reader = try openContent(patient: patient, sha256: sha256)
+        var content: [UInt8] = []
+        while let segment = try reader.next() {
+            if content.isEmpty { content = segment } else { content += segment }
+        }
+        if content.count <= Self.smallContentLimit {
+            slot.state.withLock { state in
+                guard state.erasures == erasuresBefore else { return }
+                contentCache.withLock { $0.insert(content, patient: patient, sha256: sha256) }
+            }
+        }
+        return content
+    }
+
     /// Whether a record of `patient` with content hash `sha256` is stored and its patient's key is present.
     /// (It may still fail to read if the file was damaged.)
     public func contains(patient: String, sha256: [UInt8]) -> Bool {
@@ -136,7 +179,9 @@ public final class RecordContentStore: Sendable {
             state.key = nil
             state.isLoaded = false
             state.generation += 1
+            state.erasures += 1
             state.recordDirectoryExists = false
+            contentCache.withLock { $0.removeAll(patient: patient) }
             let path = keyPath(patient)
             do throws(FileIOError) {
                 try fileIO.unlink(path)
@@ -181,12 +226,12 @@ public final class RecordContentStore: Sendable {
         }
     }
 
-    /// Runs `body` holding `patient`'s lock, which serializes key creation, commits into the patient's folder and
-    /// erasures.
-    func withPatientLock<Result>(_ patient: String, _ body: () throws(StorageError) -> Result) throws(StorageError)
-        -> Result
-    {
-        try slot(for: patient).state.withLock { _ throws(StorageError) in try body() }
+    /// Runs `body` with `patient`'s state, holding the patient's lock, which serializes key creation, commits into
+    /// the patient's folder and erasures.
+    func withPatientState<Result>(
+        _ patient: String, _ body: (inout PatientKeySlot.State) throws(StorageError) -> Result
+    ) throws(StorageError) -> Result {
+        try slot(for: patient).state.withLock { state throws(StorageError) in try body(&state) }
     }
 
     /// The patient's slot if the store knows the patient or a key file exists; nil otherwise, so lookups of
@@ -368,6 +413,9 @@ final class PatientKeySlot: Sendable {
         var isLoaded = false
         /// Bumped by every erasure, so an upload begun before it cannot commit after it.
         var generation: UInt64 = 0
+        /// Bumped by every erasure of the patient's content (one record's or all), so a read begun before it is
+        /// not kept in memory after it.
+        var erasures: UInt64 = 0
         var recordDirectoryExists = false
     }
 

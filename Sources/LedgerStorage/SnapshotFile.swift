@@ -4,15 +4,18 @@ import Glibc
 /// names sort by height), laid out as
 ///
 /// ```
-/// "HLSNAP01" | height u64 LE | length u64 LE | crc u32 LE | snapshot bytes (length)
+/// "HLSNAP02" | height u64 LE | length u64 LE | crc u32 LE | snapshot bytes (length)
 /// ```
+///
+/// The last two magic characters are the format version of the snapshot bytes: a file of another version (such as
+/// "HLSNAP01", the message-per-item layout of earlier releases) is skipped like a damaged one, never decoded.
 ///
 /// where `crc` is the CRC-32C of height, length and the snapshot bytes. A write goes to a temporary file, is
 /// fsynced, renamed into place and the directory fsynced; then all but the newest two snapshots are removed, so a
 /// damaged newest one can fall back to the one before.
 public enum SnapshotFile {
-    /// The first eight bytes of every snapshot file.
-    public static let magic: [UInt8] = Array("HLSNAP01".utf8)
+    /// The first eight bytes of every snapshot file this version writes and reads: "HLSNAP" and the format version.
+    public static let magic: [UInt8] = Array("HLSNAP02".utf8)
     /// Bytes before the snapshot itself.
     public static let headerSize = 28
     /// How many snapshots `write` keeps: the new one and the one before it.
@@ -64,11 +67,21 @@ public enum SnapshotFile {
     public static func readLatest(
         in directory: String, fileIO: FileIO = .system, skipped: (StorageError) -> Void = { _ in }
     ) throws(StorageError) -> (height: UInt64, bytes: [UInt8])? {
+        try withLatest(in: directory, fileIO: fileIO, skipped: skipped) { height, bytes in (height, Array(bytes)) }
+    }
+
+    /// Calls `body` with the newest intact snapshot in `directory`, as `readLatest` finds it, mapped read-only into
+    /// memory rather than copied (a start decodes hundreds of megabytes in place); the bytes are valid only during
+    /// the call. Nil when there is none.
+    public static func withLatest<Result>(
+        in directory: String, fileIO: FileIO = .system, skipped: (StorageError) -> Void = { _ in },
+        _ body: (_ height: UInt64, _ bytes: UnsafeRawBufferPointer) -> Result
+    ) throws(StorageError) -> Result? {
         guard FileSystem.isDirectory(directory) else { return nil }
         for snapshot in snapshots(among: try FileSystem.entries(of: directory)) {
             let path = "\(directory)/\(snapshot.name)"
             do throws(StorageError) {
-                return (snapshot.height, try read(path, height: snapshot.height, fileIO: fileIO))
+                return try withMapped(path, height: snapshot.height, fileIO: fileIO) { body(snapshot.height, $0) }
             } catch  where error.kind == .dataLoss || error.kind == .notFound {
                 skipped(error)
             }
@@ -94,8 +107,11 @@ public enum SnapshotFile {
         }.sorted { $0.height > $1.height }
     }
 
-    /// The snapshot bytes in the file at `path`, checked against its header and its name's height.
-    private static func read(_ path: String, height: UInt64, fileIO: FileIO) throws(StorageError) -> [UInt8] {
+    /// Calls `body` with the snapshot bytes in the file at `path`, mapped, after checking them against the file's
+    /// header and its name's height.
+    private static func withMapped<Result>(
+        _ path: String, height: UInt64, fileIO: FileIO, _ body: (UnsafeRawBufferPointer) -> Result
+    ) throws(StorageError) -> Result {
         let fd: Int32
         do throws(FileIOError) {
             fd = try fileIO.open(path, O_RDONLY, 0)
@@ -113,6 +129,13 @@ public enum SnapshotFile {
             throw StorageError.systemCall("pread", path, error)
         }
         guard header.count == headerSize, Array(header.prefix(magic.count)) == magic else {
+            let family = magic.prefix(6)
+            if header.count == headerSize, header.prefix(6).elementsEqual(family) {
+                let version = String(decoding: header[6..<8], as: UTF8.self)
+                throw StorageError.dataLoss(
+                    "snapshot \(path): format \(version.debugDescription), this version reads \"02\" "
+                        + "(written by another release; ignored)")
+            }
             throw StorageError.dataLoss("snapshot \(path): not a HealthLedger snapshot (bad header)")
         }
         let storedHeight = value(header[8..<16])
@@ -125,19 +148,18 @@ public enum SnapshotFile {
             throw StorageError.dataLoss(
                 "snapshot \(path): \(fileSize) bytes, header says \(UInt64(headerSize) + length) (truncated?)")
         }
-        let bytes: [UInt8]
-        do throws(FileIOError) {
-            bytes = try fileIO.read(fd, count: Int(length), at: UInt64(headerSize))
-        } catch {
-            throw StorageError.systemCall("pread", path, error)
+        // Mapped from the page cache (populated up front, so no fault per page), not read into fresh memory.
+        let mapped = mmap(nil, Int(fileSize), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)
+        guard let mapped, mapped != MAP_FAILED else {
+            throw StorageError.systemCall("mmap", path, FileIOError(errno))
         }
-        let crc = withBytes(of: bytes) { payload in
-            CRC32C.checksum(payload, continuing: CRC32C.checksum(Array(header[magic.count..<24])))
-        }
-        guard bytes.count == Int(length), crc == storedCRC else {
+        defer { munmap(mapped, Int(fileSize)) }
+        let bytes = UnsafeRawBufferPointer(start: mapped + headerSize, count: Int(length))
+        let crc = CRC32C.checksum(bytes, continuing: CRC32C.checksum(Array(header[magic.count..<24])))
+        guard crc == storedCRC else {
             throw StorageError.dataLoss("snapshot \(path): checksum mismatch")
         }
-        return bytes
+        return body(bytes)
     }
 
     private static func littleEndian(_ value: UInt64) -> [UInt8] { RecordFileFormat.littleEndianBytes(value) }

@@ -1,14 +1,15 @@
 /// An append-only Merkle tree over leaf hashes, answering root hashes and proofs for any size up to its current one.
 ///
-/// Storage is one flat buffer per level: `levels[k]` holds, end to end, the 32-byte hashes of the complete subtrees
-/// of 2^k leaves, left to right (level 0 is the leaves). That is about 64 bytes per leaf and no heap object per
-/// hash. Every subtree the RFC 9162 algorithms name for a tree of size n is either such a complete subtree or a
+/// Storage is one buffer per level: `levels[k]` holds, end to end, the 32-byte hashes of the complete subtrees of 2^k
+/// leaves, left to right (level 0 is the leaves). That is about 64 bytes per leaf and no heap object per hash. Each
+/// level is kept in 1 MiB chunks, so a copy of the tree (the ledger's snapshot writer takes one) shares them and the
+/// next append copies at most one chunk per level instead of every hash. Every subtree the RFC 9162 algorithms name for a tree of size n is either such a complete subtree or a
 /// right-edge subtree ending at n, which is rebuilt from at most log2(n) complete ones, so roots and proofs for any
 /// size cost O(log n) hashes.
 public struct MerkleTree: Sendable {
     private static let hashSize = MerkleHash.byteCount
 
-    private var levels: [[UInt8]] = [[]]
+    private var levels: [HashLevel] = [HashLevel()]
 
     /// Number of leaves appended.
     public private(set) var size: UInt64 = 0
@@ -16,13 +17,81 @@ public struct MerkleTree: Sendable {
     /// An empty tree.
     public init() {}
 
+    /// The tree over `leafHashes`: 32-byte leaf hashes end to end, in log order. Builds each level in one pass over
+    /// the one below, as appending them one by one would, without an array per leaf.
+    public init(leafHashes: UnsafeRawBufferPointer) {
+        precondition(leafHashes.count % Self.hashSize == 0, "leaf hashes come in 32-byte units")
+        var leaves = HashLevel()
+        leaves.append(contentsOf: leafHashes)
+        levels = [leaves]
+        size = UInt64(leafHashes.count / Self.hashSize)
+        var level = 0
+        while levels[level].count >= 2 {
+            var parents = HashLevel()
+            for pair in 0..<(levels[level].count / 2) {
+                parents.append(contentsOf: levels[level].withPair(at: 2 * pair) { MerkleHash.node(children: $0) })
+            }
+            levels.append(parents)
+            level += 1
+        }
+    }
+
+    /// The tree of `leafHashes` (32 bytes each, end to end) whose interior hashes were saved by `interiorHashes(count:)`
+    /// of a tree of the same leaves: nothing is hashed again. Nil when the sizes do not fit together. For the
+    /// node's own checksummed snapshots; the caller checks the root against a signed one.
+    public init?(leafHashes: UnsafeRawBufferPointer, interiorHashes: UnsafeRawBufferPointer) {
+        guard leafHashes.count % Self.hashSize == 0 else { return nil }
+        let count = leafHashes.count / Self.hashSize
+        var expected = 0
+        var width = count >> 1
+        while width > 0 {
+            expected += width
+            width >>= 1
+        }
+        guard interiorHashes.count == expected * Self.hashSize else { return nil }
+        var leaves = HashLevel()
+        leaves.append(contentsOf: leafHashes)
+        levels = [leaves]
+        var offset = 0
+        width = count >> 1
+        while width > 0 {
+            var level = HashLevel()
+            let end = offset + width * Self.hashSize
+            level.append(contentsOf: UnsafeRawBufferPointer(rebasing: interiorHashes[offset..<end]))
+            levels.append(level)
+            offset += width * Self.hashSize
+            width >>= 1
+        }
+        size = UInt64(count)
+    }
+
+    /// The stored hashes above the leaves of the tree's first `count` leaves (at most `size`): level 1 (the
+    /// complete pairs), then level 2, and so on, each level's hashes end to end.
+    public func interiorHashes(count: UInt64) -> [UInt8] {
+        precondition(count <= size, "\(count) leaves asked of a tree of \(size)")
+        var output: [UInt8] = []
+        output.reserveCapacity(Int(count) * Self.hashSize)
+        var level = 1
+        while Int(count) >> level > 0 {
+            output += levels[level].bytes(count: Int(count) >> level)
+            level += 1
+        }
+        return output
+    }
+
+    /// The first `count` leaf hashes (at most `size`), 32 bytes each, end to end.
+    public func leafHashes(count: UInt64) -> [UInt8] {
+        precondition(count <= size, "\(count) leaves asked of a tree of \(size)")
+        return levels[0].bytes(count: Int(count))
+    }
+
     /// Makes room for `leafCount` leaves in total, so that rebuilding a known number of entries allocates once.
     public mutating func reserveCapacity(_ leafCount: UInt64) {
         var count = Int(leafCount)
         var level = 0
         while count > 0 {
-            if levels.count == level { levels.append([]) }
-            levels[level].reserveCapacity(count * Self.hashSize)
+            if levels.count == level { levels.append(HashLevel()) }
+            levels[level].reserveCapacity(count)
             count >>= 1
             level += 1
         }
@@ -35,18 +104,12 @@ public struct MerkleTree: Sendable {
         // pair (adjacent in the level buffer) into the level above. The trailing one bits of the old size count
         // those carries; amortised, one node hash per append.
         let carries = (~size).trailingZeroBitCount
-        while levels.count <= carries { levels.append([]) }
+        while levels.count <= carries { levels.append(HashLevel()) }
         let leafIndex = Int(size)
-        levels.withUnsafeMutableBufferPointer { buffers in
-            buffers[0].append(contentsOf: leafHash)
-            for level in 0..<carries {
-                let pairStart = ((leafIndex >> level) - 1) * Self.hashSize
-                let parent = buffers[level].withUnsafeBytes {
-                    MerkleHash.node(
-                        children: UnsafeRawBufferPointer(rebasing: $0[pairStart..<(pairStart + 2 * Self.hashSize)]))
-                }
-                buffers[level + 1].append(contentsOf: parent)
-            }
+        leafHash.withUnsafeBytes { levels[0].append(contentsOf: $0) }
+        for level in 0..<carries {
+            let parent = levels[level].withPair(at: (leafIndex >> level) - 1) { MerkleHash.node(children: $0) }
+            levels[level + 1].append(contentsOf: parent)
         }
         size += 1
     }
@@ -65,8 +128,7 @@ public struct MerkleTree: Sendable {
     /// The hash of the leaf at `index`, which must be below `size`.
     public func leafHash(at index: UInt64) -> [UInt8] {
         precondition(index < size, "leaf index \(index) is not below tree size \(size)")
-        let start = Int(index) * Self.hashSize
-        return Array(levels[0][start..<(start + Self.hashSize)])
+        return storedHash(level: 0, index: Int(index))
     }
 
     /// The audit path PATH(leafIndex, D[treeSize]) of RFC 9162 section 2.1.3.1, deepest sibling first.
@@ -141,12 +203,8 @@ public struct MerkleTree: Sendable {
         while remaining != 0 {
             let level = remaining.trailingZeroBitCount
             let pieceStart = start + ((count >> (level + 1)) << (level + 1))
-            hash = levels[level].withUnsafeBytes { buffer in
-                hash.withUnsafeBytes { right in
-                    let offset = (pieceStart >> level) * Self.hashSize
-                    return MerkleHash.node(
-                        UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + Self.hashSize)]), right)
-                }
+            hash = levels[level].withHash(at: pieceStart >> level) { left in
+                hash.withUnsafeBytes { right in MerkleHash.node(left, right) }
             }
             remaining &= remaining - 1
         }
@@ -155,12 +213,79 @@ public struct MerkleTree: Sendable {
 
     /// The hash of the `index`-th complete subtree of 2^level leaves.
     private func storedHash(level: Int, index: Int) -> [UInt8] {
-        let start = index * Self.hashSize
-        return Array(levels[level][start..<(start + Self.hashSize)])
+        levels[level].withHash(at: index) { Array($0) }
     }
 
     /// The largest power of two strictly below `count`, for count >= 2: the RFC's split point k.
     static func largestPowerOfTwo(below count: Int) -> Int {
         1 << (Int.bitWidth - 1 - (count - 1).leadingZeroBitCount)
+    }
+}
+
+/// One level of a `MerkleTree`: 32-byte hashes end to end, in chunks of 32,768 hashes (1 MiB). A chunk holds an even
+/// number of hashes, so sibling pairs never straddle two.
+struct HashLevel: Sendable {
+    private static let hashSize = MerkleHash.byteCount
+    private static let hashesPerChunk = 1 << 15
+
+    private var chunks: [[UInt8]] = []
+    /// Number of hashes.
+    private(set) var count = 0
+
+    /// Appends hashes, 32 bytes each, end to end.
+    mutating func append(contentsOf hashes: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < hashes.count {
+            if count % Self.hashesPerChunk == 0 {
+                chunks.append([])
+                // A chunk that will fill is allocated once; the first, possibly small, one grows as usual.
+                if count > 0 { chunks[chunks.count - 1].reserveCapacity(Self.hashesPerChunk * Self.hashSize) }
+            }
+            let room = (Self.hashesPerChunk - count % Self.hashesPerChunk) * Self.hashSize
+            let take = Swift.min(room, hashes.count - offset)
+            let piece = UnsafeRawBufferPointer(rebasing: hashes[offset..<(offset + take)])
+            chunks[chunks.count - 1].append(contentsOf: piece)
+            offset += take
+            count += take / Self.hashSize
+        }
+    }
+
+    /// Appends one 32-byte hash.
+    mutating func append(contentsOf hash: [UInt8]) {
+        hash.withUnsafeBytes { append(contentsOf: $0) }
+    }
+
+    /// Calls `body` with the hash at `index`.
+    func withHash<Result>(at index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        let start = (index % Self.hashesPerChunk) * Self.hashSize
+        return chunks[index / Self.hashesPerChunk].withUnsafeBytes {
+            body(UnsafeRawBufferPointer(rebasing: $0[start..<(start + Self.hashSize)]))
+        }
+    }
+
+    /// Calls `body` with the hashes at `index` (even) and `index + 1`, end to end.
+    func withPair<Result>(at index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        let start = (index % Self.hashesPerChunk) * Self.hashSize
+        return chunks[index / Self.hashesPerChunk].withUnsafeBytes {
+            body(UnsafeRawBufferPointer(rebasing: $0[start..<(start + 2 * Self.hashSize)]))
+        }
+    }
+
+    /// The first `count` hashes, end to end.
+    func bytes(count: Int) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(count * Self.hashSize)
+        var remaining = count * Self.hashSize
+        for chunk in chunks where remaining > 0 {
+            let take = Swift.min(remaining, chunk.count)
+            output.append(contentsOf: chunk[0..<take])
+            remaining -= take
+        }
+        return output
+    }
+
+    /// Makes room for `total` hashes' chunk references, and fills the current chunk's room.
+    mutating func reserveCapacity(_ total: Int) {
+        chunks.reserveCapacity((total + Self.hashesPerChunk - 1) / Self.hashesPerChunk)
     }
 }

@@ -21,7 +21,12 @@ struct ServeCommand: AsyncParsableCommand {
             Settings come from, in increasing priority: defaults, a JSON config file (--config), flags.
             Config file keys: data_dir, host, port, chain_id, plaintext, tls_cert, tls_key, health_port,
             metrics_port, emergency_clinicians (list of principal ids), emergency_categories (list, e.g.
-            "allergies"), max_emergency_duration_minutes, max_record_bytes, log_level.
+            "allergies"), max_emergency_duration_minutes, max_record_bytes, log_level, snapshot_every_entries,
+            snapshot_every_seconds.
+
+            While it runs, the node writes a snapshot of its state in the background every 100,000 entries or
+            10 minutes, whichever comes first (and at shutdown), so a start after a crash replays only the blocks
+            after the newest one; the newest two are kept in <data-dir>/snapshots.
 
             Examples:
               healthledger serve
@@ -60,6 +65,10 @@ struct ServeCommand: AsyncParsableCommand {
     var maxRecordBytes: UInt64?
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (default info).")
     var logLevel: String?
+    @Option(name: .long, help: "Write a state snapshot once this many entries are not in one (default 100000; 0: no count trigger).")
+    var snapshotEveryEntries: UInt64?
+    @Option(name: .long, help: "Write a state snapshot once an entry has waited this many seconds for one (default 600; 0: no time trigger).")
+    var snapshotEverySeconds: Double?
 
     func run() async throws {
         let resolved = Result { () throws(ServeSettings.Problem) in try ServeSettings.resolve(flags: self) }
@@ -128,6 +137,7 @@ struct ServeCommand: AsyncParsableCommand {
                 "address": "\(settings.host):\(server.port)", "tls": "\(!settings.plaintext)",
                 "data_dir": "\(settings.dataDirectory)", "chain_id": "\(node.chainID)", "height": "\(head.height)",
                 "entries": "\(head.treeSize)", "node_key": "\(node.nodeKey.keyID)",
+                "snapshot_height": "\(node.recovery.snapshotHeight.map(String.init) ?? "none")",
             ])
         print("listening on port \(server.port)")
         fflush(nil)

@@ -28,6 +28,8 @@ struct ServeSettings {
         var max_emergency_duration_minutes: Int?
         var max_record_bytes: UInt64?
         var log_level: String?
+        var snapshot_every_entries: UInt64?
+        var snapshot_every_seconds: Double?
     }
 
     var dataDirectory: String
@@ -105,6 +107,15 @@ struct ServeSettings {
         var configuration = LedgerNodeConfiguration(dataDirectory: dataDirectory, chainID: chainID, rules: rules)
         if let maxRecordBytes = flags.maxRecordBytes ?? file.max_record_bytes {
             configuration.maxRecordBytes = maxRecordBytes
+        }
+        if let entries = flags.snapshotEveryEntries ?? file.snapshot_every_entries {
+            configuration.snapshots.everyEntries = entries
+        }
+        if let seconds = flags.snapshotEverySeconds ?? file.snapshot_every_seconds {
+            guard seconds >= 0, seconds.isFinite else {
+                throw Problem(description: "--snapshot-every-seconds \(seconds): must be 0 (off) or more")
+            }
+            configuration.snapshots.everySeconds = seconds
         }
         return ServeSettings(
             dataDirectory: dataDirectory, host: flags.host ?? file.host ?? "127.0.0.1", port: port,

@@ -7,8 +7,10 @@ import RPCCore
 import Testing
 
 /// kill -9 under a write load, restart, and check that nothing acknowledged was lost, nothing unacknowledged is
-/// half there, and the chain verifies. Iterations: HEALTHLEDGER_CRASH_ITERATIONS (default 10); seed:
-/// HEALTHLEDGER_CRASH_SEED (default random, printed so a failure can be replayed).
+/// half there, and the chain verifies. The node writes a snapshot every 10 entries and is never stopped cleanly, so
+/// every snapshot on disk is a periodic one (some cut short by the kill), and every restart must start from the
+/// newest one there. Iterations: HEALTHLEDGER_CRASH_ITERATIONS (default 10); seed: HEALTHLEDGER_CRASH_SEED (default
+/// random, printed so a failure can be replayed).
 @Suite("Crash recovery of a real node process", .serialized)
 struct CrashRecoveryTests {
     @Test("every acknowledged write survives kill -9 at a random moment, and the chain verifies after restart")
@@ -19,9 +21,13 @@ struct CrashRecoveryTests {
         print("crash recovery: \(iterations) iterations, seed \(seed)")
         var generator = SeededGenerator(seed: seed)
         let directory = try LedgerTestNode.makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: directory + ".serve.log")
+        }
         let writers = (0..<6).map { _ in LedgerIdentity.generate() }
         var acknowledged: [String: [(recordID: String, content: [UInt8])]] = [:]
+        var restartsFromSnapshot = 0
 
         for iteration in 0..<iterations {
             let process = try NodeProcess(dataDirectory: directory)
@@ -33,13 +39,20 @@ struct CrashRecoveryTests {
             loadTask.cancel()
             for (writer, records) in await loadTask.value { acknowledged[writer, default: []] += records }
 
+            // Written atomically (temporary file, rename), so any snapshot file there is whole and must be used.
+            let snapshotOnDisk = NodeProcess.newestSnapshotHeight(in: directory)
             let restarted = try NodeProcess(dataDirectory: directory)
+            #expect(
+                restarted.snapshotHeight == snapshotOnDisk,
+                "iteration \(iteration): started from snapshot \(restarted.snapshotHeight.map(String.init) ?? "none"), the newest on disk is \(snapshotOnDisk.map(String.init) ?? "none")")
+            if restarted.snapshotHeight != nil { restartsFromSnapshot += 1 }
             try await verify(port: restarted.port, writers: writers, acknowledged: acknowledged, iteration: iteration)
-            restarted.terminate()
+            restarted.kill9()
         }
         let total = acknowledged.values.reduce(0) { $0 + $1.count }
-        print("crash recovery: \(total) acknowledged writes survived \(iterations) kills")
+        print("crash recovery: \(total) acknowledged writes survived \(iterations) kills, \(restartsFromSnapshot) restarts from a periodic snapshot")
         #expect(total > 0, "the load wrote nothing")
+        #expect(iterations < 3 || restartsFromSnapshot > 0, "no restart found a periodic snapshot to start from")
     }
 
     private func verify(
@@ -88,19 +101,26 @@ struct CrashRecoveryTests {
     }
 }
 
-/// A `healthledger serve` child process on a free port over h2c.
+/// A `healthledger serve` child process on a free port over h2c, writing a snapshot every 10 entries.
 final class NodeProcess: @unchecked Sendable {
     let process = Process()
     let port: Int
+    /// The snapshot it started from, as its "serving" log line says (nil: it replayed the whole block log).
+    let snapshotHeight: UInt64?
 
     init(dataDirectory: String) throws {
         process.executableURL = Self.executable
         process.arguments = [
             "serve", "--data-dir", dataDirectory, "--plaintext", "--port", "0", "--chain-id", "crash-test",
-            "--log-level", "error",
+            "--log-level", "notice", "--snapshot-every-entries", "10",
         ]
         let output = Pipe()
         process.standardOutput = output
+        let logPath = dataDirectory + ".serve.log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        defer { try? log.close() }
+        process.standardError = log
         try process.run()
         var line: [UInt8] = []
         let handle = output.fileHandleForReading
@@ -115,6 +135,19 @@ final class NodeProcess: @unchecked Sendable {
             throw NodeProcessError("unexpected first line: \(text)")
         }
         self.port = port
+        // The "serving" notice is logged before the port is printed.
+        let logged = String(decoding: FileManager.default.contents(atPath: logPath) ?? Data(), as: UTF8.self)
+        guard let serving = logged.split(separator: "\n").last(where: { $0.hasSuffix("serving") }),
+            let field = serving.split(separator: " ").first(where: { $0.hasPrefix("snapshot_height=") })
+        else { throw NodeProcessError("no \"serving\" line with snapshot_height in the log:\n\(logged)") }
+        snapshotHeight = UInt64(field.dropFirst("snapshot_height=".count))
+    }
+
+    /// The height of the newest snapshot file in the data directory (temporary files left by a kill do not count).
+    static func newestSnapshotHeight(in dataDirectory: String) -> UInt64? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dataDirectory + "/snapshots")) ?? []
+        return names.filter { $0.hasPrefix("snapshot-") && $0.hasSuffix(".bin") }
+            .compactMap { UInt64($0.dropFirst("snapshot-".count).dropLast(".bin".count)) }.max()
     }
 
     func kill9() {

@@ -40,6 +40,33 @@ struct BlockLogTests {
         }
     }
 
+    @Test("given a reopened log with more blocks appended, then any block, old or new, reads back by its index, and a damaged one is data loss")
+    func readRecordByIndex() throws {
+        try withTemporaryDirectory { directory in
+            let path = "\(directory)/blocks.log"
+            let first = (0..<5).map { testBytes(10 + $0 * 300, seed: UInt64($0)) }
+            try writeLog(path, first)
+            let (log, _, _) = try BlockLog.open(path: path)
+            let later = [testBytes(20_000, seed: 9), []]
+            for record in later { try log.append(record) }
+            #expect(log.recordCount == 7)
+            for (index, record) in (first + later).enumerated() { #expect(try log.readRecord(index) == record) }
+
+            #expect(storageError { _ = try log.readRecord(7) }?.kind == .notFound)
+
+            // A byte of block 2's payload changes on disk under the open log: reading it back is data loss.
+            let offset = 8 + first[0...1].map(frameSize).reduce(0, +) + UInt64(BlockLog.frameHeaderSize) + 5
+            var byte = fileBytes(path)[Int(offset)] ^ 0x40
+            let fd = open(path, O_WRONLY)
+            #expect(pwrite(fd, &byte, 1, off_t(offset)) == 1)
+            close(fd)
+            #expect(storageError { _ = try log.readRecord(2) }?.kind == .dataLoss)
+            #expect(try log.readRecord(3) == first[3])
+            log.close()
+            #expect(storageError { _ = try log.readRecord(3) }?.kind == .unavailable)
+        }
+    }
+
     @Test("given a log, when it is read through the closure form, then each payload arrives in order, in place")
     func closureForm() throws {
         try withTemporaryDirectory { directory in

@@ -61,6 +61,22 @@ struct SnapshotFileTests {
         }
     }
 
+    @Test("given a newest snapshot written in another format version (HLSNAP01), then it is skipped as such, never decoded, for the one before")
+    func otherFormatVersion() throws {
+        try withTemporaryDirectory { directory in
+            try SnapshotFile.write(testBytes(500, seed: 1), height: 1, to: directory)
+            try SnapshotFile.write(testBytes(600, seed: 2), height: 2, to: directory)
+            let path = "\(directory)/\(SnapshotFile.fileName(2))"
+            var file = fileBytes(path)
+            file[7] = UInt8(ascii: "1")
+            writeFile(path, file)
+            var skipped: [StorageError] = []
+            let latest = try SnapshotFile.readLatest(in: directory) { skipped.append($0) }
+            #expect(latest?.height == 1)
+            #expect(skipped.map(\.reason) == ["snapshot \(path): format \"01\", this version reads \"02\" (written by another release; ignored)"])
+        }
+    }
+
     @Test("given a crash that left a temporary snapshot, then it is ignored by reads and removed by the next write")
     func leftoverTemporary() throws {
         try withTemporaryDirectory { directory in

@@ -122,3 +122,45 @@ struct ReferenceAgreementTests {
                 == SweepFixture.tree.consistencyProof(firstSize: 21, secondSize: 70))
     }
 }
+
+@Suite("A tree larger than one storage chunk (32,768 hashes per level chunk)")
+struct ChunkedLevelTests {
+    static let count = 70_001
+    static let leafHashes = sampleEntries(count).map(ReferenceMerkleTree.leafHash)
+
+    @Test("given 70,001 leaves appended one by one or built at once, then roots at sizes around chunk edges are the block-root MTH, and proofs there verify")
+    func rootsAndProofsAcrossChunks() throws {
+        var appended = MerkleTree()
+        for leafHash in Self.leafHashes { appended.append(leafHash: leafHash) }
+        let flat = Self.leafHashes.flatMap { $0 }
+        let built = flat.withUnsafeBytes { MerkleTree(leafHashes: $0) }
+        #expect(built.rootHash == appended.rootHash)
+        #expect(built.leafHashes(count: UInt64(Self.count)) == flat)
+        for size in [1, 32_767, 32_768, 32_769, 65_535, 65_536, 65_537, Self.count] {
+            let expected = MerkleHash.root(ofLeafHashes: Self.leafHashes[..<size])
+            #expect(try appended.rootHash(size: UInt64(size)) == expected, "size \(size)")
+            #expect(try built.rootHash(size: UInt64(size)) == expected, "size \(size)")
+            for index in [0, size / 2, size - 1] {
+                let proof = try built.inclusionProof(leafIndex: UInt64(index), treeSize: UInt64(size))
+                #expect(MerkleVerification.isValidInclusion(
+                    leafHash: Self.leafHashes[index], leafIndex: UInt64(index), treeSize: UInt64(size), proof: proof,
+                    rootHash: expected), "leaf \(index) of \(size)")
+            }
+        }
+        let consistency = try appended.consistencyProof(firstSize: 32_769, secondSize: 65_537)
+        #expect(MerkleVerification.isValidConsistency(
+            firstSize: 32_769, secondSize: 65_537, firstRoot: try appended.rootHash(size: 32_769),
+            secondRoot: try appended.rootHash(size: 65_537), proof: consistency))
+    }
+
+    @Test("given a copy of a tree, when the original grows past a chunk edge, then the copy still answers as before")
+    func copiesStayIndependent() throws {
+        var tree = Self.leafHashes[..<32_767].flatMap { $0 }.withUnsafeBytes { MerkleTree(leafHashes: $0) }
+        let copy = tree
+        let rootBefore = copy.rootHash
+        for leafHash in Self.leafHashes[32_767..<32_800] { tree.append(leafHash: leafHash) }
+        #expect(copy.size == 32_767)
+        #expect(copy.rootHash == rootBefore)
+        #expect(tree.rootHash == MerkleHash.root(ofLeafHashes: Self.leafHashes[..<32_800]))
+    }
+}

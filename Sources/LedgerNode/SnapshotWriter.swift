@@ -1,0 +1,167 @@
+import Glibc
+import LedgerDomain
+import LedgerStorage
+import Logging
+
+/// Writes state snapshots in the background while the node runs, on its own low-priority thread, one at a time.
+///
+/// The committer reports each block (`blockCommitted`); when `SnapshotTrigger` says a snapshot is due, the thread
+/// copies the committed state under the read lock (a copy shares the state's chunks, so this costs microseconds, and
+/// the committer's next block copies only the chunks it changes), then encodes it and writes it with
+/// `SnapshotFile.write` (durable, atomic, newest two kept) without holding any lock. A failed write is logged and
+/// retried later; it never stops the node.
+final class SnapshotWriter: @unchecked Sendable {
+    private let cell: LedgerStateCell
+    private let directory: String
+    private let logger: Logger
+    private let write: @Sendable ([UInt8], UInt64, String) throws(StorageError) -> Void
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wakeup = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    // Guarded by mutex.
+    private var trigger: SnapshotTrigger
+    private var stopping = false
+    private var running = false
+
+    /// A writer for the node whose committed state is `cell`; `trigger` says what the snapshots on disk cover.
+    /// `write` is `SnapshotFile.write` (replaceable to make writes fail).
+    init(
+        cell: LedgerStateCell, directory: String, trigger: SnapshotTrigger, logger: Logger,
+        write: @escaping @Sendable ([UInt8], UInt64, String) throws(StorageError) -> Void = {
+            bytes, height, directory throws(StorageError) in
+            try SnapshotFile.write(bytes, height: height, to: directory)
+        }
+    ) {
+        self.cell = cell
+        self.directory = directory
+        self.trigger = trigger
+        self.logger = logger
+        self.write = write
+        pthread_mutex_init(mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(wakeup, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(wakeup)
+        pthread_mutex_destroy(mutex)
+        wakeup.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Starts the writer thread.
+    func start() {
+        pthread_mutex_lock(mutex)
+        running = true
+        pthread_mutex_unlock(mutex)
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let result = pthread_create(
+            &thread, nil,
+            { argument in
+                let writer = Unmanaged<SnapshotWriter>.fromOpaque(argument!).takeRetainedValue()
+                writer.run()
+                return nil
+            }, box.toOpaque())
+        precondition(result == 0, "pthread_create failed: \(result)")
+        pthread_detach(thread)
+    }
+
+    /// Called by the committer after each block: the log now holds `entries` entries.
+    func blockCommitted(entries: UInt64) {
+        pthread_mutex_lock(mutex)
+        trigger.committed(entries: entries, now: Self.now())
+        if trigger.isDue(now: Self.now()) { pthread_cond_signal(wakeup) }
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Stops the thread, waiting for a snapshot being written to finish. Returns the height the newest snapshot on
+    /// disk covers (nil: none).
+    func stop() -> UInt64? {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_cond_signal(wakeup)
+        while running { pthread_cond_wait(wakeup, mutex) }
+        let covered = trigger.coveredHeight
+        pthread_mutex_unlock(mutex)
+        return covered
+    }
+
+    private func run() {
+        // Below the committer and the request handlers: a snapshot may take a while, and nothing waits for it.
+        // (On Linux the nice value is per thread, and "who" 0 is the calling thread.)
+        setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        pthread_mutex_lock(mutex)
+        while true {
+            while !stopping && !trigger.isDue(now: Self.now()) {
+                if let deadline = trigger.nextDeadline() {
+                    var time = timespec()
+                    let whole = deadline.rounded(.down)
+                    time.tv_sec = Int(whole)
+                    time.tv_nsec = Int((deadline - whole) * 1e9)
+                    pthread_cond_timedwait(wakeup, mutex, &time)
+                } else {
+                    pthread_cond_wait(wakeup, mutex)
+                }
+            }
+            if stopping { break }
+            // The copy shares the state's storage; taking it holds the read lock for a moment only.
+            let state = cell.read { $0 }
+            trigger.started(entries: state.treeSize)
+            pthread_mutex_unlock(mutex)
+            let succeeded = writeSnapshot(of: state)
+            pthread_mutex_lock(mutex)
+            trigger.finished(height: state.height, succeeded: succeeded, now: Self.now())
+        }
+        running = false
+        pthread_cond_broadcast(wakeup)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Encodes and writes `state`; logs the outcome. Also used for the snapshot at a clean shutdown.
+    @discardableResult
+    func writeSnapshot(of state: LedgerState) -> Bool {
+        let started = ContinuousClock.now
+        let cpuStarted = Self.threadCPUMilliseconds()
+        let bytes = state.snapshot().serializedBytes()
+        let encoded = ContinuousClock.now
+        do {
+            try write(bytes, state.height, directory)
+        } catch {
+            logger.error(
+                "could not write a snapshot; will try again later (the block log is intact, a start replays more of it)",
+                metadata: ["height": "\(state.height)", "error": "\(error)"])
+            return false
+        }
+        logger.info(
+            "wrote a snapshot",
+            metadata: [
+                "height": "\(state.height)", "entries": "\(state.treeSize)", "bytes": "\(bytes.count)",
+                "ms": "\(Self.milliseconds(ContinuousClock.now - started))",
+                "encode_ms": "\(Self.milliseconds(encoded - started))",
+                "cpu_ms": "\(Self.threadCPUMilliseconds() - cpuStarted)",
+            ])
+        return true
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// CPU time of the calling thread: a snapshot runs at a low priority, so its wall time says little.
+    private static func threadCPUMilliseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
+
+    /// Seconds on the monotonic clock the condition variable waits on.
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
