@@ -370,19 +370,10 @@ struct ServerStreamStateMachineTests {
 
     @Test("from every state reachable in eight events, every event keeps the lifecycle's promises")
     func reachableStatesKeepInvariants() {
-        var frontier = [Machine()]
-        var seen: Set<Machine> = [Machine()]
-        for _ in 0..<8 {
-            var next: [Machine] = []
-            for state in frontier {
-                for event in Event.allCases {
-                    var machine = state
-                    let outcome = Self.apply(event, to: &machine)
-                    Self.checkInvariants(before: state, event: event, outcome: outcome, after: machine)
-                    if seen.insert(machine).inserted { next.append(machine) }
-                }
-            }
-            frontier = next
+        let seen = exploreReachableStates(from: Machine(), events: Array(Event.allCases), depth: 8) {
+            before, event, machine in
+            let outcome = Self.apply(event, to: &machine)
+            Self.checkInvariants(before: before, event: event, outcome: outcome, after: machine)
         }
         #expect(seen.count > 50)
     }
