@@ -90,17 +90,7 @@ final class BlockCommitter: @unchecked Sendable {
 
     /// Starts the committer thread.
     func start() {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let result = pthread_create(
-            &thread, nil,
-            { argument in
-                let committer = Unmanaged<BlockCommitter>.fromOpaque(argument!).takeRetainedValue()
-                committer.run()
-                return nil
-            }, box.toOpaque())
-        precondition(result == 0, "pthread_create failed: \(result)")
-        pthread_detach(thread)
+        DedicatedThread.start { self.run() }
     }
 
     /// Commits the pending work and stops; later submissions get UNAVAILABLE.

@@ -57,17 +57,7 @@ final class SnapshotWriter: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         running = true
         pthread_mutex_unlock(mutex)
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let result = pthread_create(
-            &thread, nil,
-            { argument in
-                let writer = Unmanaged<SnapshotWriter>.fromOpaque(argument!).takeRetainedValue()
-                writer.run()
-                return nil
-            }, box.toOpaque())
-        precondition(result == 0, "pthread_create failed: \(result)")
-        pthread_detach(thread)
+        DedicatedThread.start { self.run() }
     }
 
     /// Called by the committer after each block: the log now holds `entries` entries.
