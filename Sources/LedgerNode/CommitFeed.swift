@@ -6,6 +6,7 @@ import Synchronization
 /// slow follower never makes the node buffer events, and none is skipped or sent twice.
 final class CommitFeed: Sendable {
     private struct Followers {
+        var closed = false
         var nextID = 0
         var byPatient: [String: [Int: AsyncStream<Void>.Continuation]] = [:]
         var blocks: [Int: AsyncStream<Void>.Continuation] = [:]
@@ -17,10 +18,12 @@ final class CommitFeed: Sendable {
     func followAudit(of patient: String) -> (wakeups: AsyncStream<Void>, cancel: @Sendable () -> Void) {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let id = followers.withLock { followers -> Int in
+            guard !followers.closed else { return 0 }
             followers.nextID += 1
             followers.byPatient[patient, default: [:]][followers.nextID] = continuation
             return followers.nextID
         }
+        if id == 0 { continuation.finish() }
         return (
             stream,
             { [self] in
@@ -37,10 +40,12 @@ final class CommitFeed: Sendable {
     func followBlocks() -> (wakeups: AsyncStream<Void>, cancel: @Sendable () -> Void) {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let id = followers.withLock { followers -> Int in
+            guard !followers.closed else { return 0 }
             followers.nextID += 1
             followers.blocks[followers.nextID] = continuation
             return followers.nextID
         }
+        if id == 0 { continuation.finish() }
         return (
             stream,
             { [self] in
@@ -64,12 +69,16 @@ final class CommitFeed: Sendable {
         }
     }
 
-    /// Ends every follower (shutdown).
-    func finishAll() {
+    /// Whether ``close()`` was called: a follower whose wakeups ended for this reason was not cancelled by its caller.
+    var isClosed: Bool { followers.withLock { $0.closed } }
+
+    /// Ends every follower, and every later one at once (the node is shutting down).
+    func close() {
         followers.withLock { followers in
             for continuation in followers.blocks.values { continuation.finish() }
             for patient in followers.byPatient.values { for continuation in patient.values { continuation.finish() } }
             followers = Followers()
+            followers.closed = true
         }
     }
 }

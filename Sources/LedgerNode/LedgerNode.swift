@@ -138,12 +138,18 @@ public final class LedgerNode: Sendable {
         runtime.cell.read { ($0.height, $0.treeSize, $0.auditSequence) }
     }
 
+    /// Ends every live AuditStream and GetBlocks follower with UNAVAILABLE and the position to resume from, and
+    /// refuses new ones the same way: the first step of a shutdown, so followers need not wait out its grace period.
+    public func endFollowers() {
+        runtime.feed.close()
+    }
+
     /// Finishes the block being committed, ends live followers, waits for a background snapshot being written,
     /// writes a snapshot of the final state unless the newest one already covers it (so the next start need not
     /// replay the log), and closes the block log.
     public func close() {
         runtime.committer.stop()
-        runtime.feed.finishAll()
+        runtime.feed.close()
         let covered = snapshots.stop()
         let state = runtime.cell.read { $0 }
         if covered != state.height { snapshots.writeSnapshot(of: state) }

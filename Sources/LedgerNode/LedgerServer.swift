@@ -65,6 +65,7 @@ public final class LedgerServer: Sendable {
     /// Drains calls in flight (health reports NOT_SERVING meanwhile), then stops the node.
     public func shutdown(gracePeriod: Duration = .seconds(5)) async {
         health.markAllNotServing()
+        node.endFollowers()
         await server.shutdown(gracePeriod: gracePeriod)
         node.close()
     }

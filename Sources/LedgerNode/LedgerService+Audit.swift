@@ -96,6 +96,9 @@ extension LedgerService {
             }
             _ = try await sendAudit(of: patient.text, from: &next, filter: filter, to: responses)
         }
+        if runtime.feed.isClosed {
+            throw RPCError(.unavailable, "the node is shutting down; reconnect from sequence \(next)")
+        }
     }
 
     /// Sends the patient's committed events from sequence `next` on, in batches; returns the node's audit head

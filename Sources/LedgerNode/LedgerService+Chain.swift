@@ -186,6 +186,9 @@ extension LedgerService {
             if Task.isCancelled { break }
             _ = try await sendAvailable()
         }
+        if runtime.feed.isClosed {
+            throw RPCError(.unavailable, "the node is shutting down; reconnect from height \(next)")
+        }
     }
 
     public func getCheckpoint(

@@ -78,6 +78,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "healthledger")
         logger.logLevel = settings.logLevel
+        // Before anything else, so a SIGTERM that comes while the node opens or right after "listening" ends it gracefully.
+        let shutdownSignals: ShutdownSignals
+        do {
+            shutdownSignals = try ShutdownSignals.install()
+        } catch {
+            logger.critical("cannot install the shutdown signal handlers", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
         let metrics = settings.metricsPort.map { _ in PrometheusMetrics.bootstrap() }
 
         let node: LedgerNode
@@ -142,7 +150,7 @@ struct ServeCommand: AsyncParsableCommand {
         print("listening on port \(server.port)")
         fflush(nil)
 
-        let signal = await ShutdownSignals.first()
+        let signal = await shutdownSignals.first()
         logger.notice("shutting down", metadata: ["signal": "\(signal)"])
         metricsEndpoint?.stop()
         await server.shutdown(gracePeriod: .seconds(10))

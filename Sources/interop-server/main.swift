@@ -43,6 +43,14 @@ var configuration = ServerConfiguration(host: options.host, port: options.port)
 if options.useTLS, let certificate = options.certificateFile, let key = options.privateKeyFile {
     configuration.tls = TLSConfiguration(certificateChainPEMPath: certificate, privateKeyPEMPath: key)
 }
+// Before the server starts, so a SIGTERM sent the moment "listening" is printed still stops it gracefully.
+let shutdownSignals: ShutdownSignals
+do {
+    shutdownSignals = try ShutdownSignals.install()
+} catch {
+    printError("interop-server: cannot install the shutdown signal handlers: \(error)")
+    exit(1)
+}
 let server = GRPCServer(
     configuration: configuration,
     services: [testService, HealthService(registry: health).serviceDefinition] + reflection.serviceDefinitions)
@@ -57,7 +65,7 @@ do {
 print("listening on port \(port)")
 fflush(nil)  // stdout is a pipe when a test starts us: push the port line out now
 
-let signalNumber = await ShutdownSignals.first()
+let signalNumber = await shutdownSignals.first()
 printError("interop-server: signal \(signalNumber), shutting down")
 health.markAllNotServing()
 await server.shutdown(gracePeriod: .seconds(5))

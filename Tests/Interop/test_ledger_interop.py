@@ -294,3 +294,16 @@ def test_access_story_over_tls_with_the_development_ca(healthledger, tmp_path, r
     assert observed["access-story"]["chain_id"] == CHAIN_ID
     assert_access_story(observed["access-story"])
     assert_reflection_and_health(observed["reflection"])
+
+
+def test_sigterm_the_instant_the_node_listens_stops_it_gracefully(healthledger, tmp_path):
+    """Given a node that has just printed its port line, when SIGTERM arrives at once (a supervisor stopping a
+    node it just started), then the node still drains and exits 0 — ten times in a row, each on a fresh directory."""
+    for attempt in range(10):
+        directory = tmp_path / f"node-{attempt}"
+        directory.mkdir()
+        server = ServerProcess([str(healthledger), "serve", "--data-dir", str(directory / "data"), "--plaintext",
+                                "--log-level", "warning"], directory / "node.log", None)
+        exit_code = server.stop()
+        assert exit_code == 0, (f"attempt {attempt}: the node ended with {server.death()} on an immediate SIGTERM; "
+                                f"log:\n{server.log_tail()}")

@@ -159,3 +159,36 @@ struct LedgerRestartTests {
         await secondServer.shutdown(gracePeriod: .seconds(1))
     }
 }
+
+@Suite("Shutdown with live followers", .serialized)
+struct LedgerShutdownTests {
+    @Test("a shutdown ends a patient's live audit stream at once with UNAVAILABLE naming the sequence to resume from, instead of holding the node for its grace period")
+    func shutdownEndsFollowers() async throws {
+        let node = try await LedgerTestNode()
+        defer { try? FileManager.default.removeItem(atPath: node.directory) }
+        let patient = LedgerIdentity.generate()
+        let client = try node.client(patient)
+        _ = try await client.write(patient: patient.id, category: .labs, content: [1, 2, 3], mediaType: "text/plain")
+        let options = try await client.authenticated()
+        let stream = try await client.stub.auditStream(.following(patient.id), options: options)
+        let following = Task { () -> RPCError? in
+            do {
+                for try await _ in stream {}
+                return nil
+            } catch let error as RPCError {
+                return error
+            } catch {
+                return RPCError(.unknown, "\(error)")
+            }
+        }
+        // Let the follower reach its live phase (it has replayed the one event and is waiting for more).
+        try await Task.sleep(for: .milliseconds(300))
+        let started = ContinuousClock.now
+        await node.server.shutdown(gracePeriod: .seconds(30))
+        let took = ContinuousClock.now - started
+        let error = await following.value
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("reconnect from sequence") == true, "\(String(describing: error))")
+        #expect(took < .seconds(10), "shutdown waited \(took) for a follower that should have ended at once")
+    }
+}
