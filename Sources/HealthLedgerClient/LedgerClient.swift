@@ -3,6 +3,7 @@ import HealthLedgerProtos
 import LedgerCrypto
 import ProtobufWire
 import RPCCore
+import Synchronization
 
 /// A HealthLedger client acting as one principal: it learns the chain id, keeps a session for private reads,
 /// numbers and signs the principal's transactions, and resubmits a transaction whose outcome is unknown
@@ -157,21 +158,92 @@ public actor LedgerClient<Transport: ClientTransport> {
         }
     }
 
+    /// The metadata a write transaction commits for content of `sizeBytes` bytes hashing to `sha256`.
+    public static func recordMetadata(
+        patient: String, category: Healthledger_V1_DataCategory, sha256: [UInt8], sizeBytes: UInt64,
+        mediaType: String, effectiveAt: Int64 = 0, labels: [String: String] = [:], amends: String? = nil
+    ) -> Healthledger_V1_RecordMetadata {
+        var metadata = Healthledger_V1_RecordMetadata()
+        metadata.patient = patient
+        metadata.category = category
+        metadata.contentSha256 = sha256
+        metadata.sizeBytes = sizeBytes
+        metadata.mediaType = mediaType
+        metadata.effectiveAtUnixMs = effectiveAt
+        metadata.labels = labels
+        metadata.amendsRecordId = amends
+        return metadata
+    }
+
+    /// Writes a record whose content is streamed from `content` in chunks of at most 1 MiB, so memory stays
+    /// bounded whatever its size. `beforeSending` sees the signed transaction before its first attempt (to
+    /// journal it for a resubmission after a crash). A retry that finds the transaction already committed
+    /// counts as written: the response then has the record id and no receipt.
+    public func write(
+        patient: String, category: Healthledger_V1_DataCategory, content: RecordContentFile, mediaType: String,
+        effectiveAt: Int64 = 0, labels: [String: String] = [:], amends: String? = nil,
+        beforeSending: @Sendable (Healthledger_V1_SignedTransaction) throws -> Void = { _ in }
+    ) async throws -> Healthledger_V1_WriteResponse {
+        let metadata = Self.recordMetadata(
+            patient: patient, category: category, sha256: content.sha256, sizeBytes: content.sizeBytes,
+            mediaType: mediaType, effectiveAt: effectiveAt, labels: labels, amends: amends)
+        let sent = Mutex<Healthledger_V1_SignedTransaction?>(nil)
+        do {
+            return try await submit(.writeRecord(metadata)) { signed in
+                if sent.withLock({ $0 == nil }) {
+                    try beforeSending(signed)
+                    sent.withLock { $0 = signed }
+                }
+                return try await self.sendWrite(signed, content: content)
+            }
+        } catch let error as RPCError where error.code == .alreadyExists {
+            guard let signed = sent.withLock({ $0 }) else { throw error }
+            var response = Healthledger_V1_WriteResponse()
+            response.recordId = TransactionSigner.transactionID(of: signed)
+            return response
+        }
+    }
+
+    /// Sends a write transaction signed earlier with the content it commits, without retrying: the building
+    /// block of `write` and of resubmitting a journalled transaction. A content file that fails while being
+    /// read ends the call with its `RecordContentError`.
+    public nonisolated func sendWrite(
+        _ signed: Healthledger_V1_SignedTransaction, content: RecordContentFile
+    ) async throws -> Healthledger_V1_WriteResponse {
+        do {
+            return try await stub.write(WriteMessages(transaction: signed, content: content))
+        } catch let error as RPCError where error.code == .cancelled {
+            if let failure = content.lastReadFailure { throw failure }
+            throw error
+        }
+    }
+
+    /// Resubmits a write transaction signed earlier (one journalled before a crash) with its content. Returns
+    /// the response, or one with only the record id when the node had already committed it (ALREADY_EXISTS).
+    /// The next sequence number is asked of the node again afterwards.
+    public func resubmitWrite(
+        _ signed: Healthledger_V1_SignedTransaction, content: RecordContentFile
+    ) async throws -> Healthledger_V1_WriteResponse {
+        nextSequence = nil
+        hasKeyOnLedger = false
+        do {
+            return try await sendWrite(signed, content: content)
+        } catch let error as RPCError where error.code == .alreadyExists {
+            var response = Healthledger_V1_WriteResponse()
+            response.recordId = TransactionSigner.transactionID(of: signed)
+            return response
+        }
+    }
+
     /// Writes a record: the signed metadata, then the content in chunks of at most 1 MiB; `amends` names the
     /// record this one corrects.
     public func write(
         patient: String, category: Healthledger_V1_DataCategory, content: [UInt8], mediaType: String,
         effectiveAt: Int64 = 0, labels: [String: String] = [:], amends: String? = nil
     ) async throws -> Healthledger_V1_WriteResponse {
-        var metadata = Healthledger_V1_RecordMetadata()
-        metadata.patient = patient
-        metadata.category = category
-        metadata.contentSha256 = SHA256.hash(content)
-        metadata.sizeBytes = UInt64(content.count)
-        metadata.mediaType = mediaType
-        metadata.effectiveAtUnixMs = effectiveAt
-        metadata.labels = labels
-        metadata.amendsRecordId = amends
+        let metadata = Self.recordMetadata(
+            patient: patient, category: category, sha256: SHA256.hash(content), sizeBytes: UInt64(content.count),
+            mediaType: mediaType, effectiveAt: effectiveAt, labels: labels, amends: amends)
         let stub = self.stub
         return try await submit(.writeRecord(metadata)) { signed in
             var messages: [Healthledger_V1_WriteRequest] = []
@@ -238,6 +310,32 @@ struct AsyncMessages<Element: Sendable>: AsyncSequence, Sendable {
             guard index < elements.count else { return nil }
             defer { index += 1 }
             return elements[index]
+        }
+    }
+}
+
+/// A write's request stream: the signed transaction, then the content chunks read from the file as needed.
+struct WriteMessages: AsyncSequence, Sendable {
+    typealias Element = Healthledger_V1_WriteRequest
+    let transaction: Healthledger_V1_SignedTransaction
+    let content: RecordContentFile
+
+    func makeAsyncIterator() -> Iterator {
+        Iterator(transaction: transaction, chunks: content.chunkMessages().makeAsyncIterator())
+    }
+
+    struct Iterator: AsyncIteratorProtocol {
+        var transaction: Healthledger_V1_SignedTransaction?
+        var chunks: ContentChunkMessages.Iterator
+
+        mutating func next() async throws -> Healthledger_V1_WriteRequest? {
+            if let transaction {
+                self.transaction = nil
+                var first = Healthledger_V1_WriteRequest()
+                first.part = .transaction(transaction)
+                return first
+            }
+            return try await chunks.next()
         }
     }
 }

@@ -192,7 +192,7 @@ struct VerifyCommand: AsyncParsableCommand {
         try await options.withStub { stub in
             let head = try await stub.getChainHead(Healthledger_V1_GetChainHeadRequest())
             var verifier = try ChainVerifier(chainID: head.chainId, nodeKeys: head.nodeKeys)
-            var progress = ProgressBar(total: head.height, label: "verifying")
+            var progress = ProgressBar(total: head.height, label: "verifying", unit: "blocks", hidden: options.json)
             do {
                 if head.height > 0 {
                     var request = Healthledger_V1_GetBlocksRequest()

@@ -56,12 +56,28 @@ struct CommandFailure: Error, CustomStringConvertible {
         case let failure as CommandFailure: return failure
         case let invalid as InvalidInput: return CommandFailure(.invalidInput, invalid.description, hint: invalid.hint)
         case let identity as IdentityFileError: return from(identity)
+        case let content as RecordContentError: return from(content)
         case let tls as TLSError:
             return CommandFailure(
                 .unavailable, "cannot set up TLS: \(tls)", hint: "check that --ca-file names a readable PEM CA bundle")
         case let rpc as RPCError: return from(rpc, server: server, hints: hints)
         default:
             return CommandFailure(.failure, "\(error)", hint: "run again; if it persists, report it with this message")
+        }
+    }
+
+    private static func from(_ error: RecordContentError) -> CommandFailure {
+        switch error.kind {
+        case .notFound: return CommandFailure(.notFound, error.description, hint: "check the path")
+        case .unreadable:
+            return CommandFailure(
+                .notFound, error.description, hint: "check the file's permissions (ls -l \(error.path))")
+        case .notARegularFile:
+            return CommandFailure(.notFound, error.description, hint: "name a regular file, or - for standard input")
+        case .changedWhileSending:
+            return CommandFailure(
+                .failure, error.description,
+                hint: "nothing was committed; run again once nothing writes to the file any more")
         }
     }
 
@@ -82,7 +98,9 @@ struct CommandFailure: Error, CustomStringConvertible {
                 .invalidInput, error.description,
                 hint: "an identity file is a PKCS#8 PEM private key with optional `principal:` header; see docs/CLI.md")
         case .io:
-            return CommandFailure(.failure, error.description, hint: "check the directory exists and is writable by you")
+            return CommandFailure(
+                .failure, error.description,
+                hint: "check that you may read the file and write its directory: ls -l \(error.path)")
         }
     }
 

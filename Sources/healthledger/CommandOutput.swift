@@ -56,34 +56,101 @@ enum CommandOutput {
     }
 }
 
-/// A one-line progress bar on stderr, drawn only when stderr is a terminal, at most every 100 ms.
+/// Progress of long work on stderr: a bar redrawn in place (at most every 100 ms) when stderr is a terminal, a
+/// plain line every 5 s otherwise (logs, CI), nothing when the output is JSON for a script.
 struct ProgressBar {
-    private let total: UInt64
-    private let label: String
-    private let isVisible: Bool
-    private var lastDrawn = ContinuousClock.now - .seconds(1)
-
-    /// A bar for `total` units of work described by `label`.
-    init(total: UInt64, label: String) {
-        self.total = max(total, 1)
-        self.label = label
-        isVisible = isatty(STDERR_FILENO) == 1
+    /// How progress is shown.
+    enum Style {
+        /// A bar redrawn in place on a terminal.
+        case bar
+        /// A line now and then, for logs.
+        case lines
+        /// Nothing.
+        case hidden
     }
 
-    /// Shows that `done` units are finished.
-    mutating func update(_ done: UInt64) {
-        guard isVisible, ContinuousClock.now - lastDrawn >= .milliseconds(100) || done >= total else { return }
-        lastDrawn = .now
-        let width = 30
-        let filled = Int(min(done, total) * UInt64(width) / total)
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let percent = min(done, total) * 100 / total
-        FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(percent)% (\(done)/\(total))".utf8))
+    private let total: UInt64
+    private let totalBytes: UInt64
+    private let label: String
+    private let unit: String
+    private let style: Style
+    private let started = ContinuousClock.now
+    private var lastDrawn: ContinuousClock.Instant
+
+    /// Progress over `total` units (named `unit`, plural) and, when `totalBytes` is not 0, as many bytes;
+    /// hidden when `hidden` (JSON output), else a bar or lines depending on whether stderr is a terminal.
+    init(total: UInt64, totalBytes: UInt64 = 0, label: String, unit: String, hidden: Bool = false) {
+        self.total = total
+        self.totalBytes = totalBytes
+        self.label = label
+        self.unit = unit
+        style = hidden ? .hidden : isatty(STDERR_FILENO) == 1 ? .bar : .lines
+        lastDrawn = started
+    }
+
+    /// Shows that `done` units and `bytes` bytes are finished.
+    mutating func update(_ done: UInt64, bytes: UInt64 = 0) {
+        let now = ContinuousClock.now
+        switch style {
+        case .hidden: return
+        case .bar: guard now - lastDrawn >= .milliseconds(100) || done >= total else { return }
+        case .lines: guard now - lastDrawn >= .seconds(5) else { return }
+        }
+        lastDrawn = now
+        let status = Self.status(
+            done: done, total: total, bytes: bytes, totalBytes: totalBytes, unit: unit,
+            elapsed: Self.seconds(now - started))
+        switch style {
+        case .bar:
+            let width = 24
+            let fraction = totalBytes > 0 ? Double(bytes) / Double(totalBytes) : Double(done) / Double(max(total, 1))
+            let filled = Int(min(max(fraction, 0), 1) * Double(width))
+            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+            FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(status)\u{1B}[K".utf8))
+        case .lines:
+            FileHandle.standardError.write(Data("\(label): \(status)\n".utf8))
+        case .hidden: break
+        }
     }
 
     /// Clears the bar's line.
     func finish() {
-        guard isVisible else { return }
+        guard style == .bar else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+
+    /// "900/2000 records, 3.5/7.8 MiB, 230 records/s, 1.1 MiB/s, ETA 5s": counts, rates since the start and the
+    /// time left at that rate (by bytes when known, else by units).
+    static func status(
+        done: UInt64, total: UInt64, bytes: UInt64, totalBytes: UInt64, unit: String, elapsed: Double
+    ) -> String {
+        var parts = ["\(done)/\(total) \(unit)"]
+        if totalBytes > 0 { parts.append("\(mebibytes(bytes))/\(mebibytes(totalBytes)) MiB") }
+        guard elapsed > 0 else { return parts.joined(separator: ", ") }
+        parts.append("\(Int((Double(done) / elapsed).rounded())) \(unit)/s")
+        if totalBytes > 0 { parts.append("\(mebibytes(UInt64(Double(bytes) / elapsed))) MiB/s") }
+        let fraction = totalBytes > 0 ? Double(bytes) / Double(totalBytes) : Double(done) / Double(max(total, 1))
+        if fraction > 0 && fraction < 1 {
+            parts.append("ETA " + duration(elapsed * (1 - fraction) / fraction))
+        }
+        return parts.joined(separator: ", ")
+    }
+
+    /// Bytes in MiB with one decimal.
+    static func mebibytes(_ bytes: UInt64) -> String {
+        String(format: "%.1f", Double(bytes) / 1_048_576)
+    }
+
+    /// A duration such as "42s", "3m05s" or "1h02m".
+    static func duration(_ seconds: Double) -> String {
+        let whole = Int(seconds.rounded(.up))
+        if whole < 60 { return "\(whole)s" }
+        if whole < 3600 { return String(format: "%dm%02ds", whole / 60, whole % 60) }
+        return String(format: "%dh%02dm", whole / 3600, whole % 3600 / 60)
+    }
+
+    /// A clock duration in seconds.
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

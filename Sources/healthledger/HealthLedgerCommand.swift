@@ -29,13 +29,14 @@ struct HealthLedgerCommand: AsyncParsableCommand {
               healthledger serve
               healthledger keygen && healthledger whoami
               healthledger grant hl1q... --actions read --categories labs --for 30d
+              healthledger import --category labs ./lab-results
               healthledger audit --follow
               healthledger --generate-completion-script bash > healthledger.bash
             """,
         subcommands: [
             ServeCommand.self, KeygenCommand.self, WhoamiCommand.self, GrantCommand.self, RevokeCommand.self,
-            GrantsCommand.self, WriteCommand.self, QueryCommand.self, AuditCommand.self, StatusCommand.self,
-            VerifyCommand.self,
+            GrantsCommand.self, WriteCommand.self, ImportCommand.self, QueryCommand.self, AuditCommand.self,
+            StatusCommand.self, VerifyCommand.self,
         ])
 
     /// Parses and runs the command; a usage error is reported in the same one-line form as every other error.

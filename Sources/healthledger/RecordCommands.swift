@@ -12,7 +12,9 @@ struct WriteCommand: AsyncParsableCommand {
         discussion: """
             The record's metadata is signed with your identity and committed; its content
             is stored encrypted off-chain. You need a WRITE grant for the patient and
-            category, unless you are the patient.
+            category, unless you are the patient. Any size: a file is hashed, then
+            streamed in 1 MiB chunks; stdin is first copied to a private temporary
+            file ($TMPDIR, removed at once). For many files, see healthledger import.
 
             Examples:
               healthledger write --category labs results.json
@@ -22,7 +24,9 @@ struct WriteCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Principal id of the patient (default: you).")
     var patient: String?
-    @Option(name: .long, help: "The record's data category, e.g. labs.")
+    @Option(
+        name: .long, help: "The record's data category, e.g. labs.",
+        completion: .list(CommandLineVocabulary.categories.dropLast().map(\.name)))
     var category: String
     @Option(name: .long, help: "Media type (default: from the file extension, else application/octet-stream).")
     var mediaType: String?
@@ -39,31 +43,33 @@ struct WriteCommand: AsyncParsableCommand {
             let category = try CommandLineVocabulary.category(self.category)
             let me = await client.identity.id
             let patient = try patient.map { try GrantCommand.principal($0) } ?? me
-            let content: [UInt8]
-            if file == "-" {
-                content = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-            } else {
-                guard let data = FileManager.default.contents(atPath: file) else {
-                    throw CommandFailure(.notFound, "cannot read \(file)", hint: "check the path and its permissions")
-                }
-                content = [UInt8](data)
-            }
+            // A file is hashed in a first pass, then streamed; stdin is spooled to a private, already
+            // unlinked temporary file on the way, so memory stays bounded for any size.
+            let content = try file == "-"
+                ? RecordContentFile.spooling(from: STDIN_FILENO, directory: Self.spoolDirectory)
+                : RecordContentFile(path: file)
             let response = try await client.write(
                 patient: patient, category: category, content: content,
                 mediaType: mediaType ?? Self.mediaType(forFile: file), amends: amends)
             if options.json {
                 CommandOutput.json([
-                    "record_id": response.recordId, "patient": patient, "size_bytes": content.count,
-                    "block_height": response.receipt?.blockHeight ?? 0,
+                    "record_id": response.recordId, "patient": patient, "size_bytes": content.sizeBytes,
+                    "content_sha256": Hex.encode(content.sha256), "block_height": response.receipt?.blockHeight ?? 0,
                 ])
             } else {
                 CommandOutput.write(
                     FieldList(fields: [
-                        ("record id", response.recordId), ("patient", patient), ("size", "\(content.count) bytes"),
+                        ("record id", response.recordId), ("patient", patient), ("size", "\(content.sizeBytes) bytes"),
                         ("block", "\(response.receipt?.blockHeight ?? 0)"),
                     ]).rendered())
             }
         }
+    }
+
+    /// Where standard input is spooled: $TMPDIR, else /tmp.
+    static var spoolDirectory: String {
+        let directory = ProcessInfo.processInfo.environment["TMPDIR"] ?? ""
+        return directory.isEmpty ? "/tmp" : directory
     }
 
     /// A media type for common health-data file extensions.

@@ -106,7 +106,22 @@ struct CommandLineWorkspace {
     }
 
     /// Runs `healthledger arguments` in the workspace with its own config and data homes.
-    func run(_ arguments: [String], server: String) -> CommandLineResult {
+    func run(_ arguments: [String], server: String, stdin: String? = nil) -> CommandLineResult {
+        let process = start(arguments, server: server, stdin: stdin)
+        let output = process.standardOutput as! Pipe
+        let errors = process.standardError as! Pipe
+        do { try process.run() } catch { return CommandLineResult(status: -1, stdout: "", stderr: "\(error)") }
+        let stdout = output.fileHandleForReading.readDataToEndOfFile()
+        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandLineResult(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// A `healthledger arguments` process set up like `run`'s (stdout and stderr pipes, stdin from the file
+    /// `stdin` in the workspace or nothing), not started yet.
+    func start(_ arguments: [String], server: String, stdin: String? = nil) -> Process {
         let process = Process()
         process.executableURL = CommandLineNode.executable
         process.arguments = arguments
@@ -121,14 +136,8 @@ struct CommandLineWorkspace {
         let errors = Pipe()
         process.standardOutput = output
         process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return CommandLineResult(status: -1, stdout: "", stderr: "\(error)") }
-        let stdout = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandLineResult(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        process.standardInput = stdin.flatMap { FileHandle(forReadingAtPath: path + "/" + $0) } ?? FileHandle.nullDevice
+        return process
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }

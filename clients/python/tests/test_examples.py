@@ -185,7 +185,11 @@ def test_audit_export_follows_across_a_node_restart(fresh_node, tmp_path):
 
 
 @pytest.mark.skipif(not parquet_available(), reason="pyarrow is not installed (Parquet output is optional)")
-def test_audit_export_to_parquet_resumes_too(node, tmp_path):
+def test_audit_export_to_parquet_resumes_too_and_holds_what_the_csv_holds(node, tmp_path):
+    """Given a patient's trail exported to Parquet in two runs (a part each) and once to CSV, when the Parquet
+    directory is read back with pyarrow, then it is one table with typed columns whose rows, written as text,
+    are the CSV's rows and a full read of the trail."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     story = AuditStory(node)
@@ -196,9 +200,18 @@ def test_audit_export_to_parquet_resumes_too(node, tmp_path):
     assert run_example("audit_to_csv.py", *story.export_arguments(patient_file, output)).returncode == 0
     story.reads(4)
     assert run_example("audit_to_csv.py", *story.export_arguments(patient_file, output)).returncode == 0
-    table = pq.read_table(output).sort_by("sequence").to_pylist()
-    assert [{key: str(value) for key, value in row.items()} for row in table] == story.full_read()
+    csv_output = tmp_path / "audit.csv"
+    exported_csv = run_example("audit_to_csv.py", *story.export_arguments(patient_file, csv_output))
+    assert exported_csv.returncode == 0, exported_csv.stderr
     assert len(list(output.glob("part-*.parquet"))) == 2
+
+    table = pq.read_table(output).sort_by("sequence")
+    assert tuple(table.column_names) == AUDIT_COLUMNS
+    assert table.schema.field("sequence").type == pa.uint64() and table.schema.field("emergency").type == pa.bool_()
+    parquet_rows = [{key: str(value) for key, value in row.items()} for row in table.to_pylist()]
+    assert len(parquet_rows) >= 3 + 4  # the clinician's reads
+    assert parquet_rows == csv_rows(csv_output)
+    assert parquet_rows == story.full_read()
     story.clinician_client.close()
 
 
