@@ -17,11 +17,14 @@ public struct RequestHead: Hashable, Sendable {
     public var metadata: Metadata
     /// The user-agent, if sent.
     public var userAgent: String?
+    /// The gRPC-Web format when the content-type is gRPC-Web (PROTOCOL-WEB.md); nil for gRPC over HTTP/2.
+    public var webFormat: GRPCWebFormat?
 
     /// Creates a head from its parts.
     public init(
         path: String, authority: String? = nil, timeout: Duration? = nil, encoding: MessageEncoding = .identity,
-        acceptEncodings: [MessageEncoding] = [.identity], metadata: Metadata = [:], userAgent: String? = nil
+        acceptEncodings: [MessageEncoding] = [.identity], metadata: Metadata = [:], userAgent: String? = nil,
+        webFormat: GRPCWebFormat? = nil
     ) {
         self.path = path
         self.authority = authority
@@ -30,10 +33,11 @@ public struct RequestHead: Hashable, Sendable {
         self.acceptEncodings = acceptEncodings
         self.metadata = metadata
         self.userAgent = userAgent
+        self.webFormat = webFormat
     }
 
-    /// Validates :method POST, :scheme, :path, content-type application/grpc[+proto][;params] (else
-    /// .unsupportedMediaType -> HTTP 415), grpc-encoding known (else grpc status UNIMPLEMENTED with
+    /// Validates :method POST, :scheme, :path, content-type application/grpc[+proto][;params] or a gRPC-Web one
+    /// (`GRPCWebContentType`; else .unsupportedMediaType -> HTTP 415), grpc-encoding known (else grpc status UNIMPLEMENTED with
     /// grpc-accept-encoding listing ours), grpc-timeout syntax (malformed -> INTERNAL, as grpc-core and grpc-go
     /// do), te.
     ///
@@ -79,9 +83,17 @@ public struct RequestHead: Hashable, Sendable {
         guard let contentType else {
             return .failure(.httpStatus(415, "missing content-type: gRPC requests use application/grpc"))
         }
-        guard GRPCContentType.isGRPC(contentType) else {
-            return .failure(
-                .httpStatus(415, "content-type '\(contentType)' is not gRPC: expected application/grpc[+proto]"))
+        // gRPC-Web is recognised only once the content-type is not gRPC, so gRPC calls pay nothing for it.
+        var webFormat: GRPCWebFormat?
+        if !GRPCContentType.isGRPC(contentType) {
+            guard let format = GRPCWebContentType.format(of: contentType) else {
+                return .failure(
+                    .httpStatus(
+                        415,
+                        "content-type '\(contentType)' is not gRPC: expected application/grpc[+proto] or application/grpc-web[-text][+proto]"
+                    ))
+            }
+            webFormat = format
         }
         if let te, te.trimmingASCIISpaces().lowercasedASCII() != "trailers" {
             return .failure(.httpStatus(400, "te '\(te)' is not allowed: HTTP/2 permits only \"trailers\""))
@@ -119,6 +131,6 @@ public struct RequestHead: Hashable, Sendable {
             RequestHead(
                 path: path, authority: authority ?? host, timeout: timeout, encoding: encoding,
                 acceptEncodings: acceptEncodings, metadata: MetadataHeaders.metadata(from: headers),
-                userAgent: userAgent))
+                userAgent: userAgent, webFormat: webFormat))
     }
 }

@@ -64,7 +64,7 @@ struct RequestHeadTests {
     @Test(
         "other content-types are HTTP 415 with a message naming them",
         arguments: [
-            "application/json", "application/grpc-web", "application/grpcx", "text/plain", "application/grp", "",
+            "application/json", "application/grpc-web+json", "application/grpcx", "text/plain", "application/grp", "",
         ])
     func unsupportedMediaType(contentType: String) {
         let result = RequestHead.parse(Self.replacing("content-type", with: contentType))

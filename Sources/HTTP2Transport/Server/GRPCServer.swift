@@ -121,6 +121,9 @@ public final class GRPCServer: Sendable {
         healthConfiguration.tls = nil
         healthConfiguration.host = configuration.healthHost ?? configuration.host
         healthConfiguration.port = port
+        // Probes only: no web page or cross-origin calls on the health port.
+        healthConfiguration.staticFiles = nil
+        healthConfiguration.webAllowedOrigins = []
         let shared = ServerShared(router: router, configuration: healthConfiguration, tlsContext: nil)
         let address = try SocketAddress.resolve(host: healthConfiguration.host, port: port)
         let fd = try SocketCalls.listen(on: address, reusePort: false)

@@ -1,3 +1,5 @@
+import GRPCProtocol
+
 /// Where and how a `GRPCServer` listens.
 public struct ServerConfiguration: Sendable {
     /// The address to bind; "127.0.0.1", "0.0.0.0", "::".
@@ -22,6 +24,16 @@ public struct ServerConfiguration: Sendable {
     public var healthPort: Int? = nil
     /// The address the health port binds; nil binds `host`.
     public var healthHost: String? = nil
+    /// Origins ("https://host[:port]") whose pages may call this server's gRPC-Web methods cross-origin (CORS);
+    /// empty, the default, answers no preflight and sends no CORS headers. Same-origin pages need none.
+    public var webAllowedOrigins: [String] = []
+    /// Files answered to GET and HEAD requests (a web page served beside the RPCs); nil: such requests get 405
+    /// as on any gRPC server.
+    public var staticFiles: (any StaticFileSource)? = nil
+
+    /// `origin` as `webAllowedOrigins` compares it ("https://host[:port]", lower-case), or nil when it is no
+    /// origin (a path, query, user info or wildcard), for checking configuration before the server starts.
+    public static func normalizedWebOrigin(_ origin: String) -> String? { GRPCWebCORS.normalizedOrigin(origin) }
 
     /// A configuration for `host`:`port` with default limits, plaintext until `tls` is set.
     public init(host: String = "127.0.0.1", port: Int = 0) {

@@ -13,12 +13,19 @@ final class ServerShared: Sendable {
     let tlsContext: TLSContext?
     /// Connections open now, across all loops.
     let openConnections = Atomic<Int>(0)
+    /// Which other origins' pages may read gRPC-Web responses.
+    let cors: GRPCWebCORS
+    /// Answers requests that are not gRPC (static files, CORS preflights); nil when neither is configured.
+    let plainHTTP: PlainHTTPResponder?
 
     init(router: ServiceRouter, configuration: ServerConfiguration, tlsContext: TLSContext?) {
         self.router = router
         self.tlsContext = tlsContext
         self.configuration = configuration
         self.inboundLowWater = max(1, configuration.limits.inboundBytesPerStream)
+        self.cors = GRPCWebCORS(allowedOrigins: configuration.webAllowedOrigins)
+        let responder = PlainHTTPResponder(files: configuration.staticFiles, cors: cors)
+        self.plainHTTP = responder.isEnabled ? responder : nil
     }
 }
 
@@ -345,7 +352,19 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
             return 0
         }
         stream.unconsumedBytes += data.count
-        deframer.append(data)
+        if let alternate = stream.alternate, alternate.textDecoder != nil {
+            var decoded: [UInt8] = []
+            do {
+                try alternate.textDecoder!.decode(data, into: &decoded)
+            } catch {
+                stream.deframer = nil
+                perform(stream.lifecycle.requestDeframingFailed(), on: stream, failure: error)
+                return 0
+            }
+            deframer.append(decoded)
+        } else {
+            deframer.append(data)
+        }
         do {
             while let (message, compressed) = try deframer.nextMessageAndFlag() {
                 inbound.append(message, compressed: compressed)
@@ -374,7 +393,12 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     func sessionReadData(
         streamID: Int32, into buffer: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>
     ) -> Int {
-        guard let stream = streams[streamID], let outbound = stream.outbound else {
+        guard let stream = streams[streamID] else {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            return 0
+        }
+        if let alternate = stream.alternate { return readAlternate(stream, alternate, into: buffer, flags: flags) }
+        guard let outbound = stream.outbound else {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             return 0
         }
@@ -390,6 +414,56 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         }
         return result.count
     }
+
+    /// The body of a gRPC-Web call or a fixed response. gRPC-Web: the call's frames (in the text format each
+    /// chunk read from the queue base64-encoded whole), then the trailer frame, then END_STREAM on the last DATA
+    /// (PROTOCOL-WEB.md: no HTTP/2 trailers). Fixed: the bytes, then END_STREAM.
+    private func readAlternate(
+        _ stream: ServerStream, _ alternate: AlternateResponse, into buffer: UnsafeMutableRawBufferPointer,
+        flags: UnsafeMutablePointer<UInt32>
+    ) -> Int {
+        if alternate.hasPendingText { return alternate.readPendingText(into: buffer) }
+        if alternate.tail != nil {
+            let (count, done) = alternate.readTail(into: buffer)
+            if done {
+                flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+                if alternate.webFormat != nil { perform(stream.lifecycle.responseBodyEnded(), on: stream) }
+            }
+            return count
+        }
+        guard let outbound = stream.outbound, let format = alternate.webFormat else {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            return 0
+        }
+        let result: OutboundMessages.ReadResult
+        var count: Int
+        switch format {
+        case .binary:
+            result = outbound.read(into: buffer)
+            count = result.count
+        case .text:
+            result = withUnsafeTemporaryAllocation(byteCount: Self.textChunkBytes, alignment: 1) { chunk in
+                let result = outbound.read(into: chunk)
+                if result.count > 0 { alternate.queueText(UnsafeRawBufferPointer(rebasing: chunk[0..<result.count])) }
+                return result
+            }
+            count = alternate.hasPendingText ? alternate.readPendingText(into: buffer) : 0
+        }
+        if let ending = result.ending {
+            alternate.setTail(GRPCWebTrailers.frame(fields: trailers(for: ending, outbound: outbound)))
+            if count == 0 { return readAlternate(stream, alternate, into: buffer, flags: flags) }
+            return count
+        }
+        if result.mustWait {
+            stream.lifecycle.providerParked()
+            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        }
+        return count
+    }
+
+    /// How many response bytes of a gRPC-Web text call are encoded at a time (a multiple of 3, so only a
+    /// chunk that ends a flush needs padding; 16 KiB of base64, one default-size DATA frame).
+    private static let textChunkBytes = 12_288
 
     func sessionFrameSent(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
         let header = frame.pointee.hd
@@ -441,18 +515,39 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         case .success(let parsed):
             head = parsed
         case .failure(.httpStatus(let status, let message)):
-            reject(stream, headers: ResponseHeaders.httpError(status: status, message: message))
+            if let plainHTTP = shared.plainHTTP, let response = plainHTTP.respond(to: stream.headers) {
+                respond(stream, with: response)
+            } else {
+                reject(stream, headers: ResponseHeaders.httpError(status: status, message: message))
+            }
             return
         case .failure(.grpcStatus(let error)):
-            reject(stream, headers: ResponseHeaders.trailersOnly(status: error.code, message: error.message, metadata: error.metadata))
+            if let format = stream.headers.first(where: { $0.name == "content-type" }).flatMap({
+                GRPCWebContentType.format(of: $0.value)
+            }) {
+                rejectWeb(stream, format: format, error: error)
+            } else {
+                reject(stream, headers: ResponseHeaders.trailersOnly(for: error))
+            }
             return
+        }
+        // The one branch a call takes on its kind: gRPC-Web calls get an alternate response body.
+        if let format = head.webFormat {
+            stream.alternate = AlternateResponse(
+                webFormat: format, origin: stream.headers.first(where: { $0.name == "origin" })?.value)
         }
         stream.headers = []
         let method: ServerMethod
         do {
             method = try shared.router.method(forPath: head.path)
         } catch {
-            reject(stream, headers: ResponseHeaders.trailersOnly(status: error.code, message: error.message, metadata: [:]))
+            if let alternate = stream.alternate, let format = alternate.webFormat {
+                stream.alternate = nil
+                rejectWeb(stream, format: format, error: error, origin: alternate.origin)
+            } else {
+                let headers = ResponseHeaders.trailersOnly(status: error.code, message: error.message, metadata: [:])
+                reject(stream, headers: headers)
+            }
             return
         }
         stream.lifecycle.callStarted(deadlineArmed: head.timeout != nil)
@@ -501,8 +596,50 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         session.submitResponse(streamID: stream.id, headers: headers, hasBody: false)
     }
 
+    /// Refuses a gRPC-Web call before its handler runs: response headers, then a body holding only the
+    /// trailer frame. Not Trailers-Only: a fetch-based client reads the status from the body's trailer frame,
+    /// which every gRPC-Web client understands (PROTOCOL-WEB.md lets a server send either).
+    private func rejectWeb(_ stream: ServerStream, format: GRPCWebFormat, error: RPCError, origin: String? = nil) {
+        let origin = origin ?? stream.headers.first(where: { $0.name == "origin" })?.value
+        stream.headers = []
+        guard stream.lifecycle.callRejected() else { return }
+        let alternate = AlternateResponse(webFormat: format, origin: origin)
+        alternate.setTail(GRPCWebTrailers.frame(status: error.code, message: error.message, metadata: error.metadata))
+        stream.alternate = alternate
+        let headers =
+            GRPCWebResponseHeaders.initial(format: format, encoding: .identity, metadata: [:])
+            + shared.cors.responseHeaders(origin: origin)
+        session.submitResponse(streamID: stream.id, headers: headers, hasBody: true)
+    }
+
+    /// Sends a complete non-gRPC response (static file, preflight, HTTP error with a text body).
+    private func respond(_ stream: ServerStream, with response: PlainHTTPResponse) {
+        stream.headers = []
+        guard stream.lifecycle.callRejected() else { return }
+        if response.body.isEmpty {
+            session.submitResponse(streamID: stream.id, headers: response.headerBlock, hasBody: false)
+        } else {
+            stream.alternate = AlternateResponse(fixedBody: response.body)
+            session.submitResponse(streamID: stream.id, headers: response.headerBlock, hasBody: true)
+        }
+    }
+
+    /// The head of a gRPC-Web response: `initial` metadata, and CORS headers when the origin is allowed.
+    private func webResponseHeaders(
+        _ alternate: AlternateResponse, format: GRPCWebFormat, outbound: OutboundMessages, initial: Metadata
+    ) -> [HeaderField] {
+        var headers = GRPCWebResponseHeaders.initial(
+            format: format, encoding: outbound.messageEncoding, metadata: initial)
+        if shared.cors.isEnabled {
+            let names = MetadataHeaders.headers(for: initial).map(\.name)
+            headers += shared.cors.responseHeaders(origin: alternate.origin, metadataNames: names)
+        }
+        return headers
+    }
+
     private func endRequest(_ stream: ServerStream) {
-        let partialMessage = stream.deframer?.hasPartialMessage ?? false
+        let partialMessage =
+            (stream.deframer?.hasPartialMessage ?? false) || (stream.alternate?.textDecoder?.hasPartialQuantum ?? false)
         perform(
             stream.lifecycle.requestEnded(partialMessage: partialMessage), on: stream,
             failure: partialMessage ? RPCError(.internalError, "the request ended inside a message") : nil)
@@ -548,7 +685,10 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         case .submitResponseHeaders:
             guard let outbound = stream.outbound else { return }
             let initial = outbound.responseMetadata.initial
-            if initial.isEmpty {
+            if let alternate = stream.alternate, let format = alternate.webFormat {
+                let headers = webResponseHeaders(alternate, format: format, outbound: outbound, initial: initial)
+                session.submitResponse(streamID: stream.id, headers: headers, hasBody: true)
+            } else if initial.isEmpty {
                 session.submitResponse(
                     streamID: stream.id, block: PrebuiltResponseHeaders.initial(encoding: outbound.messageEncoding),
                     hasBody: true)
@@ -559,8 +699,14 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
                     hasBody: true)
             }
         case .submitTrailersOnly(let release):
-            // Nothing was written: Trailers-Only (PROTOCOL-HTTP2.md), one HEADERS frame with END_STREAM.
-            if let outbound = stream.outbound {
+            // Nothing was written: Trailers-Only (PROTOCOL-HTTP2.md), one HEADERS frame with END_STREAM. gRPC-Web
+            // sends its head and a body of the trailer frame alone, as for a refused call.
+            if let alternate = stream.alternate, let format = alternate.webFormat, let outbound = stream.outbound {
+                alternate.setTail(GRPCWebTrailers.frame(fields: trailers(for: ending, outbound: outbound)))
+                let headers = webResponseHeaders(
+                    alternate, format: format, outbound: outbound, initial: outbound.responseMetadata.initial)
+                session.submitResponse(streamID: stream.id, headers: headers, hasBody: true)
+            } else if let outbound = stream.outbound {
                 let metadata = outbound.responseMetadata
                 var trailing = metadata.initial
                 trailing.add(contentsOf: metadata.trailing)
@@ -579,7 +725,8 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         case .resumeData:
             session.resumeData(streamID: stream.id)
         case .submitTrailers(let release):
-            if let outbound = stream.outbound {
+            // gRPC-Web's trailers went out in the body already.
+            if stream.alternate == nil, let outbound = stream.outbound {
                 if case .finished = ending, outbound.responseMetadata.trailing.isEmpty {
                     session.submitTrailer(streamID: stream.id, block: PrebuiltResponseHeaders.okTrailers)
                 } else {
