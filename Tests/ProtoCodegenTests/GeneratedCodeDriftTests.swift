@@ -62,4 +62,33 @@ import Testing
         let list = stale.joined(separator: "\n")
         #expect(stale.isEmpty, "Generated code is out of date; run scripts/regenerate. Stale files:\n\(list)")
     }
+
+    /// The dashboard's ES modules: proto/healthledger/v1 generated with `--js_out=clients/web/generated`.
+    @Test func committedJavaScriptIsCurrent() throws {
+        let root = RepositoryPaths.root
+        let include = root.appendingPathComponent("proto")
+        let files = RepositoryPaths.files(
+            under: include.appendingPathComponent("healthledger/v1"), suffix: ".proto", relativeTo: include,
+            recursive: false)
+        try #require(!files.isEmpty, "no .proto files in proto/healthledger/v1")
+
+        let model = try ProtoLoader(includePaths: [include.path]).load(files: files)
+        let generated = CodeGenerator.generateJavaScript(model: model)
+
+        let output = "clients/web/generated"
+        let outputDirectory = root.appendingPathComponent(output)
+        var stale: [String] = []
+        for (path, text) in generated.sorted(by: { $0.key < $1.key }) {
+            let committed = try? String(contentsOf: outputDirectory.appendingPathComponent(path), encoding: .utf8)
+            if committed != text {
+                stale.append("\(output)/\(path)" + (committed == nil ? " (missing)" : ""))
+            }
+        }
+        for path in RepositoryPaths.files(under: outputDirectory, suffix: ".js", relativeTo: outputDirectory)
+        where generated[path] == nil {
+            stale.append("\(output)/\(path) (no .proto produces it)")
+        }
+        let list = stale.joined(separator: "\n")
+        #expect(stale.isEmpty, "Generated JavaScript is out of date; run scripts/regenerate. Stale files:\n\(list)")
+    }
 }

@@ -4,6 +4,11 @@ struct CommandLineOptions: Equatable {
     var includePaths: [String] = []
     /// Directory for the generated `.pb.swift` files (`--swift_out`).
     var swiftOut: String?
+    /// Directory for the generated ES modules (`--js_out`).
+    var jsOut: String?
+    /// Where generated modules import the JavaScript runtime from (`--js_opt=runtime=PATH`); nil means the
+    /// `lib` directory beside the output directory.
+    var jsRuntime: String?
     /// File for a serialized `FileDescriptorSet` of the inputs and their imports (`--descriptor_set_out`).
     var descriptorSetOut: String?
     /// The .proto files to generate code for.
@@ -13,17 +18,21 @@ struct CommandLineOptions: Equatable {
 
     /// The text `--help` prints.
     static let usage = """
-        USAGE: healthledger-protoc -I DIR [-I DIR]... --swift_out=OUTDIR [--descriptor_set_out=FILE] FILE...
+        USAGE: healthledger-protoc -I DIR [-I DIR]... [--swift_out=OUTDIR] [--js_out=OUTDIR [--js_opt=runtime=PATH]]
+                                  [--descriptor_set_out=FILE] FILE...
 
-        Generates Swift for proto3 files. Each FILE's path is taken relative to the include directory that
-        contains it; its output is OUTDIR/<that path with "/" as "_" and without .proto>.pb.swift
-        (healthledger/v1/ledger.proto -> OUTDIR/healthledger_v1_ledger.pb.swift).
+        Generates Swift and JavaScript for proto3 files. Each FILE's path is taken relative to the include
+        directory that contains it; its Swift output is OUTDIR/<that path with "/" as "_" and without
+        .proto>.pb.swift (healthledger/v1/ledger.proto -> OUTDIR/healthledger_v1_ledger.pb.swift), its
+        JavaScript output OUTDIR/<that path without .proto>.js (OUTDIR/healthledger/v1/ledger.js).
 
         OPTIONS:
           -I DIR, -IDIR, --proto_path=DIR
                                   Look for imports (and FILEs given relative to it) in DIR. Repeatable;
                                   defaults to the current directory.
           --swift_out=OUTDIR      Write the generated Swift under OUTDIR.
+          --js_out=OUTDIR         Write ES modules (message classes, gRPC-Web clients) under OUTDIR.
+          --js_opt=runtime=PATH   Import protobuf.js and grpc-web.js from PATH instead of OUTDIR/../lib.
           --descriptor_set_out=FILE
                                   Write a google.protobuf.FileDescriptorSet of the FILEs and their imports.
           -h, --help              Show this help.
@@ -57,6 +66,14 @@ struct CommandLineOptions: Equatable {
                 options.includePaths.append(try value(of: flag, inline: inline))
             case "--swift_out":
                 options.swiftOut = try value(of: flag, inline: inline)
+            case "--js_out":
+                options.jsOut = try value(of: flag, inline: inline)
+            case "--js_opt":
+                let option = try value(of: flag, inline: inline)
+                guard option.hasPrefix("runtime="), option.count > "runtime=".count else {
+                    throw UsageError("unknown --js_opt '\(option)' (known: runtime=PATH)")
+                }
+                options.jsRuntime = String(option.dropFirst("runtime=".count))
             case "--descriptor_set_out":
                 options.descriptorSetOut = try value(of: flag, inline: inline)
             case "--":
@@ -75,8 +92,8 @@ struct CommandLineOptions: Equatable {
 
         if options.showHelp { return options }
         if options.files.isEmpty { throw UsageError("no input files") }
-        if options.swiftOut == nil && options.descriptorSetOut == nil {
-            throw UsageError("no output requested: give --swift_out and/or --descriptor_set_out")
+        if options.swiftOut == nil && options.jsOut == nil && options.descriptorSetOut == nil {
+            throw UsageError("no output requested: give --swift_out, --js_out and/or --descriptor_set_out")
         }
         if options.includePaths.isEmpty { options.includePaths = ["."] }
         return options

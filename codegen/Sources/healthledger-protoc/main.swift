@@ -1,4 +1,4 @@
-// healthledger-protoc: proto3 -> Swift for HealthLedger. See codegen/README.md.
+// healthledger-protoc: proto3 -> Swift and JavaScript for HealthLedger. See codegen/README.md.
 import Foundation
 import ProtoCodegen
 
@@ -35,6 +35,11 @@ var output = OutputFiles()
 if let swiftOut = options.swiftOut {
     for (path, text) in CodeGenerator.generate(model: model) {
         output.contents[swiftOut + "/" + path] = Array(text.utf8)
+    }
+}
+if let jsOut = options.jsOut {
+    for (path, text) in CodeGenerator.generateJavaScript(model: model, runtimeDirectory: options.jsRuntime) {
+        output.contents[jsOut + "/" + path] = Array(text.utf8)
     }
 }
 if let descriptorSetOut = options.descriptorSetOut {

@@ -10,4 +10,15 @@ public enum CodeGenerator {
         }
         return outputs
     }
+
+    /// The ES module of every file in `model.filesToGenerate`, keyed by output path relative to the output
+    /// directory ("healthledger/v1/ledger.js"); `runtimeDirectory` overrides where the runtime is imported from.
+    public static func generateJavaScript(model: ProtoModel, runtimeDirectory: String? = nil) -> [String: String] {
+        let renderer = JavaScriptRenderer(model: model, runtimeDirectory: runtimeDirectory)
+        var outputs: [String: String] = [:]
+        for path in model.filesToGenerate where model.file(path) != nil {
+            outputs[JavaScriptNaming.outputPath(for: path)] = renderer.render(file: path)
+        }
+        return outputs
+    }
 }
