@@ -24,10 +24,12 @@ public final class LedgerServer: Sendable {
     private let server: GRPCServer
     private let health: HealthStatusRegistry
 
-    /// Starts serving `node` on `host`:`port` (0 picks a free port).
+    /// Starts serving `node` on `host`:`port` (0 picks a free port). gRPC-Web is accepted beside gRPC;
+    /// `dashboard` is the page served to GET requests; `webAllowedOrigins` may call it cross-origin (CORS).
     public init(
         node: LedgerNode, host: String, port: Int, security: Security, logger: Logger,
-        healthPort: Int? = nil, limits: ServerLimits = ServerLimits()
+        healthPort: Int? = nil, limits: ServerLimits = ServerLimits(), dashboard: DashboardFiles = .disabled,
+        webAllowedOrigins: [String] = []
     ) throws {
         let ledger = node.service.serviceDefinition
         let health = HealthStatusRegistry(serverStatus: .serving)
@@ -46,6 +48,8 @@ public final class LedgerServer: Sendable {
         if case .tls(let tls) = security { configuration.tls = tls }
         configuration.limits = limits
         configuration.healthPort = healthPort
+        configuration.staticFiles = dashboard.source()
+        configuration.webAllowedOrigins = webAllowedOrigins
         let healthService = HealthService(registry: health).serviceDefinition
         let server = GRPCServer(
             configuration: configuration,

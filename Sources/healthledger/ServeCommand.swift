@@ -22,7 +22,11 @@ struct ServeCommand: AsyncParsableCommand {
             Config file keys: data_dir, host, port, chain_id, plaintext, tls_cert, tls_key, health_port,
             metrics_port, emergency_clinicians (list of principal ids), emergency_categories (list, e.g.
             "allergies"), max_emergency_duration_minutes, max_record_bytes, log_level, snapshot_every_entries,
-            snapshot_every_seconds.
+            snapshot_every_seconds, dashboard (true/false), dashboard_dir, web_allowed_origins (list of origins).
+
+            The patient dashboard is served at https://<host>:<port>/ on the same listener (built into the
+            binary; browsers need TLS, the default); it calls the Ledger service over gRPC-Web. --no-dashboard
+            turns it off; --dashboard-dir serves a folder instead, read on every request, for work on the page.
 
             While it runs, the node writes a snapshot of its state in the background every 100,000 entries or
             10 minutes, whichever comes first (and at shutdown), so a start after a crash replays only the blocks
@@ -69,6 +73,15 @@ struct ServeCommand: AsyncParsableCommand {
     var snapshotEveryEntries: UInt64?
     @Option(name: .long, help: "Write a state snapshot once an entry has waited this many seconds for one (default 600; 0: no time trigger).")
     var snapshotEverySeconds: Double?
+    @Flag(name: .long, help: "Do not serve the patient dashboard (GET requests get 405).")
+    var noDashboard = false
+    @Option(
+        name: .long, help: "Serve the dashboard from this folder (read on every request) instead of the built-in copy.")
+    var dashboardDir: String?
+    @Option(
+        name: .long,
+        help: "An origin (https://host[:port]) whose pages may call the node over gRPC-Web cross-origin (repeatable).")
+    var webAllowedOrigin: [String] = []
 
     func run() async throws {
         let resolved = Result { () throws(ServeSettings.Problem) in try ServeSettings.resolve(flags: self) }
@@ -120,7 +133,8 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             server = try LedgerServer(
                 node: node, host: settings.host, port: settings.port, security: security, logger: logger,
-                healthPort: settings.healthPort)
+                healthPort: settings.healthPort, dashboard: settings.dashboard,
+                webAllowedOrigins: settings.webAllowedOrigins)
         } catch {
             node.close()
             logger.critical(
@@ -147,6 +161,7 @@ struct ServeCommand: AsyncParsableCommand {
                 "entries": "\(head.treeSize)", "node_key": "\(node.nodeKey.keyID)",
                 "snapshot_height": "\(node.recovery.snapshotHeight.map(String.init) ?? "none")",
             ])
+        logDashboard(settings: settings, port: server.port, logger: logger)
         print("listening on port \(server.port)")
         fflush(nil)
 
@@ -154,5 +169,22 @@ struct ServeCommand: AsyncParsableCommand {
         logger.notice("shutting down", metadata: ["signal": "\(signal)"])
         metricsEndpoint?.stop()
         await server.shutdown(gracePeriod: .seconds(10))
+    }
+
+    /// Says where the dashboard is, or why a browser cannot reach it.
+    private func logDashboard(settings: ServeSettings, port: Int, logger: Logger) {
+        let dashboard = settings.dashboard
+        if case .disabled = dashboard { return }
+        let host = settings.host == "0.0.0.0" || settings.host == "::" ? "127.0.0.1" : settings.host
+        let shownHost = host.contains(":") ? "[\(host)]" : host
+        var metadata: Logger.Metadata = ["url": "https://\(shownHost):\(port)/"]
+        if case .directory(let path) = dashboard { metadata["dir"] = "\(path)" }
+        if settings.plaintext {
+            logger.warning(
+                "dashboard served over plaintext HTTP/2, which browsers do not speak: serve TLS to use it",
+                metadata: ["url": "http://\(shownHost):\(port)/"])
+        } else {
+            logger.notice("dashboard at https://\(shownHost):\(port)/", metadata: metadata)
+        }
     }
 }

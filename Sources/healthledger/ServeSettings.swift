@@ -1,5 +1,6 @@
 import AccessPolicy
 import Foundation
+import HTTP2Transport
 import LedgerCrypto
 import LedgerDomain
 import LedgerNode
@@ -30,6 +31,9 @@ struct ServeSettings {
         var log_level: String?
         var snapshot_every_entries: UInt64?
         var snapshot_every_seconds: Double?
+        var dashboard: Bool?
+        var dashboard_dir: String?
+        var web_allowed_origins: [String]?
     }
 
     var dataDirectory: String
@@ -42,6 +46,10 @@ struct ServeSettings {
     var metricsPort: Int?
     var logLevel: Logger.Level
     var nodeConfiguration: LedgerNodeConfiguration
+    /// The page served to browsers (embedded by default).
+    var dashboard: DashboardFiles = .embedded
+    /// Origins allowed to call gRPC-Web cross-origin, normalised.
+    var webAllowedOrigins: [String] = []
 
     static func resolve(flags: ServeCommand) throws(Problem) -> ServeSettings {
         var file = File()
@@ -117,11 +125,38 @@ struct ServeSettings {
             }
             configuration.snapshots.everySeconds = seconds
         }
-        return ServeSettings(
+        let dashboard: DashboardFiles
+        let dashboardDirectory = flags.dashboardDir ?? file.dashboard_dir
+        if flags.noDashboard || file.dashboard == false {
+            if flags.dashboardDir != nil {
+                throw Problem(description: "--no-dashboard and --dashboard-dir contradict each other: choose one")
+            }
+            dashboard = .disabled
+        } else if let dashboardDirectory {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dashboardDirectory, isDirectory: &isDirectory),
+                isDirectory.boolValue
+            else { throw Problem(description: "--dashboard-dir \(dashboardDirectory): not a folder") }
+            dashboard = .directory(dashboardDirectory)
+        } else {
+            dashboard = .embedded
+        }
+        var origins: [String] = []
+        for origin in flags.webAllowedOrigin.isEmpty ? (file.web_allowed_origins ?? []) : flags.webAllowedOrigin {
+            guard let normalized = ServerConfiguration.normalizedWebOrigin(origin) else {
+                throw Problem(
+                    description: "--web-allowed-origin \(origin): not an origin (scheme://host[:port], no path)")
+            }
+            origins.append(normalized)
+        }
+        var settings = ServeSettings(
             dataDirectory: dataDirectory, host: flags.host ?? file.host ?? "127.0.0.1", port: port,
             plaintext: plaintext, tlsCertificate: certificate, tlsKey: key,
             healthPort: flags.healthPort ?? file.health_port, metricsPort: flags.metricsPort ?? file.metrics_port,
             logLevel: level, nodeConfiguration: configuration)
+        settings.dashboard = dashboard
+        settings.webAllowedOrigins = origins
+        return settings
     }
 
     /// $XDG_DATA_HOME/healthledger, or ~/.local/share/healthledger.

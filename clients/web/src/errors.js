@@ -1,0 +1,44 @@
+// One-line messages for what went wrong, naming the problem and what to do (docs/MOBILE.md 2.8). Works on
+// the gRPC-Web runtime's GrpcError (by its codeName) and on the page's own errors.
+
+const ADVICE = {
+  PERMISSION_DENIED: "Not allowed",
+  UNAUTHENTICATED: "The node did not accept your sign-in; reload the page to sign in again",
+  FAILED_PRECONDITION: "The ledger changed meanwhile; reload the page and try again",
+  UNAVAILABLE: "The node is not reachable right now; check your connection and try again",
+  DEADLINE_EXCEEDED: "The node took too long to answer; try again",
+  INVALID_ARGUMENT: "The node refused the request as malformed",
+  NOT_FOUND: "Not found on the ledger",
+  ALREADY_EXISTS: "This was already done",
+  RESOURCE_EXHAUSTED: "A size or rate limit was hit; wait a moment and try again",
+  UNIMPLEMENTED: "This node does not offer that call; it may run an older version",
+  DATA_LOSS: "Stored content no longer matches its hash; tell the node's operator",
+  INTERNAL: "The node hit an internal error; tell the node's operator",
+};
+
+function sentence(text) {
+  const trimmed = text.trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
+/** The one-line message shown for `error`. */
+export function describeError(error) {
+  if (error?.codeName !== undefined && error.codeName in ADVICE) {
+    const detail = error.message ? `: ${error.message}` : "";
+    return sentence(`${ADVICE[error.codeName]}${detail}`);
+  }
+  if (error?.name === "AbortError") return "The request was cancelled.";
+  if (error instanceof TypeError && /fetch|network/i.test(error.message)) {
+    return "Cannot reach the node; check your connection and try again.";
+  }
+  return sentence(error?.message ?? String(error));
+}
+
+/** Whether a transaction whose call failed this way may have committed, so the same bytes must be resent. */
+export function outcomeUnknown(error) {
+  return (
+    error?.codeName === "UNAVAILABLE" ||
+    error?.codeName === "DEADLINE_EXCEEDED" ||
+    (error instanceof TypeError && /fetch|network/i.test(error.message))
+  );
+}

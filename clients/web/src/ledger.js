@@ -1,0 +1,391 @@
+// The patient's connection to the node: the only module that touches the generated gRPC-Web client. It pins
+// the chain id, keeps a session for private reads, numbers, signs and submits the patient's transactions
+// (resending the very same bytes when the outcome is unknown), and follows the audit trail live, resuming
+// after a drop from the last sequence seen (docs/MOBILE.md sections 2.3–2.6).
+
+import { GrpcWebTransport } from "../lib/grpc-web.js";
+import {
+  AuditStreamRequest,
+  CreateSessionChallengeRequest,
+  CreateSessionRequest,
+  GetChainHeadRequest,
+  GetPrincipalRequest,
+  GrantRequest,
+  LedgerClient,
+  ListGrantsRequest,
+  QueryRequest,
+  RevokeRequest,
+} from "../generated/healthledger/v1/ledger_service.js";
+import { KeyAlgorithm, PublicKey } from "../generated/healthledger/v1/identity.js";
+import { Action, DataCategory, Effect, Grant, Purpose, Revoke } from "../generated/healthledger/v1/policy.js";
+import { SignedTransaction, TransactionBody } from "../generated/healthledger/v1/transaction.js";
+import { DecisionBasis, Outcome } from "../generated/healthledger/v1/audit.js";
+import { GrantState } from "../generated/healthledger/v1/state.js";
+import { bytesEqual, concatBytes, sha256 } from "./bytes.js";
+import { outcomeUnknown } from "./errors.js";
+import { sign } from "./keys.js";
+import { deletePending, listPending, savePending } from "./keystore.js";
+import { MAX_BODY_BYTES, sessionMessage, transactionId } from "./signing.js";
+
+export { Action, DataCategory, DecisionBasis, GrantState, Outcome, Purpose };
+
+/** Sessions are renewed when less than this is left of them. */
+const SESSION_RENEWAL_MARGIN_MS = 30000;
+/** Lifetime asked for new sessions. */
+const SESSION_TTL_MS = 900000n;
+/** Sends of one transaction whose outcome stays unknown before the page gives up (and keeps it pending). */
+const TRANSACTION_ATTEMPTS = 4;
+/** Deadline of unary calls. */
+const CALL_TIMEOUT_MS = 20000;
+/** Longest wait between reconnections of the audit stream. */
+const MAX_RECONNECT_DELAY_MS = 5000;
+
+/** The chain this browser's key is pinned to, kept per principal. */
+function pinnedChainKey(principalId) {
+  return `healthledger.chain.${principalId}`;
+}
+
+/** The ledger refused or could not do something the page itself checks. */
+export class LedgerClientError extends Error {
+  /** An error with a one-line message naming the problem and what to do. */
+  constructor(message) {
+    super(message);
+    this.name = "LedgerClientError";
+  }
+}
+
+function wait(ms, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** The deterministic bytes of a TransactionBody carrying one operation (a oneof case and its message): what
+ * the patient signs and the node checks byte for byte. */
+export function transactionBodyBytes({ chainId, author, sequence, createdAtUnixMs, operationCase, operation }) {
+  const body = new TransactionBody({
+    chainId,
+    author,
+    sequence: BigInt(sequence),
+    createdAtUnixMs: BigInt(createdAtUnixMs),
+    operation: { case: operationCase, value: operation },
+  });
+  return body.toBinary();
+}
+
+/** A PERMIT grant by `patient` to `grantee`; `validUntilUnixMs` null means until revoked. */
+export function permitGrant({ patient, grantee, actions, categories, purposes, validUntilUnixMs, note }) {
+  return new Grant({
+    patient,
+    grantee,
+    actions,
+    categories,
+    purposes,
+    validUntilUnixMs: validUntilUnixMs === null ? undefined : BigInt(validUntilUnixMs),
+    effect: Effect.EFFECT_PERMIT,
+    note: note ?? "",
+  });
+}
+
+/** What the submit RPCs need: the request class and the client method, by operation. */
+const SUBMITTERS = {
+  grant: { rpc: "grant", request: GrantRequest },
+  revoke: { rpc: "revoke", request: RevokeRequest },
+};
+
+/** One patient's connection to the node serving this page. */
+export class Ledger {
+  /** A connection acting as `identity`, over gRPC-Web to `baseUrl` (this page's origin by default). */
+  constructor(identity, { baseUrl, fetch } = {}) {
+    this.identity = identity;
+    this.client = new LedgerClient(new GrpcWebTransport({ baseUrl: baseUrl ?? location.origin, fetch }));
+    this.chainId = null;
+    this.clockOffsetMs = 0;
+    this.session = null;
+    this.sessionRequest = null;
+    this.submissions = Promise.resolve();
+    this.publicKeyMessage = new PublicKey({
+      algorithm: KeyAlgorithm.KEY_ALGORITHM_ECDSA_P256,
+      keyBytes: identity.publicKey,
+    });
+  }
+
+  /** The patient's principal id. */
+  get principalId() {
+    return this.identity.principalId;
+  }
+
+  /** Learns the chain id (pinned for this key on first use) and the node's clock; the chain head. */
+  async connect() {
+    const head = await this.client.getChainHead(new GetChainHeadRequest(), { timeoutMs: CALL_TIMEOUT_MS });
+    const pinned = localStorage.getItem(pinnedChainKey(this.principalId));
+    if (pinned !== null && pinned !== head.chainId) {
+      throw new LedgerClientError(
+        `This node serves chain "${head.chainId}", but your key belongs to chain "${pinned}": open the dashboard of your own node.`,
+      );
+    }
+    if (pinned === null) localStorage.setItem(pinnedChainKey(this.principalId), head.chainId);
+    this.chainId = head.chainId;
+    this.clockOffsetMs = Number(head.serverTimeUnixMs) - Date.now();
+    return head;
+  }
+
+  /** Now by this device's clock, but never ahead of the node's: the node refuses bodies created in its future. */
+  now() {
+    return Date.now() + Math.min(0, this.clockOffsetMs);
+  }
+
+  // --- Sessions ---
+
+  async createSession() {
+    const challenge = await this.client.createSessionChallenge(
+      new CreateSessionChallengeRequest({
+        principalId: this.principalId,
+        keyId: this.identity.keyId,
+        publicKey: this.publicKeyMessage,
+      }),
+      { timeoutMs: CALL_TIMEOUT_MS },
+    );
+    if (challenge.chainId !== this.chainId) {
+      throw new LedgerClientError(`The node's chain changed to "${challenge.chainId}"; reload the page.`);
+    }
+    const signature = await sign(this.identity, sessionMessage(this.chainId, this.principalId, challenge.challenge));
+    const session = await this.client.createSession(
+      new CreateSessionRequest({
+        principalId: this.principalId,
+        keyId: this.identity.keyId,
+        publicKey: this.publicKeyMessage,
+        challenge: challenge.challenge,
+        signature,
+        requestedTtlMs: SESSION_TTL_MS,
+      }),
+      { timeoutMs: CALL_TIMEOUT_MS },
+    );
+    this.session = { token: session.token, expiresAt: Number(session.expiresAtUnixMs) - this.clockOffsetMs };
+  }
+
+  /** Call options carrying a session token, a new one when `renew` or when the current one is about to expire. */
+  async sessionOptions(renew = false, extra = {}) {
+    const fresh = this.session !== null && this.session.expiresAt - Date.now() > SESSION_RENEWAL_MARGIN_MS;
+    if (renew || !fresh) {
+      this.sessionRequest ??= this.createSession().finally(() => {
+        this.sessionRequest = null;
+      });
+      await this.sessionRequest;
+    }
+    return { metadata: { authorization: `Bearer ${this.session.token}` }, ...extra };
+  }
+
+  /** Runs a private read with a session, once more with a new session on UNAUTHENTICATED. */
+  async privateCall(call) {
+    try {
+      return await call(await this.sessionOptions(false, { timeoutMs: CALL_TIMEOUT_MS }));
+    } catch (error) {
+      if (error?.codeName !== "UNAUTHENTICATED") throw error;
+      return call(await this.sessionOptions(true, { timeoutMs: CALL_TIMEOUT_MS }));
+    }
+  }
+
+  // --- Transactions ---
+
+  /** The patient's next sequence number, and whether the ledger knows no key of theirs yet. */
+  async nextSequence() {
+    try {
+      const response = await this.privateCall((options) =>
+        this.client.getPrincipal(new GetPrincipalRequest({ principalId: this.principalId }), options),
+      );
+      const next = response.principal?.nextSequence;
+      if (next === undefined) throw new LedgerClientError("The node did not say your next sequence number.");
+      return { sequence: BigInt(next), firstTransaction: false };
+    } catch (error) {
+      if (error?.codeName === "NOT_FOUND") return { sequence: 1n, firstTransaction: true };
+      throw error;
+    }
+  }
+
+  /** Signs `operation` (a TransactionBody oneof case and value) at the next sequence and submits it; the
+   * answer and the transaction id. Transactions go one at a time so sequence numbers never collide. */
+  submit(operationCase, operation) {
+    const run = this.submissions.then(() => this.signAndSend(operationCase, operation));
+    this.submissions = run.catch(() => {});
+    return run;
+  }
+
+  async signAndSend(operationCase, operation) {
+    const { sequence, firstTransaction } = await this.nextSequence();
+    const bodyBytes = transactionBodyBytes({
+      chainId: this.chainId,
+      author: this.principalId,
+      sequence,
+      createdAtUnixMs: this.now(),
+      operationCase,
+      operation,
+    });
+    if (bodyBytes.length > MAX_BODY_BYTES) {
+      throw new LedgerClientError(`This transaction is ${bodyBytes.length} bytes; the node takes at most ${MAX_BODY_BYTES}.`);
+    }
+    const transaction = new SignedTransaction({
+      body: bodyBytes,
+      signature: await sign(this.identity, bodyBytes),
+      keyId: this.identity.keyId,
+      publicKey: firstTransaction ? this.publicKeyMessage : undefined,
+    });
+    const id = await transactionId(bodyBytes);
+    const pending = { operation: operationCase, transaction: transaction.toBinary(), signedAt: Date.now() };
+    await savePending(id, pending);
+    return this.send(id, pending);
+  }
+
+  /** Sends a signed transaction until the node answers; the same bytes every time. ALREADY_EXISTS on a resend
+   * means an earlier send committed, which is success. Kept pending when the outcome stays unknown. */
+  async send(id, pending) {
+    const { rpc, request } = SUBMITTERS[pending.operation];
+    const transaction = SignedTransaction.fromBinary(pending.transaction);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await this.client[rpc](new request({ transaction }), { timeoutMs: CALL_TIMEOUT_MS });
+        await deletePending(id);
+        return { id, response };
+      } catch (error) {
+        if (error?.codeName === "ALREADY_EXISTS" && attempt > 0) {
+          await deletePending(id);
+          return { id, response: null };
+        }
+        if (!outcomeUnknown(error)) {
+          await deletePending(id);
+          throw error;
+        }
+        if (attempt + 1 >= TRANSACTION_ATTEMPTS) throw error;
+        await wait(250 * 2 ** attempt);
+      }
+    }
+  }
+
+  /** Resends transactions signed before a reload or a lost connection; the ids that are now settled. Queued
+   * like new transactions, so a resend never races one for a sequence number. */
+  resendPending() {
+    const run = this.submissions.then(() => this.resendAll());
+    this.submissions = run.catch(() => {});
+    return run;
+  }
+
+  async resendAll() {
+    const settled = [];
+    for (const [id, pending] of await listPending()) {
+      try {
+        await this.send(id, pending);
+        settled.push(id);
+      } catch (error) {
+        if (!outcomeUnknown(error)) settled.push(id);
+      }
+    }
+    return settled;
+  }
+
+  /** Grants `grantee` the `actions` on `categories` for `purposes` until `validUntilUnixMs` (null: until
+   * revoked); the grant id. */
+  async grant({ grantee, actions, categories, purposes, validUntilUnixMs, note }) {
+    const grant = permitGrant({ patient: this.principalId, grantee, actions, categories, purposes, validUntilUnixMs, note });
+    const { id } = await this.submit("grant", grant);
+    return id;
+  }
+
+  /** Revokes the grant with this id. */
+  async revoke(grantId) {
+    await this.submit("revoke", new Revoke({ grantId }));
+  }
+
+  // --- Private reads ---
+
+  /** The patient's grants (GrantRecord messages), oldest first; inactive ones too when asked. */
+  async listGrants({ includeInactive = false } = {}) {
+    const grants = [];
+    let pageToken = "";
+    do {
+      const request = new ListGrantsRequest({ patient: this.principalId, includeInactive, pageSize: 500, pageToken });
+      const page = await this.privateCall((options) => this.client.listGrants(request, options));
+      grants.push(...page.grants);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    return grants;
+  }
+
+  /** The patient's own records: { auditSequence, records: [{ record, content? }] }; contents, when asked for,
+   * are checked against their signed size and SHA-256. */
+  async query({ categories, recordIds = [], includeContent = false }) {
+    const request = new QueryRequest({
+      patient: this.principalId,
+      categories,
+      purpose: Purpose.PURPOSE_PATIENT_REQUEST,
+      recordIds,
+      includeContent,
+    });
+    return this.privateCall(async (options) => {
+      const result = { auditSequence: 0n, records: [] };
+      let current = null;
+      const finish = async () => {
+        if (current === null || !includeContent || current.record.contentErased) return;
+        const content = concatBytes(...current.chunks);
+        const metadata = current.record.metadata;
+        if (BigInt(content.length) !== metadata.sizeBytes || !bytesEqual(await sha256(content), metadata.contentSha256)) {
+          throw new LedgerClientError("A record's content does not match its signed hash; it was discarded.");
+        }
+        current.content = content;
+      };
+      for await (const response of this.client.query(request, options)) {
+        const part = response.part;
+        if (part.case === "started") {
+          result.auditSequence = part.value.auditSequence;
+        } else if (part.case === "record") {
+          await finish();
+          current = { record: part.value, chunks: [] };
+          result.records.push(current);
+        } else if (part.case === "chunk" && current !== null) {
+          current.chunks.push(part.value.data);
+        }
+      }
+      await finish();
+      for (const entry of result.records) delete entry.chunks;
+      return result;
+    });
+  }
+
+  /** Follows the patient's audit trail from the first event, live, until `signal` aborts: `onEvent(event)` per
+   * AuditEvent in sequence order, `onStatus(state, error)` with "replaying", "live" or "reconnecting". A
+   * dropped stream or an expired session resumes from the last sequence seen plus 1, without gaps or repeats. */
+  async followAudit({ onEvent, onStatus, signal }) {
+    let nextSequence = 1n;
+    let renew = false;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        onStatus("replaying");
+        const options = await this.sessionOptions(renew, { signal });
+        renew = false;
+        const request = new AuditStreamRequest({ patient: this.principalId, startSequence: nextSequence, follow: true });
+        for await (const response of this.client.auditStream(request, options)) {
+          failures = 0;
+          const item = response.item;
+          if (item.case === "event") {
+            const event = item.value.event;
+            nextSequence = event.sequence + 1n;
+            onEvent(event);
+          } else if (item.case === "replayCompleted") {
+            onStatus("live");
+          }
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        renew = error?.codeName === "UNAUTHENTICATED";
+        failures++;
+        onStatus("reconnecting", error);
+      }
+      if (signal.aborted) return;
+      await wait(Math.min(MAX_RECONNECT_DELAY_MS, failures === 0 ? 100 : 250 * 2 ** Math.min(failures, 5)), signal);
+    }
+  }
+}

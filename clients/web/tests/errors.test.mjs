@@ -1,0 +1,29 @@
+// What the page says when a call fails: one line naming the problem and what to do, and which failures leave a
+// transaction's outcome unknown (so the same signed bytes are sent again).
+import "./webcrypto.mjs";
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { describeError, outcomeUnknown } from "../src/errors.js";
+
+function grpcError(codeName, message) {
+  return Object.assign(new Error(message), { codeName, code: 0 });
+}
+
+test("a denial names the problem and the node's reason in one sentence", () => {
+  assert.equal(
+    describeError(grpcError("PERMISSION_DENIED", "no PERMIT for DATA_CATEGORY_LABS")),
+    "Not allowed: no PERMIT for DATA_CATEGORY_LABS.",
+  );
+  assert.match(describeError(grpcError("UNAVAILABLE", "")), /^The node is not reachable right now; check your connection and try again\.$/);
+  assert.equal(describeError(new TypeError("Failed to fetch")), "Cannot reach the node; check your connection and try again.");
+  assert.equal(describeError(new Error("The two passphrases differ")), "The two passphrases differ.");
+});
+
+test("only unavailability, deadlines and network failures leave a transaction's outcome unknown", () => {
+  assert.ok(outcomeUnknown(grpcError("UNAVAILABLE", "")));
+  assert.ok(outcomeUnknown(grpcError("DEADLINE_EXCEEDED", "")));
+  assert.ok(outcomeUnknown(new TypeError("Failed to fetch")));
+  for (const answer of ["PERMISSION_DENIED", "FAILED_PRECONDITION", "INVALID_ARGUMENT", "NOT_FOUND", "ALREADY_EXISTS"]) {
+    assert.ok(!outcomeUnknown(grpcError(answer, "")), answer);
+  }
+});
