@@ -19,8 +19,8 @@ import h2.connection
 import h2.events
 import pytest
 
-from interop_processes import ServerProcess
 from swift_tools import SwiftBuildError, build_product
+from test_ledger_interop import start_node
 
 CHAIN_ID = "interop-grpc-web"
 LEDGER = "/healthledger.v1.Ledger"
@@ -36,20 +36,9 @@ def node(tmp_path_factory, request):
         executable = build_product("healthledger")
     except SwiftBuildError as error:
         pytest.fail(str(error), pytrace=False)
-    directory = tmp_path_factory.mktemp("grpc-web-node")
-    data_dir = directory / "data"
-    command = [str(executable), "serve", "--data-dir", str(data_dir), "--chain-id", CHAIN_ID,
-               "--log-level", "notice"]
-    server = ServerProcess(command, directory / "node.log", None)
-
-    def stop():
-        was_running, death = server.is_running, server.death()
-        exit_code = server.stop()
-        assert was_running, f"the node died during the tests ({death}); log:\n{server.log_tail()}"
-        assert exit_code == 0, f"the node exited with {exit_code} on SIGTERM; log:\n{server.log_tail()}"
-
-    request.addfinalizer(stop)
-    return server, data_dir / "tls" / "ca.pem"
+    running = start_node(executable, tmp_path_factory.mktemp("grpc-web-node"), tls=True, request=request,
+                         chain_id=CHAIN_ID)
+    return running.server, running.ca_file
 
 
 @dataclass

@@ -46,11 +46,11 @@ def healthledger() -> Path:
         pytest.fail(str(error), pytrace=False)
 
 
-def start_node(executable: Path, directory: Path, tls: bool, request) -> RunningNode:
+def start_node(executable: Path, directory: Path, tls: bool, request, chain_id: str = CHAIN_ID) -> RunningNode:
     """Starts a node on a fresh data directory (TLS with the development CA unless `tls` is false) and
     stops it when the test or module ends, failing then if it died or exited non-zero."""
     data_dir = directory / "data"
-    command = [str(executable), "serve", "--data-dir", str(data_dir), "--chain-id", CHAIN_ID,
+    command = [str(executable), "serve", "--data-dir", str(data_dir), "--chain-id", chain_id,
                "--log-level", "warning"] + ([] if tls else ["--plaintext"])
     # ServerProcess adds "--port 0"; its own TLS flags are interop-server's, so TLS is left to the node.
     server = ServerProcess(command, directory / "node.log", None)
