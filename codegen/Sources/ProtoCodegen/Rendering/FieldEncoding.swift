@@ -4,7 +4,7 @@ extension SwiftRenderer {
     func writeEncodeFields(_ message: MessageType, layout: MessageLayout, to writer: inout CodeWriter) {
         writer.line("/// Writes the fields that are set, in field-number order, then the unknown fields.")
         writer.block("public func encodeFields(to writer: inout ProtoWriter) {") { writer in
-            for run in Self.encodingRuns(message) {
+            for run in message.encodingRuns {
                 if let oneofIndex = run[0].oneofIndex {
                     let complete = message.fields.filter { $0.oneofIndex == oneofIndex }.count == run.count
                     writeOneofEncode(run, oneofIndex: oneofIndex, complete: complete, layout: layout, to: &writer)
@@ -14,19 +14,6 @@ extension SwiftRenderer {
             }
             writer.line("writer.writeUnknown(unknownFields)")
         }
-    }
-
-    /// Fields by number, consecutive members of the same oneof grouped so that one `switch` writes them.
-    private static func encodingRuns(_ message: MessageType) -> [[Field]] {
-        var runs: [[Field]] = []
-        for field in message.fields.sorted(by: { $0.number < $1.number }) {
-            if let oneofIndex = field.oneofIndex, let last = runs.last, last[0].oneofIndex == oneofIndex {
-                runs[runs.count - 1].append(field)
-            } else {
-                runs.append([field])
-            }
-        }
-        return runs
     }
 
     /// The call that writes one value of `type` as field `number` with `writer` (a `ProtoWriter` variable).

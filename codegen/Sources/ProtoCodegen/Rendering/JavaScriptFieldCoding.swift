@@ -8,7 +8,7 @@ extension JavaScriptRenderer {
             extra: ["Writes the fields of `message` that are set, then its unknown fields."],
             tags: ["@param {\(className)} message", "@param {$pb.BinaryWriter} writer"])
         writer.block("static encode(message, writer) {") { writer in
-            for run in Self.encodingRuns(message) {
+            for run in message.encodingRuns {
                 if let oneofIndex = run[0].oneofIndex {
                     writeOneofEncode(
                         run, property: JavaScriptNaming.propertyName(message.oneofs[oneofIndex].name),
@@ -19,19 +19,6 @@ extension JavaScriptRenderer {
             }
             writer.line("for (const field of message.#unknownFields) writer.raw(field);")
         }
-    }
-
-    /// Fields by number, consecutive members of one oneof grouped so that one `switch` writes them.
-    private static func encodingRuns(_ message: MessageType) -> [[Field]] {
-        var runs: [[Field]] = []
-        for field in message.fields.sorted(by: { $0.number < $1.number }) {
-            if let oneofIndex = field.oneofIndex, let last = runs.last, last[0].oneofIndex == oneofIndex {
-                runs[runs.count - 1].append(field)
-            } else {
-                runs.append([field])
-            }
-        }
-        return runs
     }
 
     /// The statement writing one value of `type` as field `number`.
