@@ -36,7 +36,7 @@ struct HealthLedgerCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, KeygenCommand.self, WhoamiCommand.self, GrantCommand.self, RevokeCommand.self,
             GrantsCommand.self, WriteCommand.self, ImportCommand.self, QueryCommand.self, AuditCommand.self,
-            StatusCommand.self, VerifyCommand.self,
+            EmergencyCommand.self, StatusCommand.self, VerifyCommand.self,
         ])
 
     /// Parses and runs the command; a usage error is reported in the same one-line form as every other error.
