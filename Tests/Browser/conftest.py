@@ -66,9 +66,10 @@ class TLSNode:
     """`healthledger serve` over TLS (its default) on a free port, with its development CA under a scratch
     XDG_DATA_HOME, serving the dashboard straight from clients/web."""
 
-    def __init__(self, executable: Path, workspace: Path):
+    def __init__(self, executable: Path, workspace: Path, serve_arguments: tuple[str, ...] = ()):
         self.executable = executable
         self.workspace = workspace
+        self.serve_arguments = list(serve_arguments)
         self.environment = {key: value for key, value in os.environ.items() if not key.startswith("HEALTHLEDGER_")}
         self.environment.update(XDG_DATA_HOME=str(workspace / "data-home"), XDG_CONFIG_HOME=str(workspace / "config"))
         self.log = open(workspace / "serve.log", "a")
@@ -82,7 +83,8 @@ class TLSNode:
         while True:
             self.process = subprocess.Popen(
                 [str(self.executable), "serve", "--port", str(self.port), "--log-level", "warning"]
-                + (["--dashboard-dir", str(DASHBOARD_DIR)] if DASHBOARD_DIR is not None else []),
+                + (["--dashboard-dir", str(DASHBOARD_DIR)] if DASHBOARD_DIR is not None else [])
+                + self.serve_arguments,
                 cwd=self.workspace, env=self.environment, stdout=subprocess.PIPE, stderr=self.log,
                 stdin=subprocess.DEVNULL, text=True)
             first_line = self.process.stdout.readline().strip()
@@ -162,6 +164,29 @@ def node(healthledger: Path):
     shutil.rmtree(workspace, ignore_errors=True)
 
 
+@dataclass
+class EmergencySetting:
+    """A node whose operator registered one emergency clinician, and that clinician's identity file."""
+
+    node: TLSNode
+    clinician: str
+    clinician_identity: Path
+
+
+@pytest.fixture
+def emergency_setting(healthledger: Path):
+    workspace = Path(tempfile.mkdtemp(prefix="healthledger-dashboard-"))
+    identity = workspace / "er-clinician.pem"
+    keygen = subprocess.run([str(healthledger), "keygen", "--json", "--identity", str(identity)], capture_output=True,
+                            text=True, timeout=CLI_TIMEOUT)
+    assert keygen.returncode == 0, f"keygen failed: {keygen.stderr}"
+    clinician = json.loads(keygen.stdout)["principal_id"]
+    started = TLSNode(healthledger, workspace, serve_arguments=("--emergency-clinician", clinician))
+    yield EmergencySetting(started, clinician, identity)
+    started.stop()
+    shutil.rmtree(workspace, ignore_errors=True)
+
+
 class Browsers:
     """Starts headless Chromium sessions (each with a profile of its own) that trust the node's certificate."""
 
@@ -206,6 +231,16 @@ class Browsers:
 def browsers(node: TLSNode):
     workspace = Path(tempfile.mkdtemp(prefix="healthledger-chromium-"))
     started = Browsers(node, workspace)
+    yield started
+    started.quit()
+    shutil.rmtree(workspace, ignore_errors=True)
+
+
+@pytest.fixture
+def emergency_browsers(emergency_setting: EmergencySetting):
+    """Browsers that trust the node of `emergency_setting`."""
+    workspace = Path(tempfile.mkdtemp(prefix="healthledger-chromium-"))
+    started = Browsers(emergency_setting.node, workspace)
     yield started
     started.quit()
     shutil.rmtree(workspace, ignore_errors=True)

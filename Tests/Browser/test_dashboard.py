@@ -36,6 +36,7 @@ PAGE_TIMEOUT = 20.0
 # What the issue asks: an access appears in the activity view within 1 s of the clinician's command returning.
 ACTIVITY_LATENCY_LIMIT = 1.0
 ACTION_READ = 1
+REASON = "unconscious on arrival, ER bay 3"
 
 
 def screenshots_dir() -> Path:
@@ -411,3 +412,38 @@ def test_activity_follows_on_after_the_node_restarts_without_repeats(node, brows
     sequences = [int(row.get_attribute("data-sequence")) for row in driver.find_elements(By.CSS_SELECTOR, "#activity-list li")]
     assert len(sequences) == len(set(sequences)), f"an event was shown twice: {sequences}"
     assert sequences == sorted(sequences, reverse=True), f"events out of order: {sequences}"
+
+
+def test_emergency_access_stands_out_in_the_activity_view(emergency_setting, emergency_browsers):
+    node, clinician = emergency_setting.node, emergency_setting.clinician
+    driver = emergency_browsers.start("emergency")
+    # Given a patient watching their activity, and an emergency clinician the operator registered.
+    patient = create_key(driver, node)
+    open_screen(driver, "activity")
+    wait_for(driver, lambda d: d.find_element(By.ID, "connection").text == "Live", "the activity stream to be live")
+
+    # When the clinician breaks the glass for allergies, without any grant, and reads them.
+    opened = node.cli("emergency", patient, "--categories", "allergies", "--reason", REASON, "--for", "30m",
+                      identity=emergency_setting.clinician_identity)
+    assert opened.exit_code == 0, f"emergency access was refused: {opened.stderr}"
+    read = node.cli("query", "--patient", patient, "--categories", "allergies", "--purpose", "emergency",
+                    identity=emergency_setting.clinician_identity)
+    assert read.exit_code == 0, f"the emergency read was refused: {read.stderr}"
+
+    # Then the read appears flagged as emergency access, with the clinician's reason, and raises the alert banner.
+    def clinician_rows():
+        return driver.find_elements(By.CSS_SELECTOR, f'#activity-list li[data-actor="{clinician}"]')
+
+    # (two events: the access opened, with its reason, and the read it allowed)
+    wait_for(driver, lambda d: len(clinician_rows()) == 2, "the emergency access and read in the activity view")
+    for row in clinician_rows():
+        assert row.get_attribute("data-emergency") == "true", row.get_attribute("outerHTML")
+        assert "emergency" in row.get_attribute("class").split() and "Emergency" in row.text, row.text
+    assert any(REASON in row.text for row in clinician_rows()), [row.text for row in clinician_rows()]
+    alert = visible(driver, "#activity-alert", "the alert for emergency access")
+    assert alert.text.startswith("Emergency access:"), alert.text
+    # And the "emergency access only" filter keeps it while hiding the patient's own reads.
+    driver.find_element(By.CSS_SELECTOR, 'label[for="filter-emergency"]').click()
+    shown = [r for r in driver.find_elements(By.CSS_SELECTOR, "#activity-list li") if r.is_displayed()]
+    assert shown and all(r.get_attribute("data-emergency") == "true" for r in shown), [r.text for r in shown]
+    take_screenshots(driver, "activity-emergency")

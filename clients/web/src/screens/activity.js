@@ -112,7 +112,8 @@ export class ActivityScreen {
         ` ${purposePhrase(event.purpose)}`,
         allowed && released > 0 ? ` — ${released} record${released === 1 ? "" : "s"} released` : "",
       ),
-      h("p", { class: "event-basis" }, `Why: ${basisLabel(event.basis)}${!allowed && event.reason ? ` (${event.reason})` : ""}`),
+      // A denial's reason says what was missing; an emergency access's carries the clinician's justification.
+      h("p", { class: "event-basis" }, `Why: ${basisLabel(event.basis)}${(!allowed || event.emergency) && event.reason ? ` (${event.reason})` : ""}`),
     );
   }
 
