@@ -16,8 +16,9 @@ async function identityRecord({ privateKey, publicKey, principalId, backup, sour
   return { privateKey, publicKey, principalId, keyId: await keyIdOf(publicKey), backup, source, createdAt: Date.now() };
 }
 
-/** A new identity and its encrypted backup text; the private key is non-extractable from the start of its life
- * in the page, its only exported copy being the encrypted one. */
+/** A new identity and its encrypted backup text. The key is generated extractable only so that its PKCS#8 can be
+ * encrypted into the backup here; what the page keeps is a non-extractable re-import, and the plaintext copy is
+ * zeroed, so the only exported copy is the encrypted one. */
 export async function createIdentity(passphrase) {
   const pair = await crypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]);
   const publicKey = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
