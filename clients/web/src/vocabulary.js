@@ -109,6 +109,12 @@ export function categoriesPhrase(categories) {
 export const basisLabel = (value) => BASIS_LABELS.get(value) ?? "";
 /** Label of a grant's state. */
 export const grantStateLabel = (value) => GRANT_STATE_LABELS.get(value) ?? "";
+/** A node's reason text with its enum names (DATA_CATEGORY_LABS, PURPOSE_TREATMENT) in the page's words. */
+export function readableReason(text) {
+  return text
+    .replace(/\bDATA_CATEGORY_[A-Z_]+\b/g, (name) => (name in DataCategory ? categoryLabel(DataCategory[name]) : name))
+    .replace(/\bPURPOSE_[A-Z_]+\b/g, (name) => (name in Purpose ? purposeLabel(Purpose[name]) : name));
+}
 /** Whether an audit event was allowed. */
 export const isAllowed = (event) => event.outcome === Outcome.OUTCOME_ALLOWED;
 

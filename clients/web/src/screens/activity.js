@@ -4,7 +4,16 @@
 import { byId, h } from "../dom.js";
 import { describeError } from "../errors.js";
 import { displayName } from "../names.js";
-import { actionVerb, basisLabel, categoriesPhrase, formatTime, isAllowed, isoTime, purposePhrase } from "../vocabulary.js";
+import {
+  actionVerb,
+  basisLabel,
+  categoriesPhrase,
+  formatTime,
+  isAllowed,
+  isoTime,
+  purposePhrase,
+  readableReason,
+} from "../vocabulary.js";
 
 /** The activity screen, fed by Ledger.followAudit. */
 export class ActivityScreen {
@@ -113,7 +122,7 @@ export class ActivityScreen {
         allowed && released > 0 ? ` — ${released} record${released === 1 ? "" : "s"} released` : "",
       ),
       // A denial's reason says what was missing; an emergency access's carries the clinician's justification.
-      h("p", { class: "event-basis" }, `Why: ${basisLabel(event.basis)}${(!allowed || event.emergency) && event.reason ? ` (${event.reason})` : ""}`),
+      h("p", { class: "event-basis" }, `Why: ${basisLabel(event.basis)}${(!allowed || event.emergency) && event.reason ? ` (${readableReason(event.reason)})` : ""}`),
     );
   }
 
