@@ -29,6 +29,7 @@ let package = Package(
         .executable(name: "interop-client", targets: ["interop-client"]),
         .executable(name: "echo-bench-server", targets: ["echo-bench-server"]),
         .executable(name: "ledger-bench", targets: ["ledger-bench"]),
+        .executable(name: "proof-bench", targets: ["proof-bench"]),
         .executable(name: "ledger-client-example", targets: ["ledger-client-example"]),
     ],
     dependencies: [
@@ -102,7 +103,7 @@ let package = Package(
         // The Swift client: identities, transaction signing, sessions, typed calls over the generated stubs.
         .target(
             name: "HealthLedgerClient",
-            dependencies: ["HealthLedgerProtos", "LedgerCrypto", "ProtobufWire", "RPCCore"]),
+            dependencies: ["HealthLedgerProtos", "LedgerCrypto", "MerkleLog", "ProtobufWire", "RPCCore"]),
         // The healthledger command: serve, and the client commands (keygen, grant, query, audit, verify, ...).
         .executableTarget(
             name: "healthledger",
@@ -136,6 +137,12 @@ let package = Package(
                 "HealthLedgerClient", "HealthLedgerProtos", "LedgerCrypto", "RPCCore", "HTTP2Transport", "ProtobufWire",
             ],
             path: "Benchmarks/ledger/ledger-bench"),
+        // Inclusion proofs per second on one core, as the node makes them for GetInclusionProof (run by hand; see
+        // BENCHMARKS.md, "Proofs and verification").
+        .executableTarget(
+            name: "proof-bench",
+            dependencies: ["LedgerDomain", "LedgerCrypto", "MerkleLog", "HealthLedgerProtos", "ProtobufWire"],
+            path: "Benchmarks/ledger/proof-bench"),
 
         // The client library end to end (grant, write, query, revoke, audit) against a running node; see its README.
         .executableTarget(

@@ -169,26 +169,103 @@ struct StatusCommand: AsyncParsableCommand {
     }
 }
 
-/// `healthledger verify`: checks the chain's signed headers rather than trusting the node.
+/// `healthledger verify`: checks the chain rather than trusting the node: a server's signed headers and checkpoint, or
+/// every block, entry, root and signature of a data directory.
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Verify the chain: every block header's hash link, entry range and node signature.",
+        abstract: "Verify the chain: hash links, entries, Merkle roots, node signatures and checkpoints.",
         discussion: """
-            Fetches every signed block header from height 1 (GetBlocks) and checks that
-            each names this chain, follows the previous one (height, previous-block hash,
-            entry range, time) and is signed by a node key in force at its height; then
-            that the node's signed checkpoint commits to exactly the log the last header
-            ends. Exits 0 when all holds, 1 at the first block that fails, naming it.
+            Against a server (the default), fetches every signed block header from height
+            1 (GetBlocks) and checks that each names this chain, follows the previous one
+            (height, previous-block hash, entry range, time) and is signed by a node key in
+            force at its height; then that the node's signed checkpoint commits to exactly
+            the log the last header ends.
+
+            With --data-dir, reads a node's data directory without a node and without
+            changing it (run it on a stopped node's directory or a copy): every frame's
+            checksum; every block's header as above; every entry decodes and every audit
+            event names its own block, log index and the next audit sequence number; the
+            entries hash (RFC 9162 leaves) to the header's entries root and the whole log
+            to its tree root; every block's checkpoint is signed and commits to that log
+            (each checkpoint's tree is a prefix of the next, as the tree is rebuilt leaf by
+            leaf). Snapshots are not read. --transactions also verifies every transaction's
+            author signature (slower). --head-signatures-only verifies the node
+            signatures of the last block only, as a starting node does (every header names
+            the previous one's hash, so the head's signature vouches for every header and
+            checkpoint before it): faster on long chains. --node-key-id checks that the directory's node key
+            is the one you expect: whoever holds a data directory holds its signing key.
+
+            Exits 0 when all holds, 1 at the first inconsistency, naming the block (and
+            the entry's log index when one entry is at fault).
 
             Examples:
               healthledger verify
               healthledger verify --json
+              healthledger verify --data-dir /var/lib/healthledger
+              healthledger verify --data-dir backup/ --transactions --node-key-id 3f1c...
             """)
 
+    @Option(name: .customLong("data-dir"), help: "Verify this node data directory offline instead of a server.")
+    var dataDirectory: String?
+    @Flag(name: .long, help: "With --data-dir: also verify every transaction's author signature.")
+    var transactions = false
+    @Option(name: .customLong("node-key-id"), help: "With --data-dir: the node key id the directory must hold.")
+    var nodeKeyID: String?
+    @Flag(
+        name: .customLong("head-signatures-only"),
+        help: "With --data-dir: verify the node signatures of the last block only (the hash links vouch for the rest).")
+    var headSignaturesOnly = false
     @OptionGroup var options: ClientOptions
 
+    func validate() throws {
+        if dataDirectory == nil && (transactions || nodeKeyID != nil || headSignaturesOnly) {
+            throw ValidationError("--transactions, --node-key-id and --head-signatures-only go with --data-dir")
+        }
+    }
+
     func run() async throws {
+        if let dataDirectory {
+            try await reportingFailures { try verifyDirectory(dataDirectory) }
+        } else {
+            try await verifyServer()
+        }
+    }
+
+    private func verifyDirectory(_ directory: String) throws {
+        let verification = DataDirectoryVerification(
+            directory: directory, verifyingTransactions: transactions,
+            verifyingHeadSignaturesOnly: headSignaturesOnly, expectedNodeKeyID: nodeKeyID,
+            showsProgress: !options.json)
+        let summary = try verification.run()
+        let headHash = Hex.encode(summary.headHash)
+        let root = Hex.encode(summary.treeRoot)
+        let seconds = (summary.seconds * 100).rounded() / 100
+        if options.json {
+            CommandOutput.json([
+                "chain_id": summary.chainID, "verified": true, "data_dir": directory, "height": summary.blocks,
+                "tree_size": summary.entries, "audit_events": summary.auditEvents,
+                "transaction_signatures_verified": summary.transactionSignatures,
+                "node_signatures_verified": summary.nodeSignaturesVerified, "head_block_hash": headHash,
+                "root_hash": root, "node_key_id": summary.nodeKeyID, "seconds": seconds,
+            ])
+        } else {
+            CommandOutput.write(
+                FieldList(fields: [
+                    ("chain id", summary.chainID), ("verified", "\(summary.blocks) blocks"),
+                    ("log size", "\(summary.entries) entries (\(summary.auditEvents) audit events)"),
+                    ("node signatures", "\(summary.nodeSignaturesVerified) verified"),
+                    (
+                        "transaction signatures",
+                        transactions ? "\(summary.transactionSignatures) verified" : "not checked"
+                    ),
+                    ("head block hash", headHash), ("root hash", root), ("node key", summary.nodeKeyID),
+                    ("time", "\(seconds) s"),
+                ]).rendered())
+        }
+    }
+
+    private func verifyServer() async throws {
         try await options.withStub { stub in
             let head = try await stub.getChainHead(Healthledger_V1_GetChainHeadRequest())
             var verifier = try ChainVerifier(chainID: head.chainId, nodeKeys: head.nodeKeys)
