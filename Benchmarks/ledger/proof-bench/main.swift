@@ -1,0 +1,153 @@
+// Inclusion proofs per second on one core, as the node makes them for GetInclusionProof, over a ledger state of
+// --entries entries in blocks of --entries-per-block (default: a million entries in 200,000 blocks, the shape a
+// million-grant fill leaves). Run by hand (release build); see BENCHMARKS.md, "Proofs and verification".
+//
+//   swift build -c release --product proof-bench && .build/release/proof-bench [--entries N] [--entries-per-block B]
+//       [--proofs P] [--repeats R]
+//
+// Prints one RESULT line per phase and repeat:
+//   tree       MerkleTree.inclusionProof(leafIndex:treeSize:) for a random leaf at the full size: the Merkle work alone;
+//   node-path  what LedgerService.getInclusionProof does under the state's read lock (the checkpoint of the requested
+//              tree size found by binary search over the blocks and decoded, the proof, the response message), plus
+//              encoding the response as the transport does; the tree size asked is that of a random block's end;
+//   node-path-latest  the same against the latest checkpoint (a request without tree_size);
+//   lean-latest  node-path-latest with the block's end read from the block table's row (`entryRange`) instead of
+//              decoding the block twice and its checkpoint once more: what the handler would cost without those decodes.
+import Foundation
+import HealthLedgerProtos
+import LedgerCrypto
+import LedgerDomain
+import MerkleLog
+import ProtobufWire
+
+func option(_ name: String, _ fallback: Int) -> Int {
+    let arguments = CommandLine.arguments
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1])
+    else { return fallback }
+    return value
+}
+
+let entryCount = option("--entries", 1_000_000)
+let entriesPerBlock = option("--entries-per-block", 5)
+let proofCount = option("--proofs", 1_000_000)
+let repeats = option("--repeats", 5)
+
+/// A xorshift generator: the same leaves every run, and no locking or system call per draw.
+struct Xorshift {
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    mutating func next(below bound: UInt64) -> UInt64 {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return state % bound
+    }
+}
+
+func buildState() -> LedgerState {
+    var state = LedgerState(chainID: "proof-bench")
+    let sealer = BlockSealer(nodeKey: SigningPrivateKey.generate(.ed25519))
+    let rules = LedgerRules()
+    var event = Healthledger_V1_AuditEvent()
+    event.actor = "hl1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"
+    event.patient = "hl1zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"
+    event.action = .read
+    event.outcome = .allowed
+    var time: Int64 = 1_790_000_000_000
+    var added = 0
+    while added < entryCount {
+        time += 1
+        var draft = BlockDraft(after: state, time: time, rules: rules)
+        for _ in 0..<min(entriesPerBlock, entryCount - added) {
+            event.timeUnixMs = time
+            draft.appendAudit(event, salt: SecureRandom.bytes(16))
+            added += 1
+        }
+        let (summary, _) = sealer.seal(draft, onto: &state)
+        state.commit(draft, summary: summary)
+    }
+    return state
+}
+
+/// The handler's work: LedgerService.getInclusionProof and LedgerService.checkpoint(treeSize:field:in:) step by step.
+func nodePathProof(leafIndex: UInt64, treeSize requested: UInt64, in state: LedgerState) -> [UInt8] {
+    var low = 0
+    var high = state.blocks.count
+    while low < high {
+        let middle = (low + high) / 2
+        if state.blocks.entryRange(at: middle).upperBound < requested { low = middle + 1 } else { high = middle }
+    }
+    let header = state.blocks[low].header
+    precondition(header.firstEntryIndex + UInt64(header.entryCount) == requested)
+    let checkpoint = state.blocks[low].checkpoint
+    let treeSize = (try? Healthledger_V1_Checkpoint(serializedBytes: checkpoint.checkpoint).treeSize) ?? 0
+    precondition(leafIndex < treeSize)
+    var proof = Healthledger_V1_InclusionProof()
+    proof.leafIndex = leafIndex
+    proof.treeSize = treeSize
+    proof.auditPath = try! state.tree.inclusionProof(leafIndex: leafIndex, treeSize: treeSize)
+    var response = Healthledger_V1_GetInclusionProofResponse()
+    response.proof = proof
+    response.checkpoint = checkpoint
+    return response.serializedBytes()
+}
+
+/// `nodePathProof` without the repeated decoding: the end check and tree size from the row, one decode of the block.
+func leanProof(leafIndex: UInt64, treeSize requested: UInt64, in state: LedgerState) -> [UInt8] {
+    var low = 0
+    var high = state.blocks.count
+    while low < high {
+        let middle = (low + high) / 2
+        if state.blocks.entryRange(at: middle).upperBound < requested { low = middle + 1 } else { high = middle }
+    }
+    precondition(state.blocks.entryRange(at: low).upperBound == requested && leafIndex < requested)
+    var proof = Healthledger_V1_InclusionProof()
+    proof.leafIndex = leafIndex
+    proof.treeSize = requested
+    proof.auditPath = try! state.tree.inclusionProof(leafIndex: leafIndex, treeSize: requested)
+    var response = Healthledger_V1_GetInclusionProofResponse()
+    response.proof = proof
+    response.checkpoint = state.blocks[low].checkpoint
+    return response.serializedBytes()
+}
+
+let buildStart = ContinuousClock.now
+let state = buildState()
+print("built \(state.treeSize) entries in \(state.height) blocks in \(ContinuousClock.now - buildStart)")
+let size = state.tree.size
+
+func measure(_ phase: String, _ body: (inout Xorshift) -> Int) {
+    var rates: [Double] = []
+    for repeatIndex in 1...repeats {
+        var random = Xorshift()
+        let start = ContinuousClock.now
+        var sink = 0
+        for _ in 0..<proofCount { sink &+= body(&random) }
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let rate = Double(proofCount) / seconds
+        rates.append(rate)
+        print(
+            "RESULT phase=\(phase) repeat=\(repeatIndex) proofs=\(proofCount) seconds=\(String(format: "%.3f", seconds)) "
+                + "proofs_per_s=\(Int(rate)) us_per_proof=\(String(format: "%.3f", 1e6 / rate)) check=\(sink & 0xff)")
+    }
+    let sorted = rates.sorted()
+    print(
+        "SUMMARY phase=\(phase) min_proofs_per_s=\(Int(sorted.first!)) median_proofs_per_s=\(Int(sorted[sorted.count / 2])) "
+            + "max_proofs_per_s=\(Int(sorted.last!))")
+}
+
+measure("tree") { random in
+    let path = try! state.tree.inclusionProof(leafIndex: random.next(below: size), treeSize: size)
+    return path.count
+}
+measure("node-path") { random in
+    let block = Int(random.next(below: UInt64(state.blocks.count)))
+    let treeSize = state.blocks.entryRange(at: block).upperBound
+    return nodePathProof(leafIndex: random.next(below: treeSize), treeSize: treeSize, in: state).count
+}
+measure("node-path-latest") { random in
+    nodePathProof(leafIndex: random.next(below: size), treeSize: size, in: state).count
+}
+measure("lean-latest") { random in
+    leanProof(leafIndex: random.next(below: size), treeSize: size, in: state).count
+}
