@@ -59,9 +59,8 @@ final class BlockCommitter: @unchecked Sendable {
     private let storageFailures = Counter(label: "healthledger_block_append_failures_total")
     private let chainHeight = Gauge(label: "healthledger_chain_height")
 
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let wakeup = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    // Guarded by mutex.
+    private let wakeup = ThreadCondition()
+    // Guarded by wakeup.
     private var queue: [Submission] = []
     private var stopping = false
     private var stopped = false
@@ -77,15 +76,6 @@ final class BlockCommitter: @unchecked Sendable {
         self.rules = rules
         self.clock = clock
         self.onCommit = onCommit
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(wakeup, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(wakeup)
-        pthread_mutex_destroy(mutex)
-        wakeup.deallocate()
-        mutex.deallocate()
     }
 
     /// Starts the committer thread.
@@ -95,42 +85,42 @@ final class BlockCommitter: @unchecked Sendable {
 
     /// Commits the pending work and stops; later submissions get UNAVAILABLE.
     func stop() {
-        pthread_mutex_lock(mutex)
+        wakeup.lock()
         stopping = true
-        pthread_cond_signal(wakeup)
-        while !stopped { pthread_cond_wait(wakeup, mutex) }
-        pthread_mutex_unlock(mutex)
+        wakeup.signal()
+        while !stopped { wakeup.wait() }
+        wakeup.unlock()
     }
 
     /// Puts `work` into the next block and waits until that block is durable (or refused).
     func submit(_ work: CommitWork) async -> Result<CommitReceipt, RPCError> {
         await withCheckedContinuation { continuation in
-            pthread_mutex_lock(mutex)
+            wakeup.lock()
             if stopping {
-                pthread_mutex_unlock(mutex)
+                wakeup.unlock()
                 continuation.resume(returning: .failure(RPCError(.unavailable, "the node is shutting down")))
                 return
             }
             queue.append(Submission(work: work, continuation: continuation))
-            if queue.count == 1 { pthread_cond_signal(wakeup) }
-            pthread_mutex_unlock(mutex)
+            if queue.count == 1 { wakeup.signal() }
+            wakeup.unlock()
         }
     }
 
     private func requeue(_ submissions: [Submission]) {
-        pthread_mutex_lock(mutex)
+        wakeup.lock()
         queue.insert(contentsOf: submissions, at: 0)
-        pthread_mutex_unlock(mutex)
+        wakeup.unlock()
     }
 
     private func run() {
         while true {
-            pthread_mutex_lock(mutex)
-            while queue.isEmpty && !stopping { pthread_cond_wait(wakeup, mutex) }
+            wakeup.lock()
+            while queue.isEmpty && !stopping { wakeup.wait() }
             if queue.isEmpty && stopping {
                 stopped = true
-                pthread_cond_broadcast(wakeup)
-                pthread_mutex_unlock(mutex)
+                wakeup.broadcast()
+                wakeup.unlock()
                 return
             }
             let batch: [Submission]
@@ -142,7 +132,7 @@ final class BlockCommitter: @unchecked Sendable {
                 batch = Array(queue.prefix(Self.maxSubmissionsPerBlock))
                 queue.removeFirst(Self.maxSubmissionsPerBlock)
             }
-            pthread_mutex_unlock(mutex)
+            wakeup.unlock()
             commit(batch)
         }
     }

@@ -16,9 +16,8 @@ final class SnapshotWriter: @unchecked Sendable {
     private let logger: Logger
     private let write: @Sendable ([UInt8], UInt64, String) throws(StorageError) -> Void
 
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let wakeup = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    // Guarded by mutex.
+    private let wakeup = ThreadCondition()
+    // Guarded by wakeup.
     private var trigger: SnapshotTrigger
     private var stopping = false
     private var running = false
@@ -37,46 +36,33 @@ final class SnapshotWriter: @unchecked Sendable {
         self.trigger = trigger
         self.logger = logger
         self.write = write
-        pthread_mutex_init(mutex, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(wakeup, &attributes)
-        pthread_condattr_destroy(&attributes)
-    }
-
-    deinit {
-        pthread_cond_destroy(wakeup)
-        pthread_mutex_destroy(mutex)
-        wakeup.deallocate()
-        mutex.deallocate()
     }
 
     /// Starts the writer thread.
     func start() {
-        pthread_mutex_lock(mutex)
+        wakeup.lock()
         running = true
-        pthread_mutex_unlock(mutex)
+        wakeup.unlock()
         DedicatedThread.start { self.run() }
     }
 
     /// Called by the committer after each block: the log now holds `entries` entries.
     func blockCommitted(entries: UInt64) {
-        pthread_mutex_lock(mutex)
+        wakeup.lock()
         trigger.committed(entries: entries, now: Self.now())
-        if trigger.isDue(now: Self.now()) { pthread_cond_signal(wakeup) }
-        pthread_mutex_unlock(mutex)
+        if trigger.isDue(now: Self.now()) { wakeup.signal() }
+        wakeup.unlock()
     }
 
     /// Stops the thread, waiting for a snapshot being written to finish. Returns the height the newest snapshot on
     /// disk covers (nil: none).
     func stop() -> UInt64? {
-        pthread_mutex_lock(mutex)
+        wakeup.lock()
         stopping = true
-        pthread_cond_signal(wakeup)
-        while running { pthread_cond_wait(wakeup, mutex) }
+        wakeup.signal()
+        while running { wakeup.wait() }
         let covered = trigger.coveredHeight
-        pthread_mutex_unlock(mutex)
+        wakeup.unlock()
         return covered
     }
 
@@ -84,31 +70,27 @@ final class SnapshotWriter: @unchecked Sendable {
         // Below the committer and the request handlers: a snapshot may take a while, and nothing waits for it.
         // (On Linux the nice value is per thread, and "who" 0 is the calling thread.)
         setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
-        pthread_mutex_lock(mutex)
+        wakeup.lock()
         while true {
             while !stopping && !trigger.isDue(now: Self.now()) {
                 if let deadline = trigger.nextDeadline() {
-                    var time = timespec()
-                    let whole = deadline.rounded(.down)
-                    time.tv_sec = Int(whole)
-                    time.tv_nsec = Int((deadline - whole) * 1e9)
-                    pthread_cond_timedwait(wakeup, mutex, &time)
+                    wakeup.wait(untilMonotonicSeconds: deadline)
                 } else {
-                    pthread_cond_wait(wakeup, mutex)
+                    wakeup.wait()
                 }
             }
             if stopping { break }
             // The copy shares the state's storage; taking it holds the read lock for a moment only.
             let state = cell.read { $0 }
             trigger.started(entries: state.treeSize)
-            pthread_mutex_unlock(mutex)
+            wakeup.unlock()
             let succeeded = writeSnapshot(of: state)
-            pthread_mutex_lock(mutex)
+            wakeup.lock()
             trigger.finished(height: state.height, succeeded: succeeded, now: Self.now())
         }
         running = false
-        pthread_cond_broadcast(wakeup)
-        pthread_mutex_unlock(mutex)
+        wakeup.broadcast()
+        wakeup.unlock()
     }
 
     /// Encodes and writes `state`; logs the outcome. Also used for the snapshot at a clean shutdown.
