@@ -45,6 +45,16 @@ public struct BlockTable: RandomAccessCollection, Sendable {
         }
     }
 
+    /// The signed checkpoint of the block at `position`, decoded alone (without the header `subscript` decodes too).
+    public func checkpoint(at position: Int) -> Healthledger_V1_SignedCheckpoint {
+        let row = rows[position]
+        return chunks[Int(row.chunk)].withUnsafeBytes { chunk in
+            let start = Int(row.offset) + Int(row.headerLength)
+            return try! Healthledger_V1_SignedCheckpoint(
+                serializedBytes: UnsafeRawBufferPointer(rebasing: chunk[start..<start + Int(row.checkpointLength)]))
+        }
+    }
+
     /// The time of the block at `position`.
     public func time(at position: Int) -> Int64 { rows[position].time }
 

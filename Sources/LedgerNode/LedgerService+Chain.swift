@@ -196,7 +196,7 @@ extension LedgerService {
     ) async throws -> Healthledger_V1_GetCheckpointResponse {
         var response = Healthledger_V1_GetCheckpointResponse()
         response.checkpoint = try runtime.cell.read { (state) throws(RPCError) in
-            try Self.checkpoint(treeSize: request.treeSize, field: "tree_size", in: state)
+            try Self.checkpoint(treeSize: request.treeSize, field: "tree_size", in: state).signed
         }
         return response
     }
@@ -205,8 +205,7 @@ extension LedgerService {
         request: Healthledger_V1_GetInclusionProofRequest, context: ServerContext
     ) async throws -> Healthledger_V1_GetInclusionProofResponse {
         try runtime.cell.read { (state) throws(RPCError) in
-            let checkpoint = try Self.checkpoint(treeSize: request.treeSize, field: "tree_size", in: state)
-            let treeSize = Self.treeSize(of: checkpoint)
+            let (checkpoint, treeSize) = try Self.checkpoint(treeSize: request.treeSize, field: "tree_size", in: state)
             guard request.leafIndex < treeSize else {
                 throw InputValidation.invalid("leaf_index", "\(request.leafIndex) is not below tree size \(treeSize)")
             }
@@ -232,7 +231,7 @@ extension LedgerService {
         return try runtime.cell.read { (state) throws(RPCError) in
             let first = try Self.checkpoint(treeSize: request.firstTreeSize, field: "first_tree_size", in: state)
             let second = try Self.checkpoint(treeSize: request.secondTreeSize, field: "second_tree_size", in: state)
-            let secondSize = Self.treeSize(of: second)
+            let secondSize = second.treeSize
             guard request.firstTreeSize <= secondSize else {
                 throw InputValidation.invalid("second_tree_size", "must be at least first_tree_size")
             }
@@ -247,18 +246,22 @@ extension LedgerService {
             }
             var response = Healthledger_V1_GetConsistencyProofResponse()
             response.proof = proof
-            response.firstCheckpoint = first
-            response.secondCheckpoint = second
+            response.firstCheckpoint = first.signed
+            response.secondCheckpoint = second.signed
             return response
         }
     }
 
-    /// The signed checkpoint of the block ending at `treeSize` (latest when nil).
+    /// The signed checkpoint of the block ending at `treeSize` (latest when nil) and that tree size, both read from
+    /// the block table without decoding the header or the checkpoint's body.
     static func checkpoint(treeSize: UInt64?, field: String, in state: borrowing LedgerState) throws(RPCError)
-        -> Healthledger_V1_SignedCheckpoint
+        -> (signed: Healthledger_V1_SignedCheckpoint, treeSize: UInt64)
     {
-        guard let latest = state.blocks.last else { throw RPCError(.notFound, "the chain has no block yet") }
-        guard let treeSize else { return latest.checkpoint }
+        guard !state.blocks.isEmpty else { throw RPCError(.notFound, "the chain has no block yet") }
+        guard let treeSize else {
+            let latest = state.blocks.count - 1
+            return (state.blocks.checkpoint(at: latest), state.blocks.entryRange(at: latest).upperBound)
+        }
         var low = 0
         var high = state.blocks.count
         while low < high {
@@ -269,14 +272,9 @@ extension LedgerService {
         guard low < state.blocks.count else {
             throw RPCError(.notFound, "\(field): no checkpoint for tree size \(treeSize) yet")
         }
-        let header = state.blocks[low].header
-        guard header.firstEntryIndex + UInt64(header.entryCount) == treeSize else {
+        guard state.blocks.entryRange(at: low).upperBound == treeSize else {
             throw RPCError(.notFound, "\(field): \(treeSize) is not the log size at the end of a block")
         }
-        return state.blocks[low].checkpoint
-    }
-
-    static func treeSize(of checkpoint: Healthledger_V1_SignedCheckpoint) -> UInt64 {
-        (try? Healthledger_V1_Checkpoint(serializedBytes: checkpoint.checkpoint).treeSize) ?? 0
+        return (state.blocks.checkpoint(at: low), treeSize)
     }
 }

@@ -7,12 +7,11 @@
 //
 // Prints one RESULT line per phase and repeat:
 //   tree       MerkleTree.inclusionProof(leafIndex:treeSize:) for a random leaf at the full size: the Merkle work alone;
-//   node-path  what LedgerService.getInclusionProof does under the state's read lock (the checkpoint of the requested
-//              tree size found by binary search over the blocks and decoded, the proof, the response message), plus
-//              encoding the response as the transport does; the tree size asked is that of a random block's end;
-//   node-path-latest  the same against the latest checkpoint (a request without tree_size);
-//   lean-latest  node-path-latest with the block's end read from the block table's row (`entryRange`) instead of
-//              decoding the block twice and its checkpoint once more: what the handler would cost without those decodes.
+//   node-path  what LedgerService.getInclusionProof does under the state's read lock (the block ending at the
+//              requested tree size found by binary search over the block table's rows, its checkpoint decoded, the
+//              proof, the response message), plus encoding the response as the transport does; the tree size asked is
+//              that of a random block's end;
+//   node-path-latest  the same against the latest checkpoint (a request without tree_size).
 import Foundation
 import HealthLedgerProtos
 import LedgerCrypto
@@ -76,29 +75,6 @@ func nodePathProof(leafIndex: UInt64, treeSize requested: UInt64, in state: Ledg
         let middle = (low + high) / 2
         if state.blocks.entryRange(at: middle).upperBound < requested { low = middle + 1 } else { high = middle }
     }
-    let header = state.blocks[low].header
-    precondition(header.firstEntryIndex + UInt64(header.entryCount) == requested)
-    let checkpoint = state.blocks[low].checkpoint
-    let treeSize = (try? Healthledger_V1_Checkpoint(serializedBytes: checkpoint.checkpoint).treeSize) ?? 0
-    precondition(leafIndex < treeSize)
-    var proof = Healthledger_V1_InclusionProof()
-    proof.leafIndex = leafIndex
-    proof.treeSize = treeSize
-    proof.auditPath = try! state.tree.inclusionProof(leafIndex: leafIndex, treeSize: treeSize)
-    var response = Healthledger_V1_GetInclusionProofResponse()
-    response.proof = proof
-    response.checkpoint = checkpoint
-    return response.serializedBytes()
-}
-
-/// `nodePathProof` without the repeated decoding: the end check and tree size from the row, one decode of the block.
-func leanProof(leafIndex: UInt64, treeSize requested: UInt64, in state: LedgerState) -> [UInt8] {
-    var low = 0
-    var high = state.blocks.count
-    while low < high {
-        let middle = (low + high) / 2
-        if state.blocks.entryRange(at: middle).upperBound < requested { low = middle + 1 } else { high = middle }
-    }
     precondition(state.blocks.entryRange(at: low).upperBound == requested && leafIndex < requested)
     var proof = Healthledger_V1_InclusionProof()
     proof.leafIndex = leafIndex
@@ -106,7 +82,7 @@ func leanProof(leafIndex: UInt64, treeSize requested: UInt64, in state: LedgerSt
     proof.auditPath = try! state.tree.inclusionProof(leafIndex: leafIndex, treeSize: requested)
     var response = Healthledger_V1_GetInclusionProofResponse()
     response.proof = proof
-    response.checkpoint = state.blocks[low].checkpoint
+    response.checkpoint = state.blocks.checkpoint(at: low)
     return response.serializedBytes()
 }
 
@@ -147,7 +123,4 @@ measure("node-path") { random in
 }
 measure("node-path-latest") { random in
     nodePathProof(leafIndex: random.next(below: size), treeSize: size, in: state).count
-}
-measure("lean-latest") { random in
-    leanProof(leafIndex: random.next(below: size), treeSize: size, in: state).count
 }
