@@ -162,7 +162,8 @@ public struct Healthledger_V1_AuditEvent: ProtoMessage {
 
     /// What was asked: READ (Query), WRITE (Write), AUDIT_READ (AuditStream).
     /// The opening of an emergency access is recorded as READ with emergency
-    /// set.
+    /// set; a patient's erasure of record content (Erase) as WRITE by the
+    /// patient with PURPOSE_PATIENT_REQUEST and a reason starting "erasure:".
     public var action: Healthledger_V1_Action = .unspecified
 
     /// Categories decided on, with DATA_CATEGORY_ALL expanded into the concrete
@@ -267,44 +268,6 @@ public struct Healthledger_V1_AuditEvent: ProtoMessage {
     }
 }
 
-/// An audit event together with the exact ledger entry bytes that carry it, so
-/// a client can check its inclusion in the log without re-encoding anything.
-public struct Healthledger_V1_LoggedAuditEvent: ProtoMessage {
-    public static let protoMessageName = "healthledger.v1.LoggedAuditEvent"
-
-    /// The event, decoded from ledger_entry for convenience.
-    public var event: Healthledger_V1_AuditEvent? = nil
-
-    /// The deterministic encoding of the LedgerEntry holding the event (see
-    /// chain.proto); its leaf hash is SHA-256(0x00 || ledger_entry). At most
-    /// 1,048,576 bytes.
-    public var ledgerEntry: [UInt8] = []
-
-    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
-    public var unknownFields = UnknownFields()
-
-    /// Creates a message with every field at its default value.
-    public init() {}
-
-    /// Writes the fields that are set, in field-number order, then the unknown fields.
-    public func encodeFields(to writer: inout ProtoWriter) {
-        if let event { writer.writeMessage(event, field: 1) }
-        if !ledgerEntry.isEmpty { writer.writeBytes(ledgerEntry, field: 2) }
-        writer.writeUnknown(unknownFields)
-    }
-
-    /// Reads fields until the end of the message, merging them into this one.
-    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
-        while let tag = try reader.nextTag() {
-            switch tag.fieldNumber {
-            case 1: try reader.readMessage(tag, into: &event, field: "healthledger.v1.LoggedAuditEvent.event")
-            case 2: ledgerEntry = try reader.readBytes(tag, field: "healthledger.v1.LoggedAuditEvent.ledger_entry")
-            default: try reader.skipField(tag, into: &unknownFields)
-            }
-        }
-    }
-}
-
 /// `healthledger/v1/audit.proto`: its descriptor for server reflection and type registries.
 public enum HealthledgerV1AuditProtoFile {
     /// The file's `google.protobuf.FileDescriptorProto`, its imports and its message types.
@@ -324,19 +287,17 @@ public enum HealthledgerV1AuditProtoFile {
             Y2lzaW9uQmFzaXNSBWJhc2lzEhYKBnJlYXNvbhgLIAEoCVIGcmVhc29uEiwKEmRlY2lkaW5nX2dyYW50X2lkcxgMIAMoCVIQZGVj\
             aWRpbmdHcmFudElkcxIcCgllbWVyZ2VuY3kYDSABKAhSCWVtZXJnZW5jeRIzChNlbWVyZ2VuY3lfYWNjZXNzX2lkGA4gASgJSABS\
             EWVtZXJnZW5jeUFjY2Vzc0lkiAEBEiEKDGJsb2NrX2hlaWdodBgPIAEoBFILYmxvY2tIZWlnaHQSHwoLZW50cnlfaW5kZXgYECAB\
-            KARSCmVudHJ5SW5kZXhCFgoUX2VtZXJnZW5jeV9hY2Nlc3NfaWQiaAoQTG9nZ2VkQXVkaXRFdmVudBIxCgVldmVudBgBIAEoCzIb\
-            LmhlYWx0aGxlZGdlci52MS5BdWRpdEV2ZW50UgVldmVudBIhCgxsZWRnZXJfZW50cnkYAiABKAxSC2xlZGdlckVudHJ5KksKB091\
-            dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhMKD09VVENPTUVfQUxMT1dFRBABEhIKDk9VVENPTUVfREVOSUVEEAIq0wEK\
-            DURlY2lzaW9uQmFzaXMSHgoaREVDSVNJT05fQkFTSVNfVU5TUEVDSUZJRUQQABIfChtERUNJU0lPTl9CQVNJU19QQVRJRU5UX1NF\
-            TEYQARIfChtERUNJU0lPTl9CQVNJU19QRVJNSVRfR1JBTlQQAhIjCh9ERUNJU0lPTl9CQVNJU19FTUVSR0VOQ1lfQUNDRVNTEAMS\
-            HQoZREVDSVNJT05fQkFTSVNfREVOWV9HUkFOVBAEEhwKGERFQ0lTSU9OX0JBU0lTX05PX1BFUk1JVBAFYgZwcm90bzM=
+            KARSCmVudHJ5SW5kZXhCFgoUX2VtZXJnZW5jeV9hY2Nlc3NfaWQqSwoHT3V0Y29tZRIXChNPVVRDT01FX1VOU1BFQ0lGSUVEEAAS\
+            EwoPT1VUQ09NRV9BTExPV0VEEAESEgoOT1VUQ09NRV9ERU5JRUQQAirTAQoNRGVjaXNpb25CYXNpcxIeChpERUNJU0lPTl9CQVNJ\
+            U19VTlNQRUNJRklFRBAAEh8KG0RFQ0lTSU9OX0JBU0lTX1BBVElFTlRfU0VMRhABEh8KG0RFQ0lTSU9OX0JBU0lTX1BFUk1JVF9H\
+            UkFOVBACEiMKH0RFQ0lTSU9OX0JBU0lTX0VNRVJHRU5DWV9BQ0NFU1MQAxIdChlERUNJU0lPTl9CQVNJU19ERU5ZX0dSQU5UEAQS\
+            HAoYREVDSVNJT05fQkFTSVNfTk9fUEVSTUlUEAViBnByb3RvMw==
             """
         ),
         dependencies: ["healthledger/v1/policy.proto"],
         messageTypes: [
             Healthledger_V1_ReleasedRecord.self,
             Healthledger_V1_AuditEvent.self,
-            Healthledger_V1_LoggedAuditEvent.self,
         ]
     )
 }

@@ -346,6 +346,47 @@ public struct Healthledger_V1_InclusionProof: ProtoMessage {
     }
 }
 
+/// An entry's inclusion proof together with the signed checkpoint it leads to:
+/// all a client needs, with the entry's bytes, to check offline that the
+/// entry is in the log the node signed. The checkpoint is the one at the end
+/// of the block holding the entry, so proof.tree_size equals
+/// checkpoint.tree_size.
+public struct Healthledger_V1_EntryProof: ProtoMessage {
+    public static let protoMessageName = "healthledger.v1.EntryProof"
+
+    /// Proof that the entry is leaf inclusion.leaf_index of the log of
+    /// inclusion.tree_size entries.
+    public var inclusion: Healthledger_V1_InclusionProof? = nil
+
+    /// The node's signed checkpoint of inclusion.tree_size entries, whose
+    /// root_hash the proof leads to.
+    public var checkpoint: Healthledger_V1_SignedCheckpoint? = nil
+
+    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
+    public var unknownFields = UnknownFields()
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Writes the fields that are set, in field-number order, then the unknown fields.
+    public func encodeFields(to writer: inout ProtoWriter) {
+        if let inclusion { writer.writeMessage(inclusion, field: 1) }
+        if let checkpoint { writer.writeMessage(checkpoint, field: 2) }
+        writer.writeUnknown(unknownFields)
+    }
+
+    /// Reads fields until the end of the message, merging them into this one.
+    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1: try reader.readMessage(tag, into: &inclusion, field: "healthledger.v1.EntryProof.inclusion")
+            case 2: try reader.readMessage(tag, into: &checkpoint, field: "healthledger.v1.EntryProof.checkpoint")
+            default: try reader.skipField(tag, into: &unknownFields)
+            }
+        }
+    }
+}
+
 /// Proof that the log of first_tree_size entries is a prefix of the log of
 /// second_tree_size entries (RFC 9162 section 2.1.4): nothing was rewritten or
 /// dropped in between.
@@ -462,12 +503,14 @@ public enum HealthledgerV1ChainProtoFile {
             IAEoBFILYmxvY2tIZWlnaHQicAoQU2lnbmVkQ2hlY2twb2ludBIeCgpjaGVja3BvaW50GAEgASgMUgpjaGVja3BvaW50EhwKCXNp\
             Z25hdHVyZRgCIAEoDFIJc2lnbmF0dXJlEh4KC25vZGVfa2V5X2lkGAMgASgJUglub2RlS2V5SWQiawoOSW5jbHVzaW9uUHJvb2YS\
             HQoKbGVhZl9pbmRleBgBIAEoBFIJbGVhZkluZGV4EhsKCXRyZWVfc2l6ZRgCIAEoBFIIdHJlZVNpemUSHQoKYXVkaXRfcGF0aBgD\
-            IAMoDFIJYXVkaXRQYXRoIo8BChBDb25zaXN0ZW5jeVByb29mEiYKD2ZpcnN0X3RyZWVfc2l6ZRgBIAEoBFINZmlyc3RUcmVlU2l6\
-            ZRIoChBzZWNvbmRfdHJlZV9zaXplGAIgASgEUg5zZWNvbmRUcmVlU2l6ZRIpChBjb25zaXN0ZW5jeV9wYXRoGAMgAygMUg9jb25z\
-            aXN0ZW5jeVBhdGgi0QEKB05vZGVLZXkSFQoGa2V5X2lkGAEgASgJUgVrZXlJZBI5CgpwdWJsaWNfa2V5GAIgASgLMhouaGVhbHRo\
-            bGVkZ2VyLnYxLlB1YmxpY0tleVIJcHVibGljS2V5EioKEXZhbGlkX2Zyb21faGVpZ2h0GAMgASgEUg92YWxpZEZyb21IZWlnaHQS\
-            MQoSdmFsaWRfdW50aWxfaGVpZ2h0GAQgASgESABSEHZhbGlkVW50aWxIZWlnaHSIAQFCFQoTX3ZhbGlkX3VudGlsX2hlaWdodGIG\
-            cHJvdG8z
+            IAMoDFIJYXVkaXRQYXRoIo4BCgpFbnRyeVByb29mEj0KCWluY2x1c2lvbhgBIAEoCzIfLmhlYWx0aGxlZGdlci52MS5JbmNsdXNp\
+            b25Qcm9vZlIJaW5jbHVzaW9uEkEKCmNoZWNrcG9pbnQYAiABKAsyIS5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQ2hlY2twb2ludFIK\
+            Y2hlY2twb2ludCKPAQoQQ29uc2lzdGVuY3lQcm9vZhImCg9maXJzdF90cmVlX3NpemUYASABKARSDWZpcnN0VHJlZVNpemUSKAoQ\
+            c2Vjb25kX3RyZWVfc2l6ZRgCIAEoBFIOc2Vjb25kVHJlZVNpemUSKQoQY29uc2lzdGVuY3lfcGF0aBgDIAMoDFIPY29uc2lzdGVu\
+            Y3lQYXRoItEBCgdOb2RlS2V5EhUKBmtleV9pZBgBIAEoCVIFa2V5SWQSOQoKcHVibGljX2tleRgCIAEoCzIaLmhlYWx0aGxlZGdl\
+            ci52MS5QdWJsaWNLZXlSCXB1YmxpY0tleRIqChF2YWxpZF9mcm9tX2hlaWdodBgDIAEoBFIPdmFsaWRGcm9tSGVpZ2h0EjEKEnZh\
+            bGlkX3VudGlsX2hlaWdodBgEIAEoBEgAUhB2YWxpZFVudGlsSGVpZ2h0iAEBQhUKE192YWxpZF91bnRpbF9oZWlnaHRiBnByb3Rv\
+            Mw==
             """
         ),
         dependencies: [
@@ -483,6 +526,7 @@ public enum HealthledgerV1ChainProtoFile {
             Healthledger_V1_Checkpoint.self,
             Healthledger_V1_SignedCheckpoint.self,
             Healthledger_V1_InclusionProof.self,
+            Healthledger_V1_EntryProof.self,
             Healthledger_V1_ConsistencyProof.self,
             Healthledger_V1_NodeKey.self,
         ]

@@ -5,6 +5,117 @@
 import ProtobufWire
 import RPCCore
 
+/// Where and when a transaction was committed. Returned only after the block
+/// holding it is durable (fsync), so a receipt is never lost.
+public struct Healthledger_V1_TransactionReceipt: ProtoMessage {
+    public static let protoMessageName = "healthledger.v1.TransactionReceipt"
+
+    /// Transaction id: lowercase hex SHA-256 of the body bytes, 64 characters.
+    public var transactionId: String = ""
+
+    /// Height of the block that holds the transaction (first block is 1).
+    public var blockHeight: UInt64 = 0
+
+    /// Index of the transaction's entry in the ledger's Merkle log (first entry
+    /// is 0); use it with GetInclusionProof.
+    public var entryIndex: UInt64 = 0
+
+    /// Time the block was committed, milliseconds since the Unix epoch (UTC).
+    public var committedAtUnixMs: Int64 = 0
+
+    /// The deterministic encoding of the LedgerEntry holding the transaction
+    /// (chain.proto): a salt and the transaction exactly as submitted. Its leaf
+    /// hash is SHA-256(0x00 || ledger_entry). At most 70,000 bytes.
+    public var ledgerEntry: [UInt8] = []
+
+    /// Proof that ledger_entry is entry entry_index of the log, against the
+    /// signed checkpoint at the end of block block_height. Check it (and the
+    /// checkpoint's consistency with the last one seen) before trusting the
+    /// receipt: it is what makes the receipt evidence.
+    public var proof: Healthledger_V1_EntryProof? = nil
+
+    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
+    public var unknownFields = UnknownFields()
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Writes the fields that are set, in field-number order, then the unknown fields.
+    public func encodeFields(to writer: inout ProtoWriter) {
+        if !transactionId.isEmpty { writer.writeString(transactionId, field: 1) }
+        if blockHeight != 0 { writer.writeUInt64(blockHeight, field: 2) }
+        if entryIndex != 0 { writer.writeUInt64(entryIndex, field: 3) }
+        if committedAtUnixMs != 0 { writer.writeInt64(committedAtUnixMs, field: 4) }
+        if !ledgerEntry.isEmpty { writer.writeBytes(ledgerEntry, field: 5) }
+        if let proof { writer.writeMessage(proof, field: 6) }
+        writer.writeUnknown(unknownFields)
+    }
+
+    /// Reads fields until the end of the message, merging them into this one.
+    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1:
+                transactionId = try reader.readString(tag, field: "healthledger.v1.TransactionReceipt.transaction_id")
+            case 2: blockHeight = try reader.readUInt64(tag, field: "healthledger.v1.TransactionReceipt.block_height")
+            case 3: entryIndex = try reader.readUInt64(tag, field: "healthledger.v1.TransactionReceipt.entry_index")
+            case 4:
+                committedAtUnixMs = try reader.readInt64(
+                    tag, field: "healthledger.v1.TransactionReceipt.committed_at_unix_ms"
+                )
+            case 5: ledgerEntry = try reader.readBytes(tag, field: "healthledger.v1.TransactionReceipt.ledger_entry")
+            case 6: try reader.readMessage(tag, into: &proof, field: "healthledger.v1.TransactionReceipt.proof")
+            default: try reader.skipField(tag, into: &unknownFields)
+            }
+        }
+    }
+}
+
+/// An audit event together with the exact ledger entry bytes that carry it, so
+/// a client can check its inclusion in the log without re-encoding anything.
+public struct Healthledger_V1_LoggedAuditEvent: ProtoMessage {
+    public static let protoMessageName = "healthledger.v1.LoggedAuditEvent"
+
+    /// The event, decoded from ledger_entry for convenience.
+    public var event: Healthledger_V1_AuditEvent? = nil
+
+    /// The deterministic encoding of the LedgerEntry holding the event (see
+    /// chain.proto); its leaf hash is SHA-256(0x00 || ledger_entry). At most
+    /// 1,048,576 bytes.
+    public var ledgerEntry: [UInt8] = []
+
+    /// Present when the request asked for proofs (include_proofs): proof that
+    /// ledger_entry is entry event.entry_index of the log, against the signed
+    /// checkpoint at the end of block event.block_height.
+    public var proof: Healthledger_V1_EntryProof? = nil
+
+    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
+    public var unknownFields = UnknownFields()
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Writes the fields that are set, in field-number order, then the unknown fields.
+    public func encodeFields(to writer: inout ProtoWriter) {
+        if let event { writer.writeMessage(event, field: 1) }
+        if !ledgerEntry.isEmpty { writer.writeBytes(ledgerEntry, field: 2) }
+        if let proof { writer.writeMessage(proof, field: 3) }
+        writer.writeUnknown(unknownFields)
+    }
+
+    /// Reads fields until the end of the message, merging them into this one.
+    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1: try reader.readMessage(tag, into: &event, field: "healthledger.v1.LoggedAuditEvent.event")
+            case 2: ledgerEntry = try reader.readBytes(tag, field: "healthledger.v1.LoggedAuditEvent.ledger_entry")
+            case 3: try reader.readMessage(tag, into: &proof, field: "healthledger.v1.LoggedAuditEvent.proof")
+            default: try reader.skipField(tag, into: &unknownFields)
+            }
+        }
+    }
+}
+
 /// Request of Ledger.CreateSessionChallenge.
 public struct Healthledger_V1_CreateSessionChallengeRequest: ProtoMessage {
     public static let protoMessageName = "healthledger.v1.CreateSessionChallengeRequest"
@@ -549,6 +660,10 @@ public struct Healthledger_V1_QueryStarted: ProtoMessage {
     /// Total content bytes that follow (0 when include_content is false).
     public var totalContentBytes: UInt64 = 0
 
+    /// The committed audit event of this query with its ledger entry and its
+    /// EntryProof, so the caller can check that its read was logged.
+    public var auditEvent: Healthledger_V1_LoggedAuditEvent? = nil
+
     /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
     public var unknownFields = UnknownFields()
 
@@ -560,6 +675,7 @@ public struct Healthledger_V1_QueryStarted: ProtoMessage {
         if auditSequence != 0 { writer.writeUInt64(auditSequence, field: 1) }
         if recordCount != 0 { writer.writeUInt32(recordCount, field: 2) }
         if totalContentBytes != 0 { writer.writeUInt64(totalContentBytes, field: 3) }
+        if let auditEvent { writer.writeMessage(auditEvent, field: 4) }
         writer.writeUnknown(unknownFields)
     }
 
@@ -573,6 +689,7 @@ public struct Healthledger_V1_QueryStarted: ProtoMessage {
                 totalContentBytes = try reader.readUInt64(
                     tag, field: "healthledger.v1.QueryStarted.total_content_bytes"
                 )
+            case 4: try reader.readMessage(tag, into: &auditEvent, field: "healthledger.v1.QueryStarted.audit_event")
             default: try reader.skipField(tag, into: &unknownFields)
             }
         }
@@ -676,6 +793,11 @@ public struct Healthledger_V1_AuditStreamRequest: ProtoMessage {
     /// Filters select what is sent; resuming still goes by sequence number.
     public var untilUnixMs: Int64? = nil
 
+    /// Attach to each event its EntryProof (LoggedAuditEvent.proof): an
+    /// inclusion proof against the signed checkpoint at the end of its block.
+    /// Client libraries ask for it by default and check every proof.
+    public var includeProofs: Bool = false
+
     /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
     public var unknownFields = UnknownFields()
 
@@ -692,6 +814,7 @@ public struct Healthledger_V1_AuditStreamRequest: ProtoMessage {
         if outcome.rawValue != 0 { writer.writeEnum(outcome, field: 6) }
         if let fromUnixMs { writer.writeInt64(fromUnixMs, field: 7) }
         if let untilUnixMs { writer.writeInt64(untilUnixMs, field: 8) }
+        if includeProofs { writer.writeBool(includeProofs, field: 9) }
         writer.writeUnknown(unknownFields)
     }
 
@@ -708,6 +831,7 @@ public struct Healthledger_V1_AuditStreamRequest: ProtoMessage {
             case 6: outcome = try reader.readEnum(tag, field: "healthledger.v1.AuditStreamRequest.outcome")
             case 7: fromUnixMs = try reader.readInt64(tag, field: "healthledger.v1.AuditStreamRequest.from_unix_ms")
             case 8: untilUnixMs = try reader.readInt64(tag, field: "healthledger.v1.AuditStreamRequest.until_unix_ms")
+            case 9: includeProofs = try reader.readBool(tag, field: "healthledger.v1.AuditStreamRequest.include_proofs")
             default: try reader.skipField(tag, into: &unknownFields)
             }
         }
@@ -1558,6 +1682,208 @@ public struct Healthledger_V1_GetConsistencyProofResponse: ProtoMessage {
     }
 }
 
+/// Request of Ledger.ResearchFeed.
+///
+/// Who: only principals the node's operator registered as researchers
+/// (PERMISSION_DENIED for anyone else); a session is required.
+/// Whose events: those of patients with an active PERMIT grant naming the
+/// researcher whose actions include ACTION_AUDIT_READ and whose purposes
+/// include PURPOSE_RESEARCH (a DENY grant, also one to "*", opts out),
+/// decided as each batch of events is read, so a revoked opt-in stops the
+/// flow at once. Such a grant opts the patient in to this feed only;
+/// it does not open the identified AuditStream.
+/// Pseudonyms: each principal id is replaced by
+///   "ps-" || lowercase hex of the first 16 bytes of
+///   HMAC-SHA256(researcher key, UTF-8(principal id)),
+/// where the researcher key is HMAC-SHA256(node secret, "healthledger.v1.
+/// research-pseudonym" || 0x00 || UTF-8(researcher id)) and the node secret is
+/// 32 random bytes kept in the data directory. A pseudonym is stable for one
+/// researcher across calls and restarts, differs between researchers, and
+/// cannot be reversed without the node secret.
+/// Audit: the first time a stream sends an event of a patient, the node logs
+/// an ACTION_AUDIT_READ event for PURPOSE_RESEARCH by the researcher in that
+/// patient's trail, before sending it.
+public struct Healthledger_V1_ResearchFeedRequest: ProtoMessage {
+    public static let protoMessageName = "healthledger.v1.ResearchFeedRequest"
+
+    /// First audit sequence number to consider (inclusive): 1 replays
+    /// everything; the last sequence seen plus 1 resumes; 0 sends only events
+    /// committed after the call starts. Beyond the latest sequence plus 1:
+    /// INVALID_ARGUMENT.
+    public var startSequence: UInt64 = 0
+
+    /// After the replay, keep the stream open and send new events as they are
+    /// committed.
+    public var follow: Bool = false
+
+    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
+    public var unknownFields = UnknownFields()
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Writes the fields that are set, in field-number order, then the unknown fields.
+    public func encodeFields(to writer: inout ProtoWriter) {
+        if startSequence != 0 { writer.writeUInt64(startSequence, field: 1) }
+        if follow { writer.writeBool(follow, field: 2) }
+        writer.writeUnknown(unknownFields)
+    }
+
+    /// Reads fields until the end of the message, merging them into this one.
+    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1:
+                startSequence = try reader.readUInt64(tag, field: "healthledger.v1.ResearchFeedRequest.start_sequence")
+            case 2: follow = try reader.readBool(tag, field: "healthledger.v1.ResearchFeedRequest.follow")
+            default: try reader.skipField(tag, into: &unknownFields)
+            }
+        }
+    }
+}
+
+/// One audit event as the research feed shows it: what happened, without who
+/// or which record.
+public struct Healthledger_V1_ResearchEvent: ProtoMessage {
+    public static let protoMessageName = "healthledger.v1.ResearchEvent"
+
+    /// The event's audit sequence number (node-wide, increasing); resume from
+    /// the last one plus 1.
+    public var sequence: UInt64 = 0
+
+    /// When the decision was made, rounded down to the minute, milliseconds
+    /// since the Unix epoch (UTC); exact times could link events to people.
+    public var timeUnixMs: Int64 = 0
+
+    /// Pseudonym of who acted ("ps-" and 32 lowercase hex characters).
+    public var actorPseudonym: String = ""
+
+    /// Pseudonym of the patient ("ps-" and 32 lowercase hex characters).
+    public var patientPseudonym: String = ""
+
+    /// What was asked.
+    public var action: Healthledger_V1_Action = .unspecified
+
+    /// Categories asked for or released.
+    public var categories: [Healthledger_V1_DataCategory] = []
+
+    /// The purpose declared.
+    public var purpose: Healthledger_V1_Purpose = .unspecified
+
+    /// Allowed or denied.
+    public var outcome: Healthledger_V1_Outcome = .unspecified
+
+    /// What the decision rested on.
+    public var basis: Healthledger_V1_DecisionBasis = .unspecified
+
+    /// True for break-glass emergency access.
+    public var emergency: Bool = false
+
+    /// Number of records released (their ids and hashes are not shown).
+    public var releasedRecordCount: UInt32 = 0
+
+    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
+    public var unknownFields = UnknownFields()
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Writes the fields that are set, in field-number order, then the unknown fields.
+    public func encodeFields(to writer: inout ProtoWriter) {
+        if sequence != 0 { writer.writeUInt64(sequence, field: 1) }
+        if timeUnixMs != 0 { writer.writeInt64(timeUnixMs, field: 2) }
+        if !actorPseudonym.isEmpty { writer.writeString(actorPseudonym, field: 3) }
+        if !patientPseudonym.isEmpty { writer.writeString(patientPseudonym, field: 4) }
+        if action.rawValue != 0 { writer.writeEnum(action, field: 5) }
+        writer.writePackedEnum(categories, field: 6)
+        if purpose.rawValue != 0 { writer.writeEnum(purpose, field: 7) }
+        if outcome.rawValue != 0 { writer.writeEnum(outcome, field: 8) }
+        if basis.rawValue != 0 { writer.writeEnum(basis, field: 9) }
+        if emergency { writer.writeBool(emergency, field: 10) }
+        if releasedRecordCount != 0 { writer.writeUInt32(releasedRecordCount, field: 11) }
+        writer.writeUnknown(unknownFields)
+    }
+
+    /// Reads fields until the end of the message, merging them into this one.
+    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1: sequence = try reader.readUInt64(tag, field: "healthledger.v1.ResearchEvent.sequence")
+            case 2: timeUnixMs = try reader.readInt64(tag, field: "healthledger.v1.ResearchEvent.time_unix_ms")
+            case 3: actorPseudonym = try reader.readString(tag, field: "healthledger.v1.ResearchEvent.actor_pseudonym")
+            case 4:
+                patientPseudonym = try reader.readString(tag, field: "healthledger.v1.ResearchEvent.patient_pseudonym")
+            case 5: action = try reader.readEnum(tag, field: "healthledger.v1.ResearchEvent.action")
+            case 6:
+                try reader.readRepeatedEnum(tag, into: &categories, field: "healthledger.v1.ResearchEvent.categories")
+            case 7: purpose = try reader.readEnum(tag, field: "healthledger.v1.ResearchEvent.purpose")
+            case 8: outcome = try reader.readEnum(tag, field: "healthledger.v1.ResearchEvent.outcome")
+            case 9: basis = try reader.readEnum(tag, field: "healthledger.v1.ResearchEvent.basis")
+            case 10: emergency = try reader.readBool(tag, field: "healthledger.v1.ResearchEvent.emergency")
+            case 11:
+                releasedRecordCount = try reader.readUInt32(
+                    tag, field: "healthledger.v1.ResearchEvent.released_record_count"
+                )
+            default: try reader.skipField(tag, into: &unknownFields)
+            }
+        }
+    }
+}
+
+/// One message of Ledger.ResearchFeed's response stream.
+public struct Healthledger_V1_ResearchFeedResponse: ProtoMessage {
+    public static let protoMessageName = "healthledger.v1.ResearchFeedResponse"
+
+    /// What this message carries; exactly one is set.
+    public var item: Item? = nil
+
+    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
+    public var unknownFields = UnknownFields()
+
+    /// The fields of oneof `item`; at most one is set.
+    public enum Item: Hashable, Sendable {
+        /// One event of an opted-in patient, in sequence order.
+        case event(Healthledger_V1_ResearchEvent)
+
+        /// Sent once, after the last replayed event (also when none was replayed).
+        case replayCompleted(Healthledger_V1_AuditReplayCompleted)
+    }
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Writes the fields that are set, in field-number order, then the unknown fields.
+    public func encodeFields(to writer: inout ProtoWriter) {
+        switch item {
+        case .event(let value)?: writer.writeMessage(value, field: 1)
+        case .replayCompleted(let value)?: writer.writeMessage(value, field: 2)
+        case nil: break
+        }
+        writer.writeUnknown(unknownFields)
+    }
+
+    /// Reads fields until the end of the message, merging them into this one.
+    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1:
+                var value = Healthledger_V1_ResearchEvent()
+                if case .event(let current)? = item { value = current }
+                try reader.readMessage(tag, into: &value, field: "healthledger.v1.ResearchFeedResponse.event")
+                item = .event(value)
+            case 2:
+                var value = Healthledger_V1_AuditReplayCompleted()
+                if case .replayCompleted(let current)? = item { value = current }
+                try reader.readMessage(
+                    tag, into: &value, field: "healthledger.v1.ResearchFeedResponse.replay_completed"
+                )
+                item = .replayCompleted(value)
+            default: try reader.skipField(tag, into: &unknownFields)
+            }
+        }
+    }
+}
+
 /// The patient-controlled access-control ledger for health data: sessions,
 /// policy transactions, record writes and reads, the live audit trail, and the
 /// public chain with its proofs.
@@ -1611,8 +1937,10 @@ public protocol Healthledger_V1_LedgerService: Sendable {
 
     /// Streams a patient's audit events: replays those from start_sequence on,
     /// then, when follow is set, sends new ones as they are committed. Needs a
-    /// session: the patient and active AUDIT_READ holders see every event of the
-    /// patient, anyone else the events of their own actions. Server-streaming.
+    /// session: the patient and active AUDIT_READ holders (for a purpose other
+    /// than research alone: such a grant opts the patient in to ResearchFeed
+    /// instead) see every event of the patient, anyone else the events of their
+    /// own actions. Server-streaming.
     func auditStream(
         request: Healthledger_V1_AuditStreamRequest,
         responses: ResponseWriter<Healthledger_V1_AuditStreamResponse>,
@@ -1683,6 +2011,16 @@ public protocol Healthledger_V1_LedgerService: Sendable {
     func getConsistencyProof(
         request: Healthledger_V1_GetConsistencyProofRequest, context: ServerContext
     ) async throws -> Healthledger_V1_GetConsistencyProofResponse
+
+    /// Streams, to a principal the operator registered as a researcher, the
+    /// audit events of the patients who opted in to that researcher's feed,
+    /// with patient and actor ids replaced by pseudonyms and nothing that
+    /// identifies a record. See ResearchFeedRequest.
+    func researchFeed(
+        request: Healthledger_V1_ResearchFeedRequest,
+        responses: ResponseWriter<Healthledger_V1_ResearchFeedResponse>,
+        context: ServerContext
+    ) async throws
 }
 
 /// The methods of `healthledger.v1.Ledger`, as RPC descriptors.
@@ -1769,6 +2107,11 @@ public enum Healthledger_V1_LedgerMethods {
         service: "healthledger.v1.Ledger", method: "GetConsistencyProof", kind: .unary
     )
 
+    /// `healthledger.v1.Ledger/ResearchFeed`.
+    public static let researchFeed = MethodDescriptor(
+        service: "healthledger.v1.Ledger", method: "ResearchFeed", kind: .serverStreaming
+    )
+
     /// Every method, in declaration order.
     public static let all: [MethodDescriptor] = [
         createSessionChallenge,
@@ -1789,6 +2132,7 @@ public enum Healthledger_V1_LedgerMethods {
         getCheckpoint,
         getInclusionProof,
         getConsistencyProof,
+        researchFeed,
     ]
 }
 
@@ -1851,6 +2195,9 @@ extension Healthledger_V1_LedgerService {
                 },
                 .unary(Healthledger_V1_LedgerMethods.getConsistencyProof) { request, context in
                     try await self.getConsistencyProof(request: request, context: context)
+                },
+                .serverStreaming(Healthledger_V1_LedgerMethods.researchFeed) { request, responses, context in
+                    try await self.researchFeed(request: request, responses: responses, context: context)
                 },
             ]
         )
@@ -1928,8 +2275,10 @@ public struct Healthledger_V1_LedgerClient<Transport: ClientTransport>: Sendable
 
     /// Streams a patient's audit events: replays those from start_sequence on,
     /// then, when follow is set, sends new ones as they are committed. Needs a
-    /// session: the patient and active AUDIT_READ holders see every event of the
-    /// patient, anyone else the events of their own actions. Server-streaming.
+    /// session: the patient and active AUDIT_READ holders (for a purpose other
+    /// than research alone: such a grant opts the patient in to ResearchFeed
+    /// instead) see every event of the patient, anyone else the events of their
+    /// own actions. Server-streaming.
     public func auditStream(
         _ request: Healthledger_V1_AuditStreamRequest, options: CallOptions = CallOptions()
     ) async throws -> ResponseStream<Healthledger_V1_AuditStreamResponse> {
@@ -2018,6 +2367,16 @@ public struct Healthledger_V1_LedgerClient<Transport: ClientTransport>: Sendable
     ) async throws -> Healthledger_V1_GetConsistencyProofResponse {
         try await transport.unary(Healthledger_V1_LedgerMethods.getConsistencyProof, request, options: options)
     }
+
+    /// Streams, to a principal the operator registered as a researcher, the
+    /// audit events of the patients who opted in to that researcher's feed,
+    /// with patient and actor ids replaced by pseudonyms and nothing that
+    /// identifies a record. See ResearchFeedRequest.
+    public func researchFeed(
+        _ request: Healthledger_V1_ResearchFeedRequest, options: CallOptions = CallOptions()
+    ) async throws -> ResponseStream<Healthledger_V1_ResearchFeedResponse> {
+        try await transport.serverStreaming(Healthledger_V1_LedgerMethods.researchFeed, request, options: options)
+    }
 }
 
 /// `healthledger/v1/ledger_service.proto`: its descriptor for server reflection and type registries.
@@ -2030,97 +2389,116 @@ public enum HealthledgerV1LedgerServiceProtoFile {
             CiRoZWFsdGhsZWRnZXIvdjEvbGVkZ2VyX3NlcnZpY2UucHJvdG8SD2hlYWx0aGxlZGdlci52MRobaGVhbHRobGVkZ2VyL3YxL2F1\
             ZGl0LnByb3RvGhtoZWFsdGhsZWRnZXIvdjEvY2hhaW4ucHJvdG8aHmhlYWx0aGxlZGdlci92MS9pZGVudGl0eS5wcm90bxocaGVh\
             bHRobGVkZ2VyL3YxL3BvbGljeS5wcm90bxodaGVhbHRobGVkZ2VyL3YxL3JlY29yZHMucHJvdG8aG2hlYWx0aGxlZGdlci92MS9z\
-            dGF0ZS5wcm90bxohaGVhbHRobGVkZ2VyL3YxL3RyYW5zYWN0aW9uLnByb3RvIpQBCh1DcmVhdGVTZXNzaW9uQ2hhbGxlbmdlUmVx\
-            dWVzdBIhCgxwcmluY2lwYWxfaWQYASABKAlSC3ByaW5jaXBhbElkEhUKBmtleV9pZBgCIAEoCVIFa2V5SWQSOQoKcHVibGljX2tl\
-            eRgDIAEoCzIaLmhlYWx0aGxlZGdlci52MS5QdWJsaWNLZXlSCXB1YmxpY0tleSKGAQoeQ3JlYXRlU2Vzc2lvbkNoYWxsZW5nZVJl\
-            c3BvbnNlEhwKCWNoYWxsZW5nZRgBIAEoDFIJY2hhbGxlbmdlEisKEmV4cGlyZXNfYXRfdW5peF9tcxgCIAEoA1IPZXhwaXJlc0F0\
-            VW5peE1zEhkKCGNoYWluX2lkGAMgASgJUgdjaGFpbklkIosCChRDcmVhdGVTZXNzaW9uUmVxdWVzdBIhCgxwcmluY2lwYWxfaWQY\
-            ASABKAlSC3ByaW5jaXBhbElkEhUKBmtleV9pZBgCIAEoCVIFa2V5SWQSOQoKcHVibGljX2tleRgDIAEoCzIaLmhlYWx0aGxlZGdl\
-            ci52MS5QdWJsaWNLZXlSCXB1YmxpY0tleRIcCgljaGFsbGVuZ2UYBCABKAxSCWNoYWxsZW5nZRIcCglzaWduYXR1cmUYBSABKAxS\
-            CXNpZ25hdHVyZRItChByZXF1ZXN0ZWRfdHRsX21zGAYgASgDSABSDnJlcXVlc3RlZFR0bE1ziAEBQhMKEV9yZXF1ZXN0ZWRfdHRs\
-            X21zIloKFUNyZWF0ZVNlc3Npb25SZXNwb25zZRIUCgV0b2tlbhgBIAEoCVIFdG9rZW4SKwoSZXhwaXJlc19hdF91bml4X21zGAIg\
-            ASgDUg9leHBpcmVzQXRVbml4TXMiFgoURGVsZXRlU2Vzc2lvblJlcXVlc3QiFwoVRGVsZXRlU2Vzc2lvblJlc3BvbnNlIlQKDEdy\
-            YW50UmVxdWVzdBJECgt0cmFuc2FjdGlvbhgBIAEoCzIiLmhlYWx0aGxlZGdlci52MS5TaWduZWRUcmFuc2FjdGlvblILdHJhbnNh\
-            Y3Rpb24iaQoNR3JhbnRSZXNwb25zZRIZCghncmFudF9pZBgBIAEoCVIHZ3JhbnRJZBI9CgdyZWNlaXB0GAIgASgLMiMuaGVhbHRo\
-            bGVkZ2VyLnYxLlRyYW5zYWN0aW9uUmVjZWlwdFIHcmVjZWlwdCJVCg1SZXZva2VSZXF1ZXN0EkQKC3RyYW5zYWN0aW9uGAEgASgL\
-            MiIuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZFRyYW5zYWN0aW9uUgt0cmFuc2FjdGlvbiJPCg5SZXZva2VSZXNwb25zZRI9CgdyZWNl\
-            aXB0GAEgASgLMiMuaGVhbHRobGVkZ2VyLnYxLlRyYW5zYWN0aW9uUmVjZWlwdFIHcmVjZWlwdCKVAQoMV3JpdGVSZXF1ZXN0EkYK\
-            C3RyYW5zYWN0aW9uGAEgASgLMiIuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZFRyYW5zYWN0aW9uSABSC3RyYW5zYWN0aW9uEjUKBWNo\
-            dW5rGAIgASgLMh0uaGVhbHRobGVkZ2VyLnYxLkNvbnRlbnRDaHVua0gAUgVjaHVua0IGCgRwYXJ0ImsKDVdyaXRlUmVzcG9uc2US\
-            GwoJcmVjb3JkX2lkGAEgASgJUghyZWNvcmRJZBI9CgdyZWNlaXB0GAIgASgLMiMuaGVhbHRobGVkZ2VyLnYxLlRyYW5zYWN0aW9u\
-            UmVjZWlwdFIHcmVjZWlwdCLSAgoMUXVlcnlSZXF1ZXN0EhgKB3BhdGllbnQYASABKAlSB3BhdGllbnQSPQoKY2F0ZWdvcmllcxgC\
-            IAMoDjIdLmhlYWx0aGxlZGdlci52MS5EYXRhQ2F0ZWdvcnlSCmNhdGVnb3JpZXMSMgoHcHVycG9zZRgDIAEoDjIYLmhlYWx0aGxl\
-            ZGdlci52MS5QdXJwb3NlUgdwdXJwb3NlEkwKEXJlY29yZF9kYXRlX3JhbmdlGAQgASgLMiAuaGVhbHRobGVkZ2VyLnYxLlJlY29y\
-            ZERhdGVSYW5nZVIPcmVjb3JkRGF0ZVJhbmdlEh0KCnJlY29yZF9pZHMYBSADKAlSCXJlY29yZElkcxInCg9pbmNsdWRlX2NvbnRl\
-            bnQYBiABKAhSDmluY2x1ZGVDb250ZW50Eh8KC21heF9yZWNvcmRzGAcgASgNUgptYXhSZWNvcmRzIogBCgxRdWVyeVN0YXJ0ZWQS\
-            JQoOYXVkaXRfc2VxdWVuY2UYASABKARSDWF1ZGl0U2VxdWVuY2USIQoMcmVjb3JkX2NvdW50GAIgASgNUgtyZWNvcmRDb3VudBIu\
-            ChN0b3RhbF9jb250ZW50X2J5dGVzGAMgASgEUhF0b3RhbENvbnRlbnRCeXRlcyK8AQoNUXVlcnlSZXNwb25zZRI5CgdzdGFydGVk\
-            GAEgASgLMh0uaGVhbHRobGVkZ2VyLnYxLlF1ZXJ5U3RhcnRlZEgAUgdzdGFydGVkEjEKBnJlY29yZBgCIAEoCzIXLmhlYWx0aGxl\
-            ZGdlci52MS5SZWNvcmRIAFIGcmVjb3JkEjUKBWNodW5rGAMgASgLMh0uaGVhbHRobGVkZ2VyLnYxLkNvbnRlbnRDaHVua0gAUgVj\
-            aHVua0IGCgRwYXJ0ItECChJBdWRpdFN0cmVhbVJlcXVlc3QSGAoHcGF0aWVudBgBIAEoCVIHcGF0aWVudBIlCg5zdGFydF9zZXF1\
-            ZW5jZRgCIAEoBFINc3RhcnRTZXF1ZW5jZRIWCgZmb2xsb3cYAyABKAhSBmZvbGxvdxIlCg5lbWVyZ2VuY3lfb25seRgEIAEoCFIN\
-            ZW1lcmdlbmN5T25seRIUCgVhY3RvchgFIAEoCVIFYWN0b3ISMgoHb3V0Y29tZRgGIAEoDjIYLmhlYWx0aGxlZGdlci52MS5PdXRj\
-            b21lUgdvdXRjb21lEiUKDGZyb21fdW5peF9tcxgHIAEoA0gAUgpmcm9tVW5peE1ziAEBEicKDXVudGlsX3VuaXhfbXMYCCABKANI\
-            AVILdW50aWxVbml4TXOIAQFCDwoNX2Zyb21fdW5peF9tc0IQCg5fdW50aWxfdW5peF9tcyI7ChRBdWRpdFJlcGxheUNvbXBsZXRl\
-            ZBIjCg1oZWFkX3NlcXVlbmNlGAEgASgEUgxoZWFkU2VxdWVuY2UirAEKE0F1ZGl0U3RyZWFtUmVzcG9uc2USOQoFZXZlbnQYASAB\
-            KAsyIS5oZWFsdGhsZWRnZXIudjEuTG9nZ2VkQXVkaXRFdmVudEgAUgVldmVudBJSChByZXBsYXlfY29tcGxldGVkGAIgASgLMiUu\
-            aGVhbHRobGVkZ2VyLnYxLkF1ZGl0UmVwbGF5Q29tcGxldGVkSABSD3JlcGxheUNvbXBsZXRlZEIGCgRpdGVtIlgKEFJvdGF0ZUtl\
-            eVJlcXVlc3QSRAoLdHJhbnNhY3Rpb24YASABKAsyIi5oZWFsdGhsZWRnZXIudjEuU2lnbmVkVHJhbnNhY3Rpb25SC3RyYW5zYWN0\
-            aW9uInAKEVJvdGF0ZUtleVJlc3BvbnNlEhwKCm5ld19rZXlfaWQYASABKAlSCG5ld0tleUlkEj0KB3JlY2VpcHQYAiABKAsyIy5o\
-            ZWFsdGhsZWRnZXIudjEuVHJhbnNhY3Rpb25SZWNlaXB0UgdyZWNlaXB0IlQKDEVyYXNlUmVxdWVzdBJECgt0cmFuc2FjdGlvbhgB\
-            IAEoCzIiLmhlYWx0aGxlZGdlci52MS5TaWduZWRUcmFuc2FjdGlvblILdHJhbnNhY3Rpb24ifgoNRXJhc2VSZXNwb25zZRIuChNl\
-            cmFzZWRfcmVjb3JkX2NvdW50GAEgASgEUhFlcmFzZWRSZWNvcmRDb3VudBI9CgdyZWNlaXB0GAIgASgLMiMuaGVhbHRobGVkZ2Vy\
-            LnYxLlRyYW5zYWN0aW9uUmVjZWlwdFIHcmVjZWlwdCJiChpPcGVuRW1lcmdlbmN5QWNjZXNzUmVxdWVzdBJECgt0cmFuc2FjdGlv\
-            bhgBIAEoCzIiLmhlYWx0aGxlZGdlci52MS5TaWduZWRUcmFuc2FjdGlvblILdHJhbnNhY3Rpb24iuQEKG09wZW5FbWVyZ2VuY3lB\
-            Y2Nlc3NSZXNwb25zZRIuChNlbWVyZ2VuY3lfYWNjZXNzX2lkGAEgASgJUhFlbWVyZ2VuY3lBY2Nlc3NJZBIrChJleHBpcmVzX2F0\
-            X3VuaXhfbXMYAiABKANSD2V4cGlyZXNBdFVuaXhNcxI9CgdyZWNlaXB0GAMgASgLMiMuaGVhbHRobGVkZ2VyLnYxLlRyYW5zYWN0\
-            aW9uUmVjZWlwdFIHcmVjZWlwdCKuAQoRTGlzdEdyYW50c1JlcXVlc3QSGAoHcGF0aWVudBgBIAEoCVIHcGF0aWVudBIYCgdncmFu\
-            dGVlGAIgASgJUgdncmFudGVlEikKEGluY2x1ZGVfaW5hY3RpdmUYAyABKAhSD2luY2x1ZGVJbmFjdGl2ZRIbCglwYWdlX3NpemUY\
-            BCABKAVSCHBhZ2VTaXplEh0KCnBhZ2VfdG9rZW4YBSABKAlSCXBhZ2VUb2tlbiJyChJMaXN0R3JhbnRzUmVzcG9uc2USNAoGZ3Jh\
-            bnRzGAEgAygLMhwuaGVhbHRobGVkZ2VyLnYxLkdyYW50UmVjb3JkUgZncmFudHMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1u\
-            ZXh0UGFnZVRva2VuIjgKE0dldFByaW5jaXBhbFJlcXVlc3QSIQoMcHJpbmNpcGFsX2lkGAEgASgJUgtwcmluY2lwYWxJZCJQChRH\
-            ZXRQcmluY2lwYWxSZXNwb25zZRI4CglwcmluY2lwYWwYASABKAsyGi5oZWFsdGhsZWRnZXIudjEuUHJpbmNpcGFsUglwcmluY2lw\
-            YWwiFQoTR2V0Q2hhaW5IZWFkUmVxdWVzdCLHAgoUR2V0Q2hhaW5IZWFkUmVzcG9uc2USGQoIY2hhaW5faWQYASABKAlSB2NoYWlu\
-            SWQSNgoEaGVhZBgCIAEoCzIiLmhlYWx0aGxlZGdlci52MS5TaWduZWRCbG9ja0hlYWRlclIEaGVhZBJBCgpjaGVja3BvaW50GAMg\
-            ASgLMiEuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZENoZWNrcG9pbnRSCmNoZWNrcG9pbnQSNQoJbm9kZV9rZXlzGAQgAygLMhguaGVh\
-            bHRobGVkZ2VyLnYxLk5vZGVLZXlSCG5vZGVLZXlzEi0KE3NlcnZlcl90aW1lX3VuaXhfbXMYBSABKANSEHNlcnZlclRpbWVVbml4\
-            TXMSFgoGaGVpZ2h0GAYgASgEUgZoZWlnaHQSGwoJdHJlZV9zaXplGAcgASgEUgh0cmVlU2l6ZSKAAQoQR2V0QmxvY2tzUmVxdWVz\
-            dBIhCgxzdGFydF9oZWlnaHQYASABKARSC3N0YXJ0SGVpZ2h0EiIKCmVuZF9oZWlnaHQYAiABKARIAFIJZW5kSGVpZ2h0iAEBEhYK\
-            BmZvbGxvdxgDIAEoCFIGZm9sbG93Qg0KC19lbmRfaGVpZ2h0Ik0KEUdldEJsb2Nrc1Jlc3BvbnNlEjgKBWJsb2NrGAEgASgLMiIu\
-            aGVhbHRobGVkZ2VyLnYxLlNpZ25lZEJsb2NrSGVhZGVyUgVibG9jayJGChRHZXRDaGVja3BvaW50UmVxdWVzdBIgCgl0cmVlX3Np\
-            emUYASABKARIAFIIdHJlZVNpemWIAQFCDAoKX3RyZWVfc2l6ZSJaChVHZXRDaGVja3BvaW50UmVzcG9uc2USQQoKY2hlY2twb2lu\
-            dBgBIAEoCzIhLmhlYWx0aGxlZGdlci52MS5TaWduZWRDaGVja3BvaW50UgpjaGVja3BvaW50ImkKGEdldEluY2x1c2lvblByb29m\
-            UmVxdWVzdBIdCgpsZWFmX2luZGV4GAEgASgEUglsZWFmSW5kZXgSIAoJdHJlZV9zaXplGAIgASgESABSCHRyZWVTaXpliAEBQgwK\
-            Cl90cmVlX3NpemUilQEKGUdldEluY2x1c2lvblByb29mUmVzcG9uc2USNQoFcHJvb2YYASABKAsyHy5oZWFsdGhsZWRnZXIudjEu\
-            SW5jbHVzaW9uUHJvb2ZSBXByb29mEkEKCmNoZWNrcG9pbnQYAiABKAsyIS5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQ2hlY2twb2lu\
-            dFIKY2hlY2twb2ludCKIAQoaR2V0Q29uc2lzdGVuY3lQcm9vZlJlcXVlc3QSJgoPZmlyc3RfdHJlZV9zaXplGAEgASgEUg1maXJz\
-            dFRyZWVTaXplEi0KEHNlY29uZF90cmVlX3NpemUYAiABKARIAFIOc2Vjb25kVHJlZVNpemWIAQFCEwoRX3NlY29uZF90cmVlX3Np\
-            emUi9AEKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRI3CgVwcm9vZhgBIAEoCzIhLmhlYWx0aGxlZGdlci52MS5Db25zaXN0\
-            ZW5jeVByb29mUgVwcm9vZhJMChBmaXJzdF9jaGVja3BvaW50GAIgASgLMiEuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZENoZWNrcG9p\
-            bnRSD2ZpcnN0Q2hlY2twb2ludBJOChFzZWNvbmRfY2hlY2twb2ludBgDIAEoCzIhLmhlYWx0aGxlZGdlci52MS5TaWduZWRDaGVj\
-            a3BvaW50UhBzZWNvbmRDaGVja3BvaW50MvkMCgZMZWRnZXISeQoWQ3JlYXRlU2Vzc2lvbkNoYWxsZW5nZRIuLmhlYWx0aGxlZGdl\
-            ci52MS5DcmVhdGVTZXNzaW9uQ2hhbGxlbmdlUmVxdWVzdBovLmhlYWx0aGxlZGdlci52MS5DcmVhdGVTZXNzaW9uQ2hhbGxlbmdl\
-            UmVzcG9uc2USXgoNQ3JlYXRlU2Vzc2lvbhIlLmhlYWx0aGxlZGdlci52MS5DcmVhdGVTZXNzaW9uUmVxdWVzdBomLmhlYWx0aGxl\
-            ZGdlci52MS5DcmVhdGVTZXNzaW9uUmVzcG9uc2USXgoNRGVsZXRlU2Vzc2lvbhIlLmhlYWx0aGxlZGdlci52MS5EZWxldGVTZXNz\
-            aW9uUmVxdWVzdBomLmhlYWx0aGxlZGdlci52MS5EZWxldGVTZXNzaW9uUmVzcG9uc2USRgoFR3JhbnQSHS5oZWFsdGhsZWRnZXIu\
-            djEuR3JhbnRSZXF1ZXN0Gh4uaGVhbHRobGVkZ2VyLnYxLkdyYW50UmVzcG9uc2USSQoGUmV2b2tlEh4uaGVhbHRobGVkZ2VyLnYx\
-            LlJldm9rZVJlcXVlc3QaHy5oZWFsdGhsZWRnZXIudjEuUmV2b2tlUmVzcG9uc2USSAoFV3JpdGUSHS5oZWFsdGhsZWRnZXIudjEu\
-            V3JpdGVSZXF1ZXN0Gh4uaGVhbHRobGVkZ2VyLnYxLldyaXRlUmVzcG9uc2UoARJICgVRdWVyeRIdLmhlYWx0aGxlZGdlci52MS5R\
-            dWVyeVJlcXVlc3QaHi5oZWFsdGhsZWRnZXIudjEuUXVlcnlSZXNwb25zZTABEloKC0F1ZGl0U3RyZWFtEiMuaGVhbHRobGVkZ2Vy\
-            LnYxLkF1ZGl0U3RyZWFtUmVxdWVzdBokLmhlYWx0aGxlZGdlci52MS5BdWRpdFN0cmVhbVJlc3BvbnNlMAESUgoJUm90YXRlS2V5\
-            EiEuaGVhbHRobGVkZ2VyLnYxLlJvdGF0ZUtleVJlcXVlc3QaIi5oZWFsdGhsZWRnZXIudjEuUm90YXRlS2V5UmVzcG9uc2USRgoF\
-            RXJhc2USHS5oZWFsdGhsZWRnZXIudjEuRXJhc2VSZXF1ZXN0Gh4uaGVhbHRobGVkZ2VyLnYxLkVyYXNlUmVzcG9uc2UScAoTT3Bl\
-            bkVtZXJnZW5jeUFjY2VzcxIrLmhlYWx0aGxlZGdlci52MS5PcGVuRW1lcmdlbmN5QWNjZXNzUmVxdWVzdBosLmhlYWx0aGxlZGdl\
-            ci52MS5PcGVuRW1lcmdlbmN5QWNjZXNzUmVzcG9uc2USVQoKTGlzdEdyYW50cxIiLmhlYWx0aGxlZGdlci52MS5MaXN0R3JhbnRz\
-            UmVxdWVzdBojLmhlYWx0aGxlZGdlci52MS5MaXN0R3JhbnRzUmVzcG9uc2USWwoMR2V0UHJpbmNpcGFsEiQuaGVhbHRobGVkZ2Vy\
-            LnYxLkdldFByaW5jaXBhbFJlcXVlc3QaJS5oZWFsdGhsZWRnZXIudjEuR2V0UHJpbmNpcGFsUmVzcG9uc2USWwoMR2V0Q2hhaW5I\
-            ZWFkEiQuaGVhbHRobGVkZ2VyLnYxLkdldENoYWluSGVhZFJlcXVlc3QaJS5oZWFsdGhsZWRnZXIudjEuR2V0Q2hhaW5IZWFkUmVz\
-            cG9uc2USVAoJR2V0QmxvY2tzEiEuaGVhbHRobGVkZ2VyLnYxLkdldEJsb2Nrc1JlcXVlc3QaIi5oZWFsdGhsZWRnZXIudjEuR2V0\
-            QmxvY2tzUmVzcG9uc2UwARJeCg1HZXRDaGVja3BvaW50EiUuaGVhbHRobGVkZ2VyLnYxLkdldENoZWNrcG9pbnRSZXF1ZXN0GiYu\
-            aGVhbHRobGVkZ2VyLnYxLkdldENoZWNrcG9pbnRSZXNwb25zZRJqChFHZXRJbmNsdXNpb25Qcm9vZhIpLmhlYWx0aGxlZGdlci52\
-            MS5HZXRJbmNsdXNpb25Qcm9vZlJlcXVlc3QaKi5oZWFsdGhsZWRnZXIudjEuR2V0SW5jbHVzaW9uUHJvb2ZSZXNwb25zZRJwChNH\
-            ZXRDb25zaXN0ZW5jeVByb29mEisuaGVhbHRobGVkZ2VyLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXF1ZXN0GiwuaGVhbHRobGVk\
-            Z2VyLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZWIGcHJvdG8z
+            dGF0ZS5wcm90bxohaGVhbHRobGVkZ2VyL3YxL3RyYW5zYWN0aW9uLnByb3RvIoYCChJUcmFuc2FjdGlvblJlY2VpcHQSJQoOdHJh\
+            bnNhY3Rpb25faWQYASABKAlSDXRyYW5zYWN0aW9uSWQSIQoMYmxvY2tfaGVpZ2h0GAIgASgEUgtibG9ja0hlaWdodBIfCgtlbnRy\
+            eV9pbmRleBgDIAEoBFIKZW50cnlJbmRleBIvChRjb21taXR0ZWRfYXRfdW5peF9tcxgEIAEoA1IRY29tbWl0dGVkQXRVbml4TXMS\
+            IQoMbGVkZ2VyX2VudHJ5GAUgASgMUgtsZWRnZXJFbnRyeRIxCgVwcm9vZhgGIAEoCzIbLmhlYWx0aGxlZGdlci52MS5FbnRyeVBy\
+            b29mUgVwcm9vZiKbAQoQTG9nZ2VkQXVkaXRFdmVudBIxCgVldmVudBgBIAEoCzIbLmhlYWx0aGxlZGdlci52MS5BdWRpdEV2ZW50\
+            UgVldmVudBIhCgxsZWRnZXJfZW50cnkYAiABKAxSC2xlZGdlckVudHJ5EjEKBXByb29mGAMgASgLMhsuaGVhbHRobGVkZ2VyLnYx\
+            LkVudHJ5UHJvb2ZSBXByb29mIpQBCh1DcmVhdGVTZXNzaW9uQ2hhbGxlbmdlUmVxdWVzdBIhCgxwcmluY2lwYWxfaWQYASABKAlS\
+            C3ByaW5jaXBhbElkEhUKBmtleV9pZBgCIAEoCVIFa2V5SWQSOQoKcHVibGljX2tleRgDIAEoCzIaLmhlYWx0aGxlZGdlci52MS5Q\
+            dWJsaWNLZXlSCXB1YmxpY0tleSKGAQoeQ3JlYXRlU2Vzc2lvbkNoYWxsZW5nZVJlc3BvbnNlEhwKCWNoYWxsZW5nZRgBIAEoDFIJ\
+            Y2hhbGxlbmdlEisKEmV4cGlyZXNfYXRfdW5peF9tcxgCIAEoA1IPZXhwaXJlc0F0VW5peE1zEhkKCGNoYWluX2lkGAMgASgJUgdj\
+            aGFpbklkIosCChRDcmVhdGVTZXNzaW9uUmVxdWVzdBIhCgxwcmluY2lwYWxfaWQYASABKAlSC3ByaW5jaXBhbElkEhUKBmtleV9p\
+            ZBgCIAEoCVIFa2V5SWQSOQoKcHVibGljX2tleRgDIAEoCzIaLmhlYWx0aGxlZGdlci52MS5QdWJsaWNLZXlSCXB1YmxpY0tleRIc\
+            CgljaGFsbGVuZ2UYBCABKAxSCWNoYWxsZW5nZRIcCglzaWduYXR1cmUYBSABKAxSCXNpZ25hdHVyZRItChByZXF1ZXN0ZWRfdHRs\
+            X21zGAYgASgDSABSDnJlcXVlc3RlZFR0bE1ziAEBQhMKEV9yZXF1ZXN0ZWRfdHRsX21zIloKFUNyZWF0ZVNlc3Npb25SZXNwb25z\
+            ZRIUCgV0b2tlbhgBIAEoCVIFdG9rZW4SKwoSZXhwaXJlc19hdF91bml4X21zGAIgASgDUg9leHBpcmVzQXRVbml4TXMiFgoURGVs\
+            ZXRlU2Vzc2lvblJlcXVlc3QiFwoVRGVsZXRlU2Vzc2lvblJlc3BvbnNlIlQKDEdyYW50UmVxdWVzdBJECgt0cmFuc2FjdGlvbhgB\
+            IAEoCzIiLmhlYWx0aGxlZGdlci52MS5TaWduZWRUcmFuc2FjdGlvblILdHJhbnNhY3Rpb24iaQoNR3JhbnRSZXNwb25zZRIZCghn\
+            cmFudF9pZBgBIAEoCVIHZ3JhbnRJZBI9CgdyZWNlaXB0GAIgASgLMiMuaGVhbHRobGVkZ2VyLnYxLlRyYW5zYWN0aW9uUmVjZWlw\
+            dFIHcmVjZWlwdCJVCg1SZXZva2VSZXF1ZXN0EkQKC3RyYW5zYWN0aW9uGAEgASgLMiIuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZFRy\
+            YW5zYWN0aW9uUgt0cmFuc2FjdGlvbiJPCg5SZXZva2VSZXNwb25zZRI9CgdyZWNlaXB0GAEgASgLMiMuaGVhbHRobGVkZ2VyLnYx\
+            LlRyYW5zYWN0aW9uUmVjZWlwdFIHcmVjZWlwdCKVAQoMV3JpdGVSZXF1ZXN0EkYKC3RyYW5zYWN0aW9uGAEgASgLMiIuaGVhbHRo\
+            bGVkZ2VyLnYxLlNpZ25lZFRyYW5zYWN0aW9uSABSC3RyYW5zYWN0aW9uEjUKBWNodW5rGAIgASgLMh0uaGVhbHRobGVkZ2VyLnYx\
+            LkNvbnRlbnRDaHVua0gAUgVjaHVua0IGCgRwYXJ0ImsKDVdyaXRlUmVzcG9uc2USGwoJcmVjb3JkX2lkGAEgASgJUghyZWNvcmRJ\
+            ZBI9CgdyZWNlaXB0GAIgASgLMiMuaGVhbHRobGVkZ2VyLnYxLlRyYW5zYWN0aW9uUmVjZWlwdFIHcmVjZWlwdCLSAgoMUXVlcnlS\
+            ZXF1ZXN0EhgKB3BhdGllbnQYASABKAlSB3BhdGllbnQSPQoKY2F0ZWdvcmllcxgCIAMoDjIdLmhlYWx0aGxlZGdlci52MS5EYXRh\
+            Q2F0ZWdvcnlSCmNhdGVnb3JpZXMSMgoHcHVycG9zZRgDIAEoDjIYLmhlYWx0aGxlZGdlci52MS5QdXJwb3NlUgdwdXJwb3NlEkwK\
+            EXJlY29yZF9kYXRlX3JhbmdlGAQgASgLMiAuaGVhbHRobGVkZ2VyLnYxLlJlY29yZERhdGVSYW5nZVIPcmVjb3JkRGF0ZVJhbmdl\
+            Eh0KCnJlY29yZF9pZHMYBSADKAlSCXJlY29yZElkcxInCg9pbmNsdWRlX2NvbnRlbnQYBiABKAhSDmluY2x1ZGVDb250ZW50Eh8K\
+            C21heF9yZWNvcmRzGAcgASgNUgptYXhSZWNvcmRzIswBCgxRdWVyeVN0YXJ0ZWQSJQoOYXVkaXRfc2VxdWVuY2UYASABKARSDWF1\
+            ZGl0U2VxdWVuY2USIQoMcmVjb3JkX2NvdW50GAIgASgNUgtyZWNvcmRDb3VudBIuChN0b3RhbF9jb250ZW50X2J5dGVzGAMgASgE\
+            UhF0b3RhbENvbnRlbnRCeXRlcxJCCgthdWRpdF9ldmVudBgEIAEoCzIhLmhlYWx0aGxlZGdlci52MS5Mb2dnZWRBdWRpdEV2ZW50\
+            UgphdWRpdEV2ZW50IrwBCg1RdWVyeVJlc3BvbnNlEjkKB3N0YXJ0ZWQYASABKAsyHS5oZWFsdGhsZWRnZXIudjEuUXVlcnlTdGFy\
+            dGVkSABSB3N0YXJ0ZWQSMQoGcmVjb3JkGAIgASgLMhcuaGVhbHRobGVkZ2VyLnYxLlJlY29yZEgAUgZyZWNvcmQSNQoFY2h1bmsY\
+            AyABKAsyHS5oZWFsdGhsZWRnZXIudjEuQ29udGVudENodW5rSABSBWNodW5rQgYKBHBhcnQi+AIKEkF1ZGl0U3RyZWFtUmVxdWVz\
+            dBIYCgdwYXRpZW50GAEgASgJUgdwYXRpZW50EiUKDnN0YXJ0X3NlcXVlbmNlGAIgASgEUg1zdGFydFNlcXVlbmNlEhYKBmZvbGxv\
+            dxgDIAEoCFIGZm9sbG93EiUKDmVtZXJnZW5jeV9vbmx5GAQgASgIUg1lbWVyZ2VuY3lPbmx5EhQKBWFjdG9yGAUgASgJUgVhY3Rv\
+            chIyCgdvdXRjb21lGAYgASgOMhguaGVhbHRobGVkZ2VyLnYxLk91dGNvbWVSB291dGNvbWUSJQoMZnJvbV91bml4X21zGAcgASgD\
+            SABSCmZyb21Vbml4TXOIAQESJwoNdW50aWxfdW5peF9tcxgIIAEoA0gBUgt1bnRpbFVuaXhNc4gBARIlCg5pbmNsdWRlX3Byb29m\
+            cxgJIAEoCFINaW5jbHVkZVByb29mc0IPCg1fZnJvbV91bml4X21zQhAKDl91bnRpbF91bml4X21zIjsKFEF1ZGl0UmVwbGF5Q29t\
+            cGxldGVkEiMKDWhlYWRfc2VxdWVuY2UYASABKARSDGhlYWRTZXF1ZW5jZSKsAQoTQXVkaXRTdHJlYW1SZXNwb25zZRI5CgVldmVu\
+            dBgBIAEoCzIhLmhlYWx0aGxlZGdlci52MS5Mb2dnZWRBdWRpdEV2ZW50SABSBWV2ZW50ElIKEHJlcGxheV9jb21wbGV0ZWQYAiAB\
+            KAsyJS5oZWFsdGhsZWRnZXIudjEuQXVkaXRSZXBsYXlDb21wbGV0ZWRIAFIPcmVwbGF5Q29tcGxldGVkQgYKBGl0ZW0iWAoQUm90\
+            YXRlS2V5UmVxdWVzdBJECgt0cmFuc2FjdGlvbhgBIAEoCzIiLmhlYWx0aGxlZGdlci52MS5TaWduZWRUcmFuc2FjdGlvblILdHJh\
+            bnNhY3Rpb24icAoRUm90YXRlS2V5UmVzcG9uc2USHAoKbmV3X2tleV9pZBgBIAEoCVIIbmV3S2V5SWQSPQoHcmVjZWlwdBgCIAEo\
+            CzIjLmhlYWx0aGxlZGdlci52MS5UcmFuc2FjdGlvblJlY2VpcHRSB3JlY2VpcHQiVAoMRXJhc2VSZXF1ZXN0EkQKC3RyYW5zYWN0\
+            aW9uGAEgASgLMiIuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZFRyYW5zYWN0aW9uUgt0cmFuc2FjdGlvbiJ+Cg1FcmFzZVJlc3BvbnNl\
+            Ei4KE2VyYXNlZF9yZWNvcmRfY291bnQYASABKARSEWVyYXNlZFJlY29yZENvdW50Ej0KB3JlY2VpcHQYAiABKAsyIy5oZWFsdGhs\
+            ZWRnZXIudjEuVHJhbnNhY3Rpb25SZWNlaXB0UgdyZWNlaXB0ImIKGk9wZW5FbWVyZ2VuY3lBY2Nlc3NSZXF1ZXN0EkQKC3RyYW5z\
+            YWN0aW9uGAEgASgLMiIuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZFRyYW5zYWN0aW9uUgt0cmFuc2FjdGlvbiK5AQobT3BlbkVtZXJn\
+            ZW5jeUFjY2Vzc1Jlc3BvbnNlEi4KE2VtZXJnZW5jeV9hY2Nlc3NfaWQYASABKAlSEWVtZXJnZW5jeUFjY2Vzc0lkEisKEmV4cGly\
+            ZXNfYXRfdW5peF9tcxgCIAEoA1IPZXhwaXJlc0F0VW5peE1zEj0KB3JlY2VpcHQYAyABKAsyIy5oZWFsdGhsZWRnZXIudjEuVHJh\
+            bnNhY3Rpb25SZWNlaXB0UgdyZWNlaXB0Iq4BChFMaXN0R3JhbnRzUmVxdWVzdBIYCgdwYXRpZW50GAEgASgJUgdwYXRpZW50EhgK\
+            B2dyYW50ZWUYAiABKAlSB2dyYW50ZWUSKQoQaW5jbHVkZV9pbmFjdGl2ZRgDIAEoCFIPaW5jbHVkZUluYWN0aXZlEhsKCXBhZ2Vf\
+            c2l6ZRgEIAEoBVIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgFIAEoCVIJcGFnZVRva2VuInIKEkxpc3RHcmFudHNSZXNwb25zZRI0\
+            CgZncmFudHMYASADKAsyHC5oZWFsdGhsZWRnZXIudjEuR3JhbnRSZWNvcmRSBmdyYW50cxImCg9uZXh0X3BhZ2VfdG9rZW4YAiAB\
+            KAlSDW5leHRQYWdlVG9rZW4iOAoTR2V0UHJpbmNpcGFsUmVxdWVzdBIhCgxwcmluY2lwYWxfaWQYASABKAlSC3ByaW5jaXBhbElk\
+            IlAKFEdldFByaW5jaXBhbFJlc3BvbnNlEjgKCXByaW5jaXBhbBgBIAEoCzIaLmhlYWx0aGxlZGdlci52MS5QcmluY2lwYWxSCXBy\
+            aW5jaXBhbCIVChNHZXRDaGFpbkhlYWRSZXF1ZXN0IscCChRHZXRDaGFpbkhlYWRSZXNwb25zZRIZCghjaGFpbl9pZBgBIAEoCVIH\
+            Y2hhaW5JZBI2CgRoZWFkGAIgASgLMiIuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZEJsb2NrSGVhZGVyUgRoZWFkEkEKCmNoZWNrcG9p\
+            bnQYAyABKAsyIS5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQ2hlY2twb2ludFIKY2hlY2twb2ludBI1Cglub2RlX2tleXMYBCADKAsy\
+            GC5oZWFsdGhsZWRnZXIudjEuTm9kZUtleVIIbm9kZUtleXMSLQoTc2VydmVyX3RpbWVfdW5peF9tcxgFIAEoA1IQc2VydmVyVGlt\
+            ZVVuaXhNcxIWCgZoZWlnaHQYBiABKARSBmhlaWdodBIbCgl0cmVlX3NpemUYByABKARSCHRyZWVTaXplIoABChBHZXRCbG9ja3NS\
+            ZXF1ZXN0EiEKDHN0YXJ0X2hlaWdodBgBIAEoBFILc3RhcnRIZWlnaHQSIgoKZW5kX2hlaWdodBgCIAEoBEgAUgllbmRIZWlnaHSI\
+            AQESFgoGZm9sbG93GAMgASgIUgZmb2xsb3dCDQoLX2VuZF9oZWlnaHQiTQoRR2V0QmxvY2tzUmVzcG9uc2USOAoFYmxvY2sYASAB\
+            KAsyIi5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQmxvY2tIZWFkZXJSBWJsb2NrIkYKFEdldENoZWNrcG9pbnRSZXF1ZXN0EiAKCXRy\
+            ZWVfc2l6ZRgBIAEoBEgAUgh0cmVlU2l6ZYgBAUIMCgpfdHJlZV9zaXplIloKFUdldENoZWNrcG9pbnRSZXNwb25zZRJBCgpjaGVj\
+            a3BvaW50GAEgASgLMiEuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZENoZWNrcG9pbnRSCmNoZWNrcG9pbnQiaQoYR2V0SW5jbHVzaW9u\
+            UHJvb2ZSZXF1ZXN0Eh0KCmxlYWZfaW5kZXgYASABKARSCWxlYWZJbmRleBIgCgl0cmVlX3NpemUYAiABKARIAFIIdHJlZVNpemWI\
+            AQFCDAoKX3RyZWVfc2l6ZSKVAQoZR2V0SW5jbHVzaW9uUHJvb2ZSZXNwb25zZRI1CgVwcm9vZhgBIAEoCzIfLmhlYWx0aGxlZGdl\
+            ci52MS5JbmNsdXNpb25Qcm9vZlIFcHJvb2YSQQoKY2hlY2twb2ludBgCIAEoCzIhLmhlYWx0aGxlZGdlci52MS5TaWduZWRDaGVj\
+            a3BvaW50UgpjaGVja3BvaW50IogBChpHZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBImCg9maXJzdF90cmVlX3NpemUYASABKARS\
+            DWZpcnN0VHJlZVNpemUSLQoQc2Vjb25kX3RyZWVfc2l6ZRgCIAEoBEgAUg5zZWNvbmRUcmVlU2l6ZYgBAUITChFfc2Vjb25kX3Ry\
+            ZWVfc2l6ZSL0AQobR2V0Q29uc2lzdGVuY3lQcm9vZlJlc3BvbnNlEjcKBXByb29mGAEgASgLMiEuaGVhbHRobGVkZ2VyLnYxLkNv\
+            bnNpc3RlbmN5UHJvb2ZSBXByb29mEkwKEGZpcnN0X2NoZWNrcG9pbnQYAiABKAsyIS5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQ2hl\
+            Y2twb2ludFIPZmlyc3RDaGVja3BvaW50Ek4KEXNlY29uZF9jaGVja3BvaW50GAMgASgLMiEuaGVhbHRobGVkZ2VyLnYxLlNpZ25l\
+            ZENoZWNrcG9pbnRSEHNlY29uZENoZWNrcG9pbnQiVAoTUmVzZWFyY2hGZWVkUmVxdWVzdBIlCg5zdGFydF9zZXF1ZW5jZRgBIAEo\
+            BFINc3RhcnRTZXF1ZW5jZRIWCgZmb2xsb3cYAiABKAhSBmZvbGxvdyKDBAoNUmVzZWFyY2hFdmVudBIaCghzZXF1ZW5jZRgBIAEo\
+            BFIIc2VxdWVuY2USIAoMdGltZV91bml4X21zGAIgASgDUgp0aW1lVW5peE1zEicKD2FjdG9yX3BzZXVkb255bRgDIAEoCVIOYWN0\
+            b3JQc2V1ZG9ueW0SKwoRcGF0aWVudF9wc2V1ZG9ueW0YBCABKAlSEHBhdGllbnRQc2V1ZG9ueW0SLwoGYWN0aW9uGAUgASgOMhcu\
+            aGVhbHRobGVkZ2VyLnYxLkFjdGlvblIGYWN0aW9uEj0KCmNhdGVnb3JpZXMYBiADKA4yHS5oZWFsdGhsZWRnZXIudjEuRGF0YUNh\
+            dGVnb3J5UgpjYXRlZ29yaWVzEjIKB3B1cnBvc2UYByABKA4yGC5oZWFsdGhsZWRnZXIudjEuUHVycG9zZVIHcHVycG9zZRIyCgdv\
+            dXRjb21lGAggASgOMhguaGVhbHRobGVkZ2VyLnYxLk91dGNvbWVSB291dGNvbWUSNAoFYmFzaXMYCSABKA4yHi5oZWFsdGhsZWRn\
+            ZXIudjEuRGVjaXNpb25CYXNpc1IFYmFzaXMSHAoJZW1lcmdlbmN5GAogASgIUgllbWVyZ2VuY3kSMgoVcmVsZWFzZWRfcmVjb3Jk\
+            X2NvdW50GAsgASgNUhNyZWxlYXNlZFJlY29yZENvdW50IqoBChRSZXNlYXJjaEZlZWRSZXNwb25zZRI2CgVldmVudBgBIAEoCzIe\
+            LmhlYWx0aGxlZGdlci52MS5SZXNlYXJjaEV2ZW50SABSBWV2ZW50ElIKEHJlcGxheV9jb21wbGV0ZWQYAiABKAsyJS5oZWFsdGhs\
+            ZWRnZXIudjEuQXVkaXRSZXBsYXlDb21wbGV0ZWRIAFIPcmVwbGF5Q29tcGxldGVkQgYKBGl0ZW0y2A0KBkxlZGdlchJ5ChZDcmVh\
+            dGVTZXNzaW9uQ2hhbGxlbmdlEi4uaGVhbHRobGVkZ2VyLnYxLkNyZWF0ZVNlc3Npb25DaGFsbGVuZ2VSZXF1ZXN0Gi8uaGVhbHRo\
+            bGVkZ2VyLnYxLkNyZWF0ZVNlc3Npb25DaGFsbGVuZ2VSZXNwb25zZRJeCg1DcmVhdGVTZXNzaW9uEiUuaGVhbHRobGVkZ2VyLnYx\
+            LkNyZWF0ZVNlc3Npb25SZXF1ZXN0GiYuaGVhbHRobGVkZ2VyLnYxLkNyZWF0ZVNlc3Npb25SZXNwb25zZRJeCg1EZWxldGVTZXNz\
+            aW9uEiUuaGVhbHRobGVkZ2VyLnYxLkRlbGV0ZVNlc3Npb25SZXF1ZXN0GiYuaGVhbHRobGVkZ2VyLnYxLkRlbGV0ZVNlc3Npb25S\
+            ZXNwb25zZRJGCgVHcmFudBIdLmhlYWx0aGxlZGdlci52MS5HcmFudFJlcXVlc3QaHi5oZWFsdGhsZWRnZXIudjEuR3JhbnRSZXNw\
+            b25zZRJJCgZSZXZva2USHi5oZWFsdGhsZWRnZXIudjEuUmV2b2tlUmVxdWVzdBofLmhlYWx0aGxlZGdlci52MS5SZXZva2VSZXNw\
+            b25zZRJICgVXcml0ZRIdLmhlYWx0aGxlZGdlci52MS5Xcml0ZVJlcXVlc3QaHi5oZWFsdGhsZWRnZXIudjEuV3JpdGVSZXNwb25z\
+            ZSgBEkgKBVF1ZXJ5Eh0uaGVhbHRobGVkZ2VyLnYxLlF1ZXJ5UmVxdWVzdBoeLmhlYWx0aGxlZGdlci52MS5RdWVyeVJlc3BvbnNl\
+            MAESWgoLQXVkaXRTdHJlYW0SIy5oZWFsdGhsZWRnZXIudjEuQXVkaXRTdHJlYW1SZXF1ZXN0GiQuaGVhbHRobGVkZ2VyLnYxLkF1\
+            ZGl0U3RyZWFtUmVzcG9uc2UwARJSCglSb3RhdGVLZXkSIS5oZWFsdGhsZWRnZXIudjEuUm90YXRlS2V5UmVxdWVzdBoiLmhlYWx0\
+            aGxlZGdlci52MS5Sb3RhdGVLZXlSZXNwb25zZRJGCgVFcmFzZRIdLmhlYWx0aGxlZGdlci52MS5FcmFzZVJlcXVlc3QaHi5oZWFs\
+            dGhsZWRnZXIudjEuRXJhc2VSZXNwb25zZRJwChNPcGVuRW1lcmdlbmN5QWNjZXNzEisuaGVhbHRobGVkZ2VyLnYxLk9wZW5FbWVy\
+            Z2VuY3lBY2Nlc3NSZXF1ZXN0GiwuaGVhbHRobGVkZ2VyLnYxLk9wZW5FbWVyZ2VuY3lBY2Nlc3NSZXNwb25zZRJVCgpMaXN0R3Jh\
+            bnRzEiIuaGVhbHRobGVkZ2VyLnYxLkxpc3RHcmFudHNSZXF1ZXN0GiMuaGVhbHRobGVkZ2VyLnYxLkxpc3RHcmFudHNSZXNwb25z\
+            ZRJbCgxHZXRQcmluY2lwYWwSJC5oZWFsdGhsZWRnZXIudjEuR2V0UHJpbmNpcGFsUmVxdWVzdBolLmhlYWx0aGxlZGdlci52MS5H\
+            ZXRQcmluY2lwYWxSZXNwb25zZRJbCgxHZXRDaGFpbkhlYWQSJC5oZWFsdGhsZWRnZXIudjEuR2V0Q2hhaW5IZWFkUmVxdWVzdBol\
+            LmhlYWx0aGxlZGdlci52MS5HZXRDaGFpbkhlYWRSZXNwb25zZRJUCglHZXRCbG9ja3MSIS5oZWFsdGhsZWRnZXIudjEuR2V0Qmxv\
+            Y2tzUmVxdWVzdBoiLmhlYWx0aGxlZGdlci52MS5HZXRCbG9ja3NSZXNwb25zZTABEl4KDUdldENoZWNrcG9pbnQSJS5oZWFsdGhs\
+            ZWRnZXIudjEuR2V0Q2hlY2twb2ludFJlcXVlc3QaJi5oZWFsdGhsZWRnZXIudjEuR2V0Q2hlY2twb2ludFJlc3BvbnNlEmoKEUdl\
+            dEluY2x1c2lvblByb29mEikuaGVhbHRobGVkZ2VyLnYxLkdldEluY2x1c2lvblByb29mUmVxdWVzdBoqLmhlYWx0aGxlZGdlci52\
+            MS5HZXRJbmNsdXNpb25Qcm9vZlJlc3BvbnNlEnAKE0dldENvbnNpc3RlbmN5UHJvb2YSKy5oZWFsdGhsZWRnZXIudjEuR2V0Q29u\
+            c2lzdGVuY3lQcm9vZlJlcXVlc3QaLC5oZWFsdGhsZWRnZXIudjEuR2V0Q29uc2lzdGVuY3lQcm9vZlJlc3BvbnNlEl0KDFJlc2Vh\
+            cmNoRmVlZBIkLmhlYWx0aGxlZGdlci52MS5SZXNlYXJjaEZlZWRSZXF1ZXN0GiUuaGVhbHRobGVkZ2VyLnYxLlJlc2VhcmNoRmVl\
+            ZFJlc3BvbnNlMAFiBnByb3RvMw==
             """
         ),
         dependencies: [
@@ -2133,6 +2511,8 @@ public enum HealthledgerV1LedgerServiceProtoFile {
             "healthledger/v1/transaction.proto",
         ],
         messageTypes: [
+            Healthledger_V1_TransactionReceipt.self,
+            Healthledger_V1_LoggedAuditEvent.self,
             Healthledger_V1_CreateSessionChallengeRequest.self,
             Healthledger_V1_CreateSessionChallengeResponse.self,
             Healthledger_V1_CreateSessionRequest.self,
@@ -2171,6 +2551,9 @@ public enum HealthledgerV1LedgerServiceProtoFile {
             Healthledger_V1_GetInclusionProofResponse.self,
             Healthledger_V1_GetConsistencyProofRequest.self,
             Healthledger_V1_GetConsistencyProofResponse.self,
+            Healthledger_V1_ResearchFeedRequest.self,
+            Healthledger_V1_ResearchEvent.self,
+            Healthledger_V1_ResearchFeedResponse.self,
         ]
     )
 }

@@ -193,57 +193,6 @@ public struct Healthledger_V1_TransactionBody: ProtoMessage {
     }
 }
 
-/// Where and when a transaction was committed. Returned only after the block
-/// holding it is durable (fsync), so a receipt is never lost.
-public struct Healthledger_V1_TransactionReceipt: ProtoMessage {
-    public static let protoMessageName = "healthledger.v1.TransactionReceipt"
-
-    /// Transaction id: lowercase hex SHA-256 of the body bytes, 64 characters.
-    public var transactionId: String = ""
-
-    /// Height of the block that holds the transaction (first block is 1).
-    public var blockHeight: UInt64 = 0
-
-    /// Index of the transaction's entry in the ledger's Merkle log (first entry
-    /// is 0); use it with GetInclusionProof.
-    public var entryIndex: UInt64 = 0
-
-    /// Time the block was committed, milliseconds since the Unix epoch (UTC).
-    public var committedAtUnixMs: Int64 = 0
-
-    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
-    public var unknownFields = UnknownFields()
-
-    /// Creates a message with every field at its default value.
-    public init() {}
-
-    /// Writes the fields that are set, in field-number order, then the unknown fields.
-    public func encodeFields(to writer: inout ProtoWriter) {
-        if !transactionId.isEmpty { writer.writeString(transactionId, field: 1) }
-        if blockHeight != 0 { writer.writeUInt64(blockHeight, field: 2) }
-        if entryIndex != 0 { writer.writeUInt64(entryIndex, field: 3) }
-        if committedAtUnixMs != 0 { writer.writeInt64(committedAtUnixMs, field: 4) }
-        writer.writeUnknown(unknownFields)
-    }
-
-    /// Reads fields until the end of the message, merging them into this one.
-    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
-        while let tag = try reader.nextTag() {
-            switch tag.fieldNumber {
-            case 1:
-                transactionId = try reader.readString(tag, field: "healthledger.v1.TransactionReceipt.transaction_id")
-            case 2: blockHeight = try reader.readUInt64(tag, field: "healthledger.v1.TransactionReceipt.block_height")
-            case 3: entryIndex = try reader.readUInt64(tag, field: "healthledger.v1.TransactionReceipt.entry_index")
-            case 4:
-                committedAtUnixMs = try reader.readInt64(
-                    tag, field: "healthledger.v1.TransactionReceipt.committed_at_unix_ms"
-                )
-            default: try reader.skipField(tag, into: &unknownFields)
-            }
-        }
-    }
-}
-
 /// `healthledger/v1/transaction.proto`: its descriptor for server reflection and type registries.
 public enum HealthledgerV1TransactionProtoFile {
     /// The file's `google.protobuf.FileDescriptorProto`, its imports and its message types.
@@ -263,9 +212,7 @@ public enum HealthledgerV1TransactionProtoFile {
             eRgNIAEoCzIaLmhlYWx0aGxlZGdlci52MS5Sb3RhdGVLZXlIAFIJcm90YXRlS2V5EkoKD2VyYXN1cmVfcmVxdWVzdBgOIAEoCzIf\
             LmhlYWx0aGxlZGdlci52MS5FcmFzdXJlUmVxdWVzdEgAUg5lcmFzdXJlUmVxdWVzdBJNChBlbWVyZ2VuY3lfYWNjZXNzGA8gASgL\
             MiAuaGVhbHRobGVkZ2VyLnYxLkVtZXJnZW5jeUFjY2Vzc0gAUg9lbWVyZ2VuY3lBY2Nlc3NCCwoJb3BlcmF0aW9uQhUKE19leHBp\
-            cmVzX2F0X3VuaXhfbXMisAEKElRyYW5zYWN0aW9uUmVjZWlwdBIlCg50cmFuc2FjdGlvbl9pZBgBIAEoCVINdHJhbnNhY3Rpb25J\
-            ZBIhCgxibG9ja19oZWlnaHQYAiABKARSC2Jsb2NrSGVpZ2h0Eh8KC2VudHJ5X2luZGV4GAMgASgEUgplbnRyeUluZGV4Ei8KFGNv\
-            bW1pdHRlZF9hdF91bml4X21zGAQgASgDUhFjb21taXR0ZWRBdFVuaXhNc2IGcHJvdG8z
+            cmVzX2F0X3VuaXhfbXNiBnByb3RvMw==
             """
         ),
         dependencies: [
@@ -276,7 +223,6 @@ public enum HealthledgerV1TransactionProtoFile {
         messageTypes: [
             Healthledger_V1_SignedTransaction.self,
             Healthledger_V1_TransactionBody.self,
-            Healthledger_V1_TransactionReceipt.self,
         ]
     )
 }

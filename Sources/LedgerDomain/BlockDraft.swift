@@ -8,6 +8,8 @@ import RPCCore
 public struct Admission: Sendable {
     /// Position of the transaction's entry in the log.
     public var entryIndex: UInt64
+    /// The entry's bytes (the salted LedgerEntry), which a receipt carries for the client to check its proof.
+    public var ledgerEntry: [UInt8]
     /// For emergency access: when it closes.
     public var emergencyExpiresAt: Int64?
     /// For erasure: the records whose content is to be destroyed.
@@ -132,7 +134,7 @@ public struct BlockDraft: Sendable {
         entry.salt = salt
         entry.entry = .transaction(transaction.signed)
         let entryBytes = entry.serializedBytes()
-        var admission = Admission(entryIndex: entryIndex)
+        var admission = Admission(entryIndex: entryIndex, ledgerEntry: entryBytes)
 
         // Operation checks first (they throw); changes to the draft only after every check passed.
         switch transaction.operation {

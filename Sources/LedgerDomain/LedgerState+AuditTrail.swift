@@ -13,4 +13,10 @@ extension LedgerState {
     public func auditEvent(sequence: UInt64, satisfies predicate: (Healthledger_V1_AuditEvent) -> Bool) -> Bool {
         predicate(auditEvents[Int(sequence) - 1].event)
     }
+
+    /// Where the committed audit event with sequence `sequence` sits: its log index and block height.
+    public func auditPosition(sequence: UInt64) -> (entryIndex: UInt64, blockHeight: UInt64) {
+        let event = auditEvents[Int(sequence) - 1].event
+        return (event.entryIndex, event.blockHeight)
+    }
 }

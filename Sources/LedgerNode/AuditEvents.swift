@@ -97,6 +97,35 @@ enum AuditEvents {
         return event
     }
 
+    /// A patient's erasure of record content: logged in the patient's trail as a WRITE at their own request, with
+    /// the categories of the records whose content was destroyed (their metadata and hashes stay on the chain).
+    static func erasure(_ transaction: ValidatedTransaction, admission: Admission, now: Int64)
+        -> Healthledger_V1_AuditEvent?
+    {
+        guard case .erasureRequest(let request)? = transaction.body.operation else { return nil }
+        let patient = transaction.author.text
+        var event = base(actor: patient, patient: patient, action: .write, now: now)
+        event.categories = Set(admission.erasedRecords.map(\.category)).sorted { $0.rawValue < $1.rawValue }
+            .map(PolicyConversion.wire)
+        event.purpose = .patientRequest
+        event.outcome = .allowed
+        event.basis = .patientSelf
+        let count = admission.erasedRecords.count
+        let what =
+            admission.erasesAllOf != nil
+            ? "content of every record destroyed with the data key (\(count) records)"
+            : "content of \(count) record\(count == 1 ? "" : "s") destroyed"
+        var reason = "erasure: \(what); the chain keeps their hashes"
+        if !request.reason.isEmpty {
+            // The event's reason is at most 1,024 bytes: the patient's own words are cut to fit, on a character.
+            var given = Substring(request.reason)
+            while reason.utf8.count + given.utf8.count + 10 > 1_024 { given = given.dropLast() }
+            reason += " (reason: \(given))"
+        }
+        event.reason = reason
+        return event
+    }
+
     /// A read of the patient's audit trail by someone other than the patient.
     static func auditRead(caller: String, patient: String, decision: Decision, now: Int64) -> Healthledger_V1_AuditEvent {
         var event = base(actor: caller, patient: patient, action: .auditRead, now: now)
@@ -104,6 +133,19 @@ enum AuditEvents {
         event.basis = PolicyConversion.wire(decision.basis)
         event.decidingGrantIds = decision.decidingGrantIDs
         event.reason = "audit trail read"
+        return event
+    }
+
+    /// A research feed's first release of the patient's (pseudonymised) events to a registered researcher.
+    static func researchRead(caller: String, patient: String, decision: Decision, now: Int64)
+        -> Healthledger_V1_AuditEvent
+    {
+        var event = base(actor: caller, patient: patient, action: .auditRead, now: now)
+        event.purpose = .research
+        event.outcome = .allowed
+        event.basis = PolicyConversion.wire(decision.basis)
+        event.decidingGrantIds = decision.decidingGrantIDs
+        event.reason = "research feed read (pseudonymised)"
         return event
     }
 

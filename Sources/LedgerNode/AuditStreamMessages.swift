@@ -11,12 +11,15 @@ import ProtobufWire
 enum AuditStreamMessages {
     /// The encoded `AuditStreamResponse` carrying the audit event held by `ledgerEntry` (a `LedgerEntry`
     /// encoding), or nil when the entry does not hold exactly one audit event.
-    static func event(ledgerEntry: [UInt8]) -> [UInt8]? {
+    /// `proof`, when given, is an encoded `EntryProof` put in as `LoggedAuditEvent.proof`.
+    static func event(ledgerEntry: [UInt8], proof: [UInt8]? = nil) -> [UInt8]? {
         guard let event = eventRange(in: ledgerEntry) else { return nil }
         let eventCount = event.count
         let entryCount = ledgerEntry.count
-        // LoggedAuditEvent { event = 1; ledger_entry = 2 }
-        let loggedCount = 1 + varintSize(eventCount) + eventCount + 1 + varintSize(entryCount) + entryCount
+        let proofField = proof.map { 1 + varintSize($0.count) + $0.count } ?? 0
+        // LoggedAuditEvent { event = 1; ledger_entry = 2; proof = 3 }
+        let loggedCount =
+            1 + varintSize(eventCount) + eventCount + 1 + varintSize(entryCount) + entryCount + proofField
         // AuditStreamResponse { oneof item { LoggedAuditEvent event = 1 } }
         let totalCount = 1 + varintSize(loggedCount) + loggedCount
         return [UInt8](unsafeUninitializedCapacity: totalCount) { output, initialized in
@@ -48,6 +51,15 @@ enum AuditStreamMessages {
                 put(fieldKey(2))
                 putVarint(entryCount)
                 putBytes(entry[...])
+                if let proof {
+                    put(fieldKey(3))
+                    putVarint(proof.count)
+                    proof.withUnsafeBytes { bytes in
+                        UnsafeMutableRawPointer(output.baseAddress! + at).copyMemory(
+                            from: bytes.baseAddress!, byteCount: bytes.count)
+                    }
+                    at += proof.count
+                }
                 initialized = at
             }
         }

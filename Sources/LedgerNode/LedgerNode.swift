@@ -100,7 +100,8 @@ public final class LedgerNode: Sendable {
             logger: logger)
         let runtime = LedgerRuntime(
             configuration: configuration, chainID: files.chainID, cell: cell, blockLog: opened.log,
-            sealer: BlockSealer(nodeKey: files.nodeKey), contentStore: contentStore, logger: logger,
+            sealer: BlockSealer(nodeKey: files.nodeKey), contentStore: contentStore,
+            researchSecret: files.researchSecret, logger: logger,
             onCommit: { draft in snapshots.blockCommitted(entries: draft.nextEntryIndex) })
         let recovery = Recovery(
             blocks: opened.recovery.recordCount, truncatedBytes: opened.recovery.truncatedBytes,

@@ -10,6 +10,8 @@ public struct LedgerNodeConfiguration: Sendable {
     public var chainID: String
     /// Emergency access registration and limits, clock skew.
     public var rules: LedgerRules
+    /// Principal ids the operator registered as researchers, who may read the pseudonymised research feed.
+    public var researchers: Set<String> = []
     /// Largest record content this node accepts, in bytes (RESOURCE_EXHAUSTED above).
     public var maxRecordBytes: UInt64
     /// The node's clock, milliseconds since the Unix epoch; replaceable in tests.

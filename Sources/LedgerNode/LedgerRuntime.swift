@@ -21,11 +21,13 @@ final class LedgerRuntime: Sendable {
     let logger: Logger
     /// The block log, for the rare reads of an entry's full bytes (the state keeps only their position).
     let blockLog: BlockLog
+    /// The node secret behind the research feed's pseudonyms (research-pseudonym.key).
+    let researchSecret: [UInt8]
 
     /// `onCommit` runs on the committer thread after each block is durable and published.
     init(
         configuration: LedgerNodeConfiguration, chainID: String, cell: LedgerStateCell, blockLog: BlockLog,
-        sealer: BlockSealer, contentStore: RecordContentStore, logger: Logger,
+        sealer: BlockSealer, contentStore: RecordContentStore, researchSecret: [UInt8], logger: Logger,
         onCommit: @escaping @Sendable (BlockDraft) -> Void = { _ in }
     ) {
         self.configuration = configuration
@@ -34,6 +36,7 @@ final class LedgerRuntime: Sendable {
         self.contentStore = contentStore
         self.logger = logger
         self.blockLog = blockLog
+        self.researchSecret = researchSecret
         nodeKey = sealer.nodeKey.publicKey
         let feed = CommitFeed()
         self.feed = feed
@@ -140,13 +143,52 @@ final class LedgerRuntime: Sendable {
         return receipt.audits[0]
     }
 
-    /// The receipt message of a committed transaction.
-    func receipt(_ transaction: ValidatedTransaction, _ receipt: CommitReceipt) -> Healthledger_V1_TransactionReceipt {
+    /// The receipt message of a committed transaction, with its entry and the entry's proof.
+    func receipt(_ transaction: ValidatedTransaction, _ receipt: CommitReceipt) throws(RPCError)
+        -> Healthledger_V1_TransactionReceipt
+    {
+        guard let admission = receipt.admission else {
+            throw RPCError(.internalError, "transaction \(transaction.id) was committed without an admission")
+        }
         var wire = Healthledger_V1_TransactionReceipt()
         wire.transactionId = transaction.id
         wire.blockHeight = receipt.blockHeight
-        wire.entryIndex = receipt.admission?.entryIndex ?? 0
+        wire.entryIndex = admission.entryIndex
         wire.committedAtUnixMs = receipt.committedAt
+        wire.ledgerEntry = admission.ledgerEntry
+        wire.proof = try entryProof(entryIndex: admission.entryIndex, blockHeight: receipt.blockHeight)
         return wire
+    }
+
+    /// The inclusion proof of entry `entryIndex` against the checkpoint at the end of its block `blockHeight`,
+    /// with that checkpoint. The block is committed, so both exist; INTERNAL otherwise.
+    func entryProof(entryIndex: UInt64, blockHeight: UInt64) throws(RPCError) -> Healthledger_V1_EntryProof {
+        try cell.read { (state) throws(RPCError) in
+            try Self.entryProof(entryIndex: entryIndex, blockHeight: blockHeight, in: state)
+        }
+    }
+
+    /// `entryProof(entryIndex:blockHeight:)` under a read lock the caller already holds.
+    static func entryProof(entryIndex: UInt64, blockHeight: UInt64, in state: borrowing LedgerState) throws(RPCError)
+        -> Healthledger_V1_EntryProof
+    {
+        let position = Int(blockHeight) - 1
+        guard blockHeight >= 1, position < state.blocks.count, state.blocks.entryRange(at: position).contains(entryIndex)
+        else {
+            throw RPCError(.internalError, "entry \(entryIndex) is not in committed block \(blockHeight)")
+        }
+        let treeSize = state.blocks.entryRange(at: position).upperBound
+        var inclusion = Healthledger_V1_InclusionProof()
+        inclusion.leafIndex = entryIndex
+        inclusion.treeSize = treeSize
+        do {
+            inclusion.auditPath = try state.tree.inclusionProof(leafIndex: entryIndex, treeSize: treeSize)
+        } catch {
+            throw RPCError(.internalError, "inclusion proof of entry \(entryIndex): \(error)")
+        }
+        var proof = Healthledger_V1_EntryProof()
+        proof.inclusion = inclusion
+        proof.checkpoint = state.blocks.checkpoint(at: position)
+        return proof
     }
 }

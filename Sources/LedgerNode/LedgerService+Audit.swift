@@ -5,8 +5,10 @@ import LedgerDomain
 import RPCCore
 
 extension LedgerService {
-    /// Audit events read from the state per lock hold while replaying.
+    /// Audit events read from the state per lock hold while replaying; fewer with proofs, which are made under
+    /// the lock (about 10 µs each), so the committer never waits long.
     static let auditBatchSize = 1_024
+    static let provenAuditBatchSize = 128
 
     public func auditStream(
         request: Healthledger_V1_AuditStreamRequest, responses: ResponseWriter<Healthledger_V1_AuditStreamResponse>,
@@ -71,7 +73,8 @@ extension LedgerService {
             emergencyOnly: request.emergencyOnly, actor: ownActionsOnly ? caller.text : nil,
             requestedActor: requestedActor, outcome: request.outcome == .unspecified ? nil : request.outcome,
             from: request.fromUnixMs, until: request.untilUnixMs)
-        let replayHead = try await sendAudit(of: patient.text, from: &next, filter: filter, to: responses)
+        let replayHead = try await sendAudit(
+            of: patient.text, from: &next, filter: filter, includeProofs: request.includeProofs, to: responses)
         try await responses.write(AuditStreamMessages.replayCompleted(headSequence: replayHead))
 
         guard let follower else { return }
@@ -94,24 +97,29 @@ extension LedgerService {
                 }
                 if !stillAllowed { filter.actor = caller.text }
             }
-            _ = try await sendAudit(of: patient.text, from: &next, filter: filter, to: responses)
+            _ = try await sendAudit(
+                of: patient.text, from: &next, filter: filter, includeProofs: request.includeProofs, to: responses)
         }
         if runtime.feed.isClosed {
             throw RPCError(.unavailable, "the node is shutting down; reconnect from sequence \(next)")
         }
     }
 
-    /// Sends the patient's committed events from sequence `next` on, in batches; returns the node's audit head
-    /// at the last read and leaves `next` after the last event looked at.
+    /// Sends the patient's committed events from sequence `next` on, in batches, each with its `EntryProof` when
+    /// `includeProofs`; returns the node's audit head at the last read and leaves `next` after the last event
+    /// looked at.
     private func sendAudit(
-        of patient: String, from next: inout UInt64, filter: AuditFilter, to responses: ResponseWriter<[UInt8]>
+        of patient: String, from next: inout UInt64, filter: AuditFilter, includeProofs: Bool,
+        to responses: ResponseWriter<[UInt8]>
     ) async throws -> UInt64 {
         let admitsAll = filter.admitsAll
+        let batchSize = includeProofs ? Self.provenAuditBatchSize : Self.auditBatchSize
         while true {
             let start = next
             // Under the read lock only the entries' bytes are taken (one reference each, the events are looked at in
-            // place); encoding happens after.
-            let (entries, head, resume) = runtime.cell.read { state -> ([[UInt8]], UInt64, UInt64) in
+            // place) and their proofs made; encoding happens after.
+            typealias Batch = (entries: [([UInt8], Healthledger_V1_EntryProof?)], head: UInt64, resume: UInt64)
+            let (entries, head, resume) = try runtime.cell.read { (state) throws(RPCError) -> Batch in
                 let sequences = state.auditByPatient[patient] ?? []
                 var low = 0
                 var high = sequences.count
@@ -119,14 +127,19 @@ extension LedgerService {
                     let middle = (low + high) / 2
                     if sequences[middle] < start { low = middle + 1 } else { high = middle }
                 }
-                let end = min(sequences.count, low + Self.auditBatchSize)
-                var entries: [[UInt8]] = []
+                let end = min(sequences.count, low + batchSize)
+                var entries: [([UInt8], Healthledger_V1_EntryProof?)] = []
                 entries.reserveCapacity(end - low)
                 for index in low..<end {
                     let sequence = sequences[index]
-                    if admitsAll || state.auditEvent(sequence: sequence, satisfies: filter.admits) {
-                        entries.append(state.auditLedgerEntry(sequence: sequence))
+                    guard admitsAll || state.auditEvent(sequence: sequence, satisfies: filter.admits) else { continue }
+                    var proof: Healthledger_V1_EntryProof?
+                    if includeProofs {
+                        let position = state.auditPosition(sequence: sequence)
+                        proof = try LedgerRuntime.entryProof(
+                            entryIndex: position.entryIndex, blockHeight: position.blockHeight, in: state)
                     }
+                    entries.append((state.auditLedgerEntry(sequence: sequence), proof))
                 }
                 let resume = end > low ? sequences[end - 1] + 1 : start
                 return (entries, state.auditSequence, resume)
@@ -135,8 +148,10 @@ extension LedgerService {
             if resume == start { return head }
             var messages: [[UInt8]] = []
             messages.reserveCapacity(entries.count)
-            for entry in entries {
-                messages.append(try AuditStreamMessages.event(ledgerEntry: entry) ?? Self.decodedEventMessage(entry))
+            for (entry, proof) in entries {
+                messages.append(
+                    try AuditStreamMessages.event(ledgerEntry: entry, proof: proof?.serializedBytes())
+                        ?? Self.decodedEventMessage(entry, proof: proof))
             }
             try await responses.write(contentsOf: messages)
         }
@@ -144,19 +159,23 @@ extension LedgerService {
 
     /// The event message of a ledger entry `AuditStreamMessages.event(ledgerEntry:)` did not take, through a full
     /// decode; INTERNAL if the stored entry holds no audit event.
-    private static func decodedEventMessage(_ ledgerEntry: [UInt8]) throws(RPCError) -> [UInt8] {
+    private static func decodedEventMessage(_ ledgerEntry: [UInt8], proof: Healthledger_V1_EntryProof?) throws(RPCError)
+        -> [UInt8]
+    {
         guard let entry = try? Healthledger_V1_LedgerEntry(serializedBytes: ledgerEntry),
             case .auditEvent(let event)? = entry.entry
         else { throw RPCError(.internalError, "a stored audit entry does not hold an audit event") }
         var logged = Healthledger_V1_LoggedAuditEvent()
         logged.event = event
         logged.ledgerEntry = ledgerEntry
+        if let proof { logged.proof = proof }
         return AuditStreamMessages.event(logged)
     }
 
-    /// The decision that lets `caller` read all of the patient's audit trail, or nil.
+    /// The decision that lets `caller` read all of the patient's audit trail, or nil. An AUDIT_READ grant for
+    /// PURPOSE_RESEARCH alone opts the patient in to the pseudonymised research feed, not to this identified stream.
     static func auditReadDecision(caller: String, patient: String, policy: PatientPolicy?, now: Int64) -> Decision? {
-        for purpose in Purpose.allCases {
+        for purpose in Purpose.allCases where purpose != .research {
             let request = AccessRequest(
                 caller: caller, patient: patient, action: .auditRead, categories: .every, asksAllCategories: true,
                 purpose: purpose, now: now)

@@ -77,6 +77,11 @@ extension LedgerService {
         let includeContent = request.includeContent
         var started = Healthledger_V1_QueryStarted()
         started.auditSequence = audit.event.sequence
+        var logged = Healthledger_V1_LoggedAuditEvent()
+        logged.event = audit.event
+        logged.ledgerEntry = audit.ledgerEntry
+        logged.proof = try runtime.entryProof(entryIndex: audit.event.entryIndex, blockHeight: audit.event.blockHeight)
+        started.auditEvent = logged
         started.recordCount = UInt32(released.count)
         started.totalContentBytes =
             includeContent ? released.reduce(0) { $0 + ($1.contentErased ? 0 : $1.metadata.sizeBytes) } : 0

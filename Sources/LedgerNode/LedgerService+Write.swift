@@ -100,7 +100,7 @@ extension LedgerService {
         }
         var response = Healthledger_V1_WriteResponse()
         response.recordId = transaction.id
-        response.receipt = runtime.receipt(transaction, receipt)
+        response.receipt = try runtime.receipt(transaction, receipt)
         return response
     }
 }

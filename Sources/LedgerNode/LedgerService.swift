@@ -20,6 +20,9 @@ public struct LedgerService: Healthledger_V1_LedgerService {
     public func createSessionChallenge(
         request: Healthledger_V1_CreateSessionChallengeRequest, context: ServerContext
     ) async throws -> Healthledger_V1_CreateSessionChallengeResponse {
+        // Any well-formed request gets a challenge: whether the principal or key is known is decided only once a
+        // signature proves the caller holds the key, so an unauthenticated caller cannot learn who is on the
+        // ledger from this answer.
         let (principal, keyID, _) = try sessionKey(
             principalID: request.principalId, keyID: request.keyId, publicKey: request.publicKey)
         let issued = try runtime.sessions.issueChallenge(principal: principal, keyID: keyID, now: runtime.now())
@@ -35,9 +38,6 @@ public struct LedgerService: Healthledger_V1_LedgerService {
     ) async throws -> Healthledger_V1_CreateSessionResponse {
         let (principal, keyID, attached) = try sessionKey(
             principalID: request.principalId, keyID: request.keyId, publicKey: request.publicKey)
-        guard let key = attached ?? runtime.cell.read({ $0.keys[keyID]?.key }) else {
-            throw InputValidation.invalid("public_key", "required")
-        }
         if request.challenge.count != 32 {
             throw InputValidation.invalid("challenge", "must be the 32 bytes CreateSessionChallenge returned")
         }
@@ -48,11 +48,29 @@ public struct LedgerService: Healthledger_V1_LedgerService {
         guard runtime.sessions.redeem(request.challenge, principal: principal, keyID: keyID, now: now) != nil else {
             throw RPCError(.unauthenticated, "challenge: unknown, already used or expired; ask for a new one")
         }
+        // Every way of not proving a key of the principal gets this one answer, so it tells a caller without the key
+        // nothing about the principal (unknown, other key, rotated key, or a key that is not theirs at all).
+        let notProven = RPCError(
+            .unauthenticated,
+            "signature: does not prove a key of \(principal); sign with its current key, and send public_key on its first session")
+        let ledger = runtime.cell.read { state in
+            (currentKeyID: state.principals[principal]?.currentKeyID, key: state.keys[keyID])
+        }
+        let ownedKey = ledger.key.flatMap { $0.owner == principal ? $0.key : nil }
+        guard let key = ownedKey ?? attached else { throw notProven }
         let message = ContextLabel.message(
             context: ContextLabel.session,
             payload: Array(runtime.chainID.utf8) + [0] + Array(principal.text.utf8) + [0] + request.challenge)
-        guard key.isValidSignature(request.signature, for: message) else {
-            throw RPCError(.unauthenticated, "signature: does not verify with key \(keyID)")
+        guard key.isValidSignature(request.signature, for: message) else { throw notProven }
+        // The caller holds `key`: it may now learn what is wrong with it.
+        if let current = ledger.currentKeyID {
+            guard ownedKey != nil else { throw notProven }
+            guard current == keyID else {
+                throw RPCError(
+                    .failedPrecondition, "key_id: \(keyID) was retired by a key rotation; sign with the current key")
+            }
+        } else {
+            guard let attached, PrincipalID(firstKey: attached) == principal else { throw notProven }
         }
         let session = runtime.sessions.createSession(
             principal: principal, keyID: keyID, ttlMs: request.requestedTtlMs, now: now)
@@ -70,9 +88,8 @@ public struct LedgerService: Healthledger_V1_LedgerService {
         return Healthledger_V1_DeleteSessionResponse()
     }
 
-    /// The principal and key a session is asked for, checked against the ledger: the key must be the
-    /// principal's current one, or, for a principal the ledger does not know, derive its id. Also returns the
-    /// attached public key, parsed, when there was one.
+    /// The principal and key a session is asked for, checked for form only (the ledger is consulted once a
+    /// signature proves the key): ids well formed, and the attached public key, parsed, matching `keyID`.
     private func sessionKey(
         principalID: String, keyID: String, publicKey: Healthledger_V1_PublicKey?
     ) throws(RPCError) -> (PrincipalID, String, SigningPublicKey?) {
@@ -82,20 +99,6 @@ public struct LedgerService: Healthledger_V1_LedgerService {
             try TransactionValidator.publicKey(wire, field: "public_key")
         }
         if let attached, attached.keyID != keyID { throw InputValidation.invalid("key_id", "does not match public_key") }
-        let known = runtime.cell.read { $0.principals[principal] }
-        if let known {
-            guard known.currentKeyID == keyID else {
-                throw RPCError(.failedPrecondition, "key_id: \(keyID) is not the current key of \(principal)")
-            }
-        } else {
-            guard let attached else {
-                throw RPCError(
-                    .notFound, "principal_id: \(principal) has no key on the ledger yet; send public_key")
-            }
-            guard PrincipalID(firstKey: attached) == principal else {
-                throw RPCError(.failedPrecondition, "public_key: does not derive principal id \(principal)")
-            }
-        }
         return (principal, keyID, attached)
     }
 
@@ -107,7 +110,7 @@ public struct LedgerService: Healthledger_V1_LedgerService {
         let (transaction, receipt) = try await runtime.commitTransaction(request.transaction, kind: .grant)
         var response = Healthledger_V1_GrantResponse()
         response.grantId = transaction.id
-        response.receipt = runtime.receipt(transaction, receipt)
+        response.receipt = try runtime.receipt(transaction, receipt)
         return response
     }
 
@@ -116,7 +119,7 @@ public struct LedgerService: Healthledger_V1_LedgerService {
     ) async throws -> Healthledger_V1_RevokeResponse {
         let (transaction, receipt) = try await runtime.commitTransaction(request.transaction, kind: .revoke)
         var response = Healthledger_V1_RevokeResponse()
-        response.receipt = runtime.receipt(transaction, receipt)
+        response.receipt = try runtime.receipt(transaction, receipt)
         return response
     }
 
@@ -126,14 +129,17 @@ public struct LedgerService: Healthledger_V1_LedgerService {
         let (transaction, receipt) = try await runtime.commitTransaction(request.transaction, kind: .rotateKey)
         var response = Healthledger_V1_RotateKeyResponse()
         if case .rotateKey(let newKey, _) = transaction.operation { response.newKeyId = newKey.keyID }
-        response.receipt = runtime.receipt(transaction, receipt)
+        response.receipt = try runtime.receipt(transaction, receipt)
         return response
     }
 
     public func erase(
         request: Healthledger_V1_EraseRequest, context: ServerContext
     ) async throws -> Healthledger_V1_EraseResponse {
-        let (transaction, receipt) = try await runtime.commitTransaction(request.transaction, kind: .erasureRequest)
+        let now = runtime.now()
+        let (transaction, receipt) = try await runtime.commitTransaction(
+            request.transaction, kind: .erasureRequest,
+            auditOnSuccess: { transaction, admission in AuditEvents.erasure(transaction, admission: admission, now: now) })
         let admission = receipt.admission!
         // The erasure is committed: destroy the content now. A crash before this finishes leaves files that
         // nothing will serve (records are marked erased); the patient's data key goes with erase-all.
@@ -146,7 +152,7 @@ public struct LedgerService: Healthledger_V1_LedgerService {
         }
         var response = Healthledger_V1_EraseResponse()
         response.erasedRecordCount = UInt64(admission.erasedRecords.count)
-        response.receipt = runtime.receipt(transaction, receipt)
+        response.receipt = try runtime.receipt(transaction, receipt)
         return response
     }
 
@@ -166,7 +172,7 @@ public struct LedgerService: Healthledger_V1_LedgerService {
         var response = Healthledger_V1_OpenEmergencyAccessResponse()
         response.emergencyAccessId = transaction.id
         response.expiresAtUnixMs = receipt.admission?.emergencyExpiresAt ?? 0
-        response.receipt = runtime.receipt(transaction, receipt)
+        response.receipt = try runtime.receipt(transaction, receipt)
         return response
     }
 }

@@ -5,11 +5,13 @@ import RPCCore
 import LedgerStorage
 import Logging
 
-/// The node's own files in the data directory: chain id, node signing key, master key; created on first start.
+/// The node's own files in the data directory: chain id, node signing key, master key, research pseudonym secret;
+/// created on first start.
 struct NodeFiles {
     var chainID: String
     var nodeKey: SigningPrivateKey
     var masterKey: [UInt8]
+    var researchSecret: [UInt8]
     var blockLogPath: String
     var contentDirectory: String
     var snapshotDirectory: String
@@ -67,8 +69,25 @@ struct NodeFiles {
             try writeFileDurably(masterKeyPath, masterKey)
             logger.notice("created the master key that wraps record data keys", metadata: ["path": "\(masterKeyPath)"])
         }
+
+        // Created on any start that lacks it, so data directories from before the research feed get one too; a
+        // replaced secret changes every pseudonym, so backups must include it.
+        let researchSecretPath = directory + "/research-pseudonym.key"
+        let researchSecret: [UInt8]
+        if let stored = try readFile(researchSecretPath) {
+            guard stored.count == ResearchPseudonym.secretByteCount else {
+                throw LedgerNodeError("\(researchSecretPath): must hold \(ResearchPseudonym.secretByteCount) bytes")
+            }
+            researchSecret = stored
+        } else {
+            researchSecret = SecureRandom.bytes(ResearchPseudonym.secretByteCount)
+            try writeFileDurably(researchSecretPath, researchSecret)
+            logger.notice(
+                "created the secret behind the research feed's pseudonyms", metadata: ["path": "\(researchSecretPath)"])
+        }
         return NodeFiles(
-            chainID: chainID, nodeKey: nodeKey, masterKey: masterKey, blockLogPath: directory + "/blocks.log",
+            chainID: chainID, nodeKey: nodeKey, masterKey: masterKey, researchSecret: researchSecret,
+            blockLogPath: directory + "/blocks.log",
             contentDirectory: directory + "/content", snapshotDirectory: directory + "/snapshots", created: created)
     }
 

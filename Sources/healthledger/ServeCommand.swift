@@ -21,8 +21,9 @@ struct ServeCommand: AsyncParsableCommand {
             Settings come from, in increasing priority: defaults, a JSON config file (--config), flags.
             Config file keys: data_dir, host, port, chain_id, plaintext, tls_cert, tls_key, health_port,
             metrics_port, emergency_clinicians (list of principal ids), emergency_categories (list, e.g.
-            "allergies"), max_emergency_duration_minutes, max_record_bytes, log_level, snapshot_every_entries,
-            snapshot_every_seconds, dashboard (true/false), dashboard_dir, web_allowed_origins (list of origins).
+            "allergies"), researchers (list of principal ids), max_emergency_duration_minutes, max_record_bytes,
+            log_level, snapshot_every_entries, snapshot_every_seconds, dashboard (true/false), dashboard_dir,
+            web_allowed_origins (list of origins).
 
             The patient dashboard is served at https://<host>:<port>/ on the same listener (built into the
             binary; browsers need TLS, the default); it calls the Ledger service over gRPC-Web. --no-dashboard
@@ -61,6 +62,9 @@ struct ServeCommand: AsyncParsableCommand {
     var metricsPort: Int?
     @Option(name: .long, help: "Principal id of a clinician who may open emergency access (repeatable).")
     var emergencyClinician: [String] = []
+    @Option(
+        name: .long, help: "Principal id of a researcher who may read the pseudonymised research feed (repeatable).")
+    var researcher: [String] = []
     @Option(name: .long, help: "A category emergency access may open (repeatable; default allergies, medications, conditions, immunizations).")
     var emergencyCategory: [String] = []
     @Option(name: .long, help: "Longest emergency access this node opens, in minutes (default and most: 480).")

@@ -26,6 +26,7 @@ struct ServeSettings {
         var metrics_port: Int?
         var emergency_clinicians: [String]?
         var emergency_categories: [String]?
+        var researchers: [String]?
         var max_emergency_duration_minutes: Int?
         var max_record_bytes: UInt64?
         var log_level: String?
@@ -111,8 +112,17 @@ struct ServeSettings {
             }
             rules.maxEmergencyDurationMs = Int64(minutes) * 60_000
         }
+        let researchers = flags.researcher.isEmpty ? (file.researchers ?? []) : flags.researcher
+        for researcher in researchers {
+            do {
+                _ = try PrincipalID(parsing: researcher)
+            } catch {
+                throw Problem(description: "--researcher \(researcher): \(error)")
+            }
+        }
         let chainID = flags.chainId ?? file.chain_id ?? "healthledger-local"
         var configuration = LedgerNodeConfiguration(dataDirectory: dataDirectory, chainID: chainID, rules: rules)
+        configuration.researchers = Set(researchers)
         if let maxRecordBytes = flags.maxRecordBytes ?? file.max_record_bytes {
             configuration.maxRecordBytes = maxRecordBytes
         }

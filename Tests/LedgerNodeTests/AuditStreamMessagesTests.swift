@@ -33,12 +33,15 @@ struct AuditStreamMessagesTests {
         return event
     }
 
-    /// What the generated encoder makes of the stream message carrying `entry`'s event.
-    private func generated(_ entry: Healthledger_V1_LedgerEntry, _ bytes: [UInt8]) -> [UInt8] {
+    /// What the generated encoder makes of the stream message carrying `entry`'s event (and `proof`).
+    private func generated(
+        _ entry: Healthledger_V1_LedgerEntry, _ bytes: [UInt8], proof: Healthledger_V1_EntryProof? = nil
+    ) -> [UInt8] {
         guard case .auditEvent(let event)? = entry.entry else { return [] }
         var logged = Healthledger_V1_LoggedAuditEvent()
         logged.event = event
         logged.ledgerEntry = bytes
+        if let proof { logged.proof = proof }
         var message = Healthledger_V1_AuditStreamResponse()
         message.item = .event(logged)
         return message.serializedBytes()
@@ -63,6 +66,29 @@ struct AuditStreamMessagesTests {
         }
         #expect(logged.ledgerEntry == bytes)
         #expect(logged.event?.reason.count == reasonLength)
+    }
+
+    @Test(
+        "given an event with an entry proof of any length, then the message is byte for byte the generated encoding",
+        arguments: [0, 1, 5, 40])
+    func sameBytesWithProof(pathLength: Int) throws {
+        var entry = Healthledger_V1_LedgerEntry()
+        entry.salt = [UInt8](repeating: 0x5A, count: 16)
+        entry.entry = .auditEvent(event(reasonLength: 30, records: 2, emergency: false))
+        let bytes = entry.serializedBytes()
+        var inclusion = Healthledger_V1_InclusionProof()
+        inclusion.leafIndex = 4_000_000_000
+        inclusion.treeSize = 4_000_000_001
+        inclusion.auditPath = (0..<pathLength).map { [UInt8](repeating: UInt8($0), count: 32) }
+        var checkpoint = Healthledger_V1_SignedCheckpoint()
+        checkpoint.checkpoint = [UInt8](repeating: 7, count: 90)
+        checkpoint.signature = [UInt8](repeating: 9, count: 64)
+        checkpoint.nodeKeyId = String(repeating: "ab", count: 32)
+        var proof = Healthledger_V1_EntryProof()
+        proof.inclusion = inclusion
+        proof.checkpoint = checkpoint
+        let message = try #require(AuditStreamMessages.event(ledgerEntry: bytes, proof: proof.serializedBytes()))
+        #expect(message == generated(entry, bytes, proof: proof))
     }
 
     @Test("given an entry that holds a transaction, no event, or the event twice, then it is left to the full decode")

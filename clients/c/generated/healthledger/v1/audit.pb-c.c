@@ -97,51 +97,6 @@ void   healthledger__v1__audit_event__free_unpacked
   assert(message->base.descriptor == &healthledger__v1__audit_event__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-void   healthledger__v1__logged_audit_event__init
-                     (Healthledger__V1__LoggedAuditEvent         *message)
-{
-  static const Healthledger__V1__LoggedAuditEvent init_value = HEALTHLEDGER__V1__LOGGED_AUDIT_EVENT__INIT;
-  *message = init_value;
-}
-size_t healthledger__v1__logged_audit_event__get_packed_size
-                     (const Healthledger__V1__LoggedAuditEvent *message)
-{
-  assert(message->base.descriptor == &healthledger__v1__logged_audit_event__descriptor);
-  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
-}
-size_t healthledger__v1__logged_audit_event__pack
-                     (const Healthledger__V1__LoggedAuditEvent *message,
-                      uint8_t       *out)
-{
-  assert(message->base.descriptor == &healthledger__v1__logged_audit_event__descriptor);
-  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
-}
-size_t healthledger__v1__logged_audit_event__pack_to_buffer
-                     (const Healthledger__V1__LoggedAuditEvent *message,
-                      ProtobufCBuffer *buffer)
-{
-  assert(message->base.descriptor == &healthledger__v1__logged_audit_event__descriptor);
-  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
-}
-Healthledger__V1__LoggedAuditEvent *
-       healthledger__v1__logged_audit_event__unpack
-                     (ProtobufCAllocator  *allocator,
-                      size_t               len,
-                      const uint8_t       *data)
-{
-  return (Healthledger__V1__LoggedAuditEvent *)
-     protobuf_c_message_unpack (&healthledger__v1__logged_audit_event__descriptor,
-                                allocator, len, data);
-}
-void   healthledger__v1__logged_audit_event__free_unpacked
-                     (Healthledger__V1__LoggedAuditEvent *message,
-                      ProtobufCAllocator *allocator)
-{
-  if(!message)
-    return;
-  assert(message->base.descriptor == &healthledger__v1__logged_audit_event__descriptor);
-  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
-}
 static const ProtobufCFieldDescriptor healthledger__v1__released_record__field_descriptors[3] =
 {
   {
@@ -437,57 +392,6 @@ const ProtobufCMessageDescriptor healthledger__v1__audit_event__descriptor =
   healthledger__v1__audit_event__field_indices_by_name,
   1,  healthledger__v1__audit_event__number_ranges,
   (ProtobufCMessageInit) healthledger__v1__audit_event__init,
-  NULL,NULL,NULL    /* reserved[123] */
-};
-static const ProtobufCFieldDescriptor healthledger__v1__logged_audit_event__field_descriptors[2] =
-{
-  {
-    "event",
-    1,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_MESSAGE,
-    0,   /* quantifier_offset */
-    offsetof(Healthledger__V1__LoggedAuditEvent, event),
-    &healthledger__v1__audit_event__descriptor,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
-    "ledger_entry",
-    2,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_BYTES,
-    0,   /* quantifier_offset */
-    offsetof(Healthledger__V1__LoggedAuditEvent, ledger_entry),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-};
-static const unsigned healthledger__v1__logged_audit_event__field_indices_by_name[] = {
-  0,   /* field[0] = event */
-  1,   /* field[1] = ledger_entry */
-};
-static const ProtobufCIntRange healthledger__v1__logged_audit_event__number_ranges[1 + 1] =
-{
-  { 1, 0 },
-  { 0, 2 }
-};
-const ProtobufCMessageDescriptor healthledger__v1__logged_audit_event__descriptor =
-{
-  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
-  "healthledger.v1.LoggedAuditEvent",
-  "LoggedAuditEvent",
-  "Healthledger__V1__LoggedAuditEvent",
-  "healthledger.v1",
-  sizeof(Healthledger__V1__LoggedAuditEvent),
-  2,
-  healthledger__v1__logged_audit_event__field_descriptors,
-  healthledger__v1__logged_audit_event__field_indices_by_name,
-  1,  healthledger__v1__logged_audit_event__number_ranges,
-  (ProtobufCMessageInit) healthledger__v1__logged_audit_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue healthledger__v1__outcome__enum_values_by_number[3] =

@@ -18,7 +18,6 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Healthledger__V1__ReleasedRecord Healthledger__V1__ReleasedRecord;
 typedef struct Healthledger__V1__AuditEvent Healthledger__V1__AuditEvent;
-typedef struct Healthledger__V1__LoggedAuditEvent Healthledger__V1__LoggedAuditEvent;
 
 
 /* --- enums --- */
@@ -131,7 +130,8 @@ struct  Healthledger__V1__AuditEvent
   /*
    * What was asked: READ (Query), WRITE (Write), AUDIT_READ (AuditStream).
    * The opening of an emergency access is recorded as READ with emergency
-   * set.
+   * set; a patient's erasure of record content (Erase) as WRITE by the
+   * patient with PURPOSE_PATIENT_REQUEST and a reason starting "erasure:".
    */
   Healthledger__V1__Action action;
   /*
@@ -195,29 +195,6 @@ struct  Healthledger__V1__AuditEvent
     , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, HEALTHLEDGER__V1__ACTION__ACTION_UNSPECIFIED, 0,NULL, HEALTHLEDGER__V1__PURPOSE__PURPOSE_UNSPECIFIED, 0,NULL, HEALTHLEDGER__V1__OUTCOME__OUTCOME_UNSPECIFIED, HEALTHLEDGER__V1__DECISION_BASIS__DECISION_BASIS_UNSPECIFIED, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0, HEALTHLEDGER__V1__AUDIT_EVENT___EMERGENCY_ACCESS_ID__NOT_SET, {0} }
 
 
-/*
- * An audit event together with the exact ledger entry bytes that carry it, so
- * a client can check its inclusion in the log without re-encoding anything.
- */
-struct  Healthledger__V1__LoggedAuditEvent
-{
-  ProtobufCMessage base;
-  /*
-   * The event, decoded from ledger_entry for convenience.
-   */
-  Healthledger__V1__AuditEvent *event;
-  /*
-   * The deterministic encoding of the LedgerEntry holding the event (see
-   * chain.proto); its leaf hash is SHA-256(0x00 || ledger_entry). At most
-   * 1,048,576 bytes.
-   */
-  ProtobufCBinaryData ledger_entry;
-};
-#define HEALTHLEDGER__V1__LOGGED_AUDIT_EVENT__INIT \
- { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__logged_audit_event__descriptor) \
-    , NULL, {0,NULL} }
-
-
 /* Healthledger__V1__ReleasedRecord methods */
 void   healthledger__v1__released_record__init
                      (Healthledger__V1__ReleasedRecord         *message);
@@ -256,25 +233,6 @@ Healthledger__V1__AuditEvent *
 void   healthledger__v1__audit_event__free_unpacked
                      (Healthledger__V1__AuditEvent *message,
                       ProtobufCAllocator *allocator);
-/* Healthledger__V1__LoggedAuditEvent methods */
-void   healthledger__v1__logged_audit_event__init
-                     (Healthledger__V1__LoggedAuditEvent         *message);
-size_t healthledger__v1__logged_audit_event__get_packed_size
-                     (const Healthledger__V1__LoggedAuditEvent   *message);
-size_t healthledger__v1__logged_audit_event__pack
-                     (const Healthledger__V1__LoggedAuditEvent   *message,
-                      uint8_t             *out);
-size_t healthledger__v1__logged_audit_event__pack_to_buffer
-                     (const Healthledger__V1__LoggedAuditEvent   *message,
-                      ProtobufCBuffer     *buffer);
-Healthledger__V1__LoggedAuditEvent *
-       healthledger__v1__logged_audit_event__unpack
-                     (ProtobufCAllocator  *allocator,
-                      size_t               len,
-                      const uint8_t       *data);
-void   healthledger__v1__logged_audit_event__free_unpacked
-                     (Healthledger__V1__LoggedAuditEvent *message,
-                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Healthledger__V1__ReleasedRecord_Closure)
@@ -282,9 +240,6 @@ typedef void (*Healthledger__V1__ReleasedRecord_Closure)
                   void *closure_data);
 typedef void (*Healthledger__V1__AuditEvent_Closure)
                  (const Healthledger__V1__AuditEvent *message,
-                  void *closure_data);
-typedef void (*Healthledger__V1__LoggedAuditEvent_Closure)
-                 (const Healthledger__V1__LoggedAuditEvent *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -296,7 +251,6 @@ extern const ProtobufCEnumDescriptor    healthledger__v1__outcome__descriptor;
 extern const ProtobufCEnumDescriptor    healthledger__v1__decision_basis__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__released_record__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__audit_event__descriptor;
-extern const ProtobufCMessageDescriptor healthledger__v1__logged_audit_event__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -322,6 +322,51 @@ void   healthledger__v1__inclusion_proof__free_unpacked
   assert(message->base.descriptor == &healthledger__v1__inclusion_proof__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   healthledger__v1__entry_proof__init
+                     (Healthledger__V1__EntryProof         *message)
+{
+  static const Healthledger__V1__EntryProof init_value = HEALTHLEDGER__V1__ENTRY_PROOF__INIT;
+  *message = init_value;
+}
+size_t healthledger__v1__entry_proof__get_packed_size
+                     (const Healthledger__V1__EntryProof *message)
+{
+  assert(message->base.descriptor == &healthledger__v1__entry_proof__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t healthledger__v1__entry_proof__pack
+                     (const Healthledger__V1__EntryProof *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &healthledger__v1__entry_proof__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t healthledger__v1__entry_proof__pack_to_buffer
+                     (const Healthledger__V1__EntryProof *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &healthledger__v1__entry_proof__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Healthledger__V1__EntryProof *
+       healthledger__v1__entry_proof__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Healthledger__V1__EntryProof *)
+     protobuf_c_message_unpack (&healthledger__v1__entry_proof__descriptor,
+                                allocator, len, data);
+}
+void   healthledger__v1__entry_proof__free_unpacked
+                     (Healthledger__V1__EntryProof *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &healthledger__v1__entry_proof__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   healthledger__v1__consistency_proof__init
                      (Healthledger__V1__ConsistencyProof         *message)
 {
@@ -936,6 +981,57 @@ const ProtobufCMessageDescriptor healthledger__v1__inclusion_proof__descriptor =
   healthledger__v1__inclusion_proof__field_indices_by_name,
   1,  healthledger__v1__inclusion_proof__number_ranges,
   (ProtobufCMessageInit) healthledger__v1__inclusion_proof__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor healthledger__v1__entry_proof__field_descriptors[2] =
+{
+  {
+    "inclusion",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__EntryProof, inclusion),
+    &healthledger__v1__inclusion_proof__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "checkpoint",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__EntryProof, checkpoint),
+    &healthledger__v1__signed_checkpoint__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned healthledger__v1__entry_proof__field_indices_by_name[] = {
+  1,   /* field[1] = checkpoint */
+  0,   /* field[0] = inclusion */
+};
+static const ProtobufCIntRange healthledger__v1__entry_proof__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor healthledger__v1__entry_proof__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "healthledger.v1.EntryProof",
+  "EntryProof",
+  "Healthledger__V1__EntryProof",
+  "healthledger.v1",
+  sizeof(Healthledger__V1__EntryProof),
+  2,
+  healthledger__v1__entry_proof__field_descriptors,
+  healthledger__v1__entry_proof__field_indices_by_name,
+  1,  healthledger__v1__entry_proof__number_ranges,
+  (ProtobufCMessageInit) healthledger__v1__entry_proof__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor healthledger__v1__consistency_proof__field_descriptors[3] =

@@ -25,6 +25,7 @@ typedef struct Healthledger__V1__SignedBlockHeader Healthledger__V1__SignedBlock
 typedef struct Healthledger__V1__Checkpoint Healthledger__V1__Checkpoint;
 typedef struct Healthledger__V1__SignedCheckpoint Healthledger__V1__SignedCheckpoint;
 typedef struct Healthledger__V1__InclusionProof Healthledger__V1__InclusionProof;
+typedef struct Healthledger__V1__EntryProof Healthledger__V1__EntryProof;
 typedef struct Healthledger__V1__ConsistencyProof Healthledger__V1__ConsistencyProof;
 typedef struct Healthledger__V1__NodeKey Healthledger__V1__NodeKey;
 
@@ -252,6 +253,32 @@ struct  Healthledger__V1__InclusionProof
 
 
 /*
+ * An entry's inclusion proof together with the signed checkpoint it leads to:
+ * all a client needs, with the entry's bytes, to check offline that the
+ * entry is in the log the node signed. The checkpoint is the one at the end
+ * of the block holding the entry, so proof.tree_size equals
+ * checkpoint.tree_size.
+ */
+struct  Healthledger__V1__EntryProof
+{
+  ProtobufCMessage base;
+  /*
+   * Proof that the entry is leaf inclusion.leaf_index of the log of
+   * inclusion.tree_size entries.
+   */
+  Healthledger__V1__InclusionProof *inclusion;
+  /*
+   * The node's signed checkpoint of inclusion.tree_size entries, whose
+   * root_hash the proof leads to.
+   */
+  Healthledger__V1__SignedCheckpoint *checkpoint;
+};
+#define HEALTHLEDGER__V1__ENTRY_PROOF__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__entry_proof__descriptor) \
+    , NULL, NULL }
+
+
+/*
  * Proof that the log of first_tree_size entries is a prefix of the log of
  * second_tree_size entries (RFC 9162 section 2.1.4): nothing was rewritten or
  * dropped in between.
@@ -446,6 +473,25 @@ Healthledger__V1__InclusionProof *
 void   healthledger__v1__inclusion_proof__free_unpacked
                      (Healthledger__V1__InclusionProof *message,
                       ProtobufCAllocator *allocator);
+/* Healthledger__V1__EntryProof methods */
+void   healthledger__v1__entry_proof__init
+                     (Healthledger__V1__EntryProof         *message);
+size_t healthledger__v1__entry_proof__get_packed_size
+                     (const Healthledger__V1__EntryProof   *message);
+size_t healthledger__v1__entry_proof__pack
+                     (const Healthledger__V1__EntryProof   *message,
+                      uint8_t             *out);
+size_t healthledger__v1__entry_proof__pack_to_buffer
+                     (const Healthledger__V1__EntryProof   *message,
+                      ProtobufCBuffer     *buffer);
+Healthledger__V1__EntryProof *
+       healthledger__v1__entry_proof__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   healthledger__v1__entry_proof__free_unpacked
+                     (Healthledger__V1__EntryProof *message,
+                      ProtobufCAllocator *allocator);
 /* Healthledger__V1__ConsistencyProof methods */
 void   healthledger__v1__consistency_proof__init
                      (Healthledger__V1__ConsistencyProof         *message);
@@ -507,6 +553,9 @@ typedef void (*Healthledger__V1__SignedCheckpoint_Closure)
 typedef void (*Healthledger__V1__InclusionProof_Closure)
                  (const Healthledger__V1__InclusionProof *message,
                   void *closure_data);
+typedef void (*Healthledger__V1__EntryProof_Closure)
+                 (const Healthledger__V1__EntryProof *message,
+                  void *closure_data);
 typedef void (*Healthledger__V1__ConsistencyProof_Closure)
                  (const Healthledger__V1__ConsistencyProof *message,
                   void *closure_data);
@@ -526,6 +575,7 @@ extern const ProtobufCMessageDescriptor healthledger__v1__signed_block_header__d
 extern const ProtobufCMessageDescriptor healthledger__v1__checkpoint__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__signed_checkpoint__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__inclusion_proof__descriptor;
+extern const ProtobufCMessageDescriptor healthledger__v1__entry_proof__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__consistency_proof__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__node_key__descriptor;
 

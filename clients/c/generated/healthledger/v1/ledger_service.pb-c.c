@@ -7,6 +7,96 @@
 #endif
 
 #include "healthledger/v1/ledger_service.pb-c.h"
+void   healthledger__v1__transaction_receipt__init
+                     (Healthledger__V1__TransactionReceipt         *message)
+{
+  static const Healthledger__V1__TransactionReceipt init_value = HEALTHLEDGER__V1__TRANSACTION_RECEIPT__INIT;
+  *message = init_value;
+}
+size_t healthledger__v1__transaction_receipt__get_packed_size
+                     (const Healthledger__V1__TransactionReceipt *message)
+{
+  assert(message->base.descriptor == &healthledger__v1__transaction_receipt__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t healthledger__v1__transaction_receipt__pack
+                     (const Healthledger__V1__TransactionReceipt *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &healthledger__v1__transaction_receipt__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t healthledger__v1__transaction_receipt__pack_to_buffer
+                     (const Healthledger__V1__TransactionReceipt *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &healthledger__v1__transaction_receipt__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Healthledger__V1__TransactionReceipt *
+       healthledger__v1__transaction_receipt__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Healthledger__V1__TransactionReceipt *)
+     protobuf_c_message_unpack (&healthledger__v1__transaction_receipt__descriptor,
+                                allocator, len, data);
+}
+void   healthledger__v1__transaction_receipt__free_unpacked
+                     (Healthledger__V1__TransactionReceipt *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &healthledger__v1__transaction_receipt__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   healthledger__v1__logged_audit_event__init
+                     (Healthledger__V1__LoggedAuditEvent         *message)
+{
+  static const Healthledger__V1__LoggedAuditEvent init_value = HEALTHLEDGER__V1__LOGGED_AUDIT_EVENT__INIT;
+  *message = init_value;
+}
+size_t healthledger__v1__logged_audit_event__get_packed_size
+                     (const Healthledger__V1__LoggedAuditEvent *message)
+{
+  assert(message->base.descriptor == &healthledger__v1__logged_audit_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t healthledger__v1__logged_audit_event__pack
+                     (const Healthledger__V1__LoggedAuditEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &healthledger__v1__logged_audit_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t healthledger__v1__logged_audit_event__pack_to_buffer
+                     (const Healthledger__V1__LoggedAuditEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &healthledger__v1__logged_audit_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Healthledger__V1__LoggedAuditEvent *
+       healthledger__v1__logged_audit_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Healthledger__V1__LoggedAuditEvent *)
+     protobuf_c_message_unpack (&healthledger__v1__logged_audit_event__descriptor,
+                                allocator, len, data);
+}
+void   healthledger__v1__logged_audit_event__free_unpacked
+                     (Healthledger__V1__LoggedAuditEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &healthledger__v1__logged_audit_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   healthledger__v1__create_session_challenge_request__init
                      (Healthledger__V1__CreateSessionChallengeRequest         *message)
 {
@@ -1717,6 +1807,308 @@ void   healthledger__v1__get_consistency_proof_response__free_unpacked
   assert(message->base.descriptor == &healthledger__v1__get_consistency_proof_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   healthledger__v1__research_feed_request__init
+                     (Healthledger__V1__ResearchFeedRequest         *message)
+{
+  static const Healthledger__V1__ResearchFeedRequest init_value = HEALTHLEDGER__V1__RESEARCH_FEED_REQUEST__INIT;
+  *message = init_value;
+}
+size_t healthledger__v1__research_feed_request__get_packed_size
+                     (const Healthledger__V1__ResearchFeedRequest *message)
+{
+  assert(message->base.descriptor == &healthledger__v1__research_feed_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t healthledger__v1__research_feed_request__pack
+                     (const Healthledger__V1__ResearchFeedRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &healthledger__v1__research_feed_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t healthledger__v1__research_feed_request__pack_to_buffer
+                     (const Healthledger__V1__ResearchFeedRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &healthledger__v1__research_feed_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Healthledger__V1__ResearchFeedRequest *
+       healthledger__v1__research_feed_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Healthledger__V1__ResearchFeedRequest *)
+     protobuf_c_message_unpack (&healthledger__v1__research_feed_request__descriptor,
+                                allocator, len, data);
+}
+void   healthledger__v1__research_feed_request__free_unpacked
+                     (Healthledger__V1__ResearchFeedRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &healthledger__v1__research_feed_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   healthledger__v1__research_event__init
+                     (Healthledger__V1__ResearchEvent         *message)
+{
+  static const Healthledger__V1__ResearchEvent init_value = HEALTHLEDGER__V1__RESEARCH_EVENT__INIT;
+  *message = init_value;
+}
+size_t healthledger__v1__research_event__get_packed_size
+                     (const Healthledger__V1__ResearchEvent *message)
+{
+  assert(message->base.descriptor == &healthledger__v1__research_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t healthledger__v1__research_event__pack
+                     (const Healthledger__V1__ResearchEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &healthledger__v1__research_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t healthledger__v1__research_event__pack_to_buffer
+                     (const Healthledger__V1__ResearchEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &healthledger__v1__research_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Healthledger__V1__ResearchEvent *
+       healthledger__v1__research_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Healthledger__V1__ResearchEvent *)
+     protobuf_c_message_unpack (&healthledger__v1__research_event__descriptor,
+                                allocator, len, data);
+}
+void   healthledger__v1__research_event__free_unpacked
+                     (Healthledger__V1__ResearchEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &healthledger__v1__research_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   healthledger__v1__research_feed_response__init
+                     (Healthledger__V1__ResearchFeedResponse         *message)
+{
+  static const Healthledger__V1__ResearchFeedResponse init_value = HEALTHLEDGER__V1__RESEARCH_FEED_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t healthledger__v1__research_feed_response__get_packed_size
+                     (const Healthledger__V1__ResearchFeedResponse *message)
+{
+  assert(message->base.descriptor == &healthledger__v1__research_feed_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t healthledger__v1__research_feed_response__pack
+                     (const Healthledger__V1__ResearchFeedResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &healthledger__v1__research_feed_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t healthledger__v1__research_feed_response__pack_to_buffer
+                     (const Healthledger__V1__ResearchFeedResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &healthledger__v1__research_feed_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Healthledger__V1__ResearchFeedResponse *
+       healthledger__v1__research_feed_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Healthledger__V1__ResearchFeedResponse *)
+     protobuf_c_message_unpack (&healthledger__v1__research_feed_response__descriptor,
+                                allocator, len, data);
+}
+void   healthledger__v1__research_feed_response__free_unpacked
+                     (Healthledger__V1__ResearchFeedResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &healthledger__v1__research_feed_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+static const ProtobufCFieldDescriptor healthledger__v1__transaction_receipt__field_descriptors[6] =
+{
+  {
+    "transaction_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__TransactionReceipt, transaction_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "block_height",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__TransactionReceipt, block_height),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "entry_index",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__TransactionReceipt, entry_index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "committed_at_unix_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__TransactionReceipt, committed_at_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ledger_entry",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__TransactionReceipt, ledger_entry),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "proof",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__TransactionReceipt, proof),
+    &healthledger__v1__entry_proof__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned healthledger__v1__transaction_receipt__field_indices_by_name[] = {
+  1,   /* field[1] = block_height */
+  3,   /* field[3] = committed_at_unix_ms */
+  2,   /* field[2] = entry_index */
+  4,   /* field[4] = ledger_entry */
+  5,   /* field[5] = proof */
+  0,   /* field[0] = transaction_id */
+};
+static const ProtobufCIntRange healthledger__v1__transaction_receipt__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor healthledger__v1__transaction_receipt__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "healthledger.v1.TransactionReceipt",
+  "TransactionReceipt",
+  "Healthledger__V1__TransactionReceipt",
+  "healthledger.v1",
+  sizeof(Healthledger__V1__TransactionReceipt),
+  6,
+  healthledger__v1__transaction_receipt__field_descriptors,
+  healthledger__v1__transaction_receipt__field_indices_by_name,
+  1,  healthledger__v1__transaction_receipt__number_ranges,
+  (ProtobufCMessageInit) healthledger__v1__transaction_receipt__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor healthledger__v1__logged_audit_event__field_descriptors[3] =
+{
+  {
+    "event",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__LoggedAuditEvent, event),
+    &healthledger__v1__audit_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ledger_entry",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__LoggedAuditEvent, ledger_entry),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "proof",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__LoggedAuditEvent, proof),
+    &healthledger__v1__entry_proof__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned healthledger__v1__logged_audit_event__field_indices_by_name[] = {
+  0,   /* field[0] = event */
+  1,   /* field[1] = ledger_entry */
+  2,   /* field[2] = proof */
+};
+static const ProtobufCIntRange healthledger__v1__logged_audit_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor healthledger__v1__logged_audit_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "healthledger.v1.LoggedAuditEvent",
+  "LoggedAuditEvent",
+  "Healthledger__V1__LoggedAuditEvent",
+  "healthledger.v1",
+  sizeof(Healthledger__V1__LoggedAuditEvent),
+  3,
+  healthledger__v1__logged_audit_event__field_descriptors,
+  healthledger__v1__logged_audit_event__field_indices_by_name,
+  1,  healthledger__v1__logged_audit_event__number_ranges,
+  (ProtobufCMessageInit) healthledger__v1__logged_audit_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor healthledger__v1__create_session_challenge_request__field_descriptors[3] =
 {
   {
@@ -2418,7 +2810,7 @@ const ProtobufCMessageDescriptor healthledger__v1__query_request__descriptor =
   (ProtobufCMessageInit) healthledger__v1__query_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor healthledger__v1__query_started__field_descriptors[3] =
+static const ProtobufCFieldDescriptor healthledger__v1__query_started__field_descriptors[4] =
 {
   {
     "audit_sequence",
@@ -2456,8 +2848,21 @@ static const ProtobufCFieldDescriptor healthledger__v1__query_started__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "audit_event",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__QueryStarted, audit_event),
+    &healthledger__v1__logged_audit_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned healthledger__v1__query_started__field_indices_by_name[] = {
+  3,   /* field[3] = audit_event */
   0,   /* field[0] = audit_sequence */
   1,   /* field[1] = record_count */
   2,   /* field[2] = total_content_bytes */
@@ -2465,7 +2870,7 @@ static const unsigned healthledger__v1__query_started__field_indices_by_name[] =
 static const ProtobufCIntRange healthledger__v1__query_started__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor healthledger__v1__query_started__descriptor =
 {
@@ -2475,7 +2880,7 @@ const ProtobufCMessageDescriptor healthledger__v1__query_started__descriptor =
   "Healthledger__V1__QueryStarted",
   "healthledger.v1",
   sizeof(Healthledger__V1__QueryStarted),
-  3,
+  4,
   healthledger__v1__query_started__field_descriptors,
   healthledger__v1__query_started__field_indices_by_name,
   1,  healthledger__v1__query_started__number_ranges,
@@ -2546,7 +2951,7 @@ const ProtobufCMessageDescriptor healthledger__v1__query_response__descriptor =
   (ProtobufCMessageInit) healthledger__v1__query_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor healthledger__v1__audit_stream_request__field_descriptors[8] =
+static const ProtobufCFieldDescriptor healthledger__v1__audit_stream_request__field_descriptors[9] =
 {
   {
     "patient",
@@ -2644,12 +3049,25 @@ static const ProtobufCFieldDescriptor healthledger__v1__audit_stream_request__fi
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "include_proofs",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__AuditStreamRequest, include_proofs),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned healthledger__v1__audit_stream_request__field_indices_by_name[] = {
   4,   /* field[4] = actor */
   3,   /* field[3] = emergency_only */
   2,   /* field[2] = follow */
   6,   /* field[6] = from_unix_ms */
+  8,   /* field[8] = include_proofs */
   5,   /* field[5] = outcome */
   0,   /* field[0] = patient */
   1,   /* field[1] = start_sequence */
@@ -2658,7 +3076,7 @@ static const unsigned healthledger__v1__audit_stream_request__field_indices_by_n
 static const ProtobufCIntRange healthledger__v1__audit_stream_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor healthledger__v1__audit_stream_request__descriptor =
 {
@@ -2668,7 +3086,7 @@ const ProtobufCMessageDescriptor healthledger__v1__audit_stream_request__descrip
   "Healthledger__V1__AuditStreamRequest",
   "healthledger.v1",
   sizeof(Healthledger__V1__AuditStreamRequest),
-  8,
+  9,
   healthledger__v1__audit_stream_request__field_descriptors,
   healthledger__v1__audit_stream_request__field_indices_by_name,
   1,  healthledger__v1__audit_stream_request__number_ranges,
@@ -3790,7 +4208,277 @@ const ProtobufCMessageDescriptor healthledger__v1__get_consistency_proof_respons
   (ProtobufCMessageInit) healthledger__v1__get_consistency_proof_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor healthledger__v1__ledger__method_descriptors[18] =
+static const ProtobufCFieldDescriptor healthledger__v1__research_feed_request__field_descriptors[2] =
+{
+  {
+    "start_sequence",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ResearchFeedRequest, start_sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "follow",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ResearchFeedRequest, follow),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned healthledger__v1__research_feed_request__field_indices_by_name[] = {
+  1,   /* field[1] = follow */
+  0,   /* field[0] = start_sequence */
+};
+static const ProtobufCIntRange healthledger__v1__research_feed_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor healthledger__v1__research_feed_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "healthledger.v1.ResearchFeedRequest",
+  "ResearchFeedRequest",
+  "Healthledger__V1__ResearchFeedRequest",
+  "healthledger.v1",
+  sizeof(Healthledger__V1__ResearchFeedRequest),
+  2,
+  healthledger__v1__research_feed_request__field_descriptors,
+  healthledger__v1__research_feed_request__field_indices_by_name,
+  1,  healthledger__v1__research_feed_request__number_ranges,
+  (ProtobufCMessageInit) healthledger__v1__research_feed_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor healthledger__v1__research_event__field_descriptors[11] =
+{
+  {
+    "sequence",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ResearchEvent, sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "time_unix_ms",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ResearchEvent, time_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "actor_pseudonym",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ResearchEvent, actor_pseudonym),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "patient_pseudonym",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ResearchEvent, patient_pseudonym),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "action",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ResearchEvent, action),
+    &healthledger__v1__action__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "categories",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Healthledger__V1__ResearchEvent, n_categories),
+    offsetof(Healthledger__V1__ResearchEvent, categories),
+    &healthledger__v1__data_category__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "purpose",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ResearchEvent, purpose),
+    &healthledger__v1__purpose__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outcome",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ResearchEvent, outcome),
+    &healthledger__v1__outcome__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "basis",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ResearchEvent, basis),
+    &healthledger__v1__decision_basis__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "emergency",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ResearchEvent, emergency),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "released_record_count",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ResearchEvent, released_record_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned healthledger__v1__research_event__field_indices_by_name[] = {
+  4,   /* field[4] = action */
+  2,   /* field[2] = actor_pseudonym */
+  8,   /* field[8] = basis */
+  5,   /* field[5] = categories */
+  9,   /* field[9] = emergency */
+  7,   /* field[7] = outcome */
+  3,   /* field[3] = patient_pseudonym */
+  6,   /* field[6] = purpose */
+  10,   /* field[10] = released_record_count */
+  0,   /* field[0] = sequence */
+  1,   /* field[1] = time_unix_ms */
+};
+static const ProtobufCIntRange healthledger__v1__research_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor healthledger__v1__research_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "healthledger.v1.ResearchEvent",
+  "ResearchEvent",
+  "Healthledger__V1__ResearchEvent",
+  "healthledger.v1",
+  sizeof(Healthledger__V1__ResearchEvent),
+  11,
+  healthledger__v1__research_event__field_descriptors,
+  healthledger__v1__research_event__field_indices_by_name,
+  1,  healthledger__v1__research_event__number_ranges,
+  (ProtobufCMessageInit) healthledger__v1__research_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor healthledger__v1__research_feed_response__field_descriptors[2] =
+{
+  {
+    "event",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Healthledger__V1__ResearchFeedResponse, item_case),
+    offsetof(Healthledger__V1__ResearchFeedResponse, event),
+    &healthledger__v1__research_event__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "replay_completed",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Healthledger__V1__ResearchFeedResponse, item_case),
+    offsetof(Healthledger__V1__ResearchFeedResponse, replay_completed),
+    &healthledger__v1__audit_replay_completed__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned healthledger__v1__research_feed_response__field_indices_by_name[] = {
+  0,   /* field[0] = event */
+  1,   /* field[1] = replay_completed */
+};
+static const ProtobufCIntRange healthledger__v1__research_feed_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor healthledger__v1__research_feed_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "healthledger.v1.ResearchFeedResponse",
+  "ResearchFeedResponse",
+  "Healthledger__V1__ResearchFeedResponse",
+  "healthledger.v1",
+  sizeof(Healthledger__V1__ResearchFeedResponse),
+  2,
+  healthledger__v1__research_feed_response__field_descriptors,
+  healthledger__v1__research_feed_response__field_indices_by_name,
+  1,  healthledger__v1__research_feed_response__number_ranges,
+  (ProtobufCMessageInit) healthledger__v1__research_feed_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor healthledger__v1__ledger__method_descriptors[19] =
 {
   { "CreateSessionChallenge", &healthledger__v1__create_session_challenge_request__descriptor, &healthledger__v1__create_session_challenge_response__descriptor },
   { "CreateSession", &healthledger__v1__create_session_request__descriptor, &healthledger__v1__create_session_response__descriptor },
@@ -3810,6 +4498,7 @@ static const ProtobufCMethodDescriptor healthledger__v1__ledger__method_descript
   { "GetCheckpoint", &healthledger__v1__get_checkpoint_request__descriptor, &healthledger__v1__get_checkpoint_response__descriptor },
   { "GetInclusionProof", &healthledger__v1__get_inclusion_proof_request__descriptor, &healthledger__v1__get_inclusion_proof_response__descriptor },
   { "GetConsistencyProof", &healthledger__v1__get_consistency_proof_request__descriptor, &healthledger__v1__get_consistency_proof_response__descriptor },
+  { "ResearchFeed", &healthledger__v1__research_feed_request__descriptor, &healthledger__v1__research_feed_response__descriptor },
 };
 const unsigned healthledger__v1__ledger__method_indices_by_name[] = {
   7,        /* AuditStream */
@@ -3827,6 +4516,7 @@ const unsigned healthledger__v1__ledger__method_indices_by_name[] = {
   11,        /* ListGrants */
   10,        /* OpenEmergencyAccess */
   6,        /* Query */
+  18,        /* ResearchFeed */
   4,        /* Revoke */
   8,        /* RotateKey */
   5         /* Write */
@@ -3838,7 +4528,7 @@ const ProtobufCServiceDescriptor healthledger__v1__ledger__descriptor =
   "Ledger",
   "Healthledger__V1__Ledger",
   "healthledger.v1",
-  18,
+  19,
   healthledger__v1__ledger__method_descriptors,
   healthledger__v1__ledger__method_indices_by_name
 };
@@ -3985,6 +4675,14 @@ void healthledger__v1__ledger__get_consistency_proof(ProtobufCService *service,
 {
   assert(service->descriptor == &healthledger__v1__ledger__descriptor);
   service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void healthledger__v1__ledger__research_feed(ProtobufCService *service,
+                                             const Healthledger__V1__ResearchFeedRequest *input,
+                                             Healthledger__V1__ResearchFeedResponse_Closure closure,
+                                             void *closure_data)
+{
+  assert(service->descriptor == &healthledger__v1__ledger__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void healthledger__v1__ledger__init (Healthledger__V1__Ledger_Service *service,
                                      Healthledger__V1__Ledger_ServiceDestroy destroy)

@@ -22,6 +22,8 @@ PROTOBUF_C__BEGIN_DECLS
 #include "healthledger/v1/state.pb-c.h"
 #include "healthledger/v1/transaction.pb-c.h"
 
+typedef struct Healthledger__V1__TransactionReceipt Healthledger__V1__TransactionReceipt;
+typedef struct Healthledger__V1__LoggedAuditEvent Healthledger__V1__LoggedAuditEvent;
 typedef struct Healthledger__V1__CreateSessionChallengeRequest Healthledger__V1__CreateSessionChallengeRequest;
 typedef struct Healthledger__V1__CreateSessionChallengeResponse Healthledger__V1__CreateSessionChallengeResponse;
 typedef struct Healthledger__V1__CreateSessionRequest Healthledger__V1__CreateSessionRequest;
@@ -60,12 +62,87 @@ typedef struct Healthledger__V1__GetInclusionProofRequest Healthledger__V1__GetI
 typedef struct Healthledger__V1__GetInclusionProofResponse Healthledger__V1__GetInclusionProofResponse;
 typedef struct Healthledger__V1__GetConsistencyProofRequest Healthledger__V1__GetConsistencyProofRequest;
 typedef struct Healthledger__V1__GetConsistencyProofResponse Healthledger__V1__GetConsistencyProofResponse;
+typedef struct Healthledger__V1__ResearchFeedRequest Healthledger__V1__ResearchFeedRequest;
+typedef struct Healthledger__V1__ResearchEvent Healthledger__V1__ResearchEvent;
+typedef struct Healthledger__V1__ResearchFeedResponse Healthledger__V1__ResearchFeedResponse;
 
 
 /* --- enums --- */
 
 
 /* --- messages --- */
+
+/*
+ * Where and when a transaction was committed. Returned only after the block
+ * holding it is durable (fsync), so a receipt is never lost.
+ */
+struct  Healthledger__V1__TransactionReceipt
+{
+  ProtobufCMessage base;
+  /*
+   * Transaction id: lowercase hex SHA-256 of the body bytes, 64 characters.
+   */
+  char *transaction_id;
+  /*
+   * Height of the block that holds the transaction (first block is 1).
+   */
+  uint64_t block_height;
+  /*
+   * Index of the transaction's entry in the ledger's Merkle log (first entry
+   * is 0); use it with GetInclusionProof.
+   */
+  uint64_t entry_index;
+  /*
+   * Time the block was committed, milliseconds since the Unix epoch (UTC).
+   */
+  int64_t committed_at_unix_ms;
+  /*
+   * The deterministic encoding of the LedgerEntry holding the transaction
+   * (chain.proto): a salt and the transaction exactly as submitted. Its leaf
+   * hash is SHA-256(0x00 || ledger_entry). At most 70,000 bytes.
+   */
+  ProtobufCBinaryData ledger_entry;
+  /*
+   * Proof that ledger_entry is entry entry_index of the log, against the
+   * signed checkpoint at the end of block block_height. Check it (and the
+   * checkpoint's consistency with the last one seen) before trusting the
+   * receipt: it is what makes the receipt evidence.
+   */
+  Healthledger__V1__EntryProof *proof;
+};
+#define HEALTHLEDGER__V1__TRANSACTION_RECEIPT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__transaction_receipt__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0, {0,NULL}, NULL }
+
+
+/*
+ * An audit event together with the exact ledger entry bytes that carry it, so
+ * a client can check its inclusion in the log without re-encoding anything.
+ */
+struct  Healthledger__V1__LoggedAuditEvent
+{
+  ProtobufCMessage base;
+  /*
+   * The event, decoded from ledger_entry for convenience.
+   */
+  Healthledger__V1__AuditEvent *event;
+  /*
+   * The deterministic encoding of the LedgerEntry holding the event (see
+   * chain.proto); its leaf hash is SHA-256(0x00 || ledger_entry). At most
+   * 1,048,576 bytes.
+   */
+  ProtobufCBinaryData ledger_entry;
+  /*
+   * Present when the request asked for proofs (include_proofs): proof that
+   * ledger_entry is entry event.entry_index of the log, against the signed
+   * checkpoint at the end of block event.block_height.
+   */
+  Healthledger__V1__EntryProof *proof;
+};
+#define HEALTHLEDGER__V1__LOGGED_AUDIT_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__logged_audit_event__descriptor) \
+    , NULL, {0,NULL}, NULL }
+
 
 /*
  * Request of Ledger.CreateSessionChallenge.
@@ -399,10 +476,15 @@ struct  Healthledger__V1__QueryStarted
    * Total content bytes that follow (0 when include_content is false).
    */
   uint64_t total_content_bytes;
+  /*
+   * The committed audit event of this query with its ledger entry and its
+   * EntryProof, so the caller can check that its read was logged.
+   */
+  Healthledger__V1__LoggedAuditEvent *audit_event;
 };
 #define HEALTHLEDGER__V1__QUERY_STARTED__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__query_started__descriptor) \
-    , 0, 0, 0 }
+    , 0, 0, 0, NULL }
 
 
 typedef enum {
@@ -487,6 +569,12 @@ struct  Healthledger__V1__AuditStreamRequest
    * Send only events with this outcome. OUTCOME_UNSPECIFIED: both.
    */
   Healthledger__V1__Outcome outcome;
+  /*
+   * Attach to each event its EntryProof (LoggedAuditEvent.proof): an
+   * inclusion proof against the signed checkpoint at the end of its block.
+   * Client libraries ask for it by default and check every proof.
+   */
+  protobuf_c_boolean include_proofs;
   Healthledger__V1__AuditStreamRequest__FromUnixMsCase _from_unix_ms_case;
   union {
     int64_t from_unix_ms;
@@ -498,7 +586,7 @@ struct  Healthledger__V1__AuditStreamRequest
 };
 #define HEALTHLEDGER__V1__AUDIT_STREAM_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__audit_stream_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, HEALTHLEDGER__V1__OUTCOME__OUTCOME_UNSPECIFIED, HEALTHLEDGER__V1__AUDIT_STREAM_REQUEST___FROM_UNIX_MS__NOT_SET, {0}, HEALTHLEDGER__V1__AUDIT_STREAM_REQUEST___UNTIL_UNIX_MS__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, HEALTHLEDGER__V1__OUTCOME__OUTCOME_UNSPECIFIED, 0, HEALTHLEDGER__V1__AUDIT_STREAM_REQUEST___FROM_UNIX_MS__NOT_SET, {0}, HEALTHLEDGER__V1__AUDIT_STREAM_REQUEST___UNTIL_UNIX_MS__NOT_SET, {0} }
 
 
 /*
@@ -985,6 +1073,177 @@ struct  Healthledger__V1__GetConsistencyProofResponse
     , NULL, NULL, NULL }
 
 
+/*
+ * Request of Ledger.ResearchFeed.
+ * Who: only principals the node's operator registered as researchers
+ * (PERMISSION_DENIED for anyone else); a session is required.
+ * Whose events: those of patients with an active PERMIT grant naming the
+ * researcher whose actions include ACTION_AUDIT_READ and whose purposes
+ * include PURPOSE_RESEARCH (a DENY grant, also one to "*", opts out),
+ * decided as each batch of events is read, so a revoked opt-in stops the
+ * flow at once. Such a grant opts the patient in to this feed only;
+ * it does not open the identified AuditStream.
+ * Pseudonyms: each principal id is replaced by
+ *   "ps-" || lowercase hex of the first 16 bytes of
+ *   HMAC-SHA256(researcher key, UTF-8(principal id)),
+ * where the researcher key is HMAC-SHA256(node secret, "healthledger.v1.
+ * research-pseudonym" || 0x00 || UTF-8(researcher id)) and the node secret is
+ * 32 random bytes kept in the data directory. A pseudonym is stable for one
+ * researcher across calls and restarts, differs between researchers, and
+ * cannot be reversed without the node secret.
+ * Audit: the first time a stream sends an event of a patient, the node logs
+ * an ACTION_AUDIT_READ event for PURPOSE_RESEARCH by the researcher in that
+ * patient's trail, before sending it.
+ */
+struct  Healthledger__V1__ResearchFeedRequest
+{
+  ProtobufCMessage base;
+  /*
+   * First audit sequence number to consider (inclusive): 1 replays
+   * everything; the last sequence seen plus 1 resumes; 0 sends only events
+   * committed after the call starts. Beyond the latest sequence plus 1:
+   * INVALID_ARGUMENT.
+   */
+  uint64_t start_sequence;
+  /*
+   * After the replay, keep the stream open and send new events as they are
+   * committed.
+   */
+  protobuf_c_boolean follow;
+};
+#define HEALTHLEDGER__V1__RESEARCH_FEED_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__research_feed_request__descriptor) \
+    , 0, 0 }
+
+
+/*
+ * One audit event as the research feed shows it: what happened, without who
+ * or which record.
+ */
+struct  Healthledger__V1__ResearchEvent
+{
+  ProtobufCMessage base;
+  /*
+   * The event's audit sequence number (node-wide, increasing); resume from
+   * the last one plus 1.
+   */
+  uint64_t sequence;
+  /*
+   * When the decision was made, rounded down to the minute, milliseconds
+   * since the Unix epoch (UTC); exact times could link events to people.
+   */
+  int64_t time_unix_ms;
+  /*
+   * Pseudonym of who acted ("ps-" and 32 lowercase hex characters).
+   */
+  char *actor_pseudonym;
+  /*
+   * Pseudonym of the patient ("ps-" and 32 lowercase hex characters).
+   */
+  char *patient_pseudonym;
+  /*
+   * What was asked.
+   */
+  Healthledger__V1__Action action;
+  /*
+   * Categories asked for or released.
+   */
+  size_t n_categories;
+  Healthledger__V1__DataCategory *categories;
+  /*
+   * The purpose declared.
+   */
+  Healthledger__V1__Purpose purpose;
+  /*
+   * Allowed or denied.
+   */
+  Healthledger__V1__Outcome outcome;
+  /*
+   * What the decision rested on.
+   */
+  Healthledger__V1__DecisionBasis basis;
+  /*
+   * True for break-glass emergency access.
+   */
+  protobuf_c_boolean emergency;
+  /*
+   * Number of records released (their ids and hashes are not shown).
+   */
+  uint32_t released_record_count;
+};
+#define HEALTHLEDGER__V1__RESEARCH_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__research_event__descriptor) \
+    , 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, HEALTHLEDGER__V1__ACTION__ACTION_UNSPECIFIED, 0,NULL, HEALTHLEDGER__V1__PURPOSE__PURPOSE_UNSPECIFIED, HEALTHLEDGER__V1__OUTCOME__OUTCOME_UNSPECIFIED, HEALTHLEDGER__V1__DECISION_BASIS__DECISION_BASIS_UNSPECIFIED, 0, 0 }
+
+
+typedef enum {
+  HEALTHLEDGER__V1__RESEARCH_FEED_RESPONSE__ITEM__NOT_SET = 0,
+  HEALTHLEDGER__V1__RESEARCH_FEED_RESPONSE__ITEM_EVENT = 1,
+  HEALTHLEDGER__V1__RESEARCH_FEED_RESPONSE__ITEM_REPLAY_COMPLETED = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(HEALTHLEDGER__V1__RESEARCH_FEED_RESPONSE__ITEM__CASE)
+} Healthledger__V1__ResearchFeedResponse__ItemCase;
+
+/*
+ * One message of Ledger.ResearchFeed's response stream.
+ */
+struct  Healthledger__V1__ResearchFeedResponse
+{
+  ProtobufCMessage base;
+  Healthledger__V1__ResearchFeedResponse__ItemCase item_case;
+  union {
+    /*
+     * One event of an opted-in patient, in sequence order.
+     */
+    Healthledger__V1__ResearchEvent *event;
+    /*
+     * Sent once, after the last replayed event (also when none was replayed).
+     */
+    Healthledger__V1__AuditReplayCompleted *replay_completed;
+  };
+};
+#define HEALTHLEDGER__V1__RESEARCH_FEED_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__research_feed_response__descriptor) \
+    , HEALTHLEDGER__V1__RESEARCH_FEED_RESPONSE__ITEM__NOT_SET, {0} }
+
+
+/* Healthledger__V1__TransactionReceipt methods */
+void   healthledger__v1__transaction_receipt__init
+                     (Healthledger__V1__TransactionReceipt         *message);
+size_t healthledger__v1__transaction_receipt__get_packed_size
+                     (const Healthledger__V1__TransactionReceipt   *message);
+size_t healthledger__v1__transaction_receipt__pack
+                     (const Healthledger__V1__TransactionReceipt   *message,
+                      uint8_t             *out);
+size_t healthledger__v1__transaction_receipt__pack_to_buffer
+                     (const Healthledger__V1__TransactionReceipt   *message,
+                      ProtobufCBuffer     *buffer);
+Healthledger__V1__TransactionReceipt *
+       healthledger__v1__transaction_receipt__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   healthledger__v1__transaction_receipt__free_unpacked
+                     (Healthledger__V1__TransactionReceipt *message,
+                      ProtobufCAllocator *allocator);
+/* Healthledger__V1__LoggedAuditEvent methods */
+void   healthledger__v1__logged_audit_event__init
+                     (Healthledger__V1__LoggedAuditEvent         *message);
+size_t healthledger__v1__logged_audit_event__get_packed_size
+                     (const Healthledger__V1__LoggedAuditEvent   *message);
+size_t healthledger__v1__logged_audit_event__pack
+                     (const Healthledger__V1__LoggedAuditEvent   *message,
+                      uint8_t             *out);
+size_t healthledger__v1__logged_audit_event__pack_to_buffer
+                     (const Healthledger__V1__LoggedAuditEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Healthledger__V1__LoggedAuditEvent *
+       healthledger__v1__logged_audit_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   healthledger__v1__logged_audit_event__free_unpacked
+                     (Healthledger__V1__LoggedAuditEvent *message,
+                      ProtobufCAllocator *allocator);
 /* Healthledger__V1__CreateSessionChallengeRequest methods */
 void   healthledger__v1__create_session_challenge_request__init
                      (Healthledger__V1__CreateSessionChallengeRequest         *message);
@@ -1707,8 +1966,71 @@ Healthledger__V1__GetConsistencyProofResponse *
 void   healthledger__v1__get_consistency_proof_response__free_unpacked
                      (Healthledger__V1__GetConsistencyProofResponse *message,
                       ProtobufCAllocator *allocator);
+/* Healthledger__V1__ResearchFeedRequest methods */
+void   healthledger__v1__research_feed_request__init
+                     (Healthledger__V1__ResearchFeedRequest         *message);
+size_t healthledger__v1__research_feed_request__get_packed_size
+                     (const Healthledger__V1__ResearchFeedRequest   *message);
+size_t healthledger__v1__research_feed_request__pack
+                     (const Healthledger__V1__ResearchFeedRequest   *message,
+                      uint8_t             *out);
+size_t healthledger__v1__research_feed_request__pack_to_buffer
+                     (const Healthledger__V1__ResearchFeedRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Healthledger__V1__ResearchFeedRequest *
+       healthledger__v1__research_feed_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   healthledger__v1__research_feed_request__free_unpacked
+                     (Healthledger__V1__ResearchFeedRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Healthledger__V1__ResearchEvent methods */
+void   healthledger__v1__research_event__init
+                     (Healthledger__V1__ResearchEvent         *message);
+size_t healthledger__v1__research_event__get_packed_size
+                     (const Healthledger__V1__ResearchEvent   *message);
+size_t healthledger__v1__research_event__pack
+                     (const Healthledger__V1__ResearchEvent   *message,
+                      uint8_t             *out);
+size_t healthledger__v1__research_event__pack_to_buffer
+                     (const Healthledger__V1__ResearchEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Healthledger__V1__ResearchEvent *
+       healthledger__v1__research_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   healthledger__v1__research_event__free_unpacked
+                     (Healthledger__V1__ResearchEvent *message,
+                      ProtobufCAllocator *allocator);
+/* Healthledger__V1__ResearchFeedResponse methods */
+void   healthledger__v1__research_feed_response__init
+                     (Healthledger__V1__ResearchFeedResponse         *message);
+size_t healthledger__v1__research_feed_response__get_packed_size
+                     (const Healthledger__V1__ResearchFeedResponse   *message);
+size_t healthledger__v1__research_feed_response__pack
+                     (const Healthledger__V1__ResearchFeedResponse   *message,
+                      uint8_t             *out);
+size_t healthledger__v1__research_feed_response__pack_to_buffer
+                     (const Healthledger__V1__ResearchFeedResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Healthledger__V1__ResearchFeedResponse *
+       healthledger__v1__research_feed_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   healthledger__v1__research_feed_response__free_unpacked
+                     (Healthledger__V1__ResearchFeedResponse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
+typedef void (*Healthledger__V1__TransactionReceipt_Closure)
+                 (const Healthledger__V1__TransactionReceipt *message,
+                  void *closure_data);
+typedef void (*Healthledger__V1__LoggedAuditEvent_Closure)
+                 (const Healthledger__V1__LoggedAuditEvent *message,
+                  void *closure_data);
 typedef void (*Healthledger__V1__CreateSessionChallengeRequest_Closure)
                  (const Healthledger__V1__CreateSessionChallengeRequest *message,
                   void *closure_data);
@@ -1823,6 +2145,15 @@ typedef void (*Healthledger__V1__GetConsistencyProofRequest_Closure)
 typedef void (*Healthledger__V1__GetConsistencyProofResponse_Closure)
                  (const Healthledger__V1__GetConsistencyProofResponse *message,
                   void *closure_data);
+typedef void (*Healthledger__V1__ResearchFeedRequest_Closure)
+                 (const Healthledger__V1__ResearchFeedRequest *message,
+                  void *closure_data);
+typedef void (*Healthledger__V1__ResearchEvent_Closure)
+                 (const Healthledger__V1__ResearchEvent *message,
+                  void *closure_data);
+typedef void (*Healthledger__V1__ResearchFeedResponse_Closure)
+                 (const Healthledger__V1__ResearchFeedResponse *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1902,6 +2233,10 @@ struct Healthledger__V1__Ledger_Service
                                 const Healthledger__V1__GetConsistencyProofRequest *input,
                                 Healthledger__V1__GetConsistencyProofResponse_Closure closure,
                                 void *closure_data);
+  void (*research_feed)(Healthledger__V1__Ledger_Service *service,
+                        const Healthledger__V1__ResearchFeedRequest *input,
+                        Healthledger__V1__ResearchFeedResponse_Closure closure,
+                        void *closure_data);
 };
 typedef void (*Healthledger__V1__Ledger_ServiceDestroy)(Healthledger__V1__Ledger_Service *);
 void healthledger__v1__ledger__init (Healthledger__V1__Ledger_Service *service,
@@ -1927,7 +2262,8 @@ void healthledger__v1__ledger__init (Healthledger__V1__Ledger_Service *service,
       function_prefix__ ## get_blocks,\
       function_prefix__ ## get_checkpoint,\
       function_prefix__ ## get_inclusion_proof,\
-      function_prefix__ ## get_consistency_proof  }
+      function_prefix__ ## get_consistency_proof,\
+      function_prefix__ ## research_feed  }
 void healthledger__v1__ledger__create_session_challenge(ProtobufCService *service,
                                                         const Healthledger__V1__CreateSessionChallengeRequest *input,
                                                         Healthledger__V1__CreateSessionChallengeResponse_Closure closure,
@@ -2000,9 +2336,15 @@ void healthledger__v1__ledger__get_consistency_proof(ProtobufCService *service,
                                                      const Healthledger__V1__GetConsistencyProofRequest *input,
                                                      Healthledger__V1__GetConsistencyProofResponse_Closure closure,
                                                      void *closure_data);
+void healthledger__v1__ledger__research_feed(ProtobufCService *service,
+                                             const Healthledger__V1__ResearchFeedRequest *input,
+                                             Healthledger__V1__ResearchFeedResponse_Closure closure,
+                                             void *closure_data);
 
 /* --- descriptors --- */
 
+extern const ProtobufCMessageDescriptor healthledger__v1__transaction_receipt__descriptor;
+extern const ProtobufCMessageDescriptor healthledger__v1__logged_audit_event__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__create_session_challenge_request__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__create_session_challenge_response__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__create_session_request__descriptor;
@@ -2041,6 +2383,9 @@ extern const ProtobufCMessageDescriptor healthledger__v1__get_inclusion_proof_re
 extern const ProtobufCMessageDescriptor healthledger__v1__get_inclusion_proof_response__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__get_consistency_proof_request__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__get_consistency_proof_response__descriptor;
+extern const ProtobufCMessageDescriptor healthledger__v1__research_feed_request__descriptor;
+extern const ProtobufCMessageDescriptor healthledger__v1__research_event__descriptor;
+extern const ProtobufCMessageDescriptor healthledger__v1__research_feed_response__descriptor;
 extern const ProtobufCServiceDescriptor healthledger__v1__ledger__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -20,7 +20,6 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Healthledger__V1__SignedTransaction Healthledger__V1__SignedTransaction;
 typedef struct Healthledger__V1__TransactionBody Healthledger__V1__TransactionBody;
-typedef struct Healthledger__V1__TransactionReceipt Healthledger__V1__TransactionReceipt;
 
 
 /* --- enums --- */
@@ -156,36 +155,6 @@ struct  Healthledger__V1__TransactionBody
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, HEALTHLEDGER__V1__TRANSACTION_BODY___EXPIRES_AT_UNIX_MS__NOT_SET, {0}, HEALTHLEDGER__V1__TRANSACTION_BODY__OPERATION__NOT_SET, {0} }
 
 
-/*
- * Where and when a transaction was committed. Returned only after the block
- * holding it is durable (fsync), so a receipt is never lost.
- */
-struct  Healthledger__V1__TransactionReceipt
-{
-  ProtobufCMessage base;
-  /*
-   * Transaction id: lowercase hex SHA-256 of the body bytes, 64 characters.
-   */
-  char *transaction_id;
-  /*
-   * Height of the block that holds the transaction (first block is 1).
-   */
-  uint64_t block_height;
-  /*
-   * Index of the transaction's entry in the ledger's Merkle log (first entry
-   * is 0); use it with GetInclusionProof.
-   */
-  uint64_t entry_index;
-  /*
-   * Time the block was committed, milliseconds since the Unix epoch (UTC).
-   */
-  int64_t committed_at_unix_ms;
-};
-#define HEALTHLEDGER__V1__TRANSACTION_RECEIPT__INIT \
- { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__transaction_receipt__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0 }
-
-
 /* Healthledger__V1__SignedTransaction methods */
 void   healthledger__v1__signed_transaction__init
                      (Healthledger__V1__SignedTransaction         *message);
@@ -224,25 +193,6 @@ Healthledger__V1__TransactionBody *
 void   healthledger__v1__transaction_body__free_unpacked
                      (Healthledger__V1__TransactionBody *message,
                       ProtobufCAllocator *allocator);
-/* Healthledger__V1__TransactionReceipt methods */
-void   healthledger__v1__transaction_receipt__init
-                     (Healthledger__V1__TransactionReceipt         *message);
-size_t healthledger__v1__transaction_receipt__get_packed_size
-                     (const Healthledger__V1__TransactionReceipt   *message);
-size_t healthledger__v1__transaction_receipt__pack
-                     (const Healthledger__V1__TransactionReceipt   *message,
-                      uint8_t             *out);
-size_t healthledger__v1__transaction_receipt__pack_to_buffer
-                     (const Healthledger__V1__TransactionReceipt   *message,
-                      ProtobufCBuffer     *buffer);
-Healthledger__V1__TransactionReceipt *
-       healthledger__v1__transaction_receipt__unpack
-                     (ProtobufCAllocator  *allocator,
-                      size_t               len,
-                      const uint8_t       *data);
-void   healthledger__v1__transaction_receipt__free_unpacked
-                     (Healthledger__V1__TransactionReceipt *message,
-                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Healthledger__V1__SignedTransaction_Closure)
@@ -250,9 +200,6 @@ typedef void (*Healthledger__V1__SignedTransaction_Closure)
                   void *closure_data);
 typedef void (*Healthledger__V1__TransactionBody_Closure)
                  (const Healthledger__V1__TransactionBody *message,
-                  void *closure_data);
-typedef void (*Healthledger__V1__TransactionReceipt_Closure)
-                 (const Healthledger__V1__TransactionReceipt *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -262,7 +209,6 @@ typedef void (*Healthledger__V1__TransactionReceipt_Closure)
 
 extern const ProtobufCMessageDescriptor healthledger__v1__signed_transaction__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__transaction_body__descriptor;
-extern const ProtobufCMessageDescriptor healthledger__v1__transaction_receipt__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -25,21 +25,19 @@ _sym_db = _symbol_database.Default()
 from healthledger.v1 import policy_pb2 as healthledger_dot_v1_dot_policy__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bhealthledger/v1/audit.proto\x12\x0fhealthledger.v1\x1a\x1chealthledger/v1/policy.proto\"l\n\x0eReleasedRecord\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63ontent_sha256\x18\x02 \x01(\x0c\x12/\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x1d.healthledger.v1.DataCategory\"\x94\x04\n\nAuditEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x14\n\x0ctime_unix_ms\x18\x02 \x01(\x03\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0f\n\x07patient\x18\x04 \x01(\t\x12\'\n\x06\x61\x63tion\x18\x05 \x01(\x0e\x32\x17.healthledger.v1.Action\x12\x31\n\ncategories\x18\x06 \x03(\x0e\x32\x1d.healthledger.v1.DataCategory\x12)\n\x07purpose\x18\x07 \x01(\x0e\x32\x18.healthledger.v1.Purpose\x12\x39\n\x10released_records\x18\x08 \x03(\x0b\x32\x1f.healthledger.v1.ReleasedRecord\x12)\n\x07outcome\x18\t \x01(\x0e\x32\x18.healthledger.v1.Outcome\x12-\n\x05\x62\x61sis\x18\n \x01(\x0e\x32\x1e.healthledger.v1.DecisionBasis\x12\x0e\n\x06reason\x18\x0b \x01(\t\x12\x1a\n\x12\x64\x65\x63iding_grant_ids\x18\x0c \x03(\t\x12\x11\n\temergency\x18\r \x01(\x08\x12 \n\x13\x65mergency_access_id\x18\x0e \x01(\tH\x00\x88\x01\x01\x12\x14\n\x0c\x62lock_height\x18\x0f \x01(\x04\x12\x13\n\x0b\x65ntry_index\x18\x10 \x01(\x04\x42\x16\n\x14_emergency_access_id\"T\n\x10LoggedAuditEvent\x12*\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1b.healthledger.v1.AuditEvent\x12\x14\n\x0cledger_entry\x18\x02 \x01(\x0c*K\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n\x0fOUTCOME_ALLOWED\x10\x01\x12\x12\n\x0eOUTCOME_DENIED\x10\x02*\xd3\x01\n\rDecisionBasis\x12\x1e\n\x1a\x44\x45\x43ISION_BASIS_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x44\x45\x43ISION_BASIS_PATIENT_SELF\x10\x01\x12\x1f\n\x1b\x44\x45\x43ISION_BASIS_PERMIT_GRANT\x10\x02\x12#\n\x1f\x44\x45\x43ISION_BASIS_EMERGENCY_ACCESS\x10\x03\x12\x1d\n\x19\x44\x45\x43ISION_BASIS_DENY_GRANT\x10\x04\x12\x1c\n\x18\x44\x45\x43ISION_BASIS_NO_PERMIT\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bhealthledger/v1/audit.proto\x12\x0fhealthledger.v1\x1a\x1chealthledger/v1/policy.proto\"l\n\x0eReleasedRecord\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63ontent_sha256\x18\x02 \x01(\x0c\x12/\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\x1d.healthledger.v1.DataCategory\"\x94\x04\n\nAuditEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x14\n\x0ctime_unix_ms\x18\x02 \x01(\x03\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0f\n\x07patient\x18\x04 \x01(\t\x12\'\n\x06\x61\x63tion\x18\x05 \x01(\x0e\x32\x17.healthledger.v1.Action\x12\x31\n\ncategories\x18\x06 \x03(\x0e\x32\x1d.healthledger.v1.DataCategory\x12)\n\x07purpose\x18\x07 \x01(\x0e\x32\x18.healthledger.v1.Purpose\x12\x39\n\x10released_records\x18\x08 \x03(\x0b\x32\x1f.healthledger.v1.ReleasedRecord\x12)\n\x07outcome\x18\t \x01(\x0e\x32\x18.healthledger.v1.Outcome\x12-\n\x05\x62\x61sis\x18\n \x01(\x0e\x32\x1e.healthledger.v1.DecisionBasis\x12\x0e\n\x06reason\x18\x0b \x01(\t\x12\x1a\n\x12\x64\x65\x63iding_grant_ids\x18\x0c \x03(\t\x12\x11\n\temergency\x18\r \x01(\x08\x12 \n\x13\x65mergency_access_id\x18\x0e \x01(\tH\x00\x88\x01\x01\x12\x14\n\x0c\x62lock_height\x18\x0f \x01(\x04\x12\x13\n\x0b\x65ntry_index\x18\x10 \x01(\x04\x42\x16\n\x14_emergency_access_id*K\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n\x0fOUTCOME_ALLOWED\x10\x01\x12\x12\n\x0eOUTCOME_DENIED\x10\x02*\xd3\x01\n\rDecisionBasis\x12\x1e\n\x1a\x44\x45\x43ISION_BASIS_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x44\x45\x43ISION_BASIS_PATIENT_SELF\x10\x01\x12\x1f\n\x1b\x44\x45\x43ISION_BASIS_PERMIT_GRANT\x10\x02\x12#\n\x1f\x44\x45\x43ISION_BASIS_EMERGENCY_ACCESS\x10\x03\x12\x1d\n\x19\x44\x45\x43ISION_BASIS_DENY_GRANT\x10\x04\x12\x1c\n\x18\x44\x45\x43ISION_BASIS_NO_PERMIT\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'healthledger.v1.audit_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OUTCOME']._serialized_start=809
-  _globals['_OUTCOME']._serialized_end=884
-  _globals['_DECISIONBASIS']._serialized_start=887
-  _globals['_DECISIONBASIS']._serialized_end=1098
+  _globals['_OUTCOME']._serialized_start=723
+  _globals['_OUTCOME']._serialized_end=798
+  _globals['_DECISIONBASIS']._serialized_start=801
+  _globals['_DECISIONBASIS']._serialized_end=1012
   _globals['_RELEASEDRECORD']._serialized_start=78
   _globals['_RELEASEDRECORD']._serialized_end=186
   _globals['_AUDITEVENT']._serialized_start=189
   _globals['_AUDITEVENT']._serialized_end=721
-  _globals['_LOGGEDAUDITEVENT']._serialized_start=723
-  _globals['_LOGGEDAUDITEVENT']._serialized_end=807
 # @@protoc_insertion_point(module_scope)

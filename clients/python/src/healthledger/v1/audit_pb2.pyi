@@ -77,11 +77,3 @@ class AuditEvent(_message.Message):
     block_height: int
     entry_index: int
     def __init__(self, sequence: _Optional[int] = ..., time_unix_ms: _Optional[int] = ..., actor: _Optional[str] = ..., patient: _Optional[str] = ..., action: _Optional[_Union[_policy_pb2.Action, str]] = ..., categories: _Optional[_Iterable[_Union[_policy_pb2.DataCategory, str]]] = ..., purpose: _Optional[_Union[_policy_pb2.Purpose, str]] = ..., released_records: _Optional[_Iterable[_Union[ReleasedRecord, _Mapping]]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., basis: _Optional[_Union[DecisionBasis, str]] = ..., reason: _Optional[str] = ..., deciding_grant_ids: _Optional[_Iterable[str]] = ..., emergency: _Optional[bool] = ..., emergency_access_id: _Optional[str] = ..., block_height: _Optional[int] = ..., entry_index: _Optional[int] = ...) -> None: ...
-
-class LoggedAuditEvent(_message.Message):
-    __slots__ = ("event", "ledger_entry")
-    EVENT_FIELD_NUMBER: _ClassVar[int]
-    LEDGER_ENTRY_FIELD_NUMBER: _ClassVar[int]
-    event: AuditEvent
-    ledger_entry: bytes
-    def __init__(self, event: _Optional[_Union[AuditEvent, _Mapping]] = ..., ledger_entry: _Optional[bytes] = ...) -> None: ...

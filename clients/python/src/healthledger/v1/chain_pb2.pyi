@@ -91,6 +91,14 @@ class InclusionProof(_message.Message):
     audit_path: _containers.RepeatedScalarFieldContainer[bytes]
     def __init__(self, leaf_index: _Optional[int] = ..., tree_size: _Optional[int] = ..., audit_path: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
+class EntryProof(_message.Message):
+    __slots__ = ("inclusion", "checkpoint")
+    INCLUSION_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    inclusion: InclusionProof
+    checkpoint: SignedCheckpoint
+    def __init__(self, inclusion: _Optional[_Union[InclusionProof, _Mapping]] = ..., checkpoint: _Optional[_Union[SignedCheckpoint, _Mapping]] = ...) -> None: ...
+
 class ConsistencyProof(_message.Message):
     __slots__ = ("first_tree_size", "second_tree_size", "consistency_path")
     FIRST_TREE_SIZE_FIELD_NUMBER: _ClassVar[int]

@@ -13,6 +13,32 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class TransactionReceipt(_message.Message):
+    __slots__ = ("transaction_id", "block_height", "entry_index", "committed_at_unix_ms", "ledger_entry", "proof")
+    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_INDEX_FIELD_NUMBER: _ClassVar[int]
+    COMMITTED_AT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_ENTRY_FIELD_NUMBER: _ClassVar[int]
+    PROOF_FIELD_NUMBER: _ClassVar[int]
+    transaction_id: str
+    block_height: int
+    entry_index: int
+    committed_at_unix_ms: int
+    ledger_entry: bytes
+    proof: _chain_pb2.EntryProof
+    def __init__(self, transaction_id: _Optional[str] = ..., block_height: _Optional[int] = ..., entry_index: _Optional[int] = ..., committed_at_unix_ms: _Optional[int] = ..., ledger_entry: _Optional[bytes] = ..., proof: _Optional[_Union[_chain_pb2.EntryProof, _Mapping]] = ...) -> None: ...
+
+class LoggedAuditEvent(_message.Message):
+    __slots__ = ("event", "ledger_entry", "proof")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_ENTRY_FIELD_NUMBER: _ClassVar[int]
+    PROOF_FIELD_NUMBER: _ClassVar[int]
+    event: _audit_pb2.AuditEvent
+    ledger_entry: bytes
+    proof: _chain_pb2.EntryProof
+    def __init__(self, event: _Optional[_Union[_audit_pb2.AuditEvent, _Mapping]] = ..., ledger_entry: _Optional[bytes] = ..., proof: _Optional[_Union[_chain_pb2.EntryProof, _Mapping]] = ...) -> None: ...
+
 class CreateSessionChallengeRequest(_message.Message):
     __slots__ = ("principal_id", "key_id", "public_key")
     PRINCIPAL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -76,8 +102,8 @@ class GrantResponse(_message.Message):
     GRANT_ID_FIELD_NUMBER: _ClassVar[int]
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
     grant_id: str
-    receipt: _transaction_pb2.TransactionReceipt
-    def __init__(self, grant_id: _Optional[str] = ..., receipt: _Optional[_Union[_transaction_pb2.TransactionReceipt, _Mapping]] = ...) -> None: ...
+    receipt: TransactionReceipt
+    def __init__(self, grant_id: _Optional[str] = ..., receipt: _Optional[_Union[TransactionReceipt, _Mapping]] = ...) -> None: ...
 
 class RevokeRequest(_message.Message):
     __slots__ = ("transaction",)
@@ -88,8 +114,8 @@ class RevokeRequest(_message.Message):
 class RevokeResponse(_message.Message):
     __slots__ = ("receipt",)
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
-    receipt: _transaction_pb2.TransactionReceipt
-    def __init__(self, receipt: _Optional[_Union[_transaction_pb2.TransactionReceipt, _Mapping]] = ...) -> None: ...
+    receipt: TransactionReceipt
+    def __init__(self, receipt: _Optional[_Union[TransactionReceipt, _Mapping]] = ...) -> None: ...
 
 class WriteRequest(_message.Message):
     __slots__ = ("transaction", "chunk")
@@ -104,8 +130,8 @@ class WriteResponse(_message.Message):
     RECORD_ID_FIELD_NUMBER: _ClassVar[int]
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
     record_id: str
-    receipt: _transaction_pb2.TransactionReceipt
-    def __init__(self, record_id: _Optional[str] = ..., receipt: _Optional[_Union[_transaction_pb2.TransactionReceipt, _Mapping]] = ...) -> None: ...
+    receipt: TransactionReceipt
+    def __init__(self, record_id: _Optional[str] = ..., receipt: _Optional[_Union[TransactionReceipt, _Mapping]] = ...) -> None: ...
 
 class QueryRequest(_message.Message):
     __slots__ = ("patient", "categories", "purpose", "record_date_range", "record_ids", "include_content", "max_records")
@@ -126,14 +152,16 @@ class QueryRequest(_message.Message):
     def __init__(self, patient: _Optional[str] = ..., categories: _Optional[_Iterable[_Union[_policy_pb2.DataCategory, str]]] = ..., purpose: _Optional[_Union[_policy_pb2.Purpose, str]] = ..., record_date_range: _Optional[_Union[_policy_pb2.RecordDateRange, _Mapping]] = ..., record_ids: _Optional[_Iterable[str]] = ..., include_content: _Optional[bool] = ..., max_records: _Optional[int] = ...) -> None: ...
 
 class QueryStarted(_message.Message):
-    __slots__ = ("audit_sequence", "record_count", "total_content_bytes")
+    __slots__ = ("audit_sequence", "record_count", "total_content_bytes", "audit_event")
     AUDIT_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     RECORD_COUNT_FIELD_NUMBER: _ClassVar[int]
     TOTAL_CONTENT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_EVENT_FIELD_NUMBER: _ClassVar[int]
     audit_sequence: int
     record_count: int
     total_content_bytes: int
-    def __init__(self, audit_sequence: _Optional[int] = ..., record_count: _Optional[int] = ..., total_content_bytes: _Optional[int] = ...) -> None: ...
+    audit_event: LoggedAuditEvent
+    def __init__(self, audit_sequence: _Optional[int] = ..., record_count: _Optional[int] = ..., total_content_bytes: _Optional[int] = ..., audit_event: _Optional[_Union[LoggedAuditEvent, _Mapping]] = ...) -> None: ...
 
 class QueryResponse(_message.Message):
     __slots__ = ("started", "record", "chunk")
@@ -146,7 +174,7 @@ class QueryResponse(_message.Message):
     def __init__(self, started: _Optional[_Union[QueryStarted, _Mapping]] = ..., record: _Optional[_Union[_state_pb2.Record, _Mapping]] = ..., chunk: _Optional[_Union[_records_pb2.ContentChunk, _Mapping]] = ...) -> None: ...
 
 class AuditStreamRequest(_message.Message):
-    __slots__ = ("patient", "start_sequence", "follow", "emergency_only", "actor", "outcome", "from_unix_ms", "until_unix_ms")
+    __slots__ = ("patient", "start_sequence", "follow", "emergency_only", "actor", "outcome", "from_unix_ms", "until_unix_ms", "include_proofs")
     PATIENT_FIELD_NUMBER: _ClassVar[int]
     START_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     FOLLOW_FIELD_NUMBER: _ClassVar[int]
@@ -155,6 +183,7 @@ class AuditStreamRequest(_message.Message):
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     FROM_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     UNTIL_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_PROOFS_FIELD_NUMBER: _ClassVar[int]
     patient: str
     start_sequence: int
     follow: bool
@@ -163,7 +192,8 @@ class AuditStreamRequest(_message.Message):
     outcome: _audit_pb2.Outcome
     from_unix_ms: int
     until_unix_ms: int
-    def __init__(self, patient: _Optional[str] = ..., start_sequence: _Optional[int] = ..., follow: _Optional[bool] = ..., emergency_only: _Optional[bool] = ..., actor: _Optional[str] = ..., outcome: _Optional[_Union[_audit_pb2.Outcome, str]] = ..., from_unix_ms: _Optional[int] = ..., until_unix_ms: _Optional[int] = ...) -> None: ...
+    include_proofs: bool
+    def __init__(self, patient: _Optional[str] = ..., start_sequence: _Optional[int] = ..., follow: _Optional[bool] = ..., emergency_only: _Optional[bool] = ..., actor: _Optional[str] = ..., outcome: _Optional[_Union[_audit_pb2.Outcome, str]] = ..., from_unix_ms: _Optional[int] = ..., until_unix_ms: _Optional[int] = ..., include_proofs: _Optional[bool] = ...) -> None: ...
 
 class AuditReplayCompleted(_message.Message):
     __slots__ = ("head_sequence",)
@@ -175,9 +205,9 @@ class AuditStreamResponse(_message.Message):
     __slots__ = ("event", "replay_completed")
     EVENT_FIELD_NUMBER: _ClassVar[int]
     REPLAY_COMPLETED_FIELD_NUMBER: _ClassVar[int]
-    event: _audit_pb2.LoggedAuditEvent
+    event: LoggedAuditEvent
     replay_completed: AuditReplayCompleted
-    def __init__(self, event: _Optional[_Union[_audit_pb2.LoggedAuditEvent, _Mapping]] = ..., replay_completed: _Optional[_Union[AuditReplayCompleted, _Mapping]] = ...) -> None: ...
+    def __init__(self, event: _Optional[_Union[LoggedAuditEvent, _Mapping]] = ..., replay_completed: _Optional[_Union[AuditReplayCompleted, _Mapping]] = ...) -> None: ...
 
 class RotateKeyRequest(_message.Message):
     __slots__ = ("transaction",)
@@ -190,8 +220,8 @@ class RotateKeyResponse(_message.Message):
     NEW_KEY_ID_FIELD_NUMBER: _ClassVar[int]
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
     new_key_id: str
-    receipt: _transaction_pb2.TransactionReceipt
-    def __init__(self, new_key_id: _Optional[str] = ..., receipt: _Optional[_Union[_transaction_pb2.TransactionReceipt, _Mapping]] = ...) -> None: ...
+    receipt: TransactionReceipt
+    def __init__(self, new_key_id: _Optional[str] = ..., receipt: _Optional[_Union[TransactionReceipt, _Mapping]] = ...) -> None: ...
 
 class EraseRequest(_message.Message):
     __slots__ = ("transaction",)
@@ -204,8 +234,8 @@ class EraseResponse(_message.Message):
     ERASED_RECORD_COUNT_FIELD_NUMBER: _ClassVar[int]
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
     erased_record_count: int
-    receipt: _transaction_pb2.TransactionReceipt
-    def __init__(self, erased_record_count: _Optional[int] = ..., receipt: _Optional[_Union[_transaction_pb2.TransactionReceipt, _Mapping]] = ...) -> None: ...
+    receipt: TransactionReceipt
+    def __init__(self, erased_record_count: _Optional[int] = ..., receipt: _Optional[_Union[TransactionReceipt, _Mapping]] = ...) -> None: ...
 
 class OpenEmergencyAccessRequest(_message.Message):
     __slots__ = ("transaction",)
@@ -220,8 +250,8 @@ class OpenEmergencyAccessResponse(_message.Message):
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
     emergency_access_id: str
     expires_at_unix_ms: int
-    receipt: _transaction_pb2.TransactionReceipt
-    def __init__(self, emergency_access_id: _Optional[str] = ..., expires_at_unix_ms: _Optional[int] = ..., receipt: _Optional[_Union[_transaction_pb2.TransactionReceipt, _Mapping]] = ...) -> None: ...
+    receipt: TransactionReceipt
+    def __init__(self, emergency_access_id: _Optional[str] = ..., expires_at_unix_ms: _Optional[int] = ..., receipt: _Optional[_Union[TransactionReceipt, _Mapping]] = ...) -> None: ...
 
 class ListGrantsRequest(_message.Message):
     __slots__ = ("patient", "grantee", "include_inactive", "page_size", "page_token")
@@ -340,3 +370,45 @@ class GetConsistencyProofResponse(_message.Message):
     first_checkpoint: _chain_pb2.SignedCheckpoint
     second_checkpoint: _chain_pb2.SignedCheckpoint
     def __init__(self, proof: _Optional[_Union[_chain_pb2.ConsistencyProof, _Mapping]] = ..., first_checkpoint: _Optional[_Union[_chain_pb2.SignedCheckpoint, _Mapping]] = ..., second_checkpoint: _Optional[_Union[_chain_pb2.SignedCheckpoint, _Mapping]] = ...) -> None: ...
+
+class ResearchFeedRequest(_message.Message):
+    __slots__ = ("start_sequence", "follow")
+    START_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    start_sequence: int
+    follow: bool
+    def __init__(self, start_sequence: _Optional[int] = ..., follow: _Optional[bool] = ...) -> None: ...
+
+class ResearchEvent(_message.Message):
+    __slots__ = ("sequence", "time_unix_ms", "actor_pseudonym", "patient_pseudonym", "action", "categories", "purpose", "outcome", "basis", "emergency", "released_record_count")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    TIME_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_PSEUDONYM_FIELD_NUMBER: _ClassVar[int]
+    PATIENT_PSEUDONYM_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    EMERGENCY_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_RECORD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    time_unix_ms: int
+    actor_pseudonym: str
+    patient_pseudonym: str
+    action: _policy_pb2.Action
+    categories: _containers.RepeatedScalarFieldContainer[_policy_pb2.DataCategory]
+    purpose: _policy_pb2.Purpose
+    outcome: _audit_pb2.Outcome
+    basis: _audit_pb2.DecisionBasis
+    emergency: bool
+    released_record_count: int
+    def __init__(self, sequence: _Optional[int] = ..., time_unix_ms: _Optional[int] = ..., actor_pseudonym: _Optional[str] = ..., patient_pseudonym: _Optional[str] = ..., action: _Optional[_Union[_policy_pb2.Action, str]] = ..., categories: _Optional[_Iterable[_Union[_policy_pb2.DataCategory, str]]] = ..., purpose: _Optional[_Union[_policy_pb2.Purpose, str]] = ..., outcome: _Optional[_Union[_audit_pb2.Outcome, str]] = ..., basis: _Optional[_Union[_audit_pb2.DecisionBasis, str]] = ..., emergency: _Optional[bool] = ..., released_record_count: _Optional[int] = ...) -> None: ...
+
+class ResearchFeedResponse(_message.Message):
+    __slots__ = ("event", "replay_completed")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    REPLAY_COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    event: ResearchEvent
+    replay_completed: AuditReplayCompleted
+    def __init__(self, event: _Optional[_Union[ResearchEvent, _Mapping]] = ..., replay_completed: _Optional[_Union[AuditReplayCompleted, _Mapping]] = ...) -> None: ...

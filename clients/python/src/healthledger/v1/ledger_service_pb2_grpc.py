@@ -127,6 +127,11 @@ class LedgerStub:
                 request_serializer=healthledger_dot_v1_dot_ledger__service__pb2.GetConsistencyProofRequest.SerializeToString,
                 response_deserializer=healthledger_dot_v1_dot_ledger__service__pb2.GetConsistencyProofResponse.FromString,
                 _registered_method=True)
+        self.ResearchFeed = channel.unary_stream(
+                '/healthledger.v1.Ledger/ResearchFeed',
+                request_serializer=healthledger_dot_v1_dot_ledger__service__pb2.ResearchFeedRequest.SerializeToString,
+                response_deserializer=healthledger_dot_v1_dot_ledger__service__pb2.ResearchFeedResponse.FromString,
+                _registered_method=True)
 
 
 class LedgerServicer:
@@ -197,8 +202,10 @@ class LedgerServicer:
     def AuditStream(self, request, context):
         """Streams a patient's audit events: replays those from start_sequence on,
         then, when follow is set, sends new ones as they are committed. Needs a
-        session: the patient and active AUDIT_READ holders see every event of the
-        patient, anyone else the events of their own actions. Server-streaming.
+        session: the patient and active AUDIT_READ holders (for a purpose other
+        than research alone: such a grant opts the patient in to ResearchFeed
+        instead) see every event of the patient, anyone else the events of their
+        own actions. Server-streaming.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -282,6 +289,16 @@ class LedgerServicer:
     def GetConsistencyProof(self, request, context):
         """Returns a proof that an older checkpoint's log is a prefix of a newer
         one's. Public. Unary.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResearchFeed(self, request, context):
+        """Streams, to a principal the operator registered as a researcher, the
+        audit events of the patients who opted in to that researcher's feed,
+        with patient and actor ids replaced by pseudonyms and nothing that
+        identifies a record. See ResearchFeedRequest.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -379,6 +396,11 @@ def add_LedgerServicer_to_server(servicer, server):
                     servicer.GetConsistencyProof,
                     request_deserializer=healthledger_dot_v1_dot_ledger__service__pb2.GetConsistencyProofRequest.FromString,
                     response_serializer=healthledger_dot_v1_dot_ledger__service__pb2.GetConsistencyProofResponse.SerializeToString,
+            ),
+            'ResearchFeed': grpc.unary_stream_rpc_method_handler(
+                    servicer.ResearchFeed,
+                    request_deserializer=healthledger_dot_v1_dot_ledger__service__pb2.ResearchFeedRequest.FromString,
+                    response_serializer=healthledger_dot_v1_dot_ledger__service__pb2.ResearchFeedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -870,6 +892,33 @@ class Ledger:
             '/healthledger.v1.Ledger/GetConsistencyProof',
             healthledger_dot_v1_dot_ledger__service__pb2.GetConsistencyProofRequest.SerializeToString,
             healthledger_dot_v1_dot_ledger__service__pb2.GetConsistencyProofResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResearchFeed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/healthledger.v1.Ledger/ResearchFeed',
+            healthledger_dot_v1_dot_ledger__service__pb2.ResearchFeedRequest.SerializeToString,
+            healthledger_dot_v1_dot_ledger__service__pb2.ResearchFeedResponse.FromString,
             options,
             channel_credentials,
             insecure,

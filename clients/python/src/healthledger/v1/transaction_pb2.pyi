@@ -45,15 +45,3 @@ class TransactionBody(_message.Message):
     erasure_request: _records_pb2.ErasureRequest
     emergency_access: _policy_pb2.EmergencyAccess
     def __init__(self, chain_id: _Optional[str] = ..., author: _Optional[str] = ..., sequence: _Optional[int] = ..., created_at_unix_ms: _Optional[int] = ..., expires_at_unix_ms: _Optional[int] = ..., grant: _Optional[_Union[_policy_pb2.Grant, _Mapping]] = ..., revoke: _Optional[_Union[_policy_pb2.Revoke, _Mapping]] = ..., write_record: _Optional[_Union[_records_pb2.RecordMetadata, _Mapping]] = ..., rotate_key: _Optional[_Union[_identity_pb2.RotateKey, _Mapping]] = ..., erasure_request: _Optional[_Union[_records_pb2.ErasureRequest, _Mapping]] = ..., emergency_access: _Optional[_Union[_policy_pb2.EmergencyAccess, _Mapping]] = ...) -> None: ...
-
-class TransactionReceipt(_message.Message):
-    __slots__ = ("transaction_id", "block_height", "entry_index", "committed_at_unix_ms")
-    TRANSACTION_ID_FIELD_NUMBER: _ClassVar[int]
-    BLOCK_HEIGHT_FIELD_NUMBER: _ClassVar[int]
-    ENTRY_INDEX_FIELD_NUMBER: _ClassVar[int]
-    COMMITTED_AT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
-    transaction_id: str
-    block_height: int
-    entry_index: int
-    committed_at_unix_ms: int
-    def __init__(self, transaction_id: _Optional[str] = ..., block_height: _Optional[int] = ..., entry_index: _Optional[int] = ..., committed_at_unix_ms: _Optional[int] = ...) -> None: ...

@@ -212,7 +212,8 @@ export class AuditEvent {
   /**
    * What was asked: READ (Query), WRITE (Write), AUDIT_READ (AuditStream).
    * The opening of an emergency access is recorded as READ with emergency
-   * set.
+   * set; a patient's erasure of record content (Erase) as WRITE by the
+   * patient with PURPOSE_PATIENT_REQUEST and a reason starting "erasure:".
    * @type {number}
    */
   action = 0;
@@ -464,112 +465,6 @@ export class AuditEvent {
         case 16:
           reader.expect(0, "healthledger.v1.AuditEvent.entry_index");
           message.entryIndex = reader.uint64();
-          break;
-        default:
-          message.#unknownFields.push(reader.skip(keyStart));
-      }
-    }
-    return message;
-  }
-}
-
-/**
- * An audit event together with the exact ledger entry bytes that carry it, so
- * a client can check its inclusion in the log without re-encoding anything.
- */
-export class LoggedAuditEvent {
-  /** The fully qualified proto name of this message type. */
-  static typeName = "healthledger.v1.LoggedAuditEvent";
-
-  /**
-   * The event, decoded from ledger_entry for convenience.
-   * @type {AuditEvent | undefined}
-   */
-  event = undefined;
-
-  /**
-   * The deterministic encoding of the LedgerEntry holding the event (see
-   * chain.proto); its leaf hash is SHA-256(0x00 || ledger_entry). At most
-   * 1,048,576 bytes.
-   * @type {Uint8Array}
-   */
-  ledgerEntry = new Uint8Array(0);
-
-  /** Fields this schema does not know, each with its key, kept verbatim so they are written back. */
-  #unknownFields = [];
-
-  /**
-   * Creates a message with every field at its default, then sets the fields `init` has (plain objects are accepted for
-   * message fields, numbers and strings for 64-bit ones).
-   * @param {Partial<LoggedAuditEvent>} [init]
-   */
-  constructor(init) {
-    if (init == null) return;
-    if (init.event !== undefined) this.event = AuditEvent.from(init.event);
-    if (init.ledgerEntry !== undefined) this.ledgerEntry = init.ledgerEntry;
-  }
-
-  /**
-   * `value` itself when it is a `LoggedAuditEvent`, otherwise a new one initialised from it.
-   * @param {LoggedAuditEvent | Partial<LoggedAuditEvent>} value
-   * @returns {LoggedAuditEvent}
-   */
-  static from(value) {
-    return value instanceof LoggedAuditEvent ? value : new LoggedAuditEvent(value);
-  }
-
-  /**
-   * The deterministic encoding: fields in field-number order, packed repeated scalars, map entries sorted by key,
-   * default values left out, then the unknown fields.
-   * @returns {Uint8Array}
-   */
-  toBinary() {
-    const writer = new $pb.BinaryWriter();
-    LoggedAuditEvent.encode(this, writer);
-    return writer.finish();
-  }
-
-  /**
-   * Decodes `bytes`; throws a `ProtobufError` saying what is wrong when they are malformed.
-   * @param {Uint8Array} bytes
-   * @param {{ depthLimit?: number }} [options]
-   * @returns {LoggedAuditEvent}
-   */
-  static fromBinary(bytes, options) {
-    const reader = new $pb.BinaryReader(bytes, options);
-    return LoggedAuditEvent.decode(reader, reader.end, new LoggedAuditEvent());
-  }
-
-  /**
-   * Writes the fields of `message` that are set, then its unknown fields.
-   * @param {LoggedAuditEvent} message
-   * @param {$pb.BinaryWriter} writer
-   */
-  static encode(message, writer) {
-    if (message.event !== undefined) writer.message(1, message.event, AuditEvent);
-    if (message.ledgerEntry.length > 0) writer.tag(2, 2).bytes(message.ledgerEntry);
-    for (const field of message.#unknownFields) writer.raw(field);
-  }
-
-  /**
-   * Reads fields into `message` until `end`; fields seen again replace scalars, append to repeated fields and merge
-   * into messages, as protobuf's merge rules say.
-   * @param {$pb.BinaryReader} reader
-   * @param {number} end
-   * @param {LoggedAuditEvent} message
-   * @returns {LoggedAuditEvent}
-   */
-  static decode(reader, end, message) {
-    while (reader.pos < end) {
-      const keyStart = reader.pos;
-      switch (reader.tag()) {
-        case 1:
-          reader.expect(2, "healthledger.v1.LoggedAuditEvent.event");
-          message.event = reader.message(AuditEvent, message.event);
-          break;
-        case 2:
-          reader.expect(2, "healthledger.v1.LoggedAuditEvent.ledger_entry");
-          message.ledgerEntry = reader.bytes();
           break;
         default:
           message.#unknownFields.push(reader.skip(keyStart));

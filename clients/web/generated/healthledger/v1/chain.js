@@ -906,6 +906,115 @@ export class InclusionProof {
 }
 
 /**
+ * An entry's inclusion proof together with the signed checkpoint it leads to:
+ * all a client needs, with the entry's bytes, to check offline that the
+ * entry is in the log the node signed. The checkpoint is the one at the end
+ * of the block holding the entry, so proof.tree_size equals
+ * checkpoint.tree_size.
+ */
+export class EntryProof {
+  /** The fully qualified proto name of this message type. */
+  static typeName = "healthledger.v1.EntryProof";
+
+  /**
+   * Proof that the entry is leaf inclusion.leaf_index of the log of
+   * inclusion.tree_size entries.
+   * @type {InclusionProof | undefined}
+   */
+  inclusion = undefined;
+
+  /**
+   * The node's signed checkpoint of inclusion.tree_size entries, whose
+   * root_hash the proof leads to.
+   * @type {SignedCheckpoint | undefined}
+   */
+  checkpoint = undefined;
+
+  /** Fields this schema does not know, each with its key, kept verbatim so they are written back. */
+  #unknownFields = [];
+
+  /**
+   * Creates a message with every field at its default, then sets the fields `init` has (plain objects are accepted for
+   * message fields, numbers and strings for 64-bit ones).
+   * @param {Partial<EntryProof>} [init]
+   */
+  constructor(init) {
+    if (init == null) return;
+    if (init.inclusion !== undefined) this.inclusion = InclusionProof.from(init.inclusion);
+    if (init.checkpoint !== undefined) this.checkpoint = SignedCheckpoint.from(init.checkpoint);
+  }
+
+  /**
+   * `value` itself when it is a `EntryProof`, otherwise a new one initialised from it.
+   * @param {EntryProof | Partial<EntryProof>} value
+   * @returns {EntryProof}
+   */
+  static from(value) {
+    return value instanceof EntryProof ? value : new EntryProof(value);
+  }
+
+  /**
+   * The deterministic encoding: fields in field-number order, packed repeated scalars, map entries sorted by key,
+   * default values left out, then the unknown fields.
+   * @returns {Uint8Array}
+   */
+  toBinary() {
+    const writer = new $pb.BinaryWriter();
+    EntryProof.encode(this, writer);
+    return writer.finish();
+  }
+
+  /**
+   * Decodes `bytes`; throws a `ProtobufError` saying what is wrong when they are malformed.
+   * @param {Uint8Array} bytes
+   * @param {{ depthLimit?: number }} [options]
+   * @returns {EntryProof}
+   */
+  static fromBinary(bytes, options) {
+    const reader = new $pb.BinaryReader(bytes, options);
+    return EntryProof.decode(reader, reader.end, new EntryProof());
+  }
+
+  /**
+   * Writes the fields of `message` that are set, then its unknown fields.
+   * @param {EntryProof} message
+   * @param {$pb.BinaryWriter} writer
+   */
+  static encode(message, writer) {
+    if (message.inclusion !== undefined) writer.message(1, message.inclusion, InclusionProof);
+    if (message.checkpoint !== undefined) writer.message(2, message.checkpoint, SignedCheckpoint);
+    for (const field of message.#unknownFields) writer.raw(field);
+  }
+
+  /**
+   * Reads fields into `message` until `end`; fields seen again replace scalars, append to repeated fields and merge
+   * into messages, as protobuf's merge rules say.
+   * @param {$pb.BinaryReader} reader
+   * @param {number} end
+   * @param {EntryProof} message
+   * @returns {EntryProof}
+   */
+  static decode(reader, end, message) {
+    while (reader.pos < end) {
+      const keyStart = reader.pos;
+      switch (reader.tag()) {
+        case 1:
+          reader.expect(2, "healthledger.v1.EntryProof.inclusion");
+          message.inclusion = reader.message(InclusionProof, message.inclusion);
+          break;
+        case 2:
+          reader.expect(2, "healthledger.v1.EntryProof.checkpoint");
+          message.checkpoint = reader.message(SignedCheckpoint, message.checkpoint);
+          break;
+        default:
+          message.#unknownFields.push(reader.skip(keyStart));
+      }
+    }
+    return message;
+  }
+}
+
+/**
  * Proof that the log of first_tree_size entries is a prefix of the log of
  * second_tree_size entries (RFC 9162 section 2.1.4): nothing was rewritten or
  * dropped in between.

@@ -4,15 +4,293 @@
 
 import * as $pb from "../../../lib/protobuf.js";
 import { RecordDateRange } from "./policy.js";
-import { LoggedAuditEvent } from "./audit.js";
+import { AuditEvent } from "./audit.js";
 import { PublicKey } from "./identity.js";
 import { ContentChunk } from "./records.js";
-import { SignedTransaction, TransactionReceipt } from "./transaction.js";
-import { ConsistencyProof, InclusionProof, NodeKey, SignedBlockHeader, SignedCheckpoint } from "./chain.js";
+import { SignedTransaction } from "./transaction.js";
+import { ConsistencyProof, EntryProof, InclusionProof, NodeKey, SignedBlockHeader, SignedCheckpoint } from "./chain.js";
 import { GrantRecord, Principal, Record } from "./state.js";
 
 /** @typedef {import("../../../lib/grpc-web.js").GrpcWebTransport} GrpcWebTransport */
 /** @typedef {import("../../../lib/grpc-web.js").CallOptions} CallOptions */
+
+/**
+ * Where and when a transaction was committed. Returned only after the block
+ * holding it is durable (fsync), so a receipt is never lost.
+ */
+export class TransactionReceipt {
+  /** The fully qualified proto name of this message type. */
+  static typeName = "healthledger.v1.TransactionReceipt";
+
+  /**
+   * Transaction id: lowercase hex SHA-256 of the body bytes, 64 characters.
+   * @type {string}
+   */
+  transactionId = "";
+
+  /**
+   * Height of the block that holds the transaction (first block is 1).
+   * @type {bigint}
+   */
+  blockHeight = 0n;
+
+  /**
+   * Index of the transaction's entry in the ledger's Merkle log (first entry
+   * is 0); use it with GetInclusionProof.
+   * @type {bigint}
+   */
+  entryIndex = 0n;
+
+  /**
+   * Time the block was committed, milliseconds since the Unix epoch (UTC).
+   * @type {bigint}
+   */
+  committedAtUnixMs = 0n;
+
+  /**
+   * The deterministic encoding of the LedgerEntry holding the transaction
+   * (chain.proto): a salt and the transaction exactly as submitted. Its leaf
+   * hash is SHA-256(0x00 || ledger_entry). At most 70,000 bytes.
+   * @type {Uint8Array}
+   */
+  ledgerEntry = new Uint8Array(0);
+
+  /**
+   * Proof that ledger_entry is entry entry_index of the log, against the
+   * signed checkpoint at the end of block block_height. Check it (and the
+   * checkpoint's consistency with the last one seen) before trusting the
+   * receipt: it is what makes the receipt evidence.
+   * @type {EntryProof | undefined}
+   */
+  proof = undefined;
+
+  /** Fields this schema does not know, each with its key, kept verbatim so they are written back. */
+  #unknownFields = [];
+
+  /**
+   * Creates a message with every field at its default, then sets the fields `init` has (plain objects are accepted for
+   * message fields, numbers and strings for 64-bit ones).
+   * @param {Partial<TransactionReceipt>} [init]
+   */
+  constructor(init) {
+    if (init == null) return;
+    if (init.transactionId !== undefined) this.transactionId = init.transactionId;
+    if (init.blockHeight !== undefined) this.blockHeight = $pb.toBigInt(init.blockHeight);
+    if (init.entryIndex !== undefined) this.entryIndex = $pb.toBigInt(init.entryIndex);
+    if (init.committedAtUnixMs !== undefined) this.committedAtUnixMs = $pb.toBigInt(init.committedAtUnixMs);
+    if (init.ledgerEntry !== undefined) this.ledgerEntry = init.ledgerEntry;
+    if (init.proof !== undefined) this.proof = EntryProof.from(init.proof);
+  }
+
+  /**
+   * `value` itself when it is a `TransactionReceipt`, otherwise a new one initialised from it.
+   * @param {TransactionReceipt | Partial<TransactionReceipt>} value
+   * @returns {TransactionReceipt}
+   */
+  static from(value) {
+    return value instanceof TransactionReceipt ? value : new TransactionReceipt(value);
+  }
+
+  /**
+   * The deterministic encoding: fields in field-number order, packed repeated scalars, map entries sorted by key,
+   * default values left out, then the unknown fields.
+   * @returns {Uint8Array}
+   */
+  toBinary() {
+    const writer = new $pb.BinaryWriter();
+    TransactionReceipt.encode(this, writer);
+    return writer.finish();
+  }
+
+  /**
+   * Decodes `bytes`; throws a `ProtobufError` saying what is wrong when they are malformed.
+   * @param {Uint8Array} bytes
+   * @param {{ depthLimit?: number }} [options]
+   * @returns {TransactionReceipt}
+   */
+  static fromBinary(bytes, options) {
+    const reader = new $pb.BinaryReader(bytes, options);
+    return TransactionReceipt.decode(reader, reader.end, new TransactionReceipt());
+  }
+
+  /**
+   * Writes the fields of `message` that are set, then its unknown fields.
+   * @param {TransactionReceipt} message
+   * @param {$pb.BinaryWriter} writer
+   */
+  static encode(message, writer) {
+    if (message.transactionId !== "") writer.tag(1, 2).string(message.transactionId);
+    if (message.blockHeight !== 0n) writer.tag(2, 0).uint64(message.blockHeight);
+    if (message.entryIndex !== 0n) writer.tag(3, 0).uint64(message.entryIndex);
+    if (message.committedAtUnixMs !== 0n) writer.tag(4, 0).int64(message.committedAtUnixMs);
+    if (message.ledgerEntry.length > 0) writer.tag(5, 2).bytes(message.ledgerEntry);
+    if (message.proof !== undefined) writer.message(6, message.proof, EntryProof);
+    for (const field of message.#unknownFields) writer.raw(field);
+  }
+
+  /**
+   * Reads fields into `message` until `end`; fields seen again replace scalars, append to repeated fields and merge
+   * into messages, as protobuf's merge rules say.
+   * @param {$pb.BinaryReader} reader
+   * @param {number} end
+   * @param {TransactionReceipt} message
+   * @returns {TransactionReceipt}
+   */
+  static decode(reader, end, message) {
+    while (reader.pos < end) {
+      const keyStart = reader.pos;
+      switch (reader.tag()) {
+        case 1:
+          reader.expect(2, "healthledger.v1.TransactionReceipt.transaction_id");
+          message.transactionId = reader.string();
+          break;
+        case 2:
+          reader.expect(0, "healthledger.v1.TransactionReceipt.block_height");
+          message.blockHeight = reader.uint64();
+          break;
+        case 3:
+          reader.expect(0, "healthledger.v1.TransactionReceipt.entry_index");
+          message.entryIndex = reader.uint64();
+          break;
+        case 4:
+          reader.expect(0, "healthledger.v1.TransactionReceipt.committed_at_unix_ms");
+          message.committedAtUnixMs = reader.int64();
+          break;
+        case 5:
+          reader.expect(2, "healthledger.v1.TransactionReceipt.ledger_entry");
+          message.ledgerEntry = reader.bytes();
+          break;
+        case 6:
+          reader.expect(2, "healthledger.v1.TransactionReceipt.proof");
+          message.proof = reader.message(EntryProof, message.proof);
+          break;
+        default:
+          message.#unknownFields.push(reader.skip(keyStart));
+      }
+    }
+    return message;
+  }
+}
+
+/**
+ * An audit event together with the exact ledger entry bytes that carry it, so
+ * a client can check its inclusion in the log without re-encoding anything.
+ */
+export class LoggedAuditEvent {
+  /** The fully qualified proto name of this message type. */
+  static typeName = "healthledger.v1.LoggedAuditEvent";
+
+  /**
+   * The event, decoded from ledger_entry for convenience.
+   * @type {AuditEvent | undefined}
+   */
+  event = undefined;
+
+  /**
+   * The deterministic encoding of the LedgerEntry holding the event (see
+   * chain.proto); its leaf hash is SHA-256(0x00 || ledger_entry). At most
+   * 1,048,576 bytes.
+   * @type {Uint8Array}
+   */
+  ledgerEntry = new Uint8Array(0);
+
+  /**
+   * Present when the request asked for proofs (include_proofs): proof that
+   * ledger_entry is entry event.entry_index of the log, against the signed
+   * checkpoint at the end of block event.block_height.
+   * @type {EntryProof | undefined}
+   */
+  proof = undefined;
+
+  /** Fields this schema does not know, each with its key, kept verbatim so they are written back. */
+  #unknownFields = [];
+
+  /**
+   * Creates a message with every field at its default, then sets the fields `init` has (plain objects are accepted for
+   * message fields, numbers and strings for 64-bit ones).
+   * @param {Partial<LoggedAuditEvent>} [init]
+   */
+  constructor(init) {
+    if (init == null) return;
+    if (init.event !== undefined) this.event = AuditEvent.from(init.event);
+    if (init.ledgerEntry !== undefined) this.ledgerEntry = init.ledgerEntry;
+    if (init.proof !== undefined) this.proof = EntryProof.from(init.proof);
+  }
+
+  /**
+   * `value` itself when it is a `LoggedAuditEvent`, otherwise a new one initialised from it.
+   * @param {LoggedAuditEvent | Partial<LoggedAuditEvent>} value
+   * @returns {LoggedAuditEvent}
+   */
+  static from(value) {
+    return value instanceof LoggedAuditEvent ? value : new LoggedAuditEvent(value);
+  }
+
+  /**
+   * The deterministic encoding: fields in field-number order, packed repeated scalars, map entries sorted by key,
+   * default values left out, then the unknown fields.
+   * @returns {Uint8Array}
+   */
+  toBinary() {
+    const writer = new $pb.BinaryWriter();
+    LoggedAuditEvent.encode(this, writer);
+    return writer.finish();
+  }
+
+  /**
+   * Decodes `bytes`; throws a `ProtobufError` saying what is wrong when they are malformed.
+   * @param {Uint8Array} bytes
+   * @param {{ depthLimit?: number }} [options]
+   * @returns {LoggedAuditEvent}
+   */
+  static fromBinary(bytes, options) {
+    const reader = new $pb.BinaryReader(bytes, options);
+    return LoggedAuditEvent.decode(reader, reader.end, new LoggedAuditEvent());
+  }
+
+  /**
+   * Writes the fields of `message` that are set, then its unknown fields.
+   * @param {LoggedAuditEvent} message
+   * @param {$pb.BinaryWriter} writer
+   */
+  static encode(message, writer) {
+    if (message.event !== undefined) writer.message(1, message.event, AuditEvent);
+    if (message.ledgerEntry.length > 0) writer.tag(2, 2).bytes(message.ledgerEntry);
+    if (message.proof !== undefined) writer.message(3, message.proof, EntryProof);
+    for (const field of message.#unknownFields) writer.raw(field);
+  }
+
+  /**
+   * Reads fields into `message` until `end`; fields seen again replace scalars, append to repeated fields and merge
+   * into messages, as protobuf's merge rules say.
+   * @param {$pb.BinaryReader} reader
+   * @param {number} end
+   * @param {LoggedAuditEvent} message
+   * @returns {LoggedAuditEvent}
+   */
+  static decode(reader, end, message) {
+    while (reader.pos < end) {
+      const keyStart = reader.pos;
+      switch (reader.tag()) {
+        case 1:
+          reader.expect(2, "healthledger.v1.LoggedAuditEvent.event");
+          message.event = reader.message(AuditEvent, message.event);
+          break;
+        case 2:
+          reader.expect(2, "healthledger.v1.LoggedAuditEvent.ledger_entry");
+          message.ledgerEntry = reader.bytes();
+          break;
+        case 3:
+          reader.expect(2, "healthledger.v1.LoggedAuditEvent.proof");
+          message.proof = reader.message(EntryProof, message.proof);
+          break;
+        default:
+          message.#unknownFields.push(reader.skip(keyStart));
+      }
+    }
+    return message;
+  }
+}
 
 /** Request of Ledger.CreateSessionChallenge. */
 export class CreateSessionChallengeRequest {
@@ -1446,6 +1724,13 @@ export class QueryStarted {
    */
   totalContentBytes = 0n;
 
+  /**
+   * The committed audit event of this query with its ledger entry and its
+   * EntryProof, so the caller can check that its read was logged.
+   * @type {LoggedAuditEvent | undefined}
+   */
+  auditEvent = undefined;
+
   /** Fields this schema does not know, each with its key, kept verbatim so they are written back. */
   #unknownFields = [];
 
@@ -1459,6 +1744,7 @@ export class QueryStarted {
     if (init.auditSequence !== undefined) this.auditSequence = $pb.toBigInt(init.auditSequence);
     if (init.recordCount !== undefined) this.recordCount = init.recordCount;
     if (init.totalContentBytes !== undefined) this.totalContentBytes = $pb.toBigInt(init.totalContentBytes);
+    if (init.auditEvent !== undefined) this.auditEvent = LoggedAuditEvent.from(init.auditEvent);
   }
 
   /**
@@ -1501,6 +1787,7 @@ export class QueryStarted {
     if (message.auditSequence !== 0n) writer.tag(1, 0).uint64(message.auditSequence);
     if (message.recordCount !== 0) writer.tag(2, 0).uint32(message.recordCount);
     if (message.totalContentBytes !== 0n) writer.tag(3, 0).uint64(message.totalContentBytes);
+    if (message.auditEvent !== undefined) writer.message(4, message.auditEvent, LoggedAuditEvent);
     for (const field of message.#unknownFields) writer.raw(field);
   }
 
@@ -1527,6 +1814,10 @@ export class QueryStarted {
         case 3:
           reader.expect(0, "healthledger.v1.QueryStarted.total_content_bytes");
           message.totalContentBytes = reader.uint64();
+          break;
+        case 4:
+          reader.expect(2, "healthledger.v1.QueryStarted.audit_event");
+          message.auditEvent = reader.message(LoggedAuditEvent, message.auditEvent);
           break;
         default:
           message.#unknownFields.push(reader.skip(keyStart));
@@ -1725,6 +2016,14 @@ export class AuditStreamRequest {
    */
   untilUnixMs = undefined;
 
+  /**
+   * Attach to each event its EntryProof (LoggedAuditEvent.proof): an
+   * inclusion proof against the signed checkpoint at the end of its block.
+   * Client libraries ask for it by default and check every proof.
+   * @type {boolean}
+   */
+  includeProofs = false;
+
   /** Fields this schema does not know, each with its key, kept verbatim so they are written back. */
   #unknownFields = [];
 
@@ -1743,6 +2042,7 @@ export class AuditStreamRequest {
     if (init.outcome !== undefined) this.outcome = init.outcome;
     if (init.fromUnixMs !== undefined) this.fromUnixMs = $pb.toBigInt(init.fromUnixMs);
     if (init.untilUnixMs !== undefined) this.untilUnixMs = $pb.toBigInt(init.untilUnixMs);
+    if (init.includeProofs !== undefined) this.includeProofs = init.includeProofs;
   }
 
   /**
@@ -1790,6 +2090,7 @@ export class AuditStreamRequest {
     if (message.outcome !== 0) writer.tag(6, 0).enum(message.outcome);
     if (message.fromUnixMs !== undefined) writer.tag(7, 0).int64(message.fromUnixMs);
     if (message.untilUnixMs !== undefined) writer.tag(8, 0).int64(message.untilUnixMs);
+    if (message.includeProofs) writer.tag(9, 0).bool(message.includeProofs);
     for (const field of message.#unknownFields) writer.raw(field);
   }
 
@@ -1836,6 +2137,10 @@ export class AuditStreamRequest {
         case 8:
           reader.expect(0, "healthledger.v1.AuditStreamRequest.until_unix_ms");
           message.untilUnixMs = reader.int64();
+          break;
+        case 9:
+          reader.expect(0, "healthledger.v1.AuditStreamRequest.include_proofs");
+          message.includeProofs = reader.bool();
           break;
         default:
           message.#unknownFields.push(reader.skip(keyStart));
@@ -4095,6 +4400,474 @@ export class GetConsistencyProofResponse {
 }
 
 /**
+ * Request of Ledger.ResearchFeed.
+ *
+ * Who: only principals the node's operator registered as researchers
+ * (PERMISSION_DENIED for anyone else); a session is required.
+ * Whose events: those of patients with an active PERMIT grant naming the
+ * researcher whose actions include ACTION_AUDIT_READ and whose purposes
+ * include PURPOSE_RESEARCH (a DENY grant, also one to "*", opts out),
+ * decided as each batch of events is read, so a revoked opt-in stops the
+ * flow at once. Such a grant opts the patient in to this feed only;
+ * it does not open the identified AuditStream.
+ * Pseudonyms: each principal id is replaced by
+ *   "ps-" || lowercase hex of the first 16 bytes of
+ *   HMAC-SHA256(researcher key, UTF-8(principal id)),
+ * where the researcher key is HMAC-SHA256(node secret, "healthledger.v1.
+ * research-pseudonym" || 0x00 || UTF-8(researcher id)) and the node secret is
+ * 32 random bytes kept in the data directory. A pseudonym is stable for one
+ * researcher across calls and restarts, differs between researchers, and
+ * cannot be reversed without the node secret.
+ * Audit: the first time a stream sends an event of a patient, the node logs
+ * an ACTION_AUDIT_READ event for PURPOSE_RESEARCH by the researcher in that
+ * patient's trail, before sending it.
+ */
+export class ResearchFeedRequest {
+  /** The fully qualified proto name of this message type. */
+  static typeName = "healthledger.v1.ResearchFeedRequest";
+
+  /**
+   * First audit sequence number to consider (inclusive): 1 replays
+   * everything; the last sequence seen plus 1 resumes; 0 sends only events
+   * committed after the call starts. Beyond the latest sequence plus 1:
+   * INVALID_ARGUMENT.
+   * @type {bigint}
+   */
+  startSequence = 0n;
+
+  /**
+   * After the replay, keep the stream open and send new events as they are
+   * committed.
+   * @type {boolean}
+   */
+  follow = false;
+
+  /** Fields this schema does not know, each with its key, kept verbatim so they are written back. */
+  #unknownFields = [];
+
+  /**
+   * Creates a message with every field at its default, then sets the fields `init` has (plain objects are accepted for
+   * message fields, numbers and strings for 64-bit ones).
+   * @param {Partial<ResearchFeedRequest>} [init]
+   */
+  constructor(init) {
+    if (init == null) return;
+    if (init.startSequence !== undefined) this.startSequence = $pb.toBigInt(init.startSequence);
+    if (init.follow !== undefined) this.follow = init.follow;
+  }
+
+  /**
+   * `value` itself when it is a `ResearchFeedRequest`, otherwise a new one initialised from it.
+   * @param {ResearchFeedRequest | Partial<ResearchFeedRequest>} value
+   * @returns {ResearchFeedRequest}
+   */
+  static from(value) {
+    return value instanceof ResearchFeedRequest ? value : new ResearchFeedRequest(value);
+  }
+
+  /**
+   * The deterministic encoding: fields in field-number order, packed repeated scalars, map entries sorted by key,
+   * default values left out, then the unknown fields.
+   * @returns {Uint8Array}
+   */
+  toBinary() {
+    const writer = new $pb.BinaryWriter();
+    ResearchFeedRequest.encode(this, writer);
+    return writer.finish();
+  }
+
+  /**
+   * Decodes `bytes`; throws a `ProtobufError` saying what is wrong when they are malformed.
+   * @param {Uint8Array} bytes
+   * @param {{ depthLimit?: number }} [options]
+   * @returns {ResearchFeedRequest}
+   */
+  static fromBinary(bytes, options) {
+    const reader = new $pb.BinaryReader(bytes, options);
+    return ResearchFeedRequest.decode(reader, reader.end, new ResearchFeedRequest());
+  }
+
+  /**
+   * Writes the fields of `message` that are set, then its unknown fields.
+   * @param {ResearchFeedRequest} message
+   * @param {$pb.BinaryWriter} writer
+   */
+  static encode(message, writer) {
+    if (message.startSequence !== 0n) writer.tag(1, 0).uint64(message.startSequence);
+    if (message.follow) writer.tag(2, 0).bool(message.follow);
+    for (const field of message.#unknownFields) writer.raw(field);
+  }
+
+  /**
+   * Reads fields into `message` until `end`; fields seen again replace scalars, append to repeated fields and merge
+   * into messages, as protobuf's merge rules say.
+   * @param {$pb.BinaryReader} reader
+   * @param {number} end
+   * @param {ResearchFeedRequest} message
+   * @returns {ResearchFeedRequest}
+   */
+  static decode(reader, end, message) {
+    while (reader.pos < end) {
+      const keyStart = reader.pos;
+      switch (reader.tag()) {
+        case 1:
+          reader.expect(0, "healthledger.v1.ResearchFeedRequest.start_sequence");
+          message.startSequence = reader.uint64();
+          break;
+        case 2:
+          reader.expect(0, "healthledger.v1.ResearchFeedRequest.follow");
+          message.follow = reader.bool();
+          break;
+        default:
+          message.#unknownFields.push(reader.skip(keyStart));
+      }
+    }
+    return message;
+  }
+}
+
+/**
+ * One audit event as the research feed shows it: what happened, without who
+ * or which record.
+ */
+export class ResearchEvent {
+  /** The fully qualified proto name of this message type. */
+  static typeName = "healthledger.v1.ResearchEvent";
+
+  /**
+   * The event's audit sequence number (node-wide, increasing); resume from
+   * the last one plus 1.
+   * @type {bigint}
+   */
+  sequence = 0n;
+
+  /**
+   * When the decision was made, rounded down to the minute, milliseconds
+   * since the Unix epoch (UTC); exact times could link events to people.
+   * @type {bigint}
+   */
+  timeUnixMs = 0n;
+
+  /**
+   * Pseudonym of who acted ("ps-" and 32 lowercase hex characters).
+   * @type {string}
+   */
+  actorPseudonym = "";
+
+  /**
+   * Pseudonym of the patient ("ps-" and 32 lowercase hex characters).
+   * @type {string}
+   */
+  patientPseudonym = "";
+
+  /**
+   * What was asked.
+   * @type {number}
+   */
+  action = 0;
+
+  /**
+   * Categories asked for or released.
+   * @type {number[]}
+   */
+  categories = [];
+
+  /**
+   * The purpose declared.
+   * @type {number}
+   */
+  purpose = 0;
+
+  /**
+   * Allowed or denied.
+   * @type {number}
+   */
+  outcome = 0;
+
+  /**
+   * What the decision rested on.
+   * @type {number}
+   */
+  basis = 0;
+
+  /**
+   * True for break-glass emergency access.
+   * @type {boolean}
+   */
+  emergency = false;
+
+  /**
+   * Number of records released (their ids and hashes are not shown).
+   * @type {number}
+   */
+  releasedRecordCount = 0;
+
+  /** Fields this schema does not know, each with its key, kept verbatim so they are written back. */
+  #unknownFields = [];
+
+  /**
+   * Creates a message with every field at its default, then sets the fields `init` has (plain objects are accepted for
+   * message fields, numbers and strings for 64-bit ones).
+   * @param {Partial<ResearchEvent>} [init]
+   */
+  constructor(init) {
+    if (init == null) return;
+    if (init.sequence !== undefined) this.sequence = $pb.toBigInt(init.sequence);
+    if (init.timeUnixMs !== undefined) this.timeUnixMs = $pb.toBigInt(init.timeUnixMs);
+    if (init.actorPseudonym !== undefined) this.actorPseudonym = init.actorPseudonym;
+    if (init.patientPseudonym !== undefined) this.patientPseudonym = init.patientPseudonym;
+    if (init.action !== undefined) this.action = init.action;
+    if (init.categories !== undefined) this.categories = Array.from(init.categories);
+    if (init.purpose !== undefined) this.purpose = init.purpose;
+    if (init.outcome !== undefined) this.outcome = init.outcome;
+    if (init.basis !== undefined) this.basis = init.basis;
+    if (init.emergency !== undefined) this.emergency = init.emergency;
+    if (init.releasedRecordCount !== undefined) this.releasedRecordCount = init.releasedRecordCount;
+  }
+
+  /**
+   * `value` itself when it is a `ResearchEvent`, otherwise a new one initialised from it.
+   * @param {ResearchEvent | Partial<ResearchEvent>} value
+   * @returns {ResearchEvent}
+   */
+  static from(value) {
+    return value instanceof ResearchEvent ? value : new ResearchEvent(value);
+  }
+
+  /**
+   * The deterministic encoding: fields in field-number order, packed repeated scalars, map entries sorted by key,
+   * default values left out, then the unknown fields.
+   * @returns {Uint8Array}
+   */
+  toBinary() {
+    const writer = new $pb.BinaryWriter();
+    ResearchEvent.encode(this, writer);
+    return writer.finish();
+  }
+
+  /**
+   * Decodes `bytes`; throws a `ProtobufError` saying what is wrong when they are malformed.
+   * @param {Uint8Array} bytes
+   * @param {{ depthLimit?: number }} [options]
+   * @returns {ResearchEvent}
+   */
+  static fromBinary(bytes, options) {
+    const reader = new $pb.BinaryReader(bytes, options);
+    return ResearchEvent.decode(reader, reader.end, new ResearchEvent());
+  }
+
+  /**
+   * Writes the fields of `message` that are set, then its unknown fields.
+   * @param {ResearchEvent} message
+   * @param {$pb.BinaryWriter} writer
+   */
+  static encode(message, writer) {
+    if (message.sequence !== 0n) writer.tag(1, 0).uint64(message.sequence);
+    if (message.timeUnixMs !== 0n) writer.tag(2, 0).int64(message.timeUnixMs);
+    if (message.actorPseudonym !== "") writer.tag(3, 2).string(message.actorPseudonym);
+    if (message.patientPseudonym !== "") writer.tag(4, 2).string(message.patientPseudonym);
+    if (message.action !== 0) writer.tag(5, 0).enum(message.action);
+    if (message.categories.length > 0) {
+      const at = writer.tag(6, 2).beginLengthDelimited();
+      for (const value of message.categories) writer.enum(value);
+      writer.endLengthDelimited(at);
+    }
+    if (message.purpose !== 0) writer.tag(7, 0).enum(message.purpose);
+    if (message.outcome !== 0) writer.tag(8, 0).enum(message.outcome);
+    if (message.basis !== 0) writer.tag(9, 0).enum(message.basis);
+    if (message.emergency) writer.tag(10, 0).bool(message.emergency);
+    if (message.releasedRecordCount !== 0) writer.tag(11, 0).uint32(message.releasedRecordCount);
+    for (const field of message.#unknownFields) writer.raw(field);
+  }
+
+  /**
+   * Reads fields into `message` until `end`; fields seen again replace scalars, append to repeated fields and merge
+   * into messages, as protobuf's merge rules say.
+   * @param {$pb.BinaryReader} reader
+   * @param {number} end
+   * @param {ResearchEvent} message
+   * @returns {ResearchEvent}
+   */
+  static decode(reader, end, message) {
+    while (reader.pos < end) {
+      const keyStart = reader.pos;
+      switch (reader.tag()) {
+        case 1:
+          reader.expect(0, "healthledger.v1.ResearchEvent.sequence");
+          message.sequence = reader.uint64();
+          break;
+        case 2:
+          reader.expect(0, "healthledger.v1.ResearchEvent.time_unix_ms");
+          message.timeUnixMs = reader.int64();
+          break;
+        case 3:
+          reader.expect(2, "healthledger.v1.ResearchEvent.actor_pseudonym");
+          message.actorPseudonym = reader.string();
+          break;
+        case 4:
+          reader.expect(2, "healthledger.v1.ResearchEvent.patient_pseudonym");
+          message.patientPseudonym = reader.string();
+          break;
+        case 5:
+          reader.expect(0, "healthledger.v1.ResearchEvent.action");
+          message.action = reader.enum();
+          break;
+        case 6: {
+          if (reader.wireType === 2) {
+            const packedEnd = reader.beginPacked();
+            while (reader.pos < packedEnd) message.categories.push(reader.enum());
+            reader.endPacked(packedEnd, "healthledger.v1.ResearchEvent.categories");
+          } else {
+            reader.expect(0, "healthledger.v1.ResearchEvent.categories");
+            message.categories.push(reader.enum());
+          }
+          break;
+        }
+        case 7:
+          reader.expect(0, "healthledger.v1.ResearchEvent.purpose");
+          message.purpose = reader.enum();
+          break;
+        case 8:
+          reader.expect(0, "healthledger.v1.ResearchEvent.outcome");
+          message.outcome = reader.enum();
+          break;
+        case 9:
+          reader.expect(0, "healthledger.v1.ResearchEvent.basis");
+          message.basis = reader.enum();
+          break;
+        case 10:
+          reader.expect(0, "healthledger.v1.ResearchEvent.emergency");
+          message.emergency = reader.bool();
+          break;
+        case 11:
+          reader.expect(0, "healthledger.v1.ResearchEvent.released_record_count");
+          message.releasedRecordCount = reader.uint32();
+          break;
+        default:
+          message.#unknownFields.push(reader.skip(keyStart));
+      }
+    }
+    return message;
+  }
+}
+
+/** One message of Ledger.ResearchFeed's response stream. */
+export class ResearchFeedResponse {
+  /** The fully qualified proto name of this message type. */
+  static typeName = "healthledger.v1.ResearchFeedResponse";
+
+  /**
+   * What this message carries; exactly one is set.
+   * @type {{ case: "event"; value: ResearchEvent } | { case: "replayCompleted"; value: AuditReplayCompleted } | { case: undefined; value?: undefined }}
+   */
+  item = { case: undefined };
+
+  /** Fields this schema does not know, each with its key, kept verbatim so they are written back. */
+  #unknownFields = [];
+
+  /**
+   * Creates a message with every field at its default, then sets the fields `init` has (plain objects are accepted for
+   * message fields, numbers and strings for 64-bit ones).
+   * @param {Partial<ResearchFeedResponse>} [init]
+   */
+  constructor(init) {
+    if (init == null) return;
+    if (init.item !== undefined) {
+      const value = init.item.value;
+      switch (init.item.case) {
+        case "event":
+          this.item = { case: "event", value: ResearchEvent.from(value) };
+          break;
+        case "replayCompleted":
+          this.item = { case: "replayCompleted", value: AuditReplayCompleted.from(value) };
+          break;
+        default:
+          this.item = { case: undefined };
+      }
+    }
+  }
+
+  /**
+   * `value` itself when it is a `ResearchFeedResponse`, otherwise a new one initialised from it.
+   * @param {ResearchFeedResponse | Partial<ResearchFeedResponse>} value
+   * @returns {ResearchFeedResponse}
+   */
+  static from(value) {
+    return value instanceof ResearchFeedResponse ? value : new ResearchFeedResponse(value);
+  }
+
+  /**
+   * The deterministic encoding: fields in field-number order, packed repeated scalars, map entries sorted by key,
+   * default values left out, then the unknown fields.
+   * @returns {Uint8Array}
+   */
+  toBinary() {
+    const writer = new $pb.BinaryWriter();
+    ResearchFeedResponse.encode(this, writer);
+    return writer.finish();
+  }
+
+  /**
+   * Decodes `bytes`; throws a `ProtobufError` saying what is wrong when they are malformed.
+   * @param {Uint8Array} bytes
+   * @param {{ depthLimit?: number }} [options]
+   * @returns {ResearchFeedResponse}
+   */
+  static fromBinary(bytes, options) {
+    const reader = new $pb.BinaryReader(bytes, options);
+    return ResearchFeedResponse.decode(reader, reader.end, new ResearchFeedResponse());
+  }
+
+  /**
+   * Writes the fields of `message` that are set, then its unknown fields.
+   * @param {ResearchFeedResponse} message
+   * @param {$pb.BinaryWriter} writer
+   */
+  static encode(message, writer) {
+    switch (message.item.case) {
+      case "event":
+        writer.message(1, message.item.value, ResearchEvent);
+        break;
+      case "replayCompleted":
+        writer.message(2, message.item.value, AuditReplayCompleted);
+        break;
+    }
+    for (const field of message.#unknownFields) writer.raw(field);
+  }
+
+  /**
+   * Reads fields into `message` until `end`; fields seen again replace scalars, append to repeated fields and merge
+   * into messages, as protobuf's merge rules say.
+   * @param {$pb.BinaryReader} reader
+   * @param {number} end
+   * @param {ResearchFeedResponse} message
+   * @returns {ResearchFeedResponse}
+   */
+  static decode(reader, end, message) {
+    while (reader.pos < end) {
+      const keyStart = reader.pos;
+      switch (reader.tag()) {
+        case 1: {
+          reader.expect(2, "healthledger.v1.ResearchFeedResponse.event");
+          const existing = message.item.case === "event" ? message.item.value : undefined;
+          message.item = { case: "event", value: reader.message(ResearchEvent, existing) };
+          break;
+        }
+        case 2: {
+          reader.expect(2, "healthledger.v1.ResearchFeedResponse.replay_completed");
+          const existing = message.item.case === "replayCompleted" ? message.item.value : undefined;
+          message.item = { case: "replayCompleted", value: reader.message(AuditReplayCompleted, existing) };
+          break;
+        }
+        default:
+          message.#unknownFields.push(reader.skip(keyStart));
+      }
+    }
+    return message;
+  }
+}
+
+/**
  * The patient-controlled access-control ledger for health data: sessions,
  * policy transactions, record writes and reads, the live audit trail, and the
  * public chain with its proofs.
@@ -4212,8 +4985,10 @@ export class LedgerClient {
   /**
    * Streams a patient's audit events: replays those from start_sequence on,
    * then, when follow is set, sends new ones as they are committed. Needs a
-   * session: the patient and active AUDIT_READ holders see every event of the
-   * patient, anyone else the events of their own actions. Server-streaming.
+   * session: the patient and active AUDIT_READ holders (for a purpose other
+   * than research alone: such a grant opts the patient in to ResearchFeed
+   * instead) see every event of the patient, anyone else the events of their
+   * own actions. Server-streaming.
    * @param {AuditStreamRequest | Partial<AuditStreamRequest>} request
    * @param {CallOptions} [options]
    * @returns {AsyncIterable<AuditStreamResponse>}
@@ -4381,6 +5156,24 @@ export class LedgerClient {
       "/healthledger.v1.Ledger/GetConsistencyProof",
       GetConsistencyProofRequest.from(request),
       GetConsistencyProofResponse,
+      options,
+    );
+  }
+
+  /**
+   * Streams, to a principal the operator registered as a researcher, the
+   * audit events of the patients who opted in to that researcher's feed,
+   * with patient and actor ids replaced by pseudonyms and nothing that
+   * identifies a record. See ResearchFeedRequest.
+   * @param {ResearchFeedRequest | Partial<ResearchFeedRequest>} request
+   * @param {CallOptions} [options]
+   * @returns {AsyncIterable<ResearchFeedResponse>}
+   */
+  researchFeed(request, options) {
+    return this.transport.serverStream(
+      "/healthledger.v1.Ledger/ResearchFeed",
+      ResearchFeedRequest.from(request),
+      ResearchFeedResponse,
       options,
     );
   }

@@ -1,0 +1,135 @@
+import AccessPolicy
+import HealthLedgerProtos
+import LedgerCrypto
+import LedgerDomain
+import RPCCore
+
+extension LedgerService {
+    /// Audit sequence numbers looked at per read-lock hold while the research feed replays: every event of the node
+    /// is looked at (most skipped), so the committer never waits long.
+    static let researchBatchSize = 1_024
+
+    public func researchFeed(
+        request: Healthledger_V1_ResearchFeedRequest, responses: ResponseWriter<Healthledger_V1_ResearchFeedResponse>,
+        context: ServerContext
+    ) async throws {
+        let caller = try runtime.authenticate(context)
+        if !request.unknownFields.isEmpty { throw InputValidation.invalid("request", "unknown fields") }
+        guard runtime.configuration.researchers.contains(caller.text) else {
+            throw RPCError(
+                .permissionDenied, "the research feed is open only to principals the operator registered as researchers"
+            )
+        }
+
+        let head = runtime.cell.read { $0.auditSequence }
+        var next: UInt64
+        if request.startSequence == 0 {
+            next = head + 1
+        } else {
+            guard request.startSequence <= head + 1 else {
+                throw InputValidation.invalid(
+                    "start_sequence", "\(request.startSequence) is beyond the latest sequence plus 1 (\(head + 1))")
+            }
+            next = request.startSequence
+        }
+        // Follow before replaying, so no event committed in between is missed; any block may hold events of any
+        // opted-in patient (or a revoked opt-in), so every block wakes the stream.
+        let follower = request.follow ? runtime.feed.followBlocks() : nil
+        defer { follower?.cancel() }
+
+        var session = ResearchFeedSession(researcher: caller.text, secret: runtime.researchSecret)
+        let replayHead = try await sendResearch(from: &next, session: &session, to: responses)
+        var completed = Healthledger_V1_AuditReplayCompleted()
+        completed.headSequence = replayHead
+        var message = Healthledger_V1_ResearchFeedResponse()
+        message.item = .replayCompleted(completed)
+        try await responses.write(message)
+
+        guard let follower else { return }
+        for await _ in follower.wakeups {
+            if Task.isCancelled { break }
+            // The session (expiry, deletion, key rotation) is checked again for every delivery, and each patient's
+            // opt-in for every event, so a revoke stops the flow at once.
+            do {
+                _ = try runtime.authenticate(context)
+            } catch {
+                throw RPCError(
+                    .unauthenticated, "\(error.message); reconnect from sequence \(next) with a new session")
+            }
+            _ = try await sendResearch(from: &next, session: &session, to: responses)
+        }
+        if runtime.feed.isClosed {
+            throw RPCError(.unavailable, "the node is shutting down; reconnect from sequence \(next)")
+        }
+    }
+
+    /// Sends the committed events of opted-in patients from sequence `next` on, in batches; returns the node's audit
+    /// head at the last read and leaves `next` after the last event looked at. Before a patient's first event in this
+    /// stream, logs the researcher's read in that patient's trail.
+    private func sendResearch(
+        from next: inout UInt64, session: inout ResearchFeedSession,
+        to responses: ResponseWriter<Healthledger_V1_ResearchFeedResponse>
+    ) async throws -> UInt64 {
+        let researcher = session.researcher
+        while true {
+            let start = next
+            let now = runtime.now()
+            // Under the read lock the opt-ins are decided (once per patient per batch) and the shown fields copied;
+            // the pseudonyms (two HMACs each) are computed after.
+            typealias Picked = (event: Healthledger_V1_ResearchEvent, actor: String, patient: String, optIn: Decision)
+            let (picked, head) = runtime.cell.read { state -> ([Picked], UInt64) in
+                let head = state.auditSequence
+                guard start <= head else { return ([], head) }
+                let end = min(head, start + UInt64(Self.researchBatchSize) - 1)
+                var optIns: [String: Decision?] = [:]
+                var picked: [Picked] = []
+                for sequence in start...end {
+                    let event = state.auditEvents[Int(sequence) - 1].event
+                    let optIn: Decision?
+                    if let decided = optIns[event.patient] {
+                        optIn = decided
+                    } else {
+                        optIn = ResearchEvents.optIn(
+                            researcher: researcher, patient: event.patient, policy: state.policies[event.patient],
+                            now: now)
+                        optIns[event.patient] = optIn
+                    }
+                    guard let optIn else { continue }
+                    picked.append((ResearchEvents.withoutIdentities(event), event.actor, event.patient, optIn))
+                }
+                return (picked, head)
+            }
+            guard start <= head else { return head }
+            next = min(head, start + UInt64(Self.researchBatchSize) - 1) + 1
+
+            // Log before release: the research read of each patient new to this stream, all in one block.
+            var firstReads: [String: Decision] = [:]
+            for item in picked where !session.loggedPatients.contains(item.patient) && firstReads[item.patient] == nil {
+                firstReads[item.patient] = item.optIn
+            }
+            if !firstReads.isEmpty {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (patient, decision) in firstReads {
+                        let event = AuditEvents.researchRead(
+                            caller: researcher, patient: patient, decision: decision, now: now)
+                        group.addTask { _ = try await self.runtime.commitAudit(event) }
+                    }
+                    try await group.waitForAll()
+                }
+                session.loggedPatients.formUnion(firstReads.keys)
+            }
+
+            var messages: [Healthledger_V1_ResearchFeedResponse] = []
+            messages.reserveCapacity(picked.count)
+            for item in picked {
+                var event = item.event
+                event.actorPseudonym = session.pseudonym(of: item.actor)
+                event.patientPseudonym = session.pseudonym(of: item.patient)
+                var message = Healthledger_V1_ResearchFeedResponse()
+                message.item = .event(event)
+                messages.append(message)
+            }
+            if !messages.isEmpty { try await responses.write(contentsOf: messages) }
+        }
+    }
+}
