@@ -205,6 +205,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
+            name: "HealthLedgerClientTests",
+            dependencies: ["HealthLedgerClient", "HealthLedgerProtos", "LedgerCrypto", "MerkleLog", "ProtobufWire"]),
+        .testTarget(
             name: "GeneratedCodeTests",
             dependencies: ["ProtobufWire", "RPCCore", "HealthLedgerProtos", "GRPCProtos", "WireFixtures"]),
     ],

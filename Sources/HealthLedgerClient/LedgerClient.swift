@@ -7,7 +7,9 @@ import Synchronization
 
 /// A HealthLedger client acting as one principal: it learns the chain id, keeps a session for private reads,
 /// numbers and signs the principal's transactions, and resubmits a transaction whose outcome is unknown
-/// (UNAVAILABLE) with the very same bytes, which the replay guard makes safe.
+/// (UNAVAILABLE) with the very same bytes, which the replay guard makes safe. Unless told otherwise it verifies what
+/// the node answers against the history it saw before (see `HistoryVerification`): a node that rewrites or forks its
+/// log makes calls throw `HistoryVerificationError`.
 public actor LedgerClient<Transport: ClientTransport> {
     /// The generated stubs, for calls this layer does not wrap.
     public nonisolated let stub: Healthledger_V1_LedgerClient<Transport>
@@ -18,11 +20,17 @@ public actor LedgerClient<Transport: ClientTransport> {
     private var nextSequence: UInt64?
     private var hasKeyOnLedger = false
     private var session: (token: String, expiresAt: Int64)?
+    /// How answers are checked.
+    public nonisolated let verification: HistoryVerification
+    /// What the client knows of the chain's history; nil before the first call or with verification off.
+    public internal(set) var witness: CheckpointWitness?
 
-    /// A client calling through `transport` as `identity`.
-    public init(transport: Transport, identity: LedgerIdentity) {
+    /// A client calling through `transport` as `identity`, checking answers as `verification` says (by default:
+    /// every proof, node keys pinned on first use, nothing kept between runs).
+    public init(transport: Transport, identity: LedgerIdentity, verification: HistoryVerification = .enabled()) {
         stub = Healthledger_V1_LedgerClient(transport: transport)
         self.identity = identity
+        self.verification = verification
     }
 
     /// Milliseconds since the Unix epoch.
@@ -32,13 +40,31 @@ public actor LedgerClient<Transport: ClientTransport> {
         return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
     }
 
-    /// The chain id, fetched once from GetChainHead.
+    /// The chain id, fetched once from GetChainHead (whose checkpoint is then checked against the history seen before).
     public func chain() async throws -> String {
         if let chainID { return chainID }
         let head = try await stub.getChainHead(Healthledger_V1_GetChainHeadRequest())
         chainID = head.chainId
+        if verification.isEnabled { try await witnessHead(head) }
         return head.chainId
     }
+
+    /// Fetches the node's chain head and checks its checkpoint against the history seen before (a no-op with
+    /// verification off): how a client reconnecting to a node finds out at once that it serves another history.
+    public func checkChainHead() async throws {
+        guard verification.isEnabled else { return }
+        let head = try await stub.getChainHead(Healthledger_V1_GetChainHeadRequest())
+        if let chainID, chainID != head.chainId {
+            throw HistoryVerificationError(
+                .wrongChain, "the node now serves chain \(head.chainId), not chain \(chainID)")
+        }
+        chainID = head.chainId
+        try await witnessHead(head)
+    }
+
+    /// Forgets the session, so the next private read creates one (after the node refused the token: a node restarted
+    /// or replaced).
+    public func forgetSession() { session = nil }
 
     /// Call options carrying a valid session token, creating or renewing the session when needed.
     public func authenticated(_ options: CallOptions = CallOptions()) async throws -> CallOptions {
@@ -85,11 +111,23 @@ public actor LedgerClient<Transport: ClientTransport> {
     }
 
     /// Signs `operation` with the next sequence number and submits it with `send`; the sequence advances only
-    /// once the node has committed it.
-    public func submit<Response: Sendable>(
+    /// once the node has committed it. Unless verification is off, the receipt is then checked: it must hold exactly
+    /// the transaction sent, prove its inclusion, and its checkpoint must extend the history seen before (a
+    /// `HistoryVerificationError` otherwise; the transaction was committed all the same).
+    public func submit<Response: TransactionResponse>(
         _ operation: Healthledger_V1_TransactionBody.Operation,
         send: @Sendable (Healthledger_V1_SignedTransaction) async throws -> Response
     ) async throws -> Response {
+        // Checked after the retry loop: a proof fetched while checking must not make the transaction be sent again.
+        let (response, signed) = try await submitUnchecked(operation, send: send)
+        try await verifyReceipt(response.receipt, of: signed)
+        return response
+    }
+
+    private func submitUnchecked<Response: Sendable>(
+        _ operation: Healthledger_V1_TransactionBody.Operation,
+        send: @Sendable (Healthledger_V1_SignedTransaction) async throws -> Response
+    ) async throws -> (Response, Healthledger_V1_SignedTransaction) {
         let chainID = try await chain()
         let sequence = try await sequence()
         let signed = TransactionSigner(identity: identity, chainID: chainID).sign(
@@ -100,7 +138,7 @@ public actor LedgerClient<Transport: ClientTransport> {
                 let response = try await send(signed)
                 nextSequence = sequence + 1
                 hasKeyOnLedger = true
-                return response
+                return (response, signed)
             } catch let error as RPCError where error.code == .unavailable && attempt < 3 {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(100 << attempt))
@@ -227,7 +265,9 @@ public actor LedgerClient<Transport: ClientTransport> {
         nextSequence = nil
         hasKeyOnLedger = false
         do {
-            return try await sendWrite(signed, content: content)
+            let response = try await sendWrite(signed, content: content)
+            try await verifyReceipt(response.receipt, of: signed)
+            return response
         } catch let error as RPCError where error.code == .alreadyExists {
             var response = Healthledger_V1_WriteResponse()
             response.recordId = TransactionSigner.transactionID(of: signed)
@@ -265,13 +305,28 @@ public actor LedgerClient<Transport: ClientTransport> {
         }
     }
 
-    /// Runs a query and collects the records and their content.
+    /// Runs a query and collects the records and their content. Unless verification is off, the query's own audit
+    /// event must come with a proof that it is in the log (and the log must extend the history seen before) before
+    /// anything released is accepted.
     public func query(_ request: Healthledger_V1_QueryRequest) async throws -> QueryResult {
         let stream = try await stub.query(request, options: try await authenticated())
         var result = QueryResult()
         for try await message in stream {
             switch message.part {
-            case .started(let started)?: result.auditSequence = started.auditSequence
+            case .started(let started)?:
+                result.auditSequence = started.auditSequence
+                if verification.isEnabled {
+                    guard let logged = started.auditEvent else {
+                        throw HistoryVerificationError(.malformed, "the query's answer carries no audit event")
+                    }
+                    guard logged.event?.sequence == started.auditSequence else {
+                        throw HistoryVerificationError(
+                            .entryMismatch,
+                            "the query's audit event is number \(logged.event?.sequence ?? 0), the node said "
+                                + "\(started.auditSequence)")
+                    }
+                    try await verify(logged)
+                }
             case .record(let record)?: result.records.append((record, []))
             case .chunk(let chunk)?:
                 guard !result.records.isEmpty else { throw RPCError(.internalError, "content before its record") }
@@ -282,11 +337,40 @@ public actor LedgerClient<Transport: ClientTransport> {
         return result
     }
 
-    /// Streams a patient's audit events (see Ledger.AuditStream).
+    /// Streams a patient's audit events (see Ledger.AuditStream). Unless verification is off, the node's chain head is
+    /// checked first, proofs are asked for, and every event's proof is checked as it arrives: iterating throws
+    /// `HistoryVerificationError` at the first event that does not verify.
     public func auditStream(_ request: Healthledger_V1_AuditStreamRequest) async throws
         -> ResponseStream<Healthledger_V1_AuditStreamResponse>
     {
-        try await stub.auditStream(request, options: try await authenticated())
+        guard verification.isEnabled else {
+            return try await stub.auditStream(request, options: try await authenticated())
+        }
+        try await checkChainHead()
+        var request = request
+        request.includeProofs = true
+        let stream = try await stub.auditStream(request, options: try await authenticated())
+        return ResponseStream(VerifiedAuditMessages(base: stream, client: self), metadata: stream.metadata)
+    }
+}
+
+/// An audit stream whose events are checked by the client as they arrive.
+struct VerifiedAuditMessages<Transport: ClientTransport>: AsyncSequence, Sendable {
+    typealias Element = Healthledger_V1_AuditStreamResponse
+    let base: ResponseStream<Healthledger_V1_AuditStreamResponse>
+    let client: LedgerClient<Transport>
+
+    func makeAsyncIterator() -> Iterator { Iterator(base: base.makeAsyncIterator(), client: client) }
+
+    struct Iterator: AsyncIteratorProtocol {
+        var base: ResponseStream<Healthledger_V1_AuditStreamResponse>.AsyncIterator
+        let client: LedgerClient<Transport>
+
+        mutating func next() async throws -> Healthledger_V1_AuditStreamResponse? {
+            guard let message = try await base.next() else { return nil }
+            if case .event(let logged)? = message.item { try await client.verify(logged) }
+            return message
+        }
     }
 }
 

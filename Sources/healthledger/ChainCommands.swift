@@ -13,8 +13,13 @@ struct AuditCommand: AsyncParsableCommand {
         discussion: """
             The patient and AUDIT_READ holders see every event of the patient; anyone else
             sees the events of their own actions. --follow keeps the stream open and
-            prints events as they are committed (Ctrl-C ends it); with --json, each event
-            is one JSON line.
+            prints events as they are committed (Ctrl-C ends it), reconnecting when the
+            node restarts; with --json, each event is one JSON line.
+
+            Every event comes with its inclusion proof, checked against a checkpoint
+            signed by a pinned node key and consistent with the last checkpoint seen
+            (kept in the checkpoint file): a node that rewrote or forked its history
+            stops the command with exit code 6.
 
             Examples:
               healthledger audit
@@ -58,9 +63,13 @@ struct AuditCommand: AsyncParsableCommand {
                     Self.row(["SEQ", "TIME", "ACTOR", "ACTION", "OUTCOME", "PURPOSE", "BASIS", "RECORDS", "CATEGORIES"], columns))
             }
             var printed = 0
+            var connected = false
+            var lostSince: ContinuousClock.Instant?
             while true {
                 do {
                     for try await message in try await client.auditStream(request) {
+                        connected = true
+                        lostSince = nil
                         guard case .event(let logged)? = message.item, let event = logged.event else { continue }
                         request.startSequence = event.sequence + 1
                         printed += 1
@@ -72,12 +81,28 @@ struct AuditCommand: AsyncParsableCommand {
                     }
                     break
                 } catch let error as RPCError where follow && error.code == .unauthenticated {
-                    continue  // the session expired mid-stream: resume after the last event with a new one
+                    // The session expired mid-stream, or a restarted node does not know it: resume after the last
+                    // event with a new one.
+                    await client.forgetSession()
+                    continue
+                } catch let error as RPCError where follow && connected && error.code == .unavailable {
+                    // The node went away (restart, upgrade): resume after the last event once it is back, checking
+                    // that it still serves the history seen before.
+                    let now = ContinuousClock.now
+                    let since = lostSince ?? now
+                    lostSince = since
+                    guard now - since < Self.reconnectLimit else { throw error }
+                    try await Task.sleep(for: .milliseconds(500))
+                    await client.forgetSession()
+                    continue
                 }
             }
             if printed == 0 && !options.json { CommandOutput.note("no audit events") }
         }
     }
+
+    /// How long --follow keeps trying to reach a node that went away before giving up.
+    static let reconnectLimit: Duration = .seconds(120)
 
     static func row(_ cells: [String], _ widths: [Int]) -> String {
         cells.enumerated().map { column, cell in

@@ -38,7 +38,19 @@ struct ClientOptions: ParsableArguments {
     var plaintext = false
     @Flag(name: .long, help: "Print JSON for scripts (one object per line) instead of tables.")
     var json = false
+    @Option(
+        name: .customLong("checkpoint-file"),
+        help: ArgumentHelp(
+            "Where the node keys pinned and the last checkpoint seen are kept (default: $HEALTHLEDGER_CHECKPOINT_FILE, else $XDG_STATE_HOME/healthledger/checkpoints/<chain-id>.json).",
+            valueName: "path"),
+        completion: .file())
+    var checkpointFile: String?
     @OptionGroup var identity: IdentityOption
+
+    /// The file keeping what this user's commands learnt of the node's history.
+    var checkpoints: CheckpointFile {
+        CheckpointFile(explicitPath: checkpointFile, environment: ProcessInfo.processInfo.environment)
+    }
 
     /// The node's address as given (flag, environment or default).
     var serverText: String {
@@ -72,7 +84,8 @@ struct ClientOptions: ParsableArguments {
         return try HTTP2ClientTransport(configuration: configuration)
     }
 
-    /// Runs `body` with a client acting as the identity, reporting any failure as one line with an exit status.
+    /// Runs `body` with a client acting as the identity, reporting any failure as one line with an exit status. The
+    /// client checks every answer against the history kept in the checkpoint file and keeps it up to date there.
     func withClient(
         hints: CommandFailure.Hints = CommandFailure.Hints(),
         _ body: (LedgerClient<HTTP2ClientTransport>) async throws -> Void
@@ -80,8 +93,15 @@ struct ClientOptions: ParsableArguments {
         try await reportingFailures(server: serverText, hints: hints) {
             let identity = try identity.load()
             let transport = try transport()
+            let checkpoints = self.checkpoints
+            let client = LedgerClient(
+                transport: transport, identity: identity, verification: .enabled(store: checkpoints))
             do {
-                try await body(LedgerClient(transport: transport, identity: identity))
+                try await body(client)
+            } catch let problem as HistoryVerificationError {
+                await transport.close()
+                let chain = await client.witness?.chainID ?? "<chain-id>"
+                throw CommandFailure.history(problem, server: serverText, file: checkpoints.path(chainID: chain))
             } catch {
                 await transport.close()
                 throw error

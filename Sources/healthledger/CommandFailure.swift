@@ -18,6 +18,9 @@ enum ExitStatus: Int32 {
     case unavailable = 4
     /// A value is invalid: a flag value, a key file, or a field the node rejected.
     case invalidInput = 5
+    /// The node's answer does not verify against the history seen before: a rewritten or forked log, a checkpoint
+    /// not signed by a pinned node key, a proof that fails, a receipt for something else.
+    case historyMismatch = 6
     /// The command line itself is wrong (unknown option, missing argument).
     case usage = 64
 }
@@ -57,12 +60,34 @@ struct CommandFailure: Error, CustomStringConvertible {
         case let invalid as InvalidInput: return CommandFailure(.invalidInput, invalid.description, hint: invalid.hint)
         case let identity as IdentityFileError: return from(identity)
         case let content as RecordContentError: return from(content)
+        case let history as HistoryVerificationError: return Self.history(history, server: server, file: nil)
         case let tls as TLSError:
             return CommandFailure(
                 .unavailable, "cannot set up TLS: \(tls)", hint: "check that --ca-file names a readable PEM CA bundle")
         case let rpc as RPCError: return from(rpc, server: server, hints: hints)
         default:
             return CommandFailure(.failure, "\(error)", hint: "run again; if it persists, report it with this message")
+        }
+    }
+
+    /// The failure for a node answer that does not verify; `file` is the checkpoint file, when known.
+    static func history(_ error: HistoryVerificationError, server: String, file: String?) -> CommandFailure {
+        let file = file ?? "the checkpoint file (--checkpoint-file)"
+        let node = server.isEmpty ? "the node" : "the node at \(server)"
+        switch error.kind {
+        case .unknownNodeKey:
+            return CommandFailure(
+                .historyMismatch, "\(node) cannot be trusted: \(error)",
+                hint: "if its operator confirms a legitimate node-key change, remove \(file) "
+                    + "to pin the node's keys again")
+        case .wrongChain:
+            return CommandFailure(
+                .historyMismatch, "\(node) cannot be trusted: \(error)",
+                hint: "check --server; the history seen before is kept in \(file)")
+        default:
+            return CommandFailure(
+                .historyMismatch, "\(node) cannot be trusted: \(error)",
+                hint: "do not rely on its answers; keep this output and \(file) (the evidence) and tell its operator")
         }
     }
 

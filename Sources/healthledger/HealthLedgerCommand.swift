@@ -23,6 +23,9 @@ struct HealthLedgerCommand: AsyncParsableCommand {
               4   node unreachable or unavailable (not running, TLS trust)
               5   invalid input: flag value, unsafe or broken identity file,
                   a field the node rejected
+              6   the node's answer does not verify against what this machine saw
+                  before: rewritten, rolled back or forked history, unpinned node
+                  key, bad proof (see --checkpoint-file)
               64  bad usage: unknown option, missing argument
 
             Examples:
@@ -35,7 +38,8 @@ struct HealthLedgerCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ServeCommand.self, KeygenCommand.self, WhoamiCommand.self, GrantCommand.self, RevokeCommand.self,
-            GrantsCommand.self, WriteCommand.self, ImportCommand.self, QueryCommand.self, AuditCommand.self,
+            GrantsCommand.self, WriteCommand.self, ImportCommand.self, QueryCommand.self, EraseCommand.self,
+            AuditCommand.self, ResearchFeedCommand.self,
             EmergencyCommand.self, StatusCommand.self, VerifyCommand.self,
         ])
 

@@ -24,7 +24,7 @@ README = REPO_ROOT / "README.md"
 EXAMPLE_README = REPO_ROOT / "Examples" / "ledger-client" / "README.md"
 STARTUP_TIMEOUT = 30.0
 WALKTHROUGH_TIMEOUT = 120.0
-SUBCOMMANDS = ["serve", "keygen", "whoami", "grant", "revoke", "grants", "write", "import", "query", "audit", "emergency", "status", "verify"]
+SUBCOMMANDS = ["serve", "keygen", "whoami", "grant", "revoke", "grants", "write", "import", "query", "erase", "audit", "research-feed", "emergency", "status", "verify"]
 
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 MASKS = [
@@ -80,7 +80,7 @@ class TLSNode:
     def __init__(self, healthledger: Path, workspace: Path):
         self.environment = {key: value for key, value in os.environ.items() if not key.startswith("HEALTHLEDGER_")}
         self.environment.update(XDG_DATA_HOME=str(workspace / "data-home"), XDG_CONFIG_HOME=str(workspace / "config"),
-                                TMPDIR=str(workspace / "tmp"))
+                                XDG_STATE_HOME=str(workspace / "state"), TMPDIR=str(workspace / "tmp"))
         (workspace / "tmp").mkdir()
         self.log = open(workspace / "serve.log", "w")
         self.process = subprocess.Popen(

@@ -129,6 +129,7 @@ struct CommandLineWorkspace {
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_CONFIG_HOME"] = path + "/config"
         environment["XDG_DATA_HOME"] = path + "/data-home"
+        environment["XDG_STATE_HOME"] = path + "/state"
         environment["HEALTHLEDGER_SERVER"] = server
         environment["HEALTHLEDGER_IDENTITY"] = nil
         process.environment = environment
