@@ -65,10 +65,12 @@ def healthledger_binary() -> Path:
 
 
 class Node:
-    """A `healthledger serve --plaintext` process on a data directory; restart() keeps directory and port."""
+    """A `healthledger serve --plaintext` process on a data directory; restart() keeps directory and port.
+    `arguments` are more `serve` flags (such as `--researcher ID`)."""
 
-    def __init__(self, executable: Path, directory: Path):
+    def __init__(self, executable: Path, directory: Path, arguments: tuple[str, ...] = ()):
         self.executable = executable
+        self.arguments = arguments
         self.directory = directory
         self.data_dir = directory / "data"
         self.port = 0
@@ -85,7 +87,7 @@ class Node:
         self.starts += 1
         log = open(self.directory / f"node-{self.starts}.log", "wb")
         command = [str(self.executable), "serve", "--data-dir", str(self.data_dir), "--chain-id", CHAIN_ID,
-                   "--plaintext", "--log-level", "warning", "--port", str(self.port)]
+                   "--plaintext", "--log-level", "warning", "--port", str(self.port), *self.arguments]
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
             self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)

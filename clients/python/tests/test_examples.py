@@ -78,8 +78,10 @@ class AuditStory:
         self.patient, self.clinician, self.researcher = Identity.generate(), Identity.generate(), Identity.generate()
         with client(node, self.patient) as as_patient:
             as_patient.grant(self.clinician.principal_id, [pb.DATA_CATEGORY_LABS])
+            # AUDIT_READ for research alone only opts the patient in to the pseudonymised research feed; the
+            # identified trail needs another purpose too.
             as_patient.grant(self.researcher.principal_id, [pb.DATA_CATEGORY_ALL], [pb.ACTION_AUDIT_READ],
-                             [pb.PURPOSE_RESEARCH])
+                             [pb.PURPOSE_RESEARCH, pb.PURPOSE_OPERATIONS])
             as_patient.write(self.patient.principal_id, pb.DATA_CATEGORY_LABS, b"lab result", "text/plain")
         self.clinician_client = client(node, self.clinician)
 

@@ -1,12 +1,16 @@
 """LedgerClient: one principal's connection to a node. It learns the chain id and pins the node keys, keeps a
 session for private reads, numbers and signs the principal's transactions, resubmits a transaction whose
-outcome is unknown with the very same bytes (which the replay guard makes safe), verifies what it reads, and
-resumes audit streams after a dropped connection without a gap or a duplicate."""
+outcome is unknown with the very same bytes (which the replay guard makes safe), verifies what it reads (by
+default every receipt, query audit event and audit stream event against its proof and a signed checkpoint,
+and every checkpoint's consistency with those seen before), and resumes audit streams after a dropped
+connection without a gap or a duplicate."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,13 +22,13 @@ import grpc
 
 from . import messages as pb
 from .audit import AuditResumePoint
-from .errors import (AlreadyExistsError, LedgerError, UnauthenticatedError, VerificationError, from_rpc_error,
-                     ledger_error)
+from .errors import (AlreadyExistsError, LedgerError, NotFoundError, UnauthenticatedError, VerificationError,
+                     from_rpc_error, ledger_error)
 from .identity import Identity
 from .principal import parse_principal_id
 from .signing import TransactionSigner, now_unix_ms, public_key_message, transaction_id
 from .v1 import ledger_service_pb2_grpc
-from .verification import ChainVerifier, verify_content
+from .verification import CheckpointHistory, ChainVerifier, verify_content
 
 #: Largest ContentChunk the node takes (1 MiB).
 MAX_CHUNK_BYTES = 1_048_576
@@ -47,10 +51,12 @@ class QueriedRecord:
 
 @dataclass
 class QueryResult:
-    """What a Query released, and the sequence of the audit event that logged it."""
+    """What a Query released, and the sequence of the audit event that logged it (with the event itself, its
+    ledger entry and proof, as QueryStarted carried them)."""
 
     audit_sequence: int = 0
     records: list[QueriedRecord] = field(default_factory=list)
+    audit_event: pb.LoggedAuditEvent | None = None
 
 
 class LedgerClient:
@@ -59,12 +65,22 @@ class LedgerClient:
     TLS by default, trusting `ca_file` (PEM) or the system's CAs; `plaintext=True` for h2c (a node started with
     `healthledger serve --plaintext`). `server_name` overrides the name checked in the node's certificate.
     `timeout` is the deadline, in seconds, of every unary call and of non-following streams. Use it as a
-    context manager, or call close()."""
+    context manager, or call close().
+
+    With `verify_proofs` (the default) every receipt, query audit event and audit stream event is checked
+    against the proof it carries and a checkpoint signed by a pinned node key (`node_keys`, else those of the
+    first GetChainHead), and every checkpoint seen is proved consistent with the ones seen before
+    (HistoryMismatchError when it is not: the node rewrote or forked its log). `checkpoint_file` keeps the
+    pinned keys and the largest checkpoint in a JSON file across runs (written atomically);
+    `checkpoint_history` shares one history between clients."""
 
     def __init__(self, target: str, identity: Identity | None = None, *, ca_file: str | os.PathLike[str] | None = None,
                  server_name: str | None = None, plaintext: bool = False, timeout: float = 30.0,
                  transaction_attempts: int = 4, retry_backoff: float = 0.1,
-                 channel_options: Sequence[tuple[str, Any]] = ()):
+                 channel_options: Sequence[tuple[str, Any]] = (), verify_proofs: bool = True,
+                 node_keys: Iterable[pb.NodeKey] | None = None,
+                 checkpoint_file: str | os.PathLike[str] | None = None,
+                 checkpoint_history: CheckpointHistory | None = None):
         if plaintext and ca_file is not None:
             raise ValueError("ca_file is for TLS; a plaintext connection has no CA")
         self.target = target
@@ -91,6 +107,14 @@ class LedgerClient:
         self._session: tuple[str, int] | None = None
         self._next_sequence: int | None = None
         self._key_on_ledger = False
+        self.verify_proofs = verify_proofs
+        self.history = checkpoint_history if checkpoint_history is not None else CheckpointHistory()
+        self.checkpoint_file = Path(checkpoint_file) if checkpoint_file is not None else None
+        self._saved_checkpoint: pb.SignedCheckpoint | None = None
+        if self.checkpoint_file is not None and self.checkpoint_file.exists():
+            self._load_history(self.checkpoint_file)
+        if node_keys is not None:
+            self.history.node_keys = list(node_keys)
 
     # Lifetime -------------------------------------------------------------------------------------------
 
@@ -137,12 +161,22 @@ class LedgerClient:
         head = self._call("GetChainHead", self.stub.GetChainHead, pb.GetChainHeadRequest())
         with self._lock:
             if self._verifier is None:
-                self._verifier = ChainVerifier.from_chain_head(head)
+                if self.history.chain_id is not None and head.chain_id != self.history.chain_id:
+                    raise VerificationError(f"the node says chain {head.chain_id!r}, the checkpoints seen before "
+                                            f"are of {self.history.chain_id!r}")
+                keys = self.history.node_keys or list(head.node_keys)
+                self._verifier = ChainVerifier(head.chain_id, keys)
                 self._chain_id = head.chain_id
+                self.history.chain_id, self.history.node_keys = head.chain_id, keys
+                if self._saved_checkpoint is not None and self.verify_proofs:
+                    saved, self._saved_checkpoint = self._saved_checkpoint, None
+                    self._observe_checkpoint(saved)
         if head.chain_id != self._chain_id:
             raise VerificationError(f"the node now says chain {head.chain_id!r}, first {self._chain_id!r}")
         self.verifier.verify_block_header(head.head)
-        self.verifier.verify_checkpoint(head.checkpoint)
+        checkpoint = self.verifier.verify_checkpoint(head.checkpoint)
+        if self.verify_proofs:
+            self._observe_checkpoint(head.checkpoint, checkpoint)
         return head
 
     @property
@@ -155,7 +189,7 @@ class LedgerClient:
 
     @property
     def verifier(self) -> ChainVerifier:
-        """The checks against the node keys pinned from the first GetChainHead."""
+        """The checks against the pinned node keys (given, saved, or from the first GetChainHead)."""
         if self._verifier is None:
             self.chain_head()
         assert self._verifier is not None
@@ -182,7 +216,10 @@ class LedgerClient:
         if tree_size is not None:
             request.tree_size = tree_size
         response = self._call("GetInclusionProof", self.stub.GetInclusionProof, request)
-        return self.verifier.verify_inclusion_response(entry, entry_index, response)
+        checkpoint = self.verifier.verify_inclusion_response(entry, entry_index, response)
+        if self.verify_proofs:
+            self._observe_checkpoint(response.checkpoint, checkpoint)
+        return checkpoint
 
     def prove_consistency(self, first_tree_size: int, second_tree_size: int | None = None
                           ) -> tuple[pb.Checkpoint, pb.Checkpoint]:
@@ -191,7 +228,54 @@ class LedgerClient:
         if second_tree_size is not None:
             request.second_tree_size = second_tree_size
         response = self._call("GetConsistencyProof", self.stub.GetConsistencyProof, request)
-        return self.verifier.verify_consistency_response(response)
+        older, newer = self.verifier.verify_consistency_response(response)
+        if self.verify_proofs:
+            self._observe_checkpoint(response.first_checkpoint, older)
+            self._observe_checkpoint(response.second_checkpoint, newer)
+        return older, newer
+
+    # Checkpoint history ---------------------------------------------------------------------------------
+
+    def _observe_checkpoint(self, signed: pb.SignedCheckpoint, checkpoint: pb.Checkpoint | None = None) -> None:
+        """Joins a signed checkpoint to the history seen so far, fetching the consistency proof that links it
+        to the largest one seen (or it to a smaller one); HistoryMismatchError when the two cannot be one log.
+        Saves the history when its largest checkpoint changed."""
+        with self._lock:
+            if checkpoint is None:
+                checkpoint = self.verifier.verify_checkpoint(signed)
+            needed = self.history.proof_needed(checkpoint)
+            consistency = None
+            if needed is not None:
+                request = pb.GetConsistencyProofRequest(first_tree_size=needed[0], second_tree_size=needed[1])
+                try:
+                    response = self._call("GetConsistencyProof", self.stub.GetConsistencyProof, request)
+                except NotFoundError as error:
+                    seen = needed[0] if needed[0] in self.history.roots else needed[1]
+                    raise self.history.missing_checkpoint(seen, error.message) from None
+                older = self.verifier.verify_checkpoint(response.first_checkpoint)
+                newer = self.verifier.verify_checkpoint(response.second_checkpoint)
+                proof = response.proof
+                if (proof.first_tree_size, proof.second_tree_size) != (older.tree_size, newer.tree_size):
+                    raise VerificationError(f"proof sizes {proof.first_tree_size}->{proof.second_tree_size}, "
+                                            f"checkpoints {older.tree_size}->{newer.tree_size}")
+                consistency = (older, newer, list(proof.consistency_path))
+            if self.history.accept(signed, checkpoint, consistency) and self.checkpoint_file is not None:
+                _write_atomically(self.checkpoint_file, json.dumps(self.history.to_json(), indent=1) + "\n")
+
+    def _load_history(self, path: Path) -> None:
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            raise VerificationError(f"checkpoint file {path}: {error}") from None
+        chain_id, node_keys, latest = CheckpointHistory.parse_json(saved)
+        self.history.chain_id = self.history.chain_id or chain_id
+        self.history.node_keys = self.history.node_keys or node_keys
+        self._saved_checkpoint = latest
+
+    @property
+    def latest_checkpoint(self) -> pb.SignedCheckpoint | None:
+        """The largest signed checkpoint seen and verified so far (None before any)."""
+        return self.history.latest
 
     # Sessions -------------------------------------------------------------------------------------------
 
@@ -267,7 +351,10 @@ class LedgerClient:
         """Signs `operation` at the next sequence and sends it with `send`. A transaction whose outcome is
         unknown (UNAVAILABLE, DEADLINE_EXCEEDED) is sent again with the very same bytes, up to
         `transaction_attempts` times in all; the sequence advances once the node committed it. Nothing else is
-        retried. `send` may raise grpc.RpcError or LedgerError; either way a typed LedgerError comes out. AlreadyExistsError with committed_by_earlier_attempt set means an earlier attempt committed."""
+        retried. `send` may raise grpc.RpcError or LedgerError; either way a typed LedgerError comes out.
+        AlreadyExistsError with committed_by_earlier_attempt set means an earlier attempt committed. With
+        `verify_proofs`, the response's receipt must prove that the transaction sent is in the log
+        (VerificationError otherwise, raised after the sequence advanced: the node did commit something)."""
         with self._lock:
             sequence = self.next_sequence()
             signed = self.signer.sign(operation, sequence, attach_public_key=not self._key_on_ledger,
@@ -294,6 +381,11 @@ class LedgerClient:
                         self._next_sequence = None  # re-learn the sequence next time
                     raise
                 self._next_sequence, self._key_on_ledger = sequence + 1, True
+                if self.verify_proofs and "receipt" in response.DESCRIPTOR.fields_by_name:
+                    if not response.HasField("receipt"):
+                        raise VerificationError(f"the {type(operation).DESCRIPTOR.name} response carries no receipt")
+                    receipt = response.receipt
+                    self._observe_checkpoint(receipt.proof.checkpoint, self.verifier.verify_receipt(receipt, signed))
                 return response
 
     def grant(self, grantee: str, categories: Iterable[int], actions: Iterable[int] = (pb.ACTION_READ,),
@@ -420,6 +512,10 @@ class LedgerClient:
             part = response.WhichOneof("part")
             if part == "started":
                 result.audit_sequence = response.started.audit_sequence
+                if response.started.HasField("audit_event"):
+                    result.audit_event = response.started.audit_event
+                if self.verify_proofs:
+                    self._verify_query_audit_event(request, result)
             elif part == "record":
                 finish()
                 result.records.append(QueriedRecord(response.record))
@@ -435,6 +531,20 @@ class LedgerClient:
         finish()
         return result
 
+    def _verify_query_audit_event(self, request: pb.QueryRequest, result: QueryResult) -> None:
+        """Checks that QueryStarted carried this query's own audit event, proved in the log."""
+        logged = result.audit_event
+        if logged is None:
+            raise VerificationError(f"QueryStarted carries no audit event (audit sequence {result.audit_sequence})")
+        event = logged.event
+        if event.sequence != result.audit_sequence:
+            raise VerificationError(f"QueryStarted names audit sequence {result.audit_sequence}, its audit event is "
+                                    f"{event.sequence}")
+        if event.patient != request.patient or event.actor != self._require_identity().principal_id:
+            raise VerificationError(f"audit event {event.sequence} is of {event.actor} reading {event.patient}, "
+                                    f"not of this query")
+        self._observe_checkpoint(logged.proof.checkpoint, self.verifier.verify_logged_audit_event(logged))
+
     def audit_stream(self, patient: str, start_sequence: int = 1, follow: bool = False, *,
                      actor: str = "", outcome: int = 0, emergency_only: bool = False,
                      from_unix_ms: int | None = None, until_unix_ms: int | None = None,
@@ -447,14 +557,40 @@ class LedgerClient:
         the iteration: the client reconnects, renewing the session, and resumes after the last event it
         yielded, so no event is skipped or repeated. It gives up with the error when the node stays
         unreachable for `reconnect_timeout` seconds. `on_replay_completed(head_sequence)` is called each time
-        a (re)connected stream has replayed what was already committed."""
+        a (re)connected stream has replayed what was already committed.
+
+        With `verify_proofs` the stream asks for proofs, and each event is checked against its ledger entry, its
+        inclusion proof and the signed checkpoint of its block, which is joined to the checkpoint history."""
         request = pb.AuditStreamRequest(patient=parse_principal_id(patient), follow=follow,
                                         emergency_only=emergency_only, actor=parse_principal_id(actor) if actor else "",
-                                        outcome=outcome)
+                                        outcome=outcome, include_proofs=self.verify_proofs)
         if from_unix_ms is not None:
             request.from_unix_ms = from_unix_ms
         if until_unix_ms is not None:
             request.until_unix_ms = until_unix_ms
+        for logged in self._resumable_stream("AuditStream", self.stub.AuditStream, request, start_sequence, follow,
+                                             lambda event: event.event.sequence, reconnect_timeout,
+                                             on_replay_completed):
+            if self.verify_proofs:
+                self._observe_checkpoint(logged.proof.checkpoint, self.verifier.verify_logged_audit_event(logged))
+            yield logged
+
+    def research_feed(self, start_sequence: int = 1, follow: bool = False, *, reconnect_timeout: float = 60.0,
+                      on_replay_completed: Callable[[int], None] | None = None) -> Iterator[pb.ResearchEvent]:
+        """The pseudonymised audit events of the patients who opted in to this researcher's feed, from
+        `start_sequence` (1: all; 0: only new ones) in sequence order; with `follow`, new ones as they are
+        committed. PermissionDeniedError when this principal is not a registered researcher. Resumes after a
+        dropped connection or an expired session like audit_stream."""
+        request = pb.ResearchFeedRequest(follow=follow)
+        yield from self._resumable_stream("ResearchFeed", self.stub.ResearchFeed, request, start_sequence, follow,
+                                          lambda event: event.sequence, reconnect_timeout, on_replay_completed)
+
+    def _resumable_stream(self, rpc: str, method: Callable[..., Iterable[Any]], request: Any, start_sequence: int,
+                          follow: bool, sequence_of: Callable[[Any], int], reconnect_timeout: float,
+                          on_replay_completed: Callable[[int], None] | None) -> Iterator[Any]:
+        """The events of a session-authenticated stream whose responses are an `event` or a `replay_completed`
+        and whose requests resume at `start_sequence`: reconnects as audit_stream describes, yielding each event
+        once, in order."""
         position = AuditResumePoint(start_sequence=start_sequence)
         failing_since: float | None = None
         renew = False
@@ -462,14 +598,14 @@ class LedgerClient:
             request.start_sequence = position.next_start_sequence()
             try:
                 metadata = self._authorization(renew=renew)
-                for item in self._stream("AuditStream", self.stub.AuditStream, request, metadata=metadata,
+                for item in self._stream(rpc, method, request, metadata=metadata,
                                          timeout=None if follow else self.timeout):
                     failing_since, renew = None, False
                     if item.WhichOneof("item") == "replay_completed":
                         position.replay_completed(item.replay_completed.head_sequence)
                         if on_replay_completed is not None:
                             on_replay_completed(item.replay_completed.head_sequence)
-                    elif item.WhichOneof("item") == "event" and position.admit(item.event.event.sequence):
+                    elif item.WhichOneof("item") == "event" and position.admit(sequence_of(item.event)):
                         yield item.event
                 return
             except LedgerError as error:
@@ -489,6 +625,25 @@ class LedgerClient:
 #: went away (a node restarting mid-stream can also reset it, which grpcio reports as INTERNAL).
 _RESUMABLE_STREAM_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED,
                            grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.INTERNAL)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replaces `path` with `text` so that a crash leaves the old file or the new one, never a mix."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _file_size_and_sha256(path: Path) -> tuple[int, bytes]:

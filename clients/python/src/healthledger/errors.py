@@ -107,6 +107,13 @@ class VerificationError(HealthLedgerError):
     what. Never retried: it means the node, or something between it and this client, is not trustworthy."""
 
 
+class HistoryMismatchError(VerificationError):
+    """A signed checkpoint that cannot be part of the history this client saw before: the same tree size with
+    another root, a consistency proof that does not join the two, or a node that no longer has a checkpoint it
+    signed. It means the node (or whoever holds its key) rewrote or forked the log; the message names both tree
+    sizes and the start of both roots."""
+
+
 class InvalidPrincipalId(HealthLedgerError, ValueError):
     """A principal id that is not the exact lowercase Bech32m form of identity.proto."""
 
