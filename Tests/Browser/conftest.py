@@ -71,7 +71,10 @@ class TLSNode:
         self.workspace = workspace
         self.serve_arguments = list(serve_arguments)
         self.environment = {key: value for key, value in os.environ.items() if not key.startswith("HEALTHLEDGER_")}
-        self.environment.update(XDG_DATA_HOME=str(workspace / "data-home"), XDG_CONFIG_HOME=str(workspace / "config"))
+        # The command line pins each chain's node keys and last checkpoint under XDG_STATE_HOME: one per node here,
+        # as every test's node has a chain of the same name but keys of its own.
+        self.environment.update(XDG_DATA_HOME=str(workspace / "data-home"), XDG_CONFIG_HOME=str(workspace / "config"),
+                                XDG_STATE_HOME=str(workspace / "state"))
         self.log = open(workspace / "serve.log", "a")
         self.port = 0
         self.start()

@@ -9,7 +9,8 @@ screen at phone (390×844) and desktop (1280×800) size go to docs/screenshots/ 
 after checking each screen's text contrast and its reflow at 200 % zoom.
 
 Around that story: a wrong backup passphrase is refused; a Grant whose answer is lost on the way is sent again
-with the same bytes and counted once; the live activity view resumes after the node is killed and restarted.
+with the same bytes and counted once; the live activity view resumes after the node is killed and restarted; a
+node whose log no longer matches the checkpoint the page remembers is refused with an alert.
 """
 
 import io
@@ -292,6 +293,12 @@ def test_patient_grants_sees_access_live_revokes_and_sees_denial(node, browsers,
     assert latency < ACTIVITY_LATENCY_LIMIT, f"the denial appeared {latency:.3f} s after the command returned"
     assert "Denied" in activity_row(driver, clinician, "denied").text
     assert "denied" in visible(driver, "#activity-alert", "the alert for the denial").text
+    # Every event shown was proven to be in the node's signed log, which the page says it verified that far.
+    entry_indexes = [int(row.get_attribute("data-entry-index"))
+                     for row in driver.find_elements(By.CSS_SELECTOR, "#activity-list li")]
+    verified = visible(driver, "#log-verified", "the verified-log indicator").text
+    assert verified.startswith("✓ Log verified up to entry "), verified
+    assert int(verified.split("entry ")[1].split()[0]) > max(entry_indexes), (verified, entry_indexes)
     take_screenshots(driver, "activity")
     # Filters narrow the log to the denials.
     Select(driver.find_element(By.ID, "filter-outcome")).select_by_value("denied")
@@ -383,6 +390,46 @@ def test_a_grant_whose_answer_is_lost_is_sent_again_with_the_same_bytes(node, br
     assert outcome["sends"] == 2 and outcome["sameBytes"], outcome
     assert outcome["listed"] == [outcome["grantId"]], outcome
     assert outcome["pending"] == 0, "the transaction was answered, so nothing should stay pending"
+
+
+# Rewrites, in this browser's IndexedDB, the root of the last checkpoint the page verified, as if the node had
+# shown another history before; the rewritten root's first 16 hex characters.
+REWRITE_REMEMBERED_ROOT = """
+    const done = arguments[arguments.length - 1];
+    const opening = indexedDB.open("healthledger-dashboard");
+    opening.onerror = () => done({ error: String(opening.error) });
+    opening.onsuccess = () => {
+        const store = opening.result.transaction("chains", "readwrite").objectStore("chains");
+        const cursor = store.openCursor();
+        cursor.onsuccess = () => {
+            const state = cursor.result.value;
+            const hex = state.checkpoint.rootHash;
+            state.checkpoint.rootHash = (hex[0] === "0" ? "1" : "0") + hex.slice(1);
+            const put = cursor.result.update(state);
+            put.onsuccess = () => { opening.result.close(); done({ short: state.checkpoint.rootHash.slice(0, 16) }); };
+            put.onerror = () => done({ error: String(put.error) });
+        };
+    };
+"""
+
+
+def test_a_node_whose_history_differs_from_what_this_device_saw_is_refused_loudly(node, browsers):
+    driver = browsers.start("witness")
+    create_key(driver, node)
+    open_screen(driver, "activity")
+    assert visible(driver, "#log-verified", "the verified-log indicator").text.startswith("✓ Log verified up to entry ")
+    # Given a device that remembers another root for the log than the node now proves.
+    driver.set_script_timeout(PAGE_TIMEOUT)
+    seen = driver.execute_async_script(REWRITE_REMEMBERED_ROOT)
+    assert "error" not in seen, seen
+    # When the page opens again, then it alerts with the root it saw, and shows nothing from the node.
+    driver.refresh()
+    alert = visible(driver, "#log-alert", "the alert about the node's history")
+    assert alert.get_attribute("role") == "alert"
+    assert "does not match what this device saw before" in alert.text and seen["short"] in alert.text, alert.text
+    assert not driver.find_element(By.ID, "tabs").is_displayed()
+    assert not driver.find_element(By.ID, "screen-activity").is_displayed()
+    assert driver.find_element(By.ID, "connection").text == "Not trusted"
 
 
 def test_activity_follows_on_after_the_node_restarts_without_repeats(node, browsers, tmp_path):

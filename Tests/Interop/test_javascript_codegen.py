@@ -277,6 +277,28 @@ def test_generated_client_calls_a_real_node_over_grpc_web(tls_node, wire_format)
     assert observed["leftEarly"]["chainIdAfter"] == "interop-python", observed
 
 
+def test_dashboard_verifies_a_real_nodes_receipts_and_audit_proofs(tls_node):
+    """The dashboard's proof checks (clients/web/src/proofs.js) in Node on a real node's answers: a new patient's
+    Grant and Revoke receipts hold exactly the transactions sent and are proven against signed checkpoints kept
+    consistent through GetConsistencyProof, the query's own audit event and the replayed audit trail carry proofs
+    that verify, and a receipt with one byte changed, another transaction or another index is refused."""
+    origin = f"https://127.0.0.1:{tls_node.server.port}"
+    result = subprocess.run([NODE, str(JAVASCRIPT_DIR / "live_proofs.mjs"), origin, str(tls_node.ca_file)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    observed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert observed["grant"]["idMatches"] is True, observed
+    assert int(observed["grant"]["treeSize"]) > int(observed["grant"]["entryIndex"]), observed
+    assert observed["tampered"] == {"entryByte": "invalid", "otherTransaction": "invalid", "wrongIndex": "invalid"}
+    assert observed["query"]["sequence"] == observed["query"]["eventSequence"] and observed["query"]["actor"], observed
+    assert int(observed["revoke"]["entryIndex"]) > int(observed["grant"]["entryIndex"]), observed
+    events = observed["audit"]["events"]
+    assert observed["query"]["sequence"] in [event["sequence"] for event in events], observed
+    assert all(event["hadProof"] for event in events), observed
+    assert observed["verified"]["treeSize"] == observed["revoke"]["treeSize"], observed
+    assert observed["verified"]["consistencyCalls"] >= 2, observed
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

@@ -1,8 +1,9 @@
 // The patient dashboard's entry module: opens the key kept in this browser (or offers to create or restore
 // one), connects to the node that served the page, and switches between the screens by the URL's fragment.
+// When the node's log fails a check, it raises the alert and withdraws everything the node showed.
 
 import { byId, showMessage } from "./src/dom.js";
-import { describeError } from "./src/errors.js";
+import { describeError, describeTrustFailure } from "./src/errors.js";
 import { loadIdentity } from "./src/keystore.js";
 import { Ledger } from "./src/ledger.js";
 import { AccessScreen } from "./src/screens/access.js";
@@ -15,12 +16,15 @@ import { RecordsScreen } from "./src/screens/records.js";
 const SCREENS = ["identity", "access", "give", "activity", "records"];
 const DEFAULT_SCREEN = "identity";
 
+// After the log alert nothing else is reported: every later failure is the same one.
 const report = {
   notice(text) {
+    if (untrusted) return;
     showMessage(byId("page-error"), "");
     showMessage(byId("page-notice"), text);
   },
   error(text) {
+    if (untrusted) return;
     showMessage(byId("page-notice"), "");
     showMessage(byId("page-error"), text);
   },
@@ -44,11 +48,13 @@ function showOnly(screen) {
 
 let current = null;
 let app = null;
+/** Set once the node's log failed a check: only the key's own screen stays. */
+let untrusted = false;
 
 function route({ focus = true } = {}) {
   if (app === null) return;
   const requested = location.hash.slice(1);
-  const screen = SCREENS.includes(requested) ? requested : DEFAULT_SCREEN;
+  const screen = untrusted ? DEFAULT_SCREEN : SCREENS.includes(requested) ? requested : DEFAULT_SCREEN;
   if (screen === current) return;
   if (current !== null) report.clear();
   current = screen;
@@ -62,21 +68,49 @@ function route({ focus = true } = {}) {
   app.shown(screen);
 }
 
+function showVerified({ treeSize, blockHeight }) {
+  const indicator = byId("log-verified");
+  indicator.textContent = `✓ Log verified up to entry ${treeSize} (block ${blockHeight}).`;
+  indicator.hidden = untrusted;
+}
+
+let activity = null;
+
+/** The node's log failed a check: alert, stop following, and take down what it showed. */
+function withdrawTrust(error) {
+  if (untrusted) return;
+  untrusted = true;
+  activity?.stop();
+  const alert = byId("log-alert");
+  alert.textContent = describeTrustFailure(error);
+  alert.hidden = false;
+  report.clear();
+  byId("tabs").hidden = true;
+  byId("log-verified").hidden = true;
+  for (const id of ["activity-list", "access-list", "records-list"]) byId(id).replaceChildren();
+  byId("record-view").hidden = true;
+  setConnection("offline", "Not trusted");
+  current = null;
+  route({ focus: false });
+}
+
 async function start(identity, { created = false } = {}) {
   let currentIdentity = identity;
   setUpIdentity(() => currentIdentity);
-  const ledger = new Ledger(identity);
+  const ledger = new Ledger(identity, { onVerified: showVerified, onTrustFailure: withdrawTrust });
   setConnection("connecting", "Connecting…");
   try {
     await ledger.connect();
     setConnection("live", "Connected");
   } catch (error) {
-    setConnection("offline", "Offline");
-    report.error(`Cannot talk to the node. ${describeError(error)}`);
+    if (ledger.trustFailure === null) {
+      setConnection("offline", "Offline");
+      report.error(`Cannot talk to the node. ${describeError(error)}`);
+    }
   }
   showIdentity(identity, ledger.chainId);
   const access = new AccessScreen(ledger, report);
-  const activity = new ActivityScreen(ledger, setConnection);
+  activity = new ActivityScreen(ledger, setConnection);
   const records = new RecordsScreen(ledger, report);
   const give = new GiveScreen(ledger, () => access.refresh().catch((error) => access.showError(error)));
   give.setUp();
@@ -92,8 +126,8 @@ async function start(identity, { created = false } = {}) {
       }
     },
   };
-  byId("tabs").hidden = false;
-  if (ledger.chainId !== null) {
+  byId("tabs").hidden = untrusted;
+  if (ledger.chainId !== null && !untrusted) {
     activity.start();
     ledger.resendPending().catch(() => {});
   }

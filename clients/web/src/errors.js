@@ -42,3 +42,13 @@ export function outcomeUnknown(error) {
     (error instanceof TypeError && /fetch|network/i.test(error.message))
   );
 }
+
+/** The alert shown when the node's log fails a check (a LogVerificationError of proofs.js): what was found, and
+ * that the page now shows nothing more from this node. */
+export function describeTrustFailure(error) {
+  const after =
+    "This page shows nothing more from this node. Do not rely on it, and tell whoever runs it; reload to check again.";
+  if (error?.kind === "forked") return `${sentence(error.message)} ${after}`;
+  if (error?.kind === "unsupported") return sentence(error.message);
+  return `The node sent something its own signed log does not back: ${sentence(error?.message ?? String(error))} ${after}`;
+}

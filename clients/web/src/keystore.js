@@ -1,11 +1,14 @@
 // The browser's IndexedDB database of the dashboard: the patient's identity (its signing key as a
-// non-extractable CryptoKey, which IndexedDB stores without ever exposing its bytes) and transactions signed
-// but not yet answered, kept so a reload resends the very same bytes.
+// non-extractable CryptoKey, which IndexedDB stores without ever exposing its bytes), transactions signed
+// but not yet answered, kept so a reload resends the very same bytes, and per chain the node keys pinned on
+// first use and the last checkpoint verified, so a node that later rewrites its history is caught.
 
 const DATABASE_NAME = "healthledger-dashboard";
-const DATABASE_VERSION = 1;
+/** Version 2 added the chains store; upgrading keeps the identity and pending transactions. */
+const DATABASE_VERSION = 2;
 const IDENTITY_STORE = "identity";
 const PENDING_STORE = "pending";
+const CHAINS_STORE = "chains";
 const IDENTITY_KEY = "current";
 
 function request(operation) {
@@ -21,8 +24,10 @@ function database() {
   opened ??= new Promise((resolve, reject) => {
     const opening = indexedDB.open(DATABASE_NAME, DATABASE_VERSION);
     opening.onupgradeneeded = () => {
-      opening.result.createObjectStore(IDENTITY_STORE);
-      opening.result.createObjectStore(PENDING_STORE);
+      const existing = opening.result.objectStoreNames;
+      for (const name of [IDENTITY_STORE, PENDING_STORE, CHAINS_STORE]) {
+        if (!existing.contains(name)) opening.result.createObjectStore(name);
+      }
     };
     opening.onsuccess = () => resolve(opening.result);
     opening.onerror = () => reject(opening.error);
@@ -60,4 +65,15 @@ export async function listPending() {
   const pendingStore = await store(PENDING_STORE, "readonly");
   const [keys, values] = await Promise.all([request(pendingStore.getAllKeys()), request(pendingStore.getAll())]);
   return keys.map((key, index) => [key, values[index]]);
+}
+
+/** The trust state of a chain (pinned node keys, last checkpoint verified; see proofs.js) as a LogVerifier
+ * store: kept across reloads, never sent anywhere. */
+export function chainTrustStore(chainId) {
+  return {
+    load: async () => request((await store(CHAINS_STORE, "readonly")).get(chainId)),
+    save: async (state) => {
+      await request((await store(CHAINS_STORE, "readwrite")).put(state, chainId));
+    },
+  };
 }

@@ -1,7 +1,9 @@
 // The patient's connection to the node: the only module that touches the generated gRPC-Web client. It pins
 // the chain id, keeps a session for private reads, numbers, signs and submits the patient's transactions
 // (resending the very same bytes when the outcome is unknown), and follows the audit trail live, resuming
-// after a drop from the last sequence seen (docs/MOBILE.md sections 2.3–2.6).
+// after a drop from the last sequence seen (docs/MOBILE.md sections 2.3–2.6). Nothing the node says about its
+// log is taken on trust: receipts, audit events and the reads' own audit events come with proofs that are
+// checked (proofs.js) before they are shown, and after one failed check the connection refuses all further use.
 
 import { GrpcWebTransport } from "../lib/grpc-web.js";
 import {
@@ -9,6 +11,7 @@ import {
   CreateSessionChallengeRequest,
   CreateSessionRequest,
   GetChainHeadRequest,
+  GetConsistencyProofRequest,
   GetPrincipalRequest,
   GrantRequest,
   LedgerClient,
@@ -24,10 +27,11 @@ import { GrantState } from "../generated/healthledger/v1/state.js";
 import { bytesEqual, concatBytes, sha256 } from "./bytes.js";
 import { outcomeUnknown } from "./errors.js";
 import { sign } from "./keys.js";
-import { deletePending, listPending, savePending } from "./keystore.js";
+import { chainTrustStore, deletePending, listPending, savePending } from "./keystore.js";
+import { LogVerificationError, LogVerifier } from "./proofs.js";
 import { MAX_BODY_BYTES, sessionMessage, transactionId } from "./signing.js";
 
-export { Action, DataCategory, DecisionBasis, GrantState, Outcome, Purpose };
+export { Action, DataCategory, DecisionBasis, GrantState, LogVerificationError, Outcome, Purpose };
 
 /** Sessions are renewed when less than this is left of them. */
 const SESSION_RENEWAL_MARGIN_MS = 30000;
@@ -99,11 +103,17 @@ const SUBMITTERS = {
 
 /** One patient's connection to the node serving this page. */
 export class Ledger {
-  /** A connection acting as `identity`, over gRPC-Web to `baseUrl` (this page's origin by default). */
-  constructor(identity, { baseUrl, fetch } = {}) {
+  /** A connection acting as `identity`, over gRPC-Web to `baseUrl` (this page's origin by default).
+   * `onVerified({ treeSize, blockHeight })` runs when the log verified on this device grows;
+   * `onTrustFailure(error)` once, when a proof or checkpoint fails (a LogVerificationError). */
+  constructor(identity, { baseUrl, fetch, onVerified = () => {}, onTrustFailure = () => {} } = {}) {
     this.identity = identity;
     this.client = new LedgerClient(new GrpcWebTransport({ baseUrl: baseUrl ?? location.origin, fetch }));
     this.chainId = null;
+    this.verifier = null;
+    this.trustFailure = null;
+    this.onVerified = onVerified;
+    this.onTrustFailure = onTrustFailure;
     this.clockOffsetMs = 0;
     this.session = null;
     this.sessionRequest = null;
@@ -119,8 +129,10 @@ export class Ledger {
     return this.identity.principalId;
   }
 
-  /** Learns the chain id (pinned for this key on first use) and the node's clock; the chain head. */
+  /** Learns the chain id (pinned for this key on first use) and the node's clock, pins the node's keys on first
+   * use and checks its head checkpoint against the last one this device saw; the chain head. */
   async connect() {
+    this.refuseIfUntrusted();
     const head = await this.client.getChainHead(new GetChainHeadRequest(), { timeoutMs: CALL_TIMEOUT_MS });
     const pinned = localStorage.getItem(pinnedChainKey(this.principalId));
     if (pinned !== null && pinned !== head.chainId) {
@@ -131,7 +143,43 @@ export class Ledger {
     if (pinned === null) localStorage.setItem(pinnedChainKey(this.principalId), head.chainId);
     this.chainId = head.chainId;
     this.clockOffsetMs = Number(head.serverTimeUnixMs) - Date.now();
+    this.verifier ??= new LogVerifier({
+      chainId: head.chainId,
+      store: chainTrustStore(head.chainId),
+      consistencyProof: (firstTreeSize, secondTreeSize) =>
+        this.client.getConsistencyProof(new GetConsistencyProofRequest({ firstTreeSize, secondTreeSize }), {
+          timeoutMs: CALL_TIMEOUT_MS,
+        }),
+      onVerified: (verified) => this.onVerified(verified),
+    });
+    await this.checked(() => this.verifier.pinNodeKeys(head.nodeKeys));
+    await this.checked(() => this.verifier.checkCheckpoint(head.checkpoint));
+    const verified = await this.verifier.lastCheckpoint();
+    if (verified !== null) this.onVerified(verified);
     return head;
+  }
+
+  // --- Proofs ---
+
+  /** Runs a check of the node's log; a failed one is remembered, reported once, and makes every later call
+   * refuse, so nothing unverified is shown after it. */
+  async checked(check) {
+    this.refuseIfUntrusted();
+    if (this.verifier === null) throw new LedgerClientError("The node's log has not been checked yet; reload the page once the node is reachable.");
+    try {
+      return await check();
+    } catch (error) {
+      if (error instanceof LogVerificationError && this.trustFailure === null) {
+        this.trustFailure = error;
+        this.onTrustFailure(error);
+      }
+      throw error;
+    }
+  }
+
+  /** Throws the failed check, if there was one. */
+  refuseIfUntrusted() {
+    if (this.trustFailure !== null) throw this.trustFailure;
   }
 
   /** Now by this device's clock, but never ahead of the node's: the node refuses bodies created in its future. */
@@ -182,6 +230,7 @@ export class Ledger {
 
   /** Runs a private read with a session, once more with a new session on UNAUTHENTICATED. */
   async privateCall(call) {
+    this.refuseIfUntrusted();
     try {
       return await call(await this.sessionOptions(false, { timeoutMs: CALL_TIMEOUT_MS }));
     } catch (error) {
@@ -216,6 +265,7 @@ export class Ledger {
   }
 
   async signAndSend(operationCase, operation) {
+    this.refuseIfUntrusted();
     const { sequence, firstTransaction } = await this.nextSequence();
     const bodyBytes = transactionBodyBytes({
       chainId: this.chainId,
@@ -241,15 +291,17 @@ export class Ledger {
   }
 
   /** Sends a signed transaction until the node answers; the same bytes every time. ALREADY_EXISTS on a resend
-   * means an earlier send committed, which is success. Kept pending when the outcome stays unknown. */
+   * means an earlier send committed, which is success (the node sends no receipt then). Kept pending when the
+   * outcome stays unknown. A receipt is checked before it counts: its entry must hold exactly these bytes, in
+   * the log the node signed. */
   async send(id, pending) {
     const { rpc, request } = SUBMITTERS[pending.operation];
     const transaction = SignedTransaction.fromBinary(pending.transaction);
     for (let attempt = 0; ; attempt++) {
+      let response;
       try {
-        const response = await this.client[rpc](new request({ transaction }), { timeoutMs: CALL_TIMEOUT_MS });
+        response = await this.client[rpc](new request({ transaction }), { timeoutMs: CALL_TIMEOUT_MS });
         await deletePending(id);
-        return { id, response };
       } catch (error) {
         if (error?.codeName === "ALREADY_EXISTS" && attempt > 0) {
           await deletePending(id);
@@ -261,7 +313,10 @@ export class Ledger {
         }
         if (attempt + 1 >= TRANSACTION_ATTEMPTS) throw error;
         await wait(250 * 2 ** attempt);
+        continue;
       }
+      await this.checked(() => this.verifier.verifyReceipt(response.receipt, pending.transaction));
+      return { id, response };
     }
   }
 
@@ -339,6 +394,7 @@ export class Ledger {
       for await (const response of this.client.query(request, options)) {
         const part = response.part;
         if (part.case === "started") {
+          await this.checkOwnRead(part.value);
           result.auditSequence = part.value.auditSequence;
         } else if (part.case === "record") {
           await finish();
@@ -354,9 +410,23 @@ export class Ledger {
     });
   }
 
+  /** Checks a query's own audit event (QueryStarted.audit_event): in the log, the read of this query by the
+   * patient, before any record of it is used. */
+  async checkOwnRead(started) {
+    const logged = started.auditEvent;
+    if (logged === undefined) throw new LogVerificationError("invalid", "The node released records without the proof that it logged your read.");
+    const event = await this.checked(() => this.verifier.verifyAuditEvent(logged));
+    if (event.sequence !== started.auditSequence || event.actor !== this.principalId || event.patient !== this.principalId) {
+      await this.checked(async () => {
+        throw new LogVerificationError("invalid", `The audit event the node logged for your read (sequence ${event.sequence}) is not your read.`);
+      });
+    }
+  }
+
   /** Follows the patient's audit trail from the first event, live, until `signal` aborts: `onEvent(event)` per
-   * AuditEvent in sequence order, `onStatus(state, error)` with "replaying", "live" or "reconnecting". A
-   * dropped stream or an expired session resumes from the last sequence seen plus 1, without gaps or repeats. */
+   * AuditEvent in sequence order, each only after its proof verified; `onStatus(state, error)` with "replaying",
+   * "live", "reconnecting" or, after a failed proof (which ends the stream), "untrusted". A dropped stream or an
+   * expired session resumes from the last sequence seen plus 1, without gaps or repeats. */
   async followAudit({ onEvent, onStatus, signal }) {
     let nextSequence = 1n;
     let renew = false;
@@ -364,14 +434,25 @@ export class Ledger {
     while (!signal.aborted) {
       try {
         onStatus("replaying");
+        this.refuseIfUntrusted();
         const options = await this.sessionOptions(renew, { signal });
         renew = false;
-        const request = new AuditStreamRequest({ patient: this.principalId, startSequence: nextSequence, follow: true });
+        const request = new AuditStreamRequest({
+          patient: this.principalId,
+          startSequence: nextSequence,
+          follow: true,
+          includeProofs: true,
+        });
         for await (const response of this.client.auditStream(request, options)) {
           failures = 0;
           const item = response.item;
           if (item.case === "event") {
-            const event = item.value.event;
+            const event = await this.checked(() => this.verifier.verifyAuditEvent(item.value));
+            if (event.sequence < nextSequence) {
+              await this.checked(async () => {
+                throw new LogVerificationError("invalid", `The node sent audit event ${event.sequence} again, or out of order.`);
+              });
+            }
             nextSequence = event.sequence + 1n;
             onEvent(event);
           } else if (item.case === "replayCompleted") {
@@ -380,6 +461,10 @@ export class Ledger {
         }
       } catch (error) {
         if (signal.aborted) return;
+        if (error instanceof LogVerificationError) {
+          onStatus("untrusted", error);
+          return;
+        }
         renew = error?.codeName === "UNAUTHENTICATED";
         failures++;
         onStatus("reconnecting", error);

@@ -3,7 +3,8 @@
 import "./webcrypto.mjs";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { describeError, outcomeUnknown } from "../src/errors.js";
+import { describeError, describeTrustFailure, outcomeUnknown } from "../src/errors.js";
+import { LogVerificationError } from "../src/proofs.js";
 
 function grpcError(codeName, message) {
   return Object.assign(new Error(message), { codeName, code: 0 });
@@ -26,4 +27,13 @@ test("only unavailability, deadlines and network failures leave a transaction's 
   for (const answer of ["PERMISSION_DENIED", "FAILED_PRECONDITION", "INVALID_ARGUMENT", "NOT_FOUND", "ALREADY_EXISTS"]) {
     assert.ok(!outcomeUnknown(grpcError(answer, "")), answer);
   }
+});
+
+test("a log that fails a check is reported with what was found and that nothing more from the node is shown", () => {
+  const forked = new LogVerificationError("forked", "The node's history does not match what this device saw before: this device saw 7 entries");
+  assert.match(describeTrustFailure(forked), /^The node's history does not match what this device saw before: this device saw 7 entries\. This page shows nothing more from this node\./);
+  const invalid = new LogVerificationError("invalid", "Entry 5 is not in the log the node signed");
+  assert.match(describeTrustFailure(invalid), /^The node sent something its own signed log does not back: Entry 5 is not in the log the node signed\. This page shows nothing more/);
+  const unsupported = new LogVerificationError("unsupported", "This browser cannot check Ed25519 signatures, so it cannot check the node's log; use a current browser.");
+  assert.equal(describeTrustFailure(unsupported), unsupported.message);
 });

@@ -15,7 +15,7 @@ import {
   readableReason,
 } from "../vocabulary.js";
 
-/** The activity screen, fed by Ledger.followAudit. */
+/** The activity screen, fed by Ledger.followAudit with events whose proofs already verified. */
 export class ActivityScreen {
   /** A live log of `ledger`'s patient; `setConnection(state, text)` reports the stream's state. */
   constructor(ledger, setConnection) {
@@ -100,6 +100,7 @@ export class ActivityScreen {
       {
         class: classes,
         "data-sequence": String(event.sequence),
+        "data-entry-index": String(event.entryIndex),
         "data-actor": event.actor,
         "data-outcome": allowed ? "allowed" : "denied",
         "data-action": String(event.action),
