@@ -109,7 +109,7 @@ let package = Package(
             name: "healthledger",
             dependencies: [
                 "LedgerNode", "LedgerDomain", "LedgerCrypto", "HealthLedgerProtos", "RPCCore", "HTTP2Transport",
-                "HealthLedgerClient", "ProtobufWire",
+                "HealthLedgerClient", "MerkleLog", "ProtobufWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import HTTP2Transport
 import HealthLedgerClient
 import HealthLedgerProtos
 import LedgerCrypto
+import MerkleLog
 import RPCCore
 
 /// `healthledger audit`: who accessed a patient's data, allowed or denied.
@@ -291,9 +293,14 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 
     private func verifyServer() async throws {
-        try await options.withStub { stub in
+        try await options.withClient(publicCallsOnly: true) { client in
+            // The head must extend what this machine saw of the chain before (the checkpoint file), which is then
+            // moved on to it.
+            try await client.checkChainHead()
+            let stub = client.stub
             let head = try await stub.getChainHead(Healthledger_V1_GetChainHeadRequest())
             var verifier = try ChainVerifier(chainID: head.chainId, nodeKeys: head.nodeKeys)
+            var logEnds: [LogEnd] = []
             var progress = ProgressBar(total: head.height, label: "verifying", unit: "blocks", hidden: options.json)
             do {
                 if head.height > 0 {
@@ -301,7 +308,13 @@ struct VerifyCommand: AsyncParsableCommand {
                     request.startHeight = 1
                     request.endHeight = head.height + 1
                     for try await message in try await stub.getBlocks(request) {
-                        try verifier.check(message.block ?? Healthledger_V1_SignedBlockHeader())
+                        let block = message.block ?? Healthledger_V1_SignedBlockHeader()
+                        try verifier.check(block)
+                        let header = try Healthledger_V1_BlockHeader(serializedBytes: block.header)
+                        logEnds.append(
+                            LogEnd(
+                                height: header.height, treeSize: header.firstEntryIndex + UInt64(header.entryCount),
+                                rootHash: header.treeRootHash))
                         progress.update(verifier.checkedHeight)
                     }
                 }
@@ -311,6 +324,7 @@ struct VerifyCommand: AsyncParsableCommand {
                         height: verifier.checkedHeight + 1, "the node sent \(verifier.checkedHeight) of \(head.height) blocks")
                 }
                 try verifier.finish(checkpoint: head.checkpoint ?? Healthledger_V1_SignedCheckpoint())
+                try await checkConsistency(of: logEnds, stub: stub)
             } catch let problem as ChainVerificationError {
                 progress.finish()
                 throw CommandFailure(
@@ -330,6 +344,59 @@ struct VerifyCommand: AsyncParsableCommand {
                         ("log size", "\(verifier.treeSize) entries"), ("head block hash", headHash),
                     ]).rendered())
             }
+        }
+    }
+
+    /// The log's size and root at the end of a block, from its verified header.
+    private struct LogEnd {
+        var height: UInt64
+        var treeSize: UInt64
+        var rootHash: [UInt8]
+    }
+
+    /// Checks that the log at the end of each block is a prefix of the log at the end of the next, with the node's
+    /// consistency proofs (RFC 9162 section 2.1.4), a window of calls in flight at once: the headers alone sign each
+    /// block's root but do not show that a later log kept the earlier entries.
+    private func checkConsistency(
+        of ends: [LogEnd], stub: Healthledger_V1_LedgerClient<HTTP2ClientTransport>
+    ) async throws {
+        let steps = zip(ends, ends.dropFirst()).filter { $0.0.treeSize > 0 }
+        var progress = ProgressBar(
+            total: UInt64(steps.count), label: "consistency", unit: "blocks", hidden: options.json || steps.isEmpty)
+        defer { progress.finish() }
+        let window = 64
+        var checked: UInt64 = 0
+        for start in stride(from: 0, to: steps.count, by: window) {
+            let slice = steps[start..<min(start + window, steps.count)]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (older, newer) in slice {
+                    group.addTask {
+                        if older.treeSize == newer.treeSize {
+                            guard older.rootHash == newer.rootHash else {
+                                throw ChainVerificationError(
+                                    height: newer.height, "block \(newer.height) states another root for the same log")
+                            }
+                            return
+                        }
+                        var request = Healthledger_V1_GetConsistencyProofRequest()
+                        request.firstTreeSize = older.treeSize
+                        request.secondTreeSize = newer.treeSize
+                        let proof = try await stub.getConsistencyProof(request).proof
+                        guard
+                            MerkleVerification.isValidConsistency(
+                                firstSize: older.treeSize, secondSize: newer.treeSize, firstRoot: older.rootHash,
+                                secondRoot: newer.rootHash, proof: proof?.consistencyPath ?? [])
+                        else {
+                            throw ChainVerificationError(
+                                height: newer.height,
+                                "the log at the end of block \(newer.height) does not extend the log at the end of block \(older.height)")
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            checked += UInt64(slice.count)
+            progress.update(checked)
         }
     }
 }

@@ -86,12 +86,14 @@ struct ClientOptions: ParsableArguments {
 
     /// Runs `body` with a client acting as the identity, reporting any failure as one line with an exit status. The
     /// client checks every answer against the history kept in the checkpoint file and keeps it up to date there.
+    /// With `publicCallsOnly` no identity file is needed: the client then holds a fresh key that signs nothing, for
+    /// commands that make only public calls.
     func withClient(
-        hints: CommandFailure.Hints = CommandFailure.Hints(),
+        hints: CommandFailure.Hints = CommandFailure.Hints(), publicCallsOnly: Bool = false,
         _ body: (LedgerClient<HTTP2ClientTransport>) async throws -> Void
     ) async throws {
         try await reportingFailures(server: serverText, hints: hints) {
-            let identity = try identity.load()
+            let identity = publicCallsOnly ? LedgerIdentity.generate() : try identity.load()
             let transport = try transport()
             let checkpoints = self.checkpoints
             let client = LedgerClient(

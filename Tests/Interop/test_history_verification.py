@@ -159,6 +159,11 @@ def test_audit_follow_exits_when_the_node_is_replaced_by_a_fork(healthledger, tm
         assert str(checkpoint_file) in lines[0], stderr
         # The evidence stays: the checkpoint file still holds what the patient saw on the original node.
         assert json.loads(checkpoint_file.read_text())["checkpoint"] == remembered
+        # `verify` of the server says the same: the copy's own chain is sound, but it does not extend what this
+        # machine saw; with no memory of the original (another machine), it verifies.
+        verified = user.run("verify")
+        assert verified.returncode == HISTORY_MISMATCH and "cannot be trusted" in verified.stderr, verified.stderr
+        assert elsewhere.run("verify").returncode == 0
     finally:
         if follower is not None and follower.poll() is None:
             follower.kill()
