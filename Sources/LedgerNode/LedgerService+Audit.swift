@@ -45,17 +45,7 @@ extension LedgerService {
             }
         }
 
-        let head = runtime.cell.read { $0.auditSequence }
-        var next: UInt64
-        if request.startSequence == 0 {
-            next = head + 1
-        } else {
-            guard request.startSequence <= head + 1 else {
-                throw InputValidation.invalid(
-                    "start_sequence", "\(request.startSequence) is beyond the latest sequence plus 1 (\(head + 1))")
-            }
-            next = request.startSequence
-        }
+        var next = try Self.replayStart(requested: request.startSequence, head: runtime.cell.read { $0.auditSequence })
         // Follow before replaying, so no event committed in between is missed; sequence numbers drop repeats.
         let follower = request.follow ? runtime.feed.followAudit(of: patient.text) : nil
         defer { follower?.cancel() }
@@ -170,6 +160,17 @@ extension LedgerService {
         logged.ledgerEntry = ledgerEntry
         if let proof { logged.proof = proof }
         return AuditStreamMessages.event(logged)
+    }
+
+    /// The first audit sequence a replay sends: `requested` when it is 1 to the node's latest sequence plus 1; for 0,
+    /// the one after the latest (only events committed from now on). INVALID_ARGUMENT beyond.
+    static func replayStart(requested: UInt64, head: UInt64) throws(RPCError) -> UInt64 {
+        if requested == 0 { return head + 1 }
+        guard requested <= head + 1 else {
+            throw InputValidation.invalid(
+                "start_sequence", "\(requested) is beyond the latest sequence plus 1 (\(head + 1))")
+        }
+        return requested
     }
 
     /// The decision that lets `caller` read all of the patient's audit trail, or nil. An AUDIT_READ grant for

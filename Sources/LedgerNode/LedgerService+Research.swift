@@ -21,17 +21,7 @@ extension LedgerService {
             )
         }
 
-        let head = runtime.cell.read { $0.auditSequence }
-        var next: UInt64
-        if request.startSequence == 0 {
-            next = head + 1
-        } else {
-            guard request.startSequence <= head + 1 else {
-                throw InputValidation.invalid(
-                    "start_sequence", "\(request.startSequence) is beyond the latest sequence plus 1 (\(head + 1))")
-            }
-            next = request.startSequence
-        }
+        var next = try Self.replayStart(requested: request.startSequence, head: runtime.cell.read { $0.auditSequence })
         // Follow before replaying, so no event committed in between is missed; any block may hold events of any
         // opted-in patient (or a revoked opt-in), so every block wakes the stream.
         let follower = request.follow ? runtime.feed.followBlocks() : nil

@@ -94,3 +94,9 @@ def roundtrip_tool() -> RoundTripTool:
 def healthledger_protoc() -> Path:
     """Our generator's executable, built with $HEALTHLEDGER_SWIFT_BUILD_PATH (default .build)."""
     return _build_or_fail("healthledger-protoc")
+
+
+@pytest.fixture(scope="session")
+def healthledger() -> Path:
+    """The node and command-line executable, built with $HEALTHLEDGER_SWIFT_BUILD_PATH (default .build)."""
+    return _build_or_fail("healthledger")

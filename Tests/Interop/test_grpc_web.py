@@ -19,7 +19,6 @@ import h2.connection
 import h2.events
 import pytest
 
-from swift_tools import SwiftBuildError, build_product
 from test_ledger_interop import start_node
 
 CHAIN_ID = "interop-grpc-web"
@@ -30,13 +29,9 @@ UNIMPLEMENTED = 12
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory, request):
+def node(healthledger, tmp_path_factory, request):
     """`healthledger serve` over TLS with its development CA and the embedded dashboard (the default)."""
-    try:
-        executable = build_product("healthledger")
-    except SwiftBuildError as error:
-        pytest.fail(str(error), pytrace=False)
-    running = start_node(executable, tmp_path_factory.mktemp("grpc-web-node"), tls=True, request=request,
+    running = start_node(healthledger, tmp_path_factory.mktemp("grpc-web-node"), tls=True, request=request,
                          chain_id=CHAIN_ID)
     return running.server, running.ca_file
 

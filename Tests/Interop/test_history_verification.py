@@ -14,20 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from swift_tools import SwiftBuildError, build_product
 
 CHAIN_ID = "fork-demo"
 HISTORY_MISMATCH = 6
 TIMEOUT = 60.0
-
-
-@pytest.fixture(scope="module")
-def healthledger() -> Path:
-    """The command, built with $HEALTHLEDGER_SWIFT_BUILD_PATH (default .build)."""
-    try:
-        return build_product("healthledger")
-    except SwiftBuildError as error:
-        pytest.fail(str(error), pytrace=False)
 
 
 class Node:

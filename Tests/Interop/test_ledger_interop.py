@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from interop_processes import ServerProcess
-from swift_tools import SwiftBuildError, build_product
 
 CLIENT = Path(__file__).resolve().parent / "python_ledger_client.py"
 CLIENT_TIMEOUT = 60.0
@@ -35,15 +34,6 @@ class RunningNode:
     @property
     def target(self) -> str:
         return f"127.0.0.1:{self.server.port}"
-
-
-@pytest.fixture(scope="module")
-def healthledger() -> Path:
-    """The node's executable, built with $HEALTHLEDGER_SWIFT_BUILD_PATH (default .build)."""
-    try:
-        return build_product("healthledger")
-    except SwiftBuildError as error:
-        pytest.fail(str(error), pytrace=False)
 
 
 def start_node(executable: Path, directory: Path, tls: bool, request, chain_id: str = CHAIN_ID) -> RunningNode:
@@ -258,7 +248,7 @@ LEDGER_METHODS = {
     "AuditStream": (False, True), "RotateKey": (False, False), "Erase": (False, False),
     "OpenEmergencyAccess": (False, False), "ListGrants": (False, False), "GetPrincipal": (False, False),
     "GetChainHead": (False, False), "GetBlocks": (False, True), "GetCheckpoint": (False, False),
-    "GetInclusionProof": (False, False), "GetConsistencyProof": (False, False),
+    "GetInclusionProof": (False, False), "GetConsistencyProof": (False, False), "ResearchFeed": (False, True),
 }
 
 
@@ -277,7 +267,7 @@ def assert_reflection_and_health(observed: dict) -> None:
 
 def test_reflection_lists_the_ledger_and_health_says_serving(plaintext_node):
     """Given the node, when grpcio-reflection's descriptor database asks it, then it lists
-    healthledger.v1.Ledger with all eighteen methods and their streaming kinds, and grpc.health.v1 Check
+    healthledger.v1.Ledger with all nineteen methods and their streaming kinds, and grpc.health.v1 Check
     says SERVING for the server and for "healthledger.v1.Ledger"."""
     observed = run_client("reflection", node=plaintext_node)["reflection"]
     assert_reflection_and_health(observed)

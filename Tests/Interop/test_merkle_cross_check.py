@@ -28,7 +28,6 @@ from pathlib import Path
 import pytest
 
 from interop_processes import ServerProcess
-from swift_tools import SwiftBuildError, build_product
 
 INTEROP_DIR = Path(__file__).resolve().parent
 REPO_ROOT = INTEROP_DIR.parents[1]
@@ -384,15 +383,6 @@ def test_the_verifiers_here_accept_the_rfcs_proofs_and_refuse_altered_ones():
             if proof:
                 assert not consistency_holds(m, n, old_root, root, proof[:-1])
     assert crc32c(b"123456789") == 0xE3069283
-
-
-@pytest.fixture(scope="module")
-def healthledger() -> Path:
-    """The node's executable, built with $HEALTHLEDGER_SWIFT_BUILD_PATH (default .build)."""
-    try:
-        return build_product("healthledger")
-    except SwiftBuildError as error:
-        pytest.fail(str(error), pytrace=False)
 
 
 def start_node(executable: Path, data_dir: Path, log: Path) -> ServerProcess:

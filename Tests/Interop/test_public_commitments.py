@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 from interop_processes import ServerProcess
-from swift_tools import SwiftBuildError, build_product
 
 CLIENT = Path(__file__).resolve().parent / "public_commitments_client.py"
 CLIENT_TIMEOUT = 120.0
@@ -43,12 +42,9 @@ def run_client(*arguments: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def observed(tmp_path_factory, request) -> dict:
+def observed(healthledger, tmp_path_factory, request) -> dict:
     """The story run once against a fresh node, and what the public side saw."""
-    try:
-        executable = build_product("healthledger")
-    except SwiftBuildError as error:
-        pytest.fail(str(error), pytrace=False)
+    executable = healthledger
     directory = tmp_path_factory.mktemp("public-commitments")
     emergency_key = directory / "emergency.pem"
     emergency_clinician = run_client("--make-key", str(emergency_key))

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from interop_processes import ServerProcess
-from swift_tools import SwiftBuildError, build_product
 
 CLI_TIMEOUT = 60.0
 CONTEXT = b"healthledger.v1.research-pseudonym"
@@ -32,15 +31,6 @@ def test_pseudonym_definition_matches_the_published_vector():
     assert key == "4ca1d5cbad9108a5d5e6dac1a745cb9c924c4f8ce37b8cbd5ada19e576be52d4"
     assert pseudonym(secret, "hl1researcheralpha", "hl1patientone") == "ps-a91a19eceb1030d966424ce5f1be6134"
     assert pseudonym(secret, "hl1researcherbeta", "hl1patientone") == "ps-8882affcf32d5d26ad447a6ff2cd7c9c"
-
-
-@pytest.fixture(scope="module")
-def healthledger() -> Path:
-    """The node's executable, built with $HEALTHLEDGER_SWIFT_BUILD_PATH (default .build)."""
-    try:
-        return build_product("healthledger")
-    except SwiftBuildError as error:
-        pytest.fail(str(error), pytrace=False)
 
 
 class Story:
