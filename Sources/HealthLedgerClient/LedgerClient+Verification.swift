@@ -72,7 +72,8 @@ extension LedgerClient {
     }
 
     /// Checks an audit event's entry and proof: the entry holds the event, the proof leads to a checkpoint signed by a
-    /// pinned key at the end of the event's block, and that checkpoint is consistent with the history seen before.
+    /// pinned key at or after the end of the event's block, and that checkpoint is consistent with the history seen
+    /// before.
     func verify(_ logged: Healthledger_V1_LoggedAuditEvent) async throws {
         let event = logged.event ?? Healthledger_V1_AuditEvent()
         guard let proof = logged.proof, let inclusion = proof.inclusion, let signed = proof.checkpoint else {
@@ -136,10 +137,11 @@ extension LedgerClient {
         }
         let checkpoint = try current.checkSignature(signed)
         witness = current
-        guard checkpoint.blockHeight == height else {
+        // A receipt's proof leads to its block's own checkpoint, a replayed event's to a later one; never an earlier.
+        guard checkpoint.blockHeight >= height else {
             throw HistoryVerificationError(
                 .inclusion,
-                "entry \(inclusion.leafIndex) of block \(height) is proven against the checkpoint of block "
+                "entry \(inclusion.leafIndex) of block \(height) is proven against the checkpoint of earlier block "
                     + "\(checkpoint.blockHeight)")
         }
         try current.checkInclusion(entry: entry, proof: inclusion, checkpoint: checkpoint)

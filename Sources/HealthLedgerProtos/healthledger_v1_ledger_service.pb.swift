@@ -85,8 +85,10 @@ public struct Healthledger_V1_LoggedAuditEvent: ProtoMessage {
     public var ledgerEntry: [UInt8] = []
 
     /// Present when the request asked for proofs (include_proofs): proof that
-    /// ledger_entry is entry event.entry_index of the log, against the signed
-    /// checkpoint at the end of block event.block_height.
+    /// ledger_entry is entry event.entry_index of the log, against the node's
+    /// latest signed checkpoint when the event was sent (at or after the end of
+    /// block event.block_height), so the events of one replay batch share one
+    /// checkpoint.
     public var proof: Healthledger_V1_EntryProof? = nil
 
     /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
@@ -794,8 +796,9 @@ public struct Healthledger_V1_AuditStreamRequest: ProtoMessage {
     public var untilUnixMs: Int64? = nil
 
     /// Attach to each event its EntryProof (LoggedAuditEvent.proof): an
-    /// inclusion proof against the signed checkpoint at the end of its block.
-    /// Client libraries ask for it by default and check every proof.
+    /// inclusion proof against the node's latest signed checkpoint when the
+    /// event is sent. Client libraries ask for it by default and check every
+    /// proof.
     public var includeProofs: Bool = false
 
     /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.

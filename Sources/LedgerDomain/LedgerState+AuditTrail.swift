@@ -14,9 +14,8 @@ extension LedgerState {
         predicate(auditEvents[Int(sequence) - 1].event)
     }
 
-    /// Where the committed audit event with sequence `sequence` sits: its log index and block height.
-    public func auditPosition(sequence: UInt64) -> (entryIndex: UInt64, blockHeight: UInt64) {
-        let event = auditEvents[Int(sequence) - 1].event
-        return (event.entryIndex, event.blockHeight)
+    /// The log index of the committed audit event with sequence `sequence`.
+    public func auditEntryIndex(sequence: UInt64) -> UInt64 {
+        auditEvents[Int(sequence) - 1].event.entryIndex
     }
 }

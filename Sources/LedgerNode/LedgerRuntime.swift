@@ -177,6 +177,25 @@ final class LedgerRuntime: Sendable {
         else {
             throw RPCError(.internalError, "entry \(entryIndex) is not in committed block \(blockHeight)")
         }
+        return try entryProof(entryIndex: entryIndex, checkpointOfBlockAt: position, in: state)
+    }
+
+    /// The inclusion proof of committed entry `entryIndex` against the latest checkpoint, with that checkpoint: what
+    /// a replay attaches, so a client checks one checkpoint for many old entries instead of one per block.
+    static func latestEntryProof(entryIndex: UInt64, in state: borrowing LedgerState) throws(RPCError)
+        -> Healthledger_V1_EntryProof
+    {
+        try entryProof(entryIndex: entryIndex, checkpointOfBlockAt: state.blocks.count - 1, in: state)
+    }
+
+    /// The inclusion proof of entry `entryIndex` against the checkpoint at the end of the block at `position` (0-based),
+    /// which must hold or follow the entry's block (callers know it does).
+    private static func entryProof(entryIndex: UInt64, checkpointOfBlockAt position: Int, in state: borrowing LedgerState)
+        throws(RPCError) -> Healthledger_V1_EntryProof
+    {
+        guard position >= 0, position < state.blocks.count else {
+            throw RPCError(.internalError, "no committed block to prove entry \(entryIndex) against")
+        }
         let treeSize = state.blocks.entryRange(at: position).upperBound
         var inclusion = Healthledger_V1_InclusionProof()
         inclusion.leafIndex = entryIndex

@@ -125,9 +125,8 @@ extension LedgerService {
                     guard admitsAll || state.auditEvent(sequence: sequence, satisfies: filter.admits) else { continue }
                     var proof: Healthledger_V1_EntryProof?
                     if includeProofs {
-                        let position = state.auditPosition(sequence: sequence)
-                        proof = try LedgerRuntime.entryProof(
-                            entryIndex: position.entryIndex, blockHeight: position.blockHeight, in: state)
+                        proof = try LedgerRuntime.latestEntryProof(
+                            entryIndex: state.auditEntryIndex(sequence: sequence), in: state)
                     }
                     entries.append((state.auditLedgerEntry(sequence: sequence), proof))
                 }

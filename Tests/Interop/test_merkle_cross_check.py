@@ -460,11 +460,14 @@ def story(healthledger, protos, tmp_path_factory) -> Story:
 
 
 def check_entry_proof(story: Story, entry: bytes, entry_index: int, block_height: int, proof) -> None:
-    """An EntryProof checked here: the entry is the log's, the checkpoint is the stored one of its block and
-    signed by the node key, and the inclusion path leads from the entry's leaf to the checkpoint's root."""
+    """An EntryProof checked here: the entry is the log's, the checkpoint is a stored one of its block or a later
+    block (receipts: its own; replayed audit events: the latest) and signed by the node key, and the inclusion path
+    leads from the entry's leaf to the checkpoint's root."""
     assert entry == story.checked.entries[entry_index], f"entry {entry_index} is not the one in the block log"
     assert story.block_of(entry_index) == block_height
-    assert proof.checkpoint.SerializeToString() == story.checked.checkpoints[block_height - 1]
+    stored = proof.checkpoint.SerializeToString()
+    assert stored in story.checked.checkpoints, "the proof's checkpoint is none the node stored"
+    assert story.checked.checkpoints.index(stored) >= block_height - 1, "the proof's checkpoint precedes the entry"
     checkpoint = story.protos.message_classes["healthledger.v1.Checkpoint"].FromString(proof.checkpoint.checkpoint)
     assert ed25519_verifies(story.node_public_key, context_labelled(CHECKPOINT_CONTEXT, proof.checkpoint.checkpoint),
                             proof.checkpoint.signature)

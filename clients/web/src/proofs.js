@@ -377,8 +377,9 @@ export class LogVerifier {
     );
   }
 
-  /** Checks that `entryBytes` is entry `entryIndex` of the log, in block `blockHeight`, by `proof` (an EntryProof):
-   * the checkpoint as `checkCheckpoint` does, then the inclusion proof against its root. The checkpoint. */
+  /** Checks that `entryBytes` is entry `entryIndex` of the log, in block `blockHeight`, by `proof` (an EntryProof
+   * whose checkpoint is at or after the end of that block): the checkpoint as `checkCheckpoint` does, then the
+   * inclusion proof against its root. The checkpoint. */
   async verifyEntry(entryBytes, proof, { entryIndex, blockHeight }) {
     const inclusion = proof?.inclusion;
     if (inclusion === undefined || proof.checkpoint === undefined) {
@@ -390,8 +391,8 @@ export class LogVerifier {
         ? `a proof for entry ${inclusion.leafIndex}`
         : inclusion.treeSize !== checkpoint.treeSize
           ? `a proof against ${inclusion.treeSize} entries but a checkpoint of ${checkpoint.treeSize}`
-          : blockHeight !== undefined && checkpoint.blockHeight !== blockHeight
-            ? `the checkpoint of block ${checkpoint.blockHeight} instead of block ${blockHeight}`
+          : blockHeight !== undefined && checkpoint.blockHeight < blockHeight
+            ? `the checkpoint of block ${checkpoint.blockHeight}, before its block ${blockHeight}`
             : null;
     if (problem !== null) throw new LogVerificationError("invalid", `The node sent entry ${entryIndex} with ${problem}.`);
     const valid = await isValidInclusion({

@@ -263,7 +263,7 @@ test("a checkpoint of another chain is refused", async () => {
   await rejects(verifier.checkCheckpoint(HONEST_3), "forked", /chain "proof-vectors"/);
 });
 
-test("an entry proven against its block's checkpoint verifies; a changed entry or a proof for another index does not", async () => {
+test("an entry proven against its block's or a later checkpoint verifies; an earlier checkpoint, a changed entry or a proof for another index does not", async () => {
   const verifier = await verifierFor(nodeProving(vectors.consistency));
   const vector = vectors.inclusion.find((v) => v.treeSize === 7 && v.leafIndex === 5);
   const proof = { inclusion: { leafIndex: 5n, treeSize: 7n, auditPath: hashes(vector.path) }, checkpoint: HONEST_7 };
@@ -271,7 +271,9 @@ test("an entry proven against its block's checkpoint verifies; a changed entry o
   assert.equal(checkpoint.treeSize, 7n);
   await rejects(verifier.verifyEntry(utf8("rewritten entry 5"), proof, { entryIndex: 5n, blockHeight: 2n }), "invalid", /Entry 5 is not in the log/);
   await rejects(verifier.verifyEntry(entry(5), proof, { entryIndex: 4n, blockHeight: 2n }), "invalid", /a proof for entry 5/);
-  await rejects(verifier.verifyEntry(entry(5), proof, { entryIndex: 5n, blockHeight: 3n }), "invalid", /block 2 instead of block 3/);
+  await rejects(verifier.verifyEntry(entry(5), proof, { entryIndex: 5n, blockHeight: 3n }), "invalid", /block 2, before its block 3/);
+  // A replayed event is proven against a later checkpoint than its block's: that is accepted.
+  assert.equal((await verifier.verifyEntry(entry(5), proof, { entryIndex: 5n, blockHeight: 1n })).treeSize, 7n);
   await rejects(verifier.verifyEntry(entry(5), { inclusion: proof.inclusion }, { entryIndex: 5n }), "invalid", /without a proof/);
   const wrongSize = { inclusion: { ...proof.inclusion, treeSize: 13n }, checkpoint: HONEST_7 };
   await rejects(verifier.verifyEntry(entry(5), wrongSize, { entryIndex: 5n }), "invalid", /against 13 entries/);

@@ -105,13 +105,14 @@ class ChainVerifier:
 
     def verify_entry_proof(self, entry: bytes, entry_index: int, block_height: int,
                            proof: pb.EntryProof) -> pb.Checkpoint:
-        """Checks that `proof` proves the log entry `entry` at `entry_index` under the signed checkpoint at the end
-        of block `block_height` (what the node attaches to receipts and audit events); returns that checkpoint."""
+        """Checks that `proof` proves the log entry `entry` at `entry_index` under a signed checkpoint at or after
+        the end of block `block_height` (a receipt's own block, or the node's latest for a replayed audit event);
+        returns that checkpoint."""
         checkpoint = self.verify_checkpoint(proof.checkpoint)
         inclusion = proof.inclusion
-        if checkpoint.block_height != block_height:
+        if checkpoint.block_height < block_height:
             raise VerificationError(f"entry {entry_index} is said to be in block {block_height}, its proof's "
-                                    f"checkpoint ends block {checkpoint.block_height}")
+                                    f"checkpoint ends earlier block {checkpoint.block_height}")
         if inclusion.leaf_index != entry_index:
             raise VerificationError(f"proof is for leaf {inclusion.leaf_index}, the entry is {entry_index}")
         if inclusion.tree_size != checkpoint.tree_size:

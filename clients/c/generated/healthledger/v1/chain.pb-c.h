@@ -255,9 +255,9 @@ struct  Healthledger__V1__InclusionProof
 /*
  * An entry's inclusion proof together with the signed checkpoint it leads to:
  * all a client needs, with the entry's bytes, to check offline that the
- * entry is in the log the node signed. The checkpoint is the one at the end
- * of the block holding the entry, so proof.tree_size equals
- * checkpoint.tree_size.
+ * entry is in the log the node signed. The checkpoint is at or after the end
+ * of the block holding the entry (receipts: that block's own; replayed audit
+ * events: the node's latest), and inclusion.tree_size equals its tree_size.
  */
 struct  Healthledger__V1__EntryProof
 {

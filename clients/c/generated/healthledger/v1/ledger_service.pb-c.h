@@ -134,8 +134,10 @@ struct  Healthledger__V1__LoggedAuditEvent
   ProtobufCBinaryData ledger_entry;
   /*
    * Present when the request asked for proofs (include_proofs): proof that
-   * ledger_entry is entry event.entry_index of the log, against the signed
-   * checkpoint at the end of block event.block_height.
+   * ledger_entry is entry event.entry_index of the log, against the node's
+   * latest signed checkpoint when the event was sent (at or after the end of
+   * block event.block_height), so the events of one replay batch share one
+   * checkpoint.
    */
   Healthledger__V1__EntryProof *proof;
 };
@@ -571,8 +573,9 @@ struct  Healthledger__V1__AuditStreamRequest
   Healthledger__V1__Outcome outcome;
   /*
    * Attach to each event its EntryProof (LoggedAuditEvent.proof): an
-   * inclusion proof against the signed checkpoint at the end of its block.
-   * Client libraries ask for it by default and check every proof.
+   * inclusion proof against the node's latest signed checkpoint when the
+   * event is sent. Client libraries ask for it by default and check every
+   * proof.
    */
   protobuf_c_boolean include_proofs;
   Healthledger__V1__AuditStreamRequest__FromUnixMsCase _from_unix_ms_case;

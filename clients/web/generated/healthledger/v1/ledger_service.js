@@ -196,8 +196,10 @@ export class LoggedAuditEvent {
 
   /**
    * Present when the request asked for proofs (include_proofs): proof that
-   * ledger_entry is entry event.entry_index of the log, against the signed
-   * checkpoint at the end of block event.block_height.
+   * ledger_entry is entry event.entry_index of the log, against the node's
+   * latest signed checkpoint when the event was sent (at or after the end of
+   * block event.block_height), so the events of one replay batch share one
+   * checkpoint.
    * @type {EntryProof | undefined}
    */
   proof = undefined;
@@ -2018,8 +2020,9 @@ export class AuditStreamRequest {
 
   /**
    * Attach to each event its EntryProof (LoggedAuditEvent.proof): an
-   * inclusion proof against the signed checkpoint at the end of its block.
-   * Client libraries ask for it by default and check every proof.
+   * inclusion proof against the node's latest signed checkpoint when the
+   * event is sent. Client libraries ask for it by default and check every
+   * proof.
    * @type {boolean}
    */
   includeProofs = false;
