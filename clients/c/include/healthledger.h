@@ -46,6 +46,11 @@ typedef enum hl_error_origin {
     HL_ORIGIN_NODE,
     HL_ORIGIN_TRANSPORT,
     HL_ORIGIN_CLIENT,
+    /** The node's answer does not verify: a checkpoint not signed by a pinned node key or of another chain, a
+     *  proof that fails, a receipt not holding the transaction sent, or a log that does not extend the trusted
+     *  checkpoint (history rewritten, rolled back or forked). Always with HL_STATUS_DATA_LOSS; the message names
+     *  the tree sizes and the first 8 hex digits of the roots involved. */
+    HL_ORIGIN_VERIFICATION,
 } hl_error_origin;
 
 /** A failure: its gRPC status code, where it came from, and a one-line message for people. */
@@ -169,6 +174,23 @@ int hl_call_unary(hl_connection *connection, const char *method, const char *tok
                   const ProtobufCMessage *request, const ProtobufCMessageDescriptor *response_descriptor,
                   ProtobufCMessage **response, hl_error *error);
 
+/* ---- Verification ------------------------------------------------------------------------------------- */
+
+/** Bytes of a SHA-256 hash (Merkle leaf, node and root hashes). */
+#define HL_HASH_BYTES 32
+/** Most characters of a chain id. */
+#define HL_MAX_CHAIN_ID_LENGTH 64
+
+/** A signed checkpoint a client verified: its log (tree_size entries, root_hash) is the prefix every later
+ *  checkpoint must extend. */
+typedef struct hl_trusted_checkpoint {
+    char chain_id[HL_MAX_CHAIN_ID_LENGTH + 1];
+    uint64_t tree_size;
+    uint8_t root_hash[HL_HASH_BYTES];
+    /** Height of the block whose end the checkpoint marks. */
+    uint64_t block_height;
+} hl_trusted_checkpoint;
+
 /* ---- Client -------------------------------------------------------------------------------------------- */
 
 /** One principal's use of a node: chain id, session and transaction sequence. */
@@ -180,8 +202,37 @@ hl_client *hl_client_new(hl_connection *connection, const hl_identity *identity)
 /** Ends the session, if one was opened, and frees the client (not the connection or identity). */
 void hl_client_free(hl_client *client);
 
-/** GetChainHead; *head is to be freed with protobuf_c_message_free_unpacked. Pins the chain id. */
+/** GetChainHead; *head is to be freed with protobuf_c_message_free_unpacked. Pins the chain id and, when none
+ *  are pinned yet, the node keys it lists (trust on first use); its checkpoint must verify and extend the
+ *  trusted one (GetConsistencyProof), and becomes the trusted one when newer. */
 int hl_client_chain_head(hl_client *client, Healthledger__V1__GetChainHeadResponse **head, hl_error *error);
+
+/** Pins a node key (Ed25519, 32 bytes) checkpoints must be signed by; a client with pinned keys no longer takes
+ *  them from GetChainHead. */
+int hl_client_pin_node_key(hl_client *client, hl_key_algorithm algorithm, const uint8_t *key_bytes, size_t length,
+                           hl_error *error);
+
+/** How many node keys the client has pinned. */
+size_t hl_client_node_key_count(const hl_client *client);
+
+/** The raw bytes of pinned node key `index` (its count in `length`), or NULL past the last. */
+const uint8_t *hl_client_node_key(const hl_client *client, size_t index, hl_key_algorithm *algorithm,
+                                  size_t *length);
+
+/** Starts from a checkpoint verified in an earlier run: the node's answers must extend it. Pin the node keys too
+ *  (hl_client_pin_node_key), or GetChainHead's are taken. Call before anything else. */
+int hl_client_start_from_checkpoint(hl_client *client, const hl_trusted_checkpoint *checkpoint, hl_error *error);
+
+/** The newest checkpoint the client verified, into `out`; false when it has verified none yet. */
+bool hl_client_trusted_checkpoint(const hl_client *client, hl_trusted_checkpoint *out);
+
+/** Loads a checkpoint file (chain id, pinned node keys, trusted checkpoint; see README.md) into a new client;
+ *  a missing file is no error and loads nothing. A damaged file is INVALID_ARGUMENT. */
+int hl_client_load_checkpoint_file(hl_client *client, const char *path, hl_error *error);
+
+/** Writes the client's chain id, pinned node keys and trusted checkpoint to `path` atomically (a temporary file
+ *  in the same directory, fsync, rename, fsync of the directory), mode 0600. */
+int hl_client_save_checkpoint_file(const hl_client *client, const char *path, hl_error *error);
 
 /** A valid session token (CreateSessionChallenge, signature, CreateSession), created on first use. */
 const char *hl_client_session_token(hl_client *client, hl_error *error);
@@ -212,8 +263,10 @@ typedef struct hl_write_result {
     bool committed_by_earlier_attempt;
 } hl_write_result;
 
-/** Signs and writes a record (Write: the transaction, then the content in chunks). A transaction whose outcome
- *  is unknown (UNAVAILABLE, DEADLINE_EXCEEDED) is resent with the very same bytes, up to 3 attempts. */
+/** Signs and writes a record (Write: the transaction, then the content in chunks). The receipt is verified: its
+ *  ledger entry holds exactly the transaction signed, its inclusion proof leads to a checkpoint signed by a
+ *  pinned node key, and that checkpoint extends the trusted one (HL_ORIGIN_VERIFICATION otherwise). A
+ *  transaction whose outcome is unknown (UNAVAILABLE, DEADLINE_EXCEEDED) is resent with the very same bytes, up to 3 attempts. */
 int hl_client_write(hl_client *client, const hl_record_to_write *record, hl_write_result *result,
                     hl_error *error);
 
@@ -241,7 +294,9 @@ typedef struct hl_query_request {
 } hl_query_request;
 
 /** Query (server-streaming); content is checked against each record's signed size and SHA-256 before
- *  on_record_end. `audit_sequence` (may be NULL) gets the sequence of the audit event that logged the read. */
+ *  on_record_end, and the query's own audit event (QueryStarted) against its inclusion proof and signed
+ *  checkpoint, which must extend the trusted one (HL_ORIGIN_VERIFICATION otherwise). `audit_sequence` (may be
+ *  NULL) gets the sequence of the audit event that logged the read. */
 int hl_client_query(hl_client *client, const hl_query_request *request, const hl_query_handler *handler,
                     uint64_t *audit_sequence, hl_error *error);
 

@@ -1,6 +1,8 @@
 /* One principal's use of a node: the chain id, a session (challenge signed with the context "healthledger.v1.session"),
  * transaction numbering, signed writes resubmitted with the very same bytes when their outcome is unknown, and
- * queries whose content is checked against each record's signed size and SHA-256. */
+ * queries whose content is checked against each record's signed size and SHA-256. What the node answers is
+ * verified (verify.c): receipts and the query's audit event against checkpoints signed by pinned node keys, and
+ * every checkpoint against the newest one trusted, through GetConsistencyProof. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,9 @@ struct hl_client {
     char *token;
     uint64_t next_sequence;
     bool key_on_ledger;
+    hl_trust trust;
+    /* The chain id in `trust` came from the caller (a saved checkpoint), not from this node. */
+    bool trust_given;
 };
 
 hl_client *hl_client_new(hl_connection *connection, const hl_identity *identity) {
@@ -47,12 +52,137 @@ void hl_client_free(hl_client *client) {
         free(client->token);
     }
     free(client->chain_id);
+    hl_trust_free(&client->trust);
     free(client);
 }
 
 static int rpc_error(hl_error *error, const char *rpc) {
     snprintf(error->rpc, sizeof error->rpc, "%s", rpc);
     return -1;
+}
+
+/* Joins a verified checkpoint to the trusted one: the same size and root, or a GetConsistencyProof showing the
+ * older log a prefix of the newer; the newer is then trusted. */
+static int observe_checkpoint(hl_client *client, const Healthledger__V1__Checkpoint *checkpoint, hl_error *error) {
+    uint64_t first = 0, second = 0;
+    int needed = hl_trust_proof_needed(&client->trust, checkpoint, &first, &second, error);
+    if (needed < 0) return -1;
+    if (needed == 0) {
+        hl_trust_adopt(&client->trust, checkpoint);
+        return 0;
+    }
+    Healthledger__V1__GetConsistencyProofRequest request = HEALTHLEDGER__V1__GET_CONSISTENCY_PROOF_REQUEST__INIT;
+    request.first_tree_size = first;
+    request._second_tree_size_case =
+        HEALTHLEDGER__V1__GET_CONSISTENCY_PROOF_REQUEST___SECOND_TREE_SIZE_SECOND_TREE_SIZE;
+    request.second_tree_size = second;
+    ProtobufCMessage *response = NULL;
+    if (hl_call_unary(client->connection, "GetConsistencyProof", NULL, &request.base,
+                      &healthledger__v1__get_consistency_proof_response__descriptor, &response, error) != 0) {
+        if (error->code == HL_STATUS_NOT_FOUND && error->origin == HL_ORIGIN_NODE) {
+            char detail[sizeof error->message];
+            snprintf(detail, sizeof detail, "%s", error->message);
+            hl_trust_missing_checkpoint(&client->trust, detail, error);
+        }
+        return -1;
+    }
+    int outcome = hl_trust_join(&client->trust, checkpoint, (Healthledger__V1__GetConsistencyProofResponse *)response,
+                                error);
+    protobuf_c_message_free_unpacked(response, NULL);
+    return outcome;
+}
+
+/* Pins the node keys GetChainHead lists when none are pinned yet, then checks its checkpoint. */
+static int verify_head(hl_client *client, const Healthledger__V1__GetChainHeadResponse *head, hl_error *error) {
+    if (client->trust.key_count == 0) {
+        for (size_t i = 0; i < head->n_node_keys; i++) {
+            const Healthledger__V1__NodeKey *key = head->node_keys[i];
+            char key_id[HL_HEX_ID_LENGTH + 1];
+            if (key->public_key == NULL) {
+                return hl_error_set(error, HL_STATUS_DATA_LOSS, HL_ORIGIN_VERIFICATION, "node key %.16s... has no key",
+                                    key->key_id);
+            }
+            hl_key_id(key->public_key->key_bytes.data, key->public_key->key_bytes.len, key_id);
+            if (strcmp(key_id, key->key_id) != 0) {
+                return hl_error_set(error, HL_STATUS_DATA_LOSS, HL_ORIGIN_VERIFICATION,
+                                    "node key id %.16s... is not the SHA-256 of its key bytes", key->key_id);
+            }
+            if (hl_trust_pin_key(&client->trust, (hl_key_algorithm)key->public_key->algorithm,
+                                 key->public_key->key_bytes.data, key->public_key->key_bytes.len, error) != 0) {
+                return -1;
+            }
+        }
+    }
+    Healthledger__V1__Checkpoint *checkpoint = NULL;
+    if (hl_verify_signed_checkpoint(&client->trust, head->checkpoint, &checkpoint, error) != 0) return -1;
+    int outcome = hl_trust_check_head(&client->trust, checkpoint, error);
+    if (outcome == 0) outcome = observe_checkpoint(client, checkpoint, error);
+    healthledger__v1__checkpoint__free_unpacked(checkpoint, NULL);
+    return outcome;
+}
+
+int hl_client_pin_node_key(hl_client *client, hl_key_algorithm algorithm, const uint8_t *key_bytes, size_t length,
+                           hl_error *error) {
+    return hl_trust_pin_key(&client->trust, algorithm, key_bytes, length, error);
+}
+
+size_t hl_client_node_key_count(const hl_client *client) {
+    return client->trust.key_count;
+}
+
+const uint8_t *hl_client_node_key(const hl_client *client, size_t index, hl_key_algorithm *algorithm,
+                                  size_t *length) {
+    if (index >= client->trust.key_count) return NULL;
+    *algorithm = client->trust.keys[index].algorithm;
+    *length = client->trust.keys[index].length;
+    return client->trust.keys[index].bytes;
+}
+
+int hl_client_start_from_checkpoint(hl_client *client, const hl_trusted_checkpoint *checkpoint, hl_error *error) {
+    size_t chain_length = strnlen(checkpoint->chain_id, sizeof checkpoint->chain_id);
+    if (chain_length == 0 || chain_length > HL_MAX_CHAIN_ID_LENGTH || checkpoint->tree_size == 0) {
+        return hl_error_set(error, HL_STATUS_INVALID_ARGUMENT, HL_ORIGIN_CLIENT,
+                            "a trusted checkpoint needs a chain id and a tree size of at least 1");
+    }
+    if (client->chain_id != NULL || client->trust.has_checkpoint) {
+        return hl_error_set(error, HL_STATUS_FAILED_PRECONDITION, HL_ORIGIN_CLIENT,
+                            "the client already trusts a chain; start from a saved checkpoint before any call");
+    }
+    client->trust.checkpoint = *checkpoint;
+    memcpy(client->trust.chain_id, checkpoint->chain_id, chain_length);
+    client->trust.chain_id[chain_length] = '\0';
+    client->trust.has_checkpoint = true;
+    client->trust_given = true;
+    return 0;
+}
+
+bool hl_client_trusted_checkpoint(const hl_client *client, hl_trusted_checkpoint *out) {
+    if (!client->trust.has_checkpoint) return false;
+    *out = client->trust.checkpoint;
+    return true;
+}
+
+int hl_client_load_checkpoint_file(hl_client *client, const char *path, hl_error *error) {
+    if (client->chain_id != NULL || client->trust.key_count != 0 || client->trust.has_checkpoint) {
+        return hl_error_set(error, HL_STATUS_FAILED_PRECONDITION, HL_ORIGIN_CLIENT,
+                            "the client already trusts a chain; load the checkpoint file before any call");
+    }
+    hl_trust loaded = {0};
+    bool found = false;
+    if (hl_trust_load(&loaded, path, &found, error) != 0) return -1;
+    if (found) {
+        client->trust = loaded;
+        client->trust_given = true;
+    }
+    return 0;
+}
+
+int hl_client_save_checkpoint_file(const hl_client *client, const char *path, hl_error *error) {
+    if (client->trust.chain_id[0] == '\0') {
+        return hl_error_set(error, HL_STATUS_FAILED_PRECONDITION, HL_ORIGIN_CLIENT,
+                            "nothing to save: the client has not learnt the chain yet");
+    }
+    return hl_trust_save(&client->trust, path, error);
 }
 
 int hl_client_chain_head(hl_client *client, Healthledger__V1__GetChainHeadResponse **head, hl_error *error) {
@@ -64,6 +194,21 @@ int hl_client_chain_head(hl_client *client, Healthledger__V1__GetChainHeadRespon
         return -1;
     }
     *head = (Healthledger__V1__GetChainHeadResponse *)response;
+    if (client->chain_id == NULL && client->trust_given && strcmp(client->trust.chain_id, (*head)->chain_id) != 0) {
+        hl_error_set(error, HL_STATUS_INVALID_ARGUMENT, HL_ORIGIN_CLIENT,
+                     "the node serves chain \"%.64s\"; the trusted checkpoint is of chain \"%.64s\"", (*head)->chain_id,
+                     client->trust.chain_id);
+        protobuf_c_message_free_unpacked(response, NULL);
+        *head = NULL;
+        return rpc_error(error, "GetChainHead");
+    }
+    if (client->chain_id == NULL && strlen((*head)->chain_id) > HL_MAX_CHAIN_ID_LENGTH) {
+        hl_error_set(error, HL_STATUS_INTERNAL, HL_ORIGIN_CLIENT, "the node's chain id is longer than %d characters",
+                     HL_MAX_CHAIN_ID_LENGTH);
+        protobuf_c_message_free_unpacked(response, NULL);
+        *head = NULL;
+        return rpc_error(error, "GetChainHead");
+    }
     if (client->chain_id == NULL) {
         client->chain_id = strdup((*head)->chain_id);
         if (client->chain_id == NULL) {
@@ -78,9 +223,15 @@ int hl_client_chain_head(hl_client *client, Healthledger__V1__GetChainHeadRespon
         *head = NULL;
         return rpc_error(error, "GetChainHead");
     }
+    snprintf(client->trust.chain_id, sizeof client->trust.chain_id, "%s", client->chain_id);
     /* Half the round trip is the best guess of when the node read its clock. */
     int64_t local = asked_at + (hl_now_unix_ms() - asked_at) / 2;
     client->clock_offset_ms = (*head)->server_time_unix_ms - local;
+    if (verify_head(client, *head, error) != 0) {
+        protobuf_c_message_free_unpacked(response, NULL);
+        *head = NULL;
+        return rpc_error(error, "GetChainHead");
+    }
     return 0;
 }
 
@@ -345,6 +496,20 @@ static int sign_write(hl_client *client, const hl_record_to_write *record, uint8
     return 0;
 }
 
+/* Checks a Write receipt (the entry holds `sent`, its proof leads to a signed checkpoint) and joins that checkpoint
+ * to the trusted one. */
+static int verify_receipt(hl_client *client, const Healthledger__V1__TransactionReceipt *receipt,
+                          const Healthledger__V1__SignedTransaction *sent, const char *transaction_id,
+                          hl_error *error) {
+    Healthledger__V1__Checkpoint *checkpoint = NULL;
+    int outcome = hl_verify_receipt(&client->trust, receipt, sent, transaction_id, &checkpoint, error);
+    if (outcome == 0) {
+        outcome = observe_checkpoint(client, checkpoint, error);
+        healthledger__v1__checkpoint__free_unpacked(checkpoint, NULL);
+    }
+    return outcome != 0 ? rpc_error(error, "Write") : 0;
+}
+
 int hl_client_write(hl_client *client, const hl_record_to_write *record, hl_write_result *result, hl_error *error) {
     memset(result, 0, sizeof *result);
     if (require_identity(client, error) != 0 || check_record(record, error) != 0) return -1;
@@ -394,6 +559,8 @@ int hl_client_write(hl_client *client, const hl_record_to_write *record, hl_writ
                                            "the node says record %.64s; the transaction's id is %s",
                                            response->record_id, transaction_id);
                     rpc_error(error, "Write");
+                } else {
+                    outcome = verify_receipt(client, response->receipt, &transaction, transaction_id, error);
                 }
                 healthledger__v1__write_response__free_unpacked(response, NULL);
             }
@@ -414,7 +581,7 @@ int hl_client_write(hl_client *client, const hl_record_to_write *record, hl_writ
     if (outcome == 0) {
         client->next_sequence++;
         client->key_on_ledger = true;
-    } else if (error->code == HL_STATUS_FAILED_PRECONDITION) {
+    } else if (error->code == HL_STATUS_FAILED_PRECONDITION || error->origin == HL_ORIGIN_VERIFICATION) {
         client->next_sequence = 0; /* Learn it again before the next transaction. */
     }
     return outcome;
@@ -423,6 +590,9 @@ int hl_client_write(hl_client *client, const hl_record_to_write *record, hl_writ
 /* ---- Query ---------------------------------------------------------------------------------------------- */
 
 typedef struct query_state {
+    const hl_trust *trust;
+    /* The checkpoint the query's audit event was proved against, joined to the trusted one after the stream. */
+    Healthledger__V1__Checkpoint *audit_checkpoint;
     const hl_query_handler *handler;
     bool include_content;
     Healthledger__V1__QueryResponse *current; /* owns the current Record */
@@ -472,10 +642,25 @@ static int on_query_message(void *context, const uint8_t *payload, size_t length
     int refused = 0;
     switch (response->part_case) {
     case HEALTHLEDGER__V1__QUERY_RESPONSE__PART_STARTED:
+        if (state->started) {
+            hl_error_set(state->error, HL_STATUS_INTERNAL, HL_ORIGIN_CLIENT, "a second QueryStarted");
+            refused = 1;
+            break;
+        }
         state->started = true;
         state->audit_sequence = response->started->audit_sequence;
+        /* Before any record is handed over: the read must be in the signed log. */
+        if (hl_verify_logged_audit_event(state->trust, response->started->audit_event, state->audit_sequence,
+                                         &state->audit_checkpoint, state->error) != 0) {
+            refused = 1;
+        }
         break;
     case HEALTHLEDGER__V1__QUERY_RESPONSE__PART_RECORD:
+        if (!state->started) {
+            hl_error_set(state->error, HL_STATUS_INTERNAL, HL_ORIGIN_CLIENT, "a record before QueryStarted");
+            refused = 1;
+            break;
+        }
         if (finish_record(state) != 0) {
             refused = 1;
             break;
@@ -535,8 +720,8 @@ int hl_client_query(hl_client *client, const hl_query_request *request, const hl
     query.include_content = request->include_content;
     query.max_records = request->max_records;
 
-    query_state state = {.handler = handler, .include_content = request->include_content, .error = error,
-                         .digest = EVP_MD_CTX_new()};
+    query_state state = {.trust = &client->trust, .handler = handler, .include_content = request->include_content,
+                         .error = error, .digest = EVP_MD_CTX_new()};
     if (state.digest == NULL) return hl_error_set(error, HL_STATUS_RESOURCE_EXHAUSTED, HL_ORIGIN_CLIENT, "out of memory");
     int outcome = hl_call(client->connection, "Query", token, hl_produce_single_message, &query.base,
                           on_query_message, &state, error);
@@ -547,6 +732,11 @@ int hl_client_query(hl_client *client, const hl_query_request *request, const hl
     }
     if (state.current != NULL) healthledger__v1__query_response__free_unpacked(state.current, NULL);
     EVP_MD_CTX_free(state.digest);
+    /* After the stream: the consistency proof is a call of its own on this connection. */
+    if (outcome == 0 && observe_checkpoint(client, state.audit_checkpoint, error) != 0) {
+        outcome = rpc_error(error, "Query");
+    }
+    if (state.audit_checkpoint != NULL) healthledger__v1__checkpoint__free_unpacked(state.audit_checkpoint, NULL);
     if (outcome == 0 && audit_sequence != NULL) *audit_sequence = state.audit_sequence;
     return outcome;
 }

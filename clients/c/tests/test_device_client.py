@@ -1,10 +1,12 @@
 """The C client against real nodes: a glucose meter, holding its own key, uploads a reading for a patient who
 granted it WRITE, over TLS, and the patient (the Python client) reads exactly those bytes back; refusals are one
-line on stderr with a documented exit code; TLS trust is checked. The tool under test is the sanitized build, so
-any leak or undefined behaviour in a run fails it too."""
+line on stderr with a documented exit code; TLS trust is checked; receipts and checkpoints are verified, and a
+device that keeps its checkpoint file refuses a forked copy of the node. The tool under test is the sanitized
+build, so any leak or undefined behaviour in a run fails it too."""
 
 import datetime
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +19,8 @@ from cryptography.x509.oid import NameOID
 
 from healthledger import Identity, LedgerClient, PermissionDeniedError, messages as pb
 from healthledger.identity import load_identity, save_identity
+
+from conftest import Node
 
 C_CLIENT_ROOT = Path(__file__).resolve().parents[1]
 READING = b'{"resourceType":"Observation","code":"glucose","value":5.4,"unit":"mmol/L"}\n'
@@ -186,10 +190,117 @@ def test_a_write_and_a_query_leak_nothing_under_valgrind(c_build, device_tool, t
         as_patient.grant(meter, [pb.DATA_CATEGORY_LABS], actions=[pb.ACTION_WRITE])
     valgrind = ["valgrind", "--leak-check=full", "--show-leak-kinds=definite,indirect,possible",
                 "--errors-for-leak-kinds=definite,indirect,possible", "--error-exitcode=99", "-q",
-                str(c_build / "healthledger-device"), *tls_node.connection_options()]
+                str(c_build / "healthledger-device"), *tls_node.connection_options(),
+                "--checkpoint-file", str(tmp_path / "valgrind.checkpoint")]
     for arguments, stdin in ((["--identity", str(meter_identity), "write", "--patient", patient.principal_id,
                                "--category", "labs"], READING),
                              (["--identity", str(patient_path), "query", "--patient", patient.principal_id,
                                "--category", "labs"], None)):
         result = subprocess.run([*valgrind, *arguments], input=stdin, capture_output=True, timeout=300)
         assert result.returncode == 0, result.stderr.decode(errors="replace")[-3000:]
+
+
+def read_checkpoint_file(path: Path) -> dict[str, list[str]]:
+    """The `name: value` lines of a checkpoint file, each name with its values in order."""
+    values: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.split(": ", 1)
+            values.setdefault(name, []).append(value)
+    return values
+
+
+def test_writes_verify_and_the_checkpoint_file_advances(device_tool, tls_node, tmp_path):
+    """Given a meter with a checkpoint file, when it writes twice and queries, then every receipt and the query's
+    audit event verify (exit 0), the file pins the node's keys and holds a checkpoint the node signed, and its tree
+    size grows with each run."""
+    meter_identity, meter = new_device_identity(device_tool, tmp_path)
+    patient = Identity.generate()
+    checkpoint_file = tmp_path / "meter.checkpoint"
+    with patient_client(tls_node, patient) as as_patient:
+        as_patient.grant(meter, [pb.DATA_CATEGORY_LABS], actions=[pb.ACTION_WRITE, pb.ACTION_READ])
+        sizes = []
+        for reading in (b"5.1", b"5.2"):
+            written = device(device_tool, tls_node, meter_identity, "--checkpoint-file", str(checkpoint_file),
+                             "write", "--patient", patient.principal_id, "--category", "labs", stdin=reading)
+            assert written.returncode == 0, written.stderr.decode()
+            saved = read_checkpoint_file(checkpoint_file)
+            sizes.append(int(saved["tree-size"][0]))
+            # The kept checkpoint is the receipt's: it covers the new entry and ends its block or a later one.
+            block, entry = re.search(r"committed in block (\d+), log entry (\d+)", written.stderr.decode()).groups()
+            assert sizes[-1] > int(entry) and int(saved["block-height"][0]) >= int(block)
+        assert sizes[0] < sizes[1]
+        assert oct(checkpoint_file.stat().st_mode & 0o777) == "0o600"
+        head = as_patient.chain_head()
+        assert saved["format"] == ["healthledger.device-checkpoint.v1"] and saved["chain-id"] == [head.chain_id]
+        assert saved["node-key"] == [f"ed25519 {key.public_key.key_bytes.hex()}" for key in head.node_keys]
+        signed = as_patient.stub.GetCheckpoint(pb.GetCheckpointRequest(tree_size=sizes[1])).checkpoint
+        checkpoint = pb.Checkpoint.FromString(signed.checkpoint)
+        assert saved["root-hash"] == [checkpoint.root_hash.hex()]
+        assert saved["block-height"] == [str(checkpoint.block_height)]
+
+        queried = device(device_tool, tls_node, meter_identity, "--checkpoint-file", str(checkpoint_file), "query",
+                         "--patient", patient.principal_id, "--category", "labs", "--purpose", "treatment")
+        assert queried.returncode == 0, queried.stderr.decode()
+        assert int(read_checkpoint_file(checkpoint_file)["tree-size"][0]) > sizes[1]
+
+
+def test_a_device_that_kept_its_checkpoint_refuses_a_fork_of_the_node(device_tool, healthledger_binary, tmp_path):
+    """Given a node whose data directory was copied while it was stopped, and both copies then running with
+    different writes, when a meter that wrote to the original (keeping its checkpoint file) talks to the copy,
+    then it is refused before writing: exit 6, one line naming the history mismatch, and the copy holds nothing
+    of the meter's."""
+    meter_identity, meter = new_device_identity(device_tool, tmp_path)
+    patient = Identity.generate()
+    (tmp_path / "original").mkdir()
+    original = Node(healthledger_binary, tmp_path / "original")
+    try:
+        with patient_client(original, patient) as as_patient:
+            as_patient.grant(meter, [pb.DATA_CATEGORY_LABS], actions=[pb.ACTION_WRITE])
+    finally:
+        assert original.stop() == 0
+    shutil.copytree(tmp_path / "original" / "data", tmp_path / "copy" / "data")
+    original = Node(healthledger_binary, tmp_path / "original")
+    copy = Node(healthledger_binary, tmp_path / "copy")
+    try:
+        checkpoint_file = tmp_path / "meter.checkpoint"
+        written = device(device_tool, original, meter_identity, "--checkpoint-file", str(checkpoint_file), "write",
+                         "--patient", patient.principal_id, "--category", "labs", stdin=b"5.4")
+        assert written.returncode == 0, written.stderr.decode()
+        kept = checkpoint_file.read_bytes()
+        # The copy goes its own way, with more entries than the original, so its log is longer.
+        with patient_client(copy, patient) as as_patient:
+            for reading in (b"6.1", b"6.2", b"6.3"):
+                as_patient.write(patient.principal_id, pb.DATA_CATEGORY_LABS, reading)
+
+        refused = device(device_tool, copy, meter_identity, "--checkpoint-file", str(checkpoint_file), "write",
+                         "--patient", patient.principal_id, "--category", "labs", stdin=b"5.5")
+        stderr = refused.stderr.decode()
+        assert refused.returncode == 6, stderr
+        assert stderr.count("\n") == 1 and stderr.startswith("error: GetChainHead: DATA_LOSS: history mismatch"), stderr
+        assert f"tree size {read_checkpoint_file(checkpoint_file)['tree-size'][0]}" in stderr, stderr
+        assert str(checkpoint_file) in stderr
+        assert checkpoint_file.read_bytes() == kept
+        with patient_client(copy, patient) as as_patient:
+            contents = [r.content for r in as_patient.query(patient.principal_id, [pb.DATA_CATEGORY_LABS]).records]
+        assert contents == [b"6.1", b"6.2", b"6.3"]
+
+        # Without the checkpoint file the copy is just another node (trust on first use), and the original still
+        # extends what the meter kept.
+        fresh = device(device_tool, copy, meter_identity, "head")
+        assert fresh.returncode == 0, fresh.stderr.decode()
+        again = device(device_tool, original, meter_identity, "--checkpoint-file", str(checkpoint_file), "head")
+        assert again.returncode == 0, again.stderr.decode()
+    finally:
+        original.stop()
+        copy.stop()
+
+
+def test_a_damaged_checkpoint_file_is_refused(device_tool, tls_node, tmp_path):
+    """A checkpoint file that does not parse stops the tool before it connects: exit 5, one line."""
+    meter_identity, _ = new_device_identity(device_tool, tmp_path)
+    checkpoint_file = tmp_path / "meter.checkpoint"
+    checkpoint_file.write_text("format: healthledger.device-checkpoint.v1\nchain-id: c-client\ntree-size: x\n")
+    result = device(device_tool, tls_node, meter_identity, "--checkpoint-file", str(checkpoint_file), "head")
+    stderr = result.stderr.decode()
+    assert result.returncode == 5 and stderr.count("\n") == 1 and "is damaged" in stderr, stderr

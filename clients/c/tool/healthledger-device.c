@@ -21,6 +21,7 @@ enum exit_code {
     EXIT_NOT_FOUND = 3,
     EXIT_UNREACHABLE = 4,
     EXIT_INVALID = 5,
+    EXIT_UNTRUSTED = 6,
     EXIT_USAGE = 64,
 };
 
@@ -44,7 +45,12 @@ static const char usage_text[] =
     "  --server-name NAME   name to check in the node's certificate (default: the host)\n"
     "  --identity PATH      identity file (default $HEALTHLEDGER_IDENTITY, else\n"
     "                       $XDG_CONFIG_HOME/healthledger/identity.pem or ~/.config/healthledger/identity.pem)\n"
-    "  --timeout SECONDS    deadline of each call (default 30)\n";
+    "  --timeout SECONDS    deadline of each call (default 30)\n"
+    "  --checkpoint-file PATH  where the node keys pinned and the newest checkpoint verified are kept between\n"
+    "                       runs (default $HEALTHLEDGER_CHECKPOINT_FILE; none: trust on first use every run)\n"
+    "\n"
+    "Receipts, the query's audit event and the node's checkpoints are verified; an answer that does not verify\n"
+    "(a forked or rewritten history, a bad proof or signature) exits 6.\n";
 
 typedef struct settings {
     char host[256];
@@ -53,6 +59,7 @@ typedef struct settings {
     const char *ca_file;
     const char *server_name;
     const char *identity_path;
+    const char *checkpoint_file;
     char default_identity[1024];
     int timeout_ms;
 } settings;
@@ -70,6 +77,7 @@ static int usage_error(const char *format, ...) {
 }
 
 static int exit_code_for(const hl_error *error) {
+    if (error->origin == HL_ORIGIN_VERIFICATION) return EXIT_UNTRUSTED;
     switch (error->code) {
     case HL_STATUS_PERMISSION_DENIED:
     case HL_STATUS_UNAUTHENTICATED:
@@ -84,10 +92,18 @@ static int exit_code_for(const hl_error *error) {
     }
 }
 
+/* Set by main: named in the hint of an answer that does not verify, as the evidence to keep. */
+static const char *evidence_file;
+
 static int report(const hl_error *error) {
     char line[700];
     hl_error_format(error, line, sizeof line);
-    fprintf(stderr, "error: %s\n", line);
+    if (error->origin == HL_ORIGIN_VERIFICATION) {
+        fprintf(stderr, "error: %s (hint: do not rely on this node's answers; keep this output%s%s and tell its "
+                        "operator)\n", line, evidence_file ? " and " : "", evidence_file ? evidence_file : "");
+    } else {
+        fprintf(stderr, "error: %s\n", line);
+    }
     return exit_code_for(error);
 }
 
@@ -400,6 +416,20 @@ static int command_query(hl_client *client, int argc, char **argv) {
     return EXIT_OK;
 }
 
+/* Saves the checkpoint file when the client trusts a newer checkpoint than it started from (everything it trusts
+ * was verified, even in a run that failed later for another reason). */
+static int keep_checkpoint(hl_client *client, const char *path, const hl_trusted_checkpoint *before, int status) {
+    hl_trusted_checkpoint now;
+    if (path == NULL || !hl_client_trusted_checkpoint(client, &now)) return status;
+    if (before != NULL && before->tree_size == now.tree_size) return status;
+    hl_error error = {0};
+    if (hl_client_save_checkpoint_file(client, path, &error) != 0) {
+        int saving = report(&error);
+        return status == EXIT_OK ? saving : status;
+    }
+    return status;
+}
+
 /* ---- Main ----------------------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
@@ -407,6 +437,7 @@ int main(int argc, char **argv) {
         {"server", required_argument, NULL, 's'},   {"plaintext", no_argument, NULL, 'P'},
         {"ca-file", required_argument, NULL, 'C'},  {"server-name", required_argument, NULL, 'N'},
         {"identity", required_argument, NULL, 'i'}, {"timeout", required_argument, NULL, 't'},
+        {"checkpoint-file", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     settings config = {.host = "127.0.0.1", .port = 7443, .timeout_ms = 30000};
@@ -426,6 +457,7 @@ int main(int argc, char **argv) {
         case 'C': config.ca_file = optarg; break;
         case 'N': config.server_name = optarg; break;
         case 'i': config.identity_path = optarg; break;
+        case 'K': config.checkpoint_file = optarg; break;
         case 't': {
             double seconds = strtod(optarg, &end);
             if (*end != '\0' || seconds <= 0 || seconds > 3600) return usage_error("--timeout takes seconds, not \"%s\"", optarg);
@@ -442,6 +474,11 @@ int main(int argc, char **argv) {
     char **command_argv = argv + optind;
     optind = 1;
     if (config.identity_path == NULL) config.identity_path = default_identity_path(&config);
+    if (config.checkpoint_file == NULL && getenv("HEALTHLEDGER_CHECKPOINT_FILE") != NULL &&
+        *getenv("HEALTHLEDGER_CHECKPOINT_FILE") != '\0') {
+        config.checkpoint_file = getenv("HEALTHLEDGER_CHECKPOINT_FILE");
+    }
+    evidence_file = config.checkpoint_file;
     if (config.plaintext && config.ca_file != NULL) return usage_error("%s", "--ca-file is for TLS, not --plaintext");
 
     if (strcmp(command, "keygen") == 0) return command_keygen(&config, command_argc, command_argv);
@@ -470,14 +507,23 @@ int main(int argc, char **argv) {
     }
     hl_client *client = hl_client_new(connection, identity);
     int status = EXIT_FAILURE_OTHER;
+    hl_trusted_checkpoint before = {0};
+    bool trusted_before = false;
     if (client == NULL) {
         fprintf(stderr, "error: out of memory\n");
-    } else if (strcmp(command, "head") == 0) {
-        status = command_head(client);
-    } else if (strcmp(command, "write") == 0) {
-        status = command_write(client, command_argc, command_argv);
+    } else if (config.checkpoint_file != NULL && hl_client_load_checkpoint_file(client, config.checkpoint_file,
+                                                                                &error) != 0) {
+        status = report(&error);
     } else {
-        status = command_query(client, command_argc, command_argv);
+        trusted_before = hl_client_trusted_checkpoint(client, &before);
+        if (strcmp(command, "head") == 0) {
+            status = command_head(client);
+        } else if (strcmp(command, "write") == 0) {
+            status = command_write(client, command_argc, command_argv);
+        } else {
+            status = command_query(client, command_argc, command_argv);
+        }
+        status = keep_checkpoint(client, config.checkpoint_file, trusted_before ? &before : NULL, status);
     }
     hl_client_free(client);
     hl_connection_close(connection);
