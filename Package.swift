@@ -54,6 +54,7 @@ let package = Package(
             name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CLinuxEvents"),
         // gRPC over HTTP/2 without I/O: message framing, timeouts, status and metadata headers, compression.
         .target(name: "GRPCProtocol", dependencies: ["ProtobufWire", "RPCCore", "CZlib"]),
@@ -76,8 +77,9 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]),
         // The ledger, layer by layer (see shared design): crypto and pure logic first, then storage, then the node.
-        // Hashes, Ed25519 and ECDSA P-256 signatures, principal ids (Bech32m), AES-256-GCM, randomness; via libcrypto.
-        .target(name: "LedgerCrypto", dependencies: ["COpenSSL"]),
+        // Hashes, Ed25519 and ECDSA P-256 signatures, principal ids (Bech32m), AES-256-GCM, randomness; via libcrypto,
+        // and libsodium for Ed25519 verification.
+        .target(name: "LedgerCrypto", dependencies: ["COpenSSL", "CSodium"]),
         // RFC 9162 Merkle log: tree hashes, inclusion and consistency proofs. Pure.
         .target(name: "MerkleLog", dependencies: ["LedgerCrypto"]),
         // The access-policy engine: deny overrides permit, no permit no access. Pure.

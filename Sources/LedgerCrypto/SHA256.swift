@@ -19,11 +19,18 @@ public enum SHA256 {
     /// The digest of the bytes in `buffer`.
     public static func hash(_ buffer: UnsafeRawBufferPointer) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: byteCount) { digest, count in
-            // EVP_Digest with a fetched-once EVP_MD avoids OpenSSL 3's per-call algorithm lookup.
-            let ok = EVP_Digest(buffer.baseAddress, buffer.count, digest.baseAddress, nil, SHA256Hasher.algorithm, nil)
-            precondition(ok == 1, "EVP_Digest(SHA-256) failed")
+            hash(buffer, into: UnsafeMutableRawBufferPointer(digest))
             count = byteCount
         }
+    }
+
+    /// Writes the digest of the bytes in `buffer` to the first 32 bytes of `digest`, allocating nothing: for callers
+    /// that hash millions of small inputs (Merkle nodes and leaves).
+    public static func hash(_ buffer: UnsafeRawBufferPointer, into digest: UnsafeMutableRawBufferPointer) {
+        precondition(digest.count >= byteCount, "a SHA-256 digest needs \(byteCount) bytes, not \(digest.count)")
+        // A stack context: EVP_Digest allocates and initialises one through the provider on every call, which
+        // costs more than hashing the 65 bytes of a Merkle node. A nil start is fine for no bytes.
+        healthledger_sha256(buffer.baseAddress, buffer.count, digest.baseAddress?.assumingMemoryBound(to: UInt8.self))
     }
 }
 

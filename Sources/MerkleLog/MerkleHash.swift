@@ -80,10 +80,31 @@ public enum MerkleHash {
     /// SHA-256(0x01 || children) where `children` is the left hash followed by the right one, as siblings lie in a
     /// level buffer.
     static func node(children: UnsafeRawBufferPointer) -> [UInt8] {
-        withUnsafeTemporaryAllocation(byteCount: 1 + children.count, alignment: 1) { input in
+        [UInt8](unsafeUninitializedCapacity: byteCount) { digest, count in
+            node(children: children, into: UnsafeMutableRawBufferPointer(digest))
+            count = byteCount
+        }
+    }
+
+    /// Writes SHA-256(0x01 || left || right) to `digest` (the hashes are 32 bytes each; `digest` may be either of
+    /// them): nothing is allocated, for the proof paths that hash on every request.
+    static func node(
+        _ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer, into digest: UnsafeMutableRawBufferPointer
+    ) {
+        withUnsafeTemporaryAllocation(byteCount: 1 + 2 * byteCount, alignment: 1) { input in
+            input[0] = 0x01
+            UnsafeMutableRawBufferPointer(rebasing: input[1...]).copyMemory(from: left)
+            UnsafeMutableRawBufferPointer(rebasing: input[(1 + byteCount)...]).copyMemory(from: right)
+            SHA256.hash(UnsafeRawBufferPointer(input), into: digest)
+        }
+    }
+
+    /// Writes SHA-256(0x01 || children) to `digest`, `children` being two hashes end to end.
+    static func node(children: UnsafeRawBufferPointer, into digest: UnsafeMutableRawBufferPointer) {
+        withUnsafeTemporaryAllocation(byteCount: 1 + 2 * byteCount, alignment: 1) { input in
             input[0] = 0x01
             UnsafeMutableRawBufferPointer(rebasing: input[1...]).copyMemory(from: children)
-            return SHA256.hash(UnsafeRawBufferPointer(input))
+            SHA256.hash(UnsafeRawBufferPointer(input), into: digest)
         }
     }
 }

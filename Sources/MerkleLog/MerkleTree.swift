@@ -28,8 +28,11 @@ public struct MerkleTree: Sendable {
         var level = 0
         while levels[level].count >= 2 {
             var parents = HashLevel()
-            for pair in 0..<(levels[level].count / 2) {
-                parents.append(contentsOf: levels[level].withPair(at: 2 * pair) { MerkleHash.node(children: $0) })
+            withUnsafeTemporaryAllocation(byteCount: Self.hashSize, alignment: 1) { parent in
+                for pair in 0..<(levels[level].count / 2) {
+                    levels[level].withPair(at: 2 * pair) { MerkleHash.node(children: $0, into: parent) }
+                    parents.append(contentsOf: UnsafeRawBufferPointer(parent))
+                }
             }
             levels.append(parents)
             level += 1
@@ -107,9 +110,13 @@ public struct MerkleTree: Sendable {
         while levels.count <= carries { levels.append(HashLevel()) }
         let leafIndex = Int(size)
         leafHash.withUnsafeBytes { levels[0].append(contentsOf: $0) }
-        for level in 0..<carries {
-            let parent = levels[level].withPair(at: (leafIndex >> level) - 1) { MerkleHash.node(children: $0) }
-            levels[level + 1].append(contentsOf: parent)
+        if carries > 0 {
+            withUnsafeTemporaryAllocation(byteCount: Self.hashSize, alignment: 1) { parent in
+                for level in 0..<carries {
+                    levels[level].withPair(at: (leafIndex >> level) - 1) { MerkleHash.node(children: $0, into: parent) }
+                    levels[level + 1].append(contentsOf: UnsafeRawBufferPointer(parent))
+                }
+            }
         }
         size += 1
     }
@@ -137,23 +144,35 @@ public struct MerkleTree: Sendable {
         guard leafIndex < treeSize else { throw .leafIndexNotBelowTreeSize(leafIndex, treeSize) }
         // PATH(m, D[n]) for n > 1 splits at k, the largest power of two below n: for m < k it is
         // PATH(m, D[0:k]) : MTH(D[k:n]), otherwise PATH(m - k, D[k:n]) : MTH(D[0:k]). Walked top-down over the range
-        // [low, high) that holds the leaf, collecting siblings outermost first, then reversed.
+        // [low, high) that holds the leaf; siblings come outermost first and are stored from the end, so the path
+        // reads deepest first. Only the first sibling to the right of the path can be an incomplete subtree (below it
+        // every range is a complete one), so a proof hashes at most log2(n) nodes, and at a block's end, where the
+        // leaf is near the right edge, almost none. The siblings are gathered into one stack buffer before any array
+        // is made, so the cache misses of loading them overlap instead of waiting on an allocation each.
         let leaf = Int(leafIndex)
-        var low = 0
-        var high = Int(treeSize)
-        var proof: [[UInt8]] = []
-        while high - low > 1 {
-            let split = Self.largestPowerOfTwo(below: high - low)
-            if leaf < low + split {
-                proof.append(subtreeHash(start: low + split, count: high - low - split))
-                high = low + split
-            } else {
-                proof.append(subtreeHash(start: low, count: split))
-                low += split
+        let length = Self.inclusionPathLength(leafIndex: leaf, treeSize: Int(treeSize))
+        return withUnsafeTemporaryAllocation(byteCount: Swift.max(length, 1) * Self.hashSize, alignment: 16) {
+            siblings in
+            var low = 0
+            var high = Int(treeSize)
+            var position = length
+            while high - low > 1 {
+                let split = Self.largestPowerOfTwo(below: high - low)
+                position -= 1
+                let slot = UnsafeMutableRawBufferPointer(
+                    rebasing: siblings[(position * Self.hashSize)..<((position + 1) * Self.hashSize)])
+                if leaf < low + split {
+                    subtreeHash(start: low + split, count: high - low - split, into: slot)
+                    high = low + split
+                } else {
+                    subtreeHash(start: low, count: split, into: slot)
+                    low += split
+                }
+            }
+            return (0..<length).map { index in
+                Array(UnsafeRawBufferPointer(rebasing: siblings[(index * Self.hashSize)..<((index + 1) * Self.hashSize)]))
             }
         }
-        proof.reverse()
-        return proof
     }
 
     /// The consistency proof PROOF(firstSize, D[secondSize]) of RFC 9162 section 2.1.4.1 (first in 1...second;
@@ -170,6 +189,7 @@ public struct MerkleTree: Sendable {
         var high = Int(secondSize)
         var isWholeFirstTree = true  // the RFC's b
         var proof: [[UInt8]] = []
+        proof.reserveCapacity(Int.bitWidth - (high - 1).leadingZeroBitCount + 1)
         while first != high {
             let split = Self.largestPowerOfTwo(below: high - low)
             if first <= low + split {
@@ -197,18 +217,38 @@ public struct MerkleTree: Sendable {
     /// power of two not below count), which decomposes into complete subtrees of the set bits of count, largest
     /// first; MTH is their right fold.
     private func subtreeHash(start: Int, count: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: Self.hashSize) { hash, initialized in
+            subtreeHash(start: start, count: count, into: UnsafeMutableRawBufferPointer(hash))
+            initialized = Self.hashSize
+        }
+    }
+
+    /// `subtreeHash(start:count:)` written to `hash` (32 bytes), folding in place without an array per step.
+    private func subtreeHash(start: Int, count: Int, into hash: UnsafeMutableRawBufferPointer) {
         let lowestLevel = count.trailingZeroBitCount
-        var hash = storedHash(level: lowestLevel, index: ((start + count) >> lowestLevel) - 1)
+        levels[lowestLevel].withHash(at: ((start + count) >> lowestLevel) - 1) { hash.copyMemory(from: $0) }
         var remaining = count & (count - 1)
         while remaining != 0 {
             let level = remaining.trailingZeroBitCount
             let pieceStart = start + ((count >> (level + 1)) << (level + 1))
-            hash = levels[level].withHash(at: pieceStart >> level) { left in
-                hash.withUnsafeBytes { right in MerkleHash.node(left, right) }
+            levels[level].withHash(at: pieceStart >> level) { left in
+                MerkleHash.node(left, UnsafeRawBufferPointer(hash), into: hash)
             }
             remaining &= remaining - 1
         }
-        return hash
+    }
+
+    /// Number of hashes in PATH(leafIndex, D[treeSize]): one per split on the way down to the leaf.
+    static func inclusionPathLength(leafIndex: Int, treeSize: Int) -> Int {
+        var low = 0
+        var high = treeSize
+        var length = 0
+        while high - low > 1 {
+            let split = largestPowerOfTwo(below: high - low)
+            if leafIndex < low + split { high = low + split } else { low += split }
+            length += 1
+        }
+        return length
     }
 
     /// The hash of the `index`-th complete subtree of 2^level leaves.

@@ -23,8 +23,11 @@ struct DataDirectoryVerification {
         var seconds: Double
     }
 
-    /// Blocks whose node signatures are verified together, spread over the cores.
+    /// Signatures verified together, spread over the cores.
     static let signatureBatch = 2_048
+    /// Batches handed to the signature workers and not yet verified: the reading and checking of the next blocks
+    /// overlaps their verification, and the memory they hold stays bounded.
+    static let batchesInFlight = 2
 
     let directory: String
     let verifyingTransactions: Bool
@@ -51,6 +54,9 @@ struct DataDirectoryVerification {
         record.validFromHeight = 1
         var verifier: ChainVerifier
         do { verifier = try ChainVerifier(chainID: chainID, nodeKeys: [record]) } catch { throw inconsistency(error) }
+        // The signature workers need only the node keys: a copy taken before any block shares no Merkle tree with
+        // `verifier`, so its appends never copy chunks the workers hold.
+        let signatures = SignatureWorkers(verifier: verifier)
 
         let reader = try BlockLogReader(path: directory + "/blocks.log")
         var progress = ProgressBar(
@@ -64,7 +70,7 @@ struct DataDirectoryVerification {
             while true {
                 let payload: [UInt8]?
                 do { payload = try reader.next() } catch {
-                    try Self.verifySignatures(of: pending, with: verifier)
+                    try signatures.finish(pending)
                     throw error
                 }
                 guard let payload else { break }
@@ -85,17 +91,19 @@ struct DataDirectoryVerification {
                     if verifyingHeadSignaturesOnly { head = blockCheck } else { pending.append(blockCheck) }
                     pending += verifier.takePendingTransactionSignatures().map { .transaction($0) }
                 } catch {
-                    // A signature failure in an earlier block of the batch is the first inconsistency, not this one.
-                    try Self.verifySignatures(of: pending, with: verifier)
+                    // A signature failure in an earlier block is the first inconsistency, not this one.
+                    try signatures.finish(pending)
                     throw error
                 }
                 if pending.count >= Self.signatureBatch {
-                    try Self.verifySignatures(of: pending, with: verifier)
+                    signatures.submit(pending)
                     pending.removeAll(keepingCapacity: true)
+                    // A failure in a batch already verified ends the run: nothing after it can come first.
+                    if signatures.hasFailed { break }
                 }
                 progress.update(verifier.checkedHeight, bytes: reader.offset)
             }
-            try Self.verifySignatures(of: pending + (head.map { [$0] } ?? []), with: verifier)
+            try signatures.finish(pending + (head.map { [$0] } ?? []))
         } catch let error as HealthLedgerClient.ChainVerificationError {
             throw inconsistency(error)
         }
@@ -120,14 +128,13 @@ struct DataDirectoryVerification {
         case transaction(PendingTransactionSignature)
     }
 
-    /// Verifies `checks` on every core; throws the problem that comes first in the chain (a block's node signatures
-    /// before its entries').
-    static func verifySignatures(of checks: [SignatureCheck], with verifier: ChainVerifier)
-        throws(HealthLedgerClient.ChainVerificationError)
-    {
+    /// Verifies `checks` on every core, recording in `firstFailures` each worker's first failure (the lowest of them
+    /// is the first in the chain: a block's node signatures before its entries').
+    static func verifySignatures(
+        of checks: [SignatureCheck], with verifier: ChainVerifier, recordingIn firstFailures: FirstFailures
+    ) {
         guard !checks.isEmpty else { return }
         let workers = min(max(ProcessInfo.processInfo.activeProcessorCount, 1), checks.count)
-        let firstFailures = FirstFailures(count: workers)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var index = worker
             while index < checks.count {
@@ -142,13 +149,12 @@ struct DataDirectoryVerification {
                     }
                 }
                 if let failure {
-                    firstFailures.record(worker, failure)
+                    firstFailures.record(failure)
                     return
                 }
                 index += workers
             }
         }
-        if let first = firstFailures.lowest { throw first }
     }
 
     private func inconsistency(_ error: HealthLedgerClient.ChainVerificationError) -> CommandFailure {
@@ -188,23 +194,55 @@ struct DataDirectoryVerification {
     }
 }
 
-/// Each signature worker's first failure, read once all have finished.
-private final class FirstFailures: @unchecked Sendable {
-    private let lock = NSLock()
-    private var failures: [HealthLedgerClient.ChainVerificationError?]
+/// Verifies batches of signatures on every core while the caller reads and checks the next blocks; `finish` waits
+/// for them and throws the failure that comes first in the chain.
+final class SignatureWorkers: Sendable {
+    private let verifier: ChainVerifier
+    private let failures = FirstFailures()
+    private let inFlight = DispatchSemaphore(value: DataDirectoryVerification.batchesInFlight)
+    private let group = DispatchGroup()
 
-    init(count: Int) { failures = Array(repeating: nil, count: count) }
+    /// Workers checking node signatures against the keys of `verifier`.
+    init(verifier: ChainVerifier) { self.verifier = verifier }
 
-    func record(_ worker: Int, _ failure: HealthLedgerClient.ChainVerificationError) {
-        lock.withLock { failures[worker] = failure }
+    /// Whether a batch verified so far failed.
+    var hasFailed: Bool { failures.lowest != nil }
+
+    /// Starts verifying `checks`; waits first while `batchesInFlight` batches are being verified.
+    func submit(_ checks: [DataDirectoryVerification.SignatureCheck]) {
+        guard !checks.isEmpty else { return }
+        inFlight.wait()
+        DispatchQueue.global().async(group: group) { [self] in
+            DataDirectoryVerification.verifySignatures(of: checks, with: verifier, recordingIn: failures)
+            inFlight.signal()
+        }
     }
 
-    /// The failure that comes first in the chain: lowest height, then a block's own before its entries'.
-    var lowest: HealthLedgerClient.ChainVerificationError? {
+    /// Verifies `checks` too, waits for every batch, and throws the first failure in chain order.
+    func finish(_ checks: [DataDirectoryVerification.SignatureCheck]) throws(HealthLedgerClient.ChainVerificationError) {
+        DataDirectoryVerification.verifySignatures(of: checks, with: verifier, recordingIn: failures)
+        group.wait()
+        if let first = failures.lowest { throw first }
+    }
+}
+
+/// The signature failure that comes first in the chain among those the workers found.
+final class FirstFailures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var first: HealthLedgerClient.ChainVerificationError?
+
+    /// Keeps `failure` if it comes before the one kept: lower height, then a block's own before its entries'.
+    func record(_ failure: HealthLedgerClient.ChainVerificationError) {
         lock.withLock {
-            failures.compactMap { $0 }.min {
-                ($0.height, $0.entry.map { $0 + 1 } ?? 0) < ($1.height, $1.entry.map { $0 + 1 } ?? 0)
-            }
+            if let first, Self.order(first) <= Self.order(failure) { return }
+            first = failure
         }
+    }
+
+    /// The first failure recorded; nil while none.
+    var lowest: HealthLedgerClient.ChainVerificationError? { lock.withLock { first } }
+
+    private static func order(_ failure: HealthLedgerClient.ChainVerificationError) -> (UInt64, UInt64) {
+        (failure.height, failure.entry.map { $0 + 1 } ?? 0)
     }
 }

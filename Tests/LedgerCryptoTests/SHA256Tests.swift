@@ -37,6 +37,18 @@ struct SHA256Tests {
         #expect(hasher.finalize() == bytes("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"))
     }
 
+    @Test("hashing into a caller's buffer gives the same digests and writes only its first 32 bytes")
+    func intoBuffer() {
+        var digest = [UInt8](repeating: 0xAA, count: 40)
+        digest.withUnsafeMutableBytes { digest in
+            Array("abc".utf8).withUnsafeBytes { SHA256.hash($0, into: digest) }
+        }
+        #expect(digest[..<32] == bytes("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")[...])
+        #expect(digest[32...] == [UInt8](repeating: 0xAA, count: 8)[...])
+        digest.withUnsafeMutableBytes { SHA256.hash(UnsafeRawBufferPointer(start: nil, count: 0), into: $0) }
+        #expect(Array(digest[..<32]) == SHA256.hash([]))
+    }
+
     @Test("a hasher given nothing gives the empty digest")
     func emptyHasher() {
         let hasher = SHA256Hasher()

@@ -1,4 +1,4 @@
-import MerkleLog
+@testable import MerkleLog
 import Testing
 
 @Suite("Leaf and node hashes")
@@ -21,6 +21,28 @@ struct MerkleHashTests {
         #expect(MerkleHash.node(left, right) != MerkleHash.node(right, left))
         // Domain separation: a node is not the leaf of its children's concatenation.
         #expect(MerkleHash.node(left, right) != MerkleHash.leaf(left + right))
+    }
+
+    @Test("Given two child hashes, when the node is hashed into the buffer of either child, then it is the reference")
+    func nodeHashInPlace() {
+        let left = ReferenceMerkleTree.leafHash(Array("left".utf8))
+        let right = ReferenceMerkleTree.leafHash(Array("right".utf8))
+        let expected = ReferenceMerkleTree.nodeHash(left, right)
+        var intoLeft = left
+        intoLeft.withUnsafeMutableBytes { digest in
+            right.withUnsafeBytes { MerkleHash.node(UnsafeRawBufferPointer(digest), $0, into: digest) }
+        }
+        #expect(intoLeft == expected)
+        var intoRight = right
+        intoRight.withUnsafeMutableBytes { digest in
+            left.withUnsafeBytes { MerkleHash.node($0, UnsafeRawBufferPointer(digest), into: digest) }
+        }
+        #expect(intoRight == expected)
+        var pairDigest = [UInt8](repeating: 0, count: 32)
+        pairDigest.withUnsafeMutableBytes { digest in
+            (left + right).withUnsafeBytes { MerkleHash.node(children: $0, into: digest) }
+        }
+        #expect(pairDigest == expected)
     }
 
     @Test("Given a one-leaf block, then its root is the leaf hash itself")

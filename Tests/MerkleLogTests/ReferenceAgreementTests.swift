@@ -1,4 +1,4 @@
-import MerkleLog
+@testable import MerkleLog
 import Testing
 
 /// One tree of 70 sample entries, shared by the sweeps, with the reference's view of the same leaves.
@@ -69,6 +69,9 @@ struct ReferenceAgreementTests {
         for index in 0..<size {
             let proof = try SweepFixture.tree.inclusionProof(leafIndex: UInt64(index), treeSize: UInt64(size))
             #expect(proof == SweepFixture.referencePaths[size][index], "leaf \(index) of \(size)")
+            #expect(
+                MerkleTree.inclusionPathLength(leafIndex: index, treeSize: size) == proof.count,
+                "leaf \(index) of \(size)")
             #expect(
                 MerkleVerification.isValidInclusion(
                     leafHash: leaves[index], leafIndex: UInt64(index), treeSize: UInt64(size), proof: proof,

@@ -5,7 +5,7 @@ import RPCCore
 import Synchronization
 
 /// `audit-catchup`: one patient with many audit events (the patient's own queries, one event each), then one
-/// client replays the whole trail from sequence 1 without follow.
+/// client replays the whole trail from sequence 1 without follow (with `--proofs`, each event with its proof).
 enum AuditCatchupScenario {
     static func run(_ options: inout BenchOptions, port: Int) async throws {
         let events = options.int("events", 200_000)
@@ -13,6 +13,8 @@ enum AuditCatchupScenario {
         let inflight = options.int("inflight", 512)
         let decode = options.string("decode", "light")
         let streams = options.int("streams", 1)
+        // What client libraries ask for by default: each event with its inclusion proof and checkpoint.
+        let proofs = options.flag("proofs")
         let server = ServerUsage.from(&options)
         options.rejectUnknown()
         guard decode == "light" || decode == "full" else { BenchOptions.fail("--decode light or full") }
@@ -66,6 +68,7 @@ enum AuditCatchupScenario {
         replay.patient = patient.id
         replay.startSequence = 1
         replay.follow = false
+        replay.includeProofs = proofs
         let replayRequest = replay.serializedBytes()
         let patientBytes = Array(patient.id.utf8)
         for round in 1...max(1, streams) {
@@ -104,7 +107,7 @@ enum AuditCatchupScenario {
                 "audit-catchup",
                 [
                     "events_per_s": Format.fixed(Double(count) / seconds, 0), "events": "\(count)",
-                    "seconds": Format.fixed(seconds, 3), "decode": decode, "round": "\(round)",
+                    "seconds": Format.fixed(seconds, 3), "decode": decode, "proofs": "\(proofs)", "round": "\(round)",
                     "generated_per_s": Format.fixed(Double(events) / (Double(generationNs) / 1e9), 0),
                     "server_cpu_pct": cpu, "client_cpu_pct": clientCPU,
                 ])

@@ -75,7 +75,7 @@ struct BenchOptions {
               echo           --connections C --inflight N --seconds T --payload B   unary Echo (echo-bench-server)
               tx             --patients P --per-patient K --kind grant|write --content-bytes B --connections C --inflight N
               query          --patients P --records R --connections C --inflight N --seconds T [--rate R]
-              audit-catchup  --events E --connections C --inflight N [--decode light|full]
+              audit-catchup  --events E --connections C --inflight N [--decode light|full] [--proofs]
               audit-live     --rate R --seconds T --connections C
               fill           --transactions N --per-patient K --connections C --inflight N --batch-patients B
               head           prints the chain head (height, tree size, audit sequence)

@@ -11,8 +11,14 @@
 //              requested tree size found by binary search over the block table's rows, its checkpoint decoded, the
 //              proof, the response message), plus encoding the response as the transport does; the tree size asked is
 //              that of a random block's end;
-//   node-path-latest  the same against the latest checkpoint (a request without tree_size).
+//   node-path-latest  the same against the latest checkpoint (a request without tree_size);
+//   entry-proof  what LedgerRuntime.entryProof does for every transaction receipt (and audit event on request): a
+//              random entry's inclusion proof against the checkpoint at the end of its own block, with that
+//              checkpoint, encoded as an EntryProof message.
+// Rates are per second of wall time and, in cpu_proofs_per_s, per second of this thread's CPU time (which other
+// processes on a busy machine take less from).
 import Foundation
+import Glibc
 import HealthLedgerProtos
 import LedgerCrypto
 import LedgerDomain
@@ -86,6 +92,28 @@ func nodePathProof(leafIndex: UInt64, treeSize requested: UInt64, in state: Ledg
     return response.serializedBytes()
 }
 
+/// LedgerRuntime.entryProof(entryIndex:blockHeight:in:) step by step, encoded as a receipt carries it.
+func entryProof(entryIndex: UInt64, blockHeight: UInt64, in state: LedgerState) -> [UInt8] {
+    let position = Int(blockHeight) - 1
+    precondition(state.blocks.entryRange(at: position).contains(entryIndex))
+    let treeSize = state.blocks.entryRange(at: position).upperBound
+    var inclusion = Healthledger_V1_InclusionProof()
+    inclusion.leafIndex = entryIndex
+    inclusion.treeSize = treeSize
+    inclusion.auditPath = try! state.tree.inclusionProof(leafIndex: entryIndex, treeSize: treeSize)
+    var proof = Healthledger_V1_EntryProof()
+    proof.inclusion = inclusion
+    proof.checkpoint = state.blocks.checkpoint(at: position)
+    return proof.serializedBytes()
+}
+
+/// CPU seconds this thread has used.
+func threadCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
 let buildStart = ContinuousClock.now
 let state = buildState()
 print("built \(state.treeSize) entries in \(state.height) blocks in \(ContinuousClock.now - buildStart)")
@@ -93,23 +121,30 @@ let size = state.tree.size
 
 func measure(_ phase: String, _ body: (inout Xorshift) -> Int) {
     var rates: [Double] = []
+    var cpuRates: [Double] = []
     for repeatIndex in 1...repeats {
         var random = Xorshift()
         let start = ContinuousClock.now
+        let cpuStart = threadCPUSeconds()
         var sink = 0
         for _ in 0..<proofCount { sink &+= body(&random) }
+        let cpuSeconds = threadCPUSeconds() - cpuStart
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let rate = Double(proofCount) / seconds
         rates.append(rate)
+        cpuRates.append(Double(proofCount) / cpuSeconds)
         print(
             "RESULT phase=\(phase) repeat=\(repeatIndex) proofs=\(proofCount) seconds=\(String(format: "%.3f", seconds)) "
-                + "proofs_per_s=\(Int(rate)) us_per_proof=\(String(format: "%.3f", 1e6 / rate)) check=\(sink & 0xff)")
+                + "proofs_per_s=\(Int(rate)) us_per_proof=\(String(format: "%.3f", 1e6 / rate)) "
+                + "cpu_proofs_per_s=\(Int(cpuRates.last!)) check=\(sink & 0xff)")
     }
     let sorted = rates.sorted()
+    let cpuSorted = cpuRates.sorted()
     print(
         "SUMMARY phase=\(phase) min_proofs_per_s=\(Int(sorted.first!)) median_proofs_per_s=\(Int(sorted[sorted.count / 2])) "
-            + "max_proofs_per_s=\(Int(sorted.last!))")
+            + "max_proofs_per_s=\(Int(sorted.last!)) min_cpu_proofs_per_s=\(Int(cpuSorted.first!)) "
+            + "median_cpu_proofs_per_s=\(Int(cpuSorted[cpuSorted.count / 2]))")
 }
 
 measure("tree") { random in
@@ -123,4 +158,10 @@ measure("node-path") { random in
 }
 measure("node-path-latest") { random in
     nodePathProof(leafIndex: random.next(below: size), treeSize: size, in: state).count
+}
+measure("entry-proof") { random in
+    let block = Int(random.next(below: UInt64(state.blocks.count)))
+    let entries = state.blocks.entryRange(at: block)
+    let entry = entries.lowerBound + random.next(below: UInt64(entries.count))
+    return entryProof(entryIndex: entry, blockHeight: UInt64(block + 1), in: state).count
 }
