@@ -31,7 +31,16 @@ struct CheckpointFile: WitnessStore {
         let base =
             environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (environment["HOME"] ?? ".") + "/.local/state"
-        return base + "/healthledger/checkpoints/\(chainID).json"
+        // The chain id comes from the node: anything but a well-formed id ("../", "/") must not steer the path.
+        let name = Self.isWellFormed(chainID: chainID) ? chainID : "chain-" + Hex.encode(SHA256.hash(Array(chainID.utf8)))
+        return base + "/healthledger/checkpoints/\(name).json"
+    }
+
+    /// Whether `chainID` is what chain.proto allows: 1 to 64 bytes of a-z, 0-9 and "-".
+    static func isWellFormed(chainID: String) -> Bool {
+        let bytes = Array(chainID.utf8)
+        return (1...64).contains(bytes.count)
+            && bytes.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D }
     }
 
     func load(chainID: String) throws -> CheckpointWitness? {
