@@ -72,12 +72,7 @@ extension LedgerService {
             if Task.isCancelled { break }
             // The session (expiry, deletion, key rotation) and the AUDIT_READ grant are checked again for every
             // delivery: a revoked grant or a retired key stops the flow of events at once.
-            do {
-                _ = try runtime.authenticate(context)
-            } catch {
-                throw RPCError(
-                    .unauthenticated, "\(error.message); reconnect from sequence \(next) with a new session")
-            }
+            try reauthenticate(context, resumingAt: next)
             if caller != patient && filter.actor == nil {
                 let now = runtime.now()
                 let stillAllowed = runtime.cell.read { state in
@@ -159,6 +154,16 @@ extension LedgerService {
         logged.ledgerEntry = ledgerEntry
         if let proof { logged.proof = proof }
         return AuditStreamMessages.event(logged)
+    }
+
+    /// The caller's session checked again before a live delivery of a following stream (expiry, deletion, key
+    /// rotation); UNAUTHENTICATED naming the sequence to resume from once it ended.
+    func reauthenticate(_ context: ServerContext, resumingAt next: UInt64) throws(RPCError) {
+        do {
+            _ = try runtime.authenticate(context)
+        } catch {
+            throw RPCError(.unauthenticated, "\(error.message); reconnect from sequence \(next) with a new session")
+        }
     }
 
     /// The first audit sequence a replay sends: `requested` when it is 1 to the node's latest sequence plus 1; for 0,

@@ -40,12 +40,7 @@ extension LedgerService {
             if Task.isCancelled { break }
             // The session (expiry, deletion, key rotation) is checked again for every delivery, and each patient's
             // opt-in for every event, so a revoke stops the flow at once.
-            do {
-                _ = try runtime.authenticate(context)
-            } catch {
-                throw RPCError(
-                    .unauthenticated, "\(error.message); reconnect from sequence \(next) with a new session")
-            }
+            try reauthenticate(context, resumingAt: next)
             _ = try await sendResearch(from: &next, session: &session, to: responses)
         }
         if runtime.feed.isClosed {

@@ -62,7 +62,10 @@ struct ResearchFeedCommand: AsyncParsableCommand {
                     }
                     break
                 } catch let error as RPCError where follow && error.code == .unauthenticated {
-                    continue  // the session expired mid-stream: resume after the last event with a new one
+                    // The session expired mid-stream, or a restarted node does not know it: resume after the last
+                    // event with a new one (the token kept would be refused again).
+                    await client.forgetSession()
+                    continue
                 }
             }
             if printed == 0 && !options.json { CommandOutput.note("no research events") }
