@@ -51,8 +51,10 @@ public actor LedgerClient<Transport: ClientTransport> {
 
     /// Fetches the node's chain head and checks its checkpoint against the history seen before (a no-op with
     /// verification off): how a client reconnecting to a node finds out at once that it serves another history.
-    public func checkChainHead() async throws {
-        guard verification.isEnabled else { return }
+    /// Returns the head it checked (nil with verification off).
+    @discardableResult
+    public func checkChainHead() async throws -> Healthledger_V1_GetChainHeadResponse? {
+        guard verification.isEnabled else { return nil }
         let head = try await stub.getChainHead(Healthledger_V1_GetChainHeadRequest())
         if let chainID, chainID != head.chainId {
             throw HistoryVerificationError(
@@ -60,6 +62,7 @@ public actor LedgerClient<Transport: ClientTransport> {
         }
         chainID = head.chainId
         try await witnessHead(head)
+        return head
     }
 
     /// Forgets the session, so the next private read creates one (after the node refused the token: a node restarted

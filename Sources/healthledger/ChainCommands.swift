@@ -296,9 +296,10 @@ struct VerifyCommand: AsyncParsableCommand {
         try await options.withClient(publicCallsOnly: true) { client in
             // The head must extend what this machine saw of the chain before (the checkpoint file), which is then
             // moved on to it.
-            try await client.checkChainHead()
+            guard let head = try await client.checkChainHead() else {
+                throw CommandFailure(.failure, "the client was made without history checks", hint: "this is a bug; report it")
+            }
             let stub = client.stub
-            let head = try await stub.getChainHead(Healthledger_V1_GetChainHeadRequest())
             var verifier = try ChainVerifier(chainID: head.chainId, nodeKeys: head.nodeKeys)
             var logEnds: [LogEnd] = []
             var progress = ProgressBar(total: head.height, label: "verifying", unit: "blocks", hidden: options.json)
