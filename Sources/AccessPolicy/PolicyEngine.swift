@@ -8,8 +8,8 @@
 /// 3. Else an active PERMIT to the caller matching the same allows the category, for records within the union of
 ///    the matching permits' record date ranges (a permit without a range covers every date). A PERMIT to everyone
 ///    never matches.
-/// 4. Else, for PURPOSE_EMERGENCY only, an open emergency access of the caller covering the (non-sensitive) category
-///    allows it.
+/// 4. Else, for a READ with PURPOSE_EMERGENCY only, an open emergency access of the caller covering the
+///    (non-sensitive) category allows it: break-glass opens reading records, not writing them nor the audit trail.
 /// 5. Else the category is not permitted: no permit, no access.
 ///
 /// A grant is active iff activeFrom <= now < activeUntil (nil: no end) and now < revokedAt (nil: not revoked); an
@@ -43,7 +43,7 @@ public enum PolicyEngine {
         var emergency: UInt64 = 0
         var emergencyAccessID: String?
         let undecided = asked & ~scan.denied & ~scan.permitted & CategorySet.allNonSensitive.rawValue
-        if request.purpose == .emergency, undecided != 0,
+        if request.purpose == .emergency, request.action == .read, undecided != 0,
             let positions = policy.emergencyByClinician[request.caller]
         {
             for position in positions where policy.emergencyAccesses[position].isOpen(at: request.now) {

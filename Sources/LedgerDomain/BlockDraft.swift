@@ -133,7 +133,7 @@ public struct BlockDraft: Sendable {
         var entry = Healthledger_V1_LedgerEntry()
         entry.salt = salt
         entry.entry = .transaction(transaction.signed)
-        let entryBytes = entry.serializedBytes()
+        let entryBytes = entry.serializedBytes().copiedToExactCapacity()
         var admission = Admission(entryIndex: entryIndex, ledgerEntry: entryBytes)
 
         // Operation checks first (they throw); changes to the draft only after every check passed.
@@ -257,7 +257,7 @@ public struct BlockDraft: Sendable {
         var entry = Healthledger_V1_LedgerEntry()
         entry.salt = salt
         entry.entry = .auditEvent(event)
-        let audit = AuditEntry(event: event, ledgerEntry: entry.serializedBytes())
+        let audit = AuditEntry(event: event, ledgerEntry: entry.serializedBytes().copiedToExactCapacity())
         entries.append(audit.ledgerEntry)
         auditEvents.append(audit)
         return audit
@@ -412,6 +412,15 @@ public struct BlockDraft: Sendable {
                 return
             }
         }
+        if mode == .replay {
+            // Blocks committed while an open emergency access also admitted writes (break-glass now opens reading
+            // only) were decided under that rule, and must still replay.
+            let request = AccessRequest(
+                caller: author.text, patient: operation.patient.text, action: .read,
+                categories: CategorySet([operation.category]), asksAllCategories: false, purpose: .emergency, now: time)
+            let decision = PolicyEngine.decide(request, policy: policy)
+            if decision.isAllowed && decision.basis == .emergencyAccess { return }
+        }
         throw RPCError(
             .permissionDenied, "no active WRITE permit of the patient for \(operation.category.protoName)")
     }
@@ -454,5 +463,15 @@ public struct BlockDraft: Sendable {
         return EmergencyAccessRule(
             id: id, clinician: author.text, patient: operation.patient.text, categories: categories, openedAt: time,
             expiresAt: time + operation.durationMs)
+    }
+}
+
+extension [UInt8] {
+    /// The same bytes in a buffer of exactly their size. The state keeps every committed entry's bytes for the
+    /// node's lifetime, and an encoder's output keeps the capacity it grew to (about 40% more for an audit event).
+    fileprivate func copiedToExactCapacity() -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = buffer.initialize(fromContentsOf: self)
+        }
     }
 }

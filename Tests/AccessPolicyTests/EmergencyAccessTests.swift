@@ -31,6 +31,18 @@ struct EmergencyAccessTests {
                 .isAllowed)
     }
 
+    @Test("an emergency access opens reading only: an emergency WRITE or AUDIT_READ of the same category is denied")
+    func readOnly() {
+        let patientPolicy = policy([], emergencyAccesses: [emergencyAccess(1)])
+        #expect(PolicyEngine.decide(request(labs, for: .emergency, at: t0), policy: patientPolicy).isAllowed)
+        for action in [Action.write, .auditRead, .delegate] {
+            let decision = PolicyEngine.decide(
+                request(labs, action: action, for: .emergency, at: t0), policy: patientPolicy)
+            #expect(!decision.isAllowed, "\(action)")
+            #expect(decision.basis == .noPermit)
+        }
+    }
+
     @Test("an emergency access never opens a sensitive category, even if one slipped into its set")
     func neverSensitive() {
         let patientPolicy = policy([], emergencyAccesses: [emergencyAccess(1, categories: .every)])

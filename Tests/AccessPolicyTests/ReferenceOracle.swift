@@ -67,7 +67,7 @@ struct ReferenceOracle {
         }
         if !denies.isEmpty { return .denied(by: denies) }
         if !permits.isEmpty { return .permitted(by: permits) }
-        if request.purpose == .emergency && !category.isSensitive {
+        if request.purpose == .emergency && request.action == .read && !category.isSensitive {
             var open: [EmergencyAccessRule] = []
             for access in emergencyAccesses
             where access.clinician == request.caller && access.patient == request.patient

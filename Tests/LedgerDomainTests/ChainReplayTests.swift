@@ -52,9 +52,9 @@ struct ChainFixture {
     @discardableResult
     mutating func block(
         _ transactions: [(Healthledger_V1_SignedTransaction, OperationKind)], audits: [Healthledger_V1_AuditEvent] = [],
-        time: Int64
+        time: Int64, rules: LedgerRules = LedgerRules(), mode: BlockDraft.Mode = .live
     ) throws -> [String] {
-        var draft = BlockDraft(after: state, time: time, rules: LedgerRules())
+        var draft = BlockDraft(after: state, time: time, rules: rules, mode: mode)
         var ids: [String] = []
         for (signed, kind) in transactions {
             let validated = try TransactionValidator.validate(signed, expecting: kind)
@@ -169,6 +169,44 @@ struct ChainReplayTests {
         #expect(replayed.auditSequence == 1)
         #expect(replayed.grants[grantID]?.revokedAt == 5_000)
         #expect(replayed.policies.values.first?.grant(id: grantID)?.revokedAt == 5_000)
+    }
+
+    @Test("a Write admitted by an open emergency access, as break-glass once allowed, is refused live but still replays")
+    func emergencyWriteOfAnEarlierVersionReplays() throws {
+        var chain = ChainFixture()
+        let patientID = PrincipalID(firstKey: chain.patient.publicKey).text
+        let clinicianID = PrincipalID(firstKey: chain.clinician.publicKey).text
+        let rules = LedgerRules(emergencyClinicians: [clinicianID])
+        var opening = Healthledger_V1_EmergencyAccess()
+        opening.patient = patientID
+        opening.categories = [.medications]
+        opening.reason = "unconscious in the emergency department"
+        opening.durationMs = 60_000
+        try chain.block(
+            [(chain.transaction(by: chain.clinician, .emergencyAccess(opening)), .emergencyAccess)], time: 2_000,
+            rules: rules)
+        var record = Healthledger_V1_RecordMetadata()
+        record.patient = patientID
+        record.category = .medications
+        record.contentSha256 = SHA256.hash(Array("given 2 mg".utf8))
+        record.sizeBytes = 10
+        record.mediaType = "text/plain"
+        let write = chain.transaction(by: chain.clinician, .writeRecord(record), createdAt: 3_000)
+        var live = BlockDraft(after: chain.state, time: 3_000, rules: rules)
+        #expect(throws: RPCError.self) {
+            _ = try live.admit(
+                try TransactionValidator.validate(write, expecting: .writeRecord), salt: SecureRandom.bytes(16),
+                on: chain.state)
+        }
+        // The block as a node of the earlier version sealed it.
+        try chain.block([(write, .writeRecord)], time: 3_000, rules: rules, mode: .replay)
+
+        var replayed = LedgerState(chainID: chain.chainID)
+        for block in chain.stored {
+            try BlockReplay.apply(block, to: &replayed, rules: rules, nodeKeys: chain.nodeKeys)
+        }
+        #expect(replayed.height == 2)
+        #expect(replayed.tree.rootHash == chain.state.tree.rootHash)
     }
 
     @Test("a changed byte anywhere in a stored block stops replay at that block")
