@@ -99,6 +99,7 @@ let package = Package(
                 "DashboardAssets", "LedgerDomain", "LedgerStorage", "LedgerCrypto", "MerkleLog", "AccessPolicy",
                 "HealthLedgerProtos",
                 "ProtobufWire", "RPCCore", "HTTP2Transport", "GRPCStandardServices", "GRPCObservability", "GRPCProtos",
+                "GRPCStatusDetails",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]),
@@ -203,7 +204,7 @@ let package = Package(
             name: "LedgerNodeTests",
             dependencies: [
                 "LedgerNode", "LedgerDomain", "LedgerStorage", "LedgerCrypto", "HealthLedgerProtos", "ProtobufWire",
-                "RPCCore", "HTTP2Transport", "HealthLedgerClient", "MerkleLog",
+                "RPCCore", "HTTP2Transport", "HealthLedgerClient", "MerkleLog", "GRPCProtos", "GRPCStatusDetails",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(

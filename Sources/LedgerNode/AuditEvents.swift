@@ -97,6 +97,20 @@ enum AuditEvents {
         return event
     }
 
+    /// A refused Grant or Revoke on the patient's data (the author is neither the patient nor a delegate acting
+    /// within the delegation): the patient sees who tried to change their policy. Logged as a denied DELEGATE, the
+    /// action that would have allowed it, with the categories the grant covers.
+    static func policyChangeRefused(
+        _ transaction: ValidatedTransaction, patient: String, categories: CategorySet, error: RPCError, now: Int64
+    ) -> Healthledger_V1_AuditEvent {
+        var event = base(actor: transaction.author.text, patient: patient, action: .delegate, now: now)
+        event.categories = categories.categories.map(PolicyConversion.wire)
+        event.outcome = .denied
+        event.basis = .noPermit
+        event.reason = error.message
+        return event
+    }
+
     /// A patient's erasure of record content: logged in the patient's trail as a WRITE at their own request, with
     /// the categories of the records whose content was destroyed (their metadata and hashes stay on the chain).
     static func erasure(_ transaction: ValidatedTransaction, admission: Admission, now: Int64)

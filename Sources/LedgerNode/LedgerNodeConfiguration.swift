@@ -18,6 +18,8 @@ public struct LedgerNodeConfiguration: Sendable {
     public var clock: @Sendable () -> Int64
     /// When the running node writes a state snapshot in the background (besides the one at a clean shutdown).
     public var snapshots: SnapshotSchedule
+    /// Calls served per principal and per address before RESOURCE_EXHAUSTED (defaults: 200/s and 100/s).
+    public var rateLimits = RateLimits()
 
     /// A configuration with the defaults: chain "healthledger-local", 16 GiB records, the system clock, a snapshot
     /// every 100,000 entries or 10 minutes.

@@ -14,6 +14,8 @@ final class LedgerRuntime: Sendable {
     let cell: LedgerStateCell
     let committer: BlockCommitter
     let sessions = SessionStore()
+    /// Charges every Ledger call to its principal or address before it does any work.
+    let rateLimiter: CallRateLimiter
     let contentReferences = ContentReferences()
     let feed: CommitFeed
     let contentStore: RecordContentStore
@@ -37,6 +39,7 @@ final class LedgerRuntime: Sendable {
         self.logger = logger
         self.blockLog = blockLog
         self.researchSecret = researchSecret
+        rateLimiter = CallRateLimiter(configuration.rateLimits)
         nodeKey = sealer.nodeKey.publicKey
         let feed = CommitFeed()
         self.feed = feed
@@ -75,8 +78,23 @@ final class LedgerRuntime: Sendable {
         _ = try await committer.submit(.emptyBlock).get()
     }
 
-    /// The caller's session (UNAUTHENTICATED when there is none or it ended).
+    /// The caller's session (UNAUTHENTICATED when there is none or it ended), with one call charged to its principal;
+    /// a call without a valid session is charged to its address instead, so a flood of bad tokens is limited too.
     func authenticate(_ context: ServerContext) throws(RPCError) -> PrincipalID {
+        let principal: PrincipalID
+        do throws(RPCError) {
+            principal = try sessionPrincipal(context)
+        } catch {
+            try rateLimiter.charge(peer: context.peer)
+            throw error
+        }
+        try rateLimiter.charge(principal: principal)
+        return principal
+    }
+
+    /// The principal of the caller's live session, charging nothing: for the check a following stream repeats
+    /// before each delivery of a call that was charged once.
+    func sessionPrincipal(_ context: ServerContext) throws(RPCError) -> PrincipalID {
         let token = try SessionStore.bearerToken(in: context.metadata)
         guard let session = sessions.session(token: token, now: now()) else {
             throw RPCError(.unauthenticated, "the session token is unknown or expired; create a new session")
@@ -98,12 +116,15 @@ final class LedgerRuntime: Sendable {
         return (transaction, try await commit(transaction, auditOnSuccess: auditOnSuccess, auditOnDenial: auditOnDenial))
     }
 
-    /// Stateless checks and the signature check of a submitted transaction.
+    /// Stateless checks and the signature check of a submitted transaction, charged to its author's rate limit.
     func verifiedTransaction(_ signed: Healthledger_V1_SignedTransaction?, kind: OperationKind) throws(RPCError)
         -> ValidatedTransaction
     {
         guard let signed else { throw InputValidation.invalid("transaction", "required") }
         let transaction = try TransactionValidator.validate(signed, expecting: kind)
+        // An author already over the limit is refused before the signature check (the costly part); only a
+        // verified author is charged, so no one can spend another principal's calls by naming them as author.
+        try rateLimiter.refuseEarly(author: transaction.author)
         let key: SigningPublicKey
         if let attached = transaction.attachedKey {
             key = attached
@@ -121,6 +142,7 @@ final class LedgerRuntime: Sendable {
             }
         }
         try TransactionValidator.verifySignature(of: transaction, with: key)
+        try rateLimiter.charge(principal: transaction.author)
         return transaction
     }
 

@@ -160,7 +160,7 @@ extension LedgerService {
     /// rotation); UNAUTHENTICATED naming the sequence to resume from once it ended.
     func reauthenticate(_ context: ServerContext, resumingAt next: UInt64) throws(RPCError) {
         do {
-            _ = try runtime.authenticate(context)
+            _ = try runtime.sessionPrincipal(context)
         } catch {
             throw RPCError(.unauthenticated, "\(error.message); reconnect from sequence \(next) with a new session")
         }

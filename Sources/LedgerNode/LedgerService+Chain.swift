@@ -127,6 +127,7 @@ extension LedgerService {
     public func getChainHead(
         request: Healthledger_V1_GetChainHeadRequest, context: ServerContext
     ) async throws -> Healthledger_V1_GetChainHeadResponse {
+        try runtime.rateLimiter.charge(peer: context.peer)
         var response = Healthledger_V1_GetChainHeadResponse()
         response.chainId = runtime.chainID
         var nodeKey = Healthledger_V1_NodeKey()
@@ -150,6 +151,8 @@ extension LedgerService {
         request: Healthledger_V1_GetBlocksRequest, responses: ResponseWriter<Healthledger_V1_GetBlocksResponse>,
         context: ServerContext
     ) async throws {
+        // Once per call, following or not.
+        try runtime.rateLimiter.charge(peer: context.peer)
         if request.startHeight == 0 { throw InputValidation.invalid("start_height", "must be at least 1") }
         if let end = request.endHeight, end <= request.startHeight {
             throw InputValidation.invalid("end_height", "must be greater than start_height")
@@ -194,6 +197,7 @@ extension LedgerService {
     public func getCheckpoint(
         request: Healthledger_V1_GetCheckpointRequest, context: ServerContext
     ) async throws -> Healthledger_V1_GetCheckpointResponse {
+        try runtime.rateLimiter.charge(peer: context.peer)
         var response = Healthledger_V1_GetCheckpointResponse()
         response.checkpoint = try runtime.cell.read { (state) throws(RPCError) in
             try Self.checkpoint(treeSize: request.treeSize, field: "tree_size", in: state).signed
@@ -204,7 +208,8 @@ extension LedgerService {
     public func getInclusionProof(
         request: Healthledger_V1_GetInclusionProofRequest, context: ServerContext
     ) async throws -> Healthledger_V1_GetInclusionProofResponse {
-        try runtime.cell.read { (state) throws(RPCError) in
+        try runtime.rateLimiter.charge(peer: context.peer)
+        return try runtime.cell.read { (state) throws(RPCError) in
             let (checkpoint, treeSize) = try Self.checkpoint(treeSize: request.treeSize, field: "tree_size", in: state)
             guard request.leafIndex < treeSize else {
                 throw InputValidation.invalid("leaf_index", "\(request.leafIndex) is not below tree size \(treeSize)")
@@ -227,6 +232,7 @@ extension LedgerService {
     public func getConsistencyProof(
         request: Healthledger_V1_GetConsistencyProofRequest, context: ServerContext
     ) async throws -> Healthledger_V1_GetConsistencyProofResponse {
+        try runtime.rateLimiter.charge(peer: context.peer)
         if request.firstTreeSize == 0 { throw InputValidation.invalid("first_tree_size", "must be at least 1") }
         return try runtime.cell.read { (state) throws(RPCError) in
             let first = try Self.checkpoint(treeSize: request.firstTreeSize, field: "first_tree_size", in: state)

@@ -20,6 +20,7 @@ public struct LedgerService: Healthledger_V1_LedgerService {
     public func createSessionChallenge(
         request: Healthledger_V1_CreateSessionChallengeRequest, context: ServerContext
     ) async throws -> Healthledger_V1_CreateSessionChallengeResponse {
+        try runtime.rateLimiter.charge(peer: context.peer)
         // Any well-formed request gets a challenge: whether the principal or key is known is decided only once a
         // signature proves the caller holds the key, so an unauthenticated caller cannot learn who is on the
         // ledger from this answer.
@@ -36,6 +37,8 @@ public struct LedgerService: Healthledger_V1_LedgerService {
     public func createSession(
         request: Healthledger_V1_CreateSessionRequest, context: ServerContext
     ) async throws -> Healthledger_V1_CreateSessionResponse {
+        // Before the signature check: the caller has no principal yet, and proving one is the costly part.
+        try runtime.rateLimiter.charge(peer: context.peer)
         let (principal, keyID, attached) = try sessionKey(
             principalID: request.principalId, keyID: request.keyId, publicKey: request.publicKey)
         if request.challenge.count != 32 {
@@ -107,7 +110,17 @@ public struct LedgerService: Healthledger_V1_LedgerService {
     public func grant(
         request: Healthledger_V1_GrantRequest, context: ServerContext
     ) async throws -> Healthledger_V1_GrantResponse {
-        let (transaction, receipt) = try await runtime.commitTransaction(request.transaction, kind: .grant)
+        let now = runtime.now()
+        let (transaction, receipt) = try await runtime.commitTransaction(
+            request.transaction, kind: .grant,
+            auditOnDenial: { transaction, error in
+                guard error.code == .permissionDenied, case .grant(let operation) = transaction.operation else {
+                    return nil
+                }
+                return AuditEvents.policyChangeRefused(
+                    transaction, patient: operation.patient.text, categories: operation.categories, error: error,
+                    now: now)
+            })
         var response = Healthledger_V1_GrantResponse()
         response.grantId = transaction.id
         response.receipt = try runtime.receipt(transaction, receipt)
@@ -117,7 +130,21 @@ public struct LedgerService: Healthledger_V1_LedgerService {
     public func revoke(
         request: Healthledger_V1_RevokeRequest, context: ServerContext
     ) async throws -> Healthledger_V1_RevokeResponse {
-        let (transaction, receipt) = try await runtime.commitTransaction(request.transaction, kind: .revoke)
+        let now = runtime.now()
+        let transaction = try runtime.verifiedTransaction(request.transaction, kind: .revoke)
+        guard case .revoke(let grantID, _) = transaction.operation else { preconditionFailure("validated kind") }
+        // Whose grant it is and what it covers never change, so a refusal's audit event can take them from here.
+        let target = runtime.cell.read { state -> (patient: String, categories: CategorySet)? in
+            guard let detail = state.grants[grantID] else { return nil }
+            return (detail.patient, state.policies[detail.patient]?.grant(id: grantID)?.categories ?? [])
+        }
+        let receipt = try await runtime.commit(
+            transaction,
+            auditOnDenial: { transaction, error in
+                guard error.code == .permissionDenied, let target else { return nil }
+                return AuditEvents.policyChangeRefused(
+                    transaction, patient: target.patient, categories: target.categories, error: error, now: now)
+            })
         var response = Healthledger_V1_RevokeResponse()
         response.receipt = try runtime.receipt(transaction, receipt)
         return response

@@ -23,7 +23,13 @@ struct ServeCommand: AsyncParsableCommand {
             metrics_port, emergency_clinicians (list of principal ids), emergency_categories (list, e.g.
             "allergies"), researchers (list of principal ids), max_emergency_duration_minutes, max_record_bytes,
             log_level, snapshot_every_entries, snapshot_every_seconds, dashboard (true/false), dashboard_dir,
-            web_allowed_origins (list of origins).
+            web_allowed_origins (list of origins), rate_limit, rate_burst, address_rate_limit,
+            address_rate_burst.
+
+            Every Ledger call is charged to its caller: calls with a session and signed transactions to the
+            principal (default 200/s, burst 400), the others (signing in, public chain and proof reads) to the
+            caller's IP address (default 100/s, burst 200). A caller over its limit gets RESOURCE_EXHAUSTED
+            saying when to retry; --rate-limit off and --address-rate-limit off turn the limits off.
 
             The patient dashboard is served at https://<host>:<port>/ on the same listener (built into the
             binary; browsers need TLS, the default); it calls the Ledger service over gRPC-Web. --no-dashboard
@@ -38,6 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
               healthledger serve --data-dir /var/lib/healthledger --port 443 --tls-cert cert.pem --tls-key key.pem
               healthledger serve --plaintext --port 7080 --emergency-clinician hl1...
               healthledger serve --config /etc/healthledger/node.json
+              healthledger serve --rate-limit 1000/s --rate-burst 5000 --address-rate-limit 20/s
             """)
 
     @Option(name: .long, help: "JSON config file (see the discussion for keys).")
@@ -86,6 +93,15 @@ struct ServeCommand: AsyncParsableCommand {
         name: .long,
         help: "An origin (https://host[:port]) whose pages may call the node over gRPC-Web cross-origin (repeatable).")
     var webAllowedOrigin: [String] = []
+    @Option(name: .long, help: "Calls per principal: N/s, N/min or N/h, or off (default 200/s).")
+    var rateLimit: String?
+    @Option(name: .long, help: "Calls a principal may make at once after a quiet spell (default twice the rate: 400).")
+    var rateBurst: Int?
+    @Option(
+        name: .long, help: "Calls per IP address without a principal (sign-in, public chain reads): N/s, N/min, N/h or off (default 100/s).")
+    var addressRateLimit: String?
+    @Option(name: .long, help: "Calls an address may make at once after a quiet spell (default twice the rate: 200).")
+    var addressRateBurst: Int?
 
     func run() async throws {
         let resolved = Result { () throws(ServeSettings.Problem) in try ServeSettings.resolve(flags: self) }

@@ -35,6 +35,10 @@ struct ServeSettings {
         var dashboard: Bool?
         var dashboard_dir: String?
         var web_allowed_origins: [String]?
+        var rate_limit: String?
+        var rate_burst: Int?
+        var address_rate_limit: String?
+        var address_rate_burst: Int?
     }
 
     var dataDirectory: String
@@ -135,6 +139,12 @@ struct ServeSettings {
             }
             configuration.snapshots.everySeconds = seconds
         }
+        configuration.rateLimits.perPrincipal = try rateLimit(
+            flags.rateLimit ?? file.rate_limit, burst: flags.rateBurst ?? file.rate_burst,
+            default: RateLimits.defaultPerPrincipal, names: ("--rate-limit", "--rate-burst"))
+        configuration.rateLimits.perAddress = try rateLimit(
+            flags.addressRateLimit ?? file.address_rate_limit, burst: flags.addressRateBurst ?? file.address_rate_burst,
+            default: RateLimits.defaultPerAddress, names: ("--address-rate-limit", "--address-rate-burst"))
         let dashboard: DashboardFiles
         let dashboardDirectory = flags.dashboardDir ?? file.dashboard_dir
         if flags.noDashboard || file.dashboard == false {
@@ -167,6 +177,43 @@ struct ServeSettings {
         settings.dashboard = dashboard
         settings.webAllowedOrigins = origins
         return settings
+    }
+
+    /// A rate limit from its settings: `rate` is "N/s", "N/min" or "N/h" (a bare N is per second), "off" or 0 for
+    /// none; `burst` defaults to twice the calls per period, or the default limit's burst when only it is given.
+    static func rateLimit(
+        _ rate: String?, burst: Int?, default defaultLimit: RateLimit?, names: (rate: String, burst: String)
+    ) throws(Problem) -> RateLimit? {
+        guard let rate else {
+            guard let burst else { return defaultLimit }
+            guard let defaultLimit else { throw Problem(description: "\(names.burst) \(burst): the limit is off") }
+            guard let limit = RateLimit(
+                calls: Int(defaultLimit.calls), per: .nanoseconds(defaultLimit.periodNanoseconds), burst: burst)
+            else { throw Problem(description: "\(names.burst) \(burst): must be 1 to \(RateLimit.maxCalls)") }
+            return limit
+        }
+        let text = rate.lowercased()
+        if text == "off" || text == "0" {
+            if let burst { throw Problem(description: "\(names.burst) \(burst): \(names.rate) is off") }
+            return nil
+        }
+        let parts = text.split(separator: "/", maxSplits: 1)
+        let period: Duration?
+        switch parts.count == 2 ? String(parts[1]) : "s" {
+        case "s", "sec", "second": period = .seconds(1)
+        case "m", "min", "minute": period = .seconds(60)
+        case "h", "hour": period = .seconds(3_600)
+        default: period = nil
+        }
+        guard let period, let calls = parts.first.flatMap({ Int($0) }), calls > 0 else {
+            throw Problem(description: "\(names.rate) \(rate): expected calls per period (200/s, 600/min, 10000/h) or off")
+        }
+        let chosenBurst = burst ?? min(calls, Int(RateLimit.maxCalls) / 2) * 2
+        guard let limit = RateLimit(calls: calls, per: period, burst: chosenBurst) else {
+            throw Problem(
+                description: "\(names.rate) \(rate) \(names.burst) \(chosenBurst): calls and burst must be 1 to \(RateLimit.maxCalls)")
+        }
+        return limit
     }
 
     /// $XDG_DATA_HOME/healthledger, or ~/.local/share/healthledger.

@@ -569,7 +569,7 @@ extension LedgerSecurityTests {
         }
 
         /// A CreateSession request for `identity`, with a fresh challenge correctly signed.
-        private func signedSessionRequest(
+        func signedSessionRequest(
             for identity: LedgerIdentity, stub: Healthledger_V1_LedgerClient<HTTP2ClientTransport>
         ) async throws -> Healthledger_V1_CreateSessionRequest {
             var challengeRequest = Healthledger_V1_CreateSessionChallengeRequest()
