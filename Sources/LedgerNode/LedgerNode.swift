@@ -48,11 +48,13 @@ public final class LedgerNode: Sendable {
     /// every block's hashes, links and signatures are checked again, and the state is rebuilt.
     public static func open(_ configuration: LedgerNodeConfiguration, logger: Logger) throws -> LedgerNode {
         let files = try NodeFiles.prepare(configuration, logger: logger)
+        let fileIO = configuration.fileIO
         let nodeKeys = [files.nodeKey.publicKey.keyID: files.nodeKey.publicKey]
         // The newest snapshot (periodic or from a clean shutdown) spares replaying the blocks it covers; the blocks
         // after it are replayed and checked as usual. A snapshot that does not fit the log is ignored (full replay).
         let recoveryStarted = ContinuousClock.now
-        var snapshotState = loadSnapshot(in: files.snapshotDirectory, chainID: files.chainID, logger: logger)
+        var snapshotState = loadSnapshot(
+            in: files.snapshotDirectory, chainID: files.chainID, fileIO: fileIO, logger: logger)
         var snapshotHeight = snapshotState?.height
         let snapshotEntries = snapshotState?.treeSize ?? 0
         var opened: (log: BlockLog, recovery: BlockLogRecovery)
@@ -60,12 +62,14 @@ public final class LedgerNode: Sendable {
         do {
             // The snapshot's state is moved, not copied: the replay of the tail then changes it in place.
             (opened, state) = try replay(
-                files: files, from: snapshotState.take(), rules: configuration.rules, nodeKeys: nodeKeys)
+                files: files, fileIO: fileIO, from: snapshotState.take(), rules: configuration.rules,
+                nodeKeys: nodeKeys)
         } catch let mismatch as SnapshotMismatch {
             logger.warning(
                 "the snapshot does not match the block log; replaying it all", metadata: ["reason": "\(mismatch.reason)"])
             snapshotHeight = nil
-            (opened, state) = try replay(files: files, from: nil, rules: configuration.rules, nodeKeys: nodeKeys)
+            (opened, state) = try replay(
+                files: files, fileIO: fileIO, from: nil, rules: configuration.rules, nodeKeys: nodeKeys)
         }
         if opened.recovery.truncatedBytes > 0 {
             logger.warning(
@@ -76,11 +80,13 @@ public final class LedgerNode: Sendable {
         }
         let contentStore: RecordContentStore
         do {
-            contentStore = try RecordContentStore.open(directory: files.contentDirectory, masterKey: files.masterKey)
+            contentStore = try RecordContentStore.open(
+                directory: files.contentDirectory, masterKey: files.masterKey, fileIO: fileIO)
         } catch {
             opened.log.close()
             throw LedgerNodeError("\(error)")
         }
+        destroyErasedContent(in: state, contentStore: contentStore, logger: logger)
         let replayedBlocks = opened.recovery.recordCount - Int(snapshotHeight ?? 0)
         logger.info(
             "recovered the chain",
@@ -96,8 +102,10 @@ public final class LedgerNode: Sendable {
             coveredEntries: snapshotHeight == nil ? 0 : snapshotEntries, committedEntries: state.treeSize,
             now: SnapshotWriter.now())
         let snapshots = SnapshotWriter(
-            cell: cell, directory: files.snapshotDirectory, trigger: trigger,
-            logger: logger)
+            cell: cell, directory: files.snapshotDirectory, trigger: trigger, logger: logger,
+            write: { bytes, height, directory throws(StorageError) in
+                try SnapshotFile.write(bytes, height: height, to: directory, fileIO: fileIO)
+            })
         let runtime = LedgerRuntime(
             configuration: configuration, chainID: files.chainID, cell: cell, blockLog: opened.log,
             sealer: BlockSealer(nodeKey: files.nodeKey), contentStore: contentStore,
@@ -113,6 +121,26 @@ public final class LedgerNode: Sendable {
         runtime.committer.start()
         snapshots.start()
         return node
+    }
+
+    /// Deletes again what committed erasures should have destroyed. An erasure is committed before its content is
+    /// deleted, so a crash or a failing disk in between leaves content files that nothing serves, while the patient
+    /// was promised they are gone. Content a live record of the patient shares is kept.
+    private static func destroyErasedContent(in state: LedgerState, contentStore: RecordContentStore, logger: Logger) {
+        for (patient, ids) in state.recordsByPatient {
+            let records = ids.compactMap { state.records[$0] }
+            guard records.contains(where: \.contentErased) else { continue }
+            let live = Set(records.lazy.filter { !$0.contentErased }.map(\.metadata.contentSha256))
+            for record in records where record.contentErased {
+                let hash = record.metadata.contentSha256
+                guard !live.contains(hash), contentStore.contains(patient: patient, sha256: hash) else { continue }
+                do { try contentStore.erase(patient: patient, sha256: hash) } catch {
+                    logger.error(
+                        "could not delete the content of an erased record",
+                        metadata: ["record": "\(record.id)", "error": "\(error)"])
+                }
+            }
+        }
     }
 
     private init(
@@ -170,14 +198,16 @@ public final class LedgerNode: Sendable {
         var reason: String
     }
 
-    private static func loadSnapshot(in directory: String, chainID: String, logger: Logger) -> LedgerState? {
+    private static func loadSnapshot(in directory: String, chainID: String, fileIO: FileIO, logger: Logger)
+        -> LedgerState?
+    {
         let started = ContinuousClock.now
         do {
             // Decoded where the file is mapped; the state keeps nothing of the mapping.
             let skipped = { (error: StorageError) in
                 logger.warning("skipping a damaged snapshot", metadata: ["error": "\(error)"])
             }
-            let loaded = try SnapshotFile.withLatest(in: directory, skipped: skipped) { height, bytes in
+            let loaded = try SnapshotFile.withLatest(in: directory, fileIO: fileIO, skipped: skipped) { height, bytes in
                 let state = Result { () throws(SnapshotError) in try LedgerState.restore(snapshotBytes: bytes) }
                 return (height, bytes.count, state)
             }
@@ -203,7 +233,7 @@ public final class LedgerNode: Sendable {
     /// Opens the block log, replaying (with every check) the blocks that `snapshot` does not cover. Throws
     /// SnapshotMismatch when the snapshot is not a prefix of this log.
     private static func replay(
-        files: NodeFiles, from snapshot: consuming LedgerState?, rules: LedgerRules,
+        files: NodeFiles, fileIO: FileIO, from snapshot: consuming LedgerState?, rules: LedgerRules,
         nodeKeys: [String: SigningPublicKey]
     ) throws -> ((log: BlockLog, recovery: BlockLogRecovery), LedgerState) {
         let covered = snapshot?.height ?? 0
@@ -212,7 +242,7 @@ public final class LedgerNode: Sendable {
         var failure: Error?
         let opened: (log: BlockLog, recovery: BlockLogRecovery)
         do {
-            opened = try BlockLog.open(path: files.blockLogPath) { (payload) throws(StorageError) in
+            opened = try BlockLog.open(path: files.blockLogPath, fileIO: fileIO) { (payload) throws(StorageError) in
                 index += 1
                 if index < covered { return }
                 if index == covered {

@@ -1,5 +1,6 @@
 import Glibc
 import LedgerDomain
+import LedgerStorage
 
 /// How a node runs: where its data lives, which chain it serves, and the limits and rules it enforces.
 public struct LedgerNodeConfiguration: Sendable {
@@ -20,6 +21,9 @@ public struct LedgerNodeConfiguration: Sendable {
     public var snapshots: SnapshotSchedule
     /// Calls served per principal and per address before RESOURCE_EXHAUSTED (defaults: 200/s and 100/s).
     public var rateLimits = RateLimits()
+    /// The file operations behind every file the node writes or reads in its data directory (block log, record
+    /// content, snapshots, keys); replaceable so the fault suite can make the disk fail with ENOSPC or EIO.
+    public var fileIO: FileIO = .system
 
     /// A configuration with the defaults: chain "healthledger-local", 16 GiB records, the system clock, a snapshot
     /// every 100,000 entries or 10 minutes.

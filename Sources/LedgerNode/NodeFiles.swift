@@ -19,15 +19,16 @@ struct NodeFiles {
 
     static func prepare(_ configuration: LedgerNodeConfiguration, logger: Logger) throws -> NodeFiles {
         let directory = configuration.dataDirectory
+        let fileIO = configuration.fileIO
         var created = false
         if access(directory, F_OK) != 0 {
-            try makeDirectories(directory)
+            try makeDirectories(directory, fileIO: fileIO)
             created = true
             logger.notice("created the data directory", metadata: ["path": "\(directory)"])
         }
         let chainIDPath = directory + "/chain-id"
         let chainID: String
-        if let stored = try readFile(chainIDPath) {
+        if let stored = try readFile(chainIDPath, fileIO: fileIO) {
             chainID = String(decoding: stored, as: UTF8.self).trimmingNewline()
             if chainID != configuration.chainID {
                 throw LedgerNodeError(
@@ -40,12 +41,12 @@ struct NodeFiles {
                 throw LedgerNodeError(error.message)
             }
             chainID = configuration.chainID
-            try writeFileDurably(chainIDPath, Array((chainID + "\n").utf8))
+            try writeFileDurably(chainIDPath, fileIO: fileIO, Array((chainID + "\n").utf8))
         }
 
         let nodeKeyPath = directory + "/node-key.pem"
         let nodeKey: SigningPrivateKey
-        if let pem = try readFile(nodeKeyPath) {
+        if let pem = try readFile(nodeKeyPath, fileIO: fileIO) {
             do {
                 nodeKey = try SigningPrivateKey(pemRepresentation: String(decoding: pem, as: UTF8.self))
             } catch {
@@ -53,7 +54,7 @@ struct NodeFiles {
             }
         } else {
             nodeKey = SigningPrivateKey.generate(.ed25519)
-            try writeFileDurably(nodeKeyPath, Array(nodeKey.pemRepresentation.utf8))
+            try writeFileDurably(nodeKeyPath, fileIO: fileIO, Array(nodeKey.pemRepresentation.utf8))
             logger.notice(
                 "created the node's block-signing key",
                 metadata: ["path": "\(nodeKeyPath)", "key_id": "\(nodeKey.publicKey.keyID)"])
@@ -61,12 +62,12 @@ struct NodeFiles {
 
         let masterKeyPath = directory + "/master.key"
         let masterKey: [UInt8]
-        if let stored = try readFile(masterKeyPath) {
+        if let stored = try readFile(masterKeyPath, fileIO: fileIO) {
             guard stored.count == 32 else { throw LedgerNodeError("\(masterKeyPath): must hold 32 bytes") }
             masterKey = stored
         } else {
             masterKey = SecureRandom.bytes(32)
-            try writeFileDurably(masterKeyPath, masterKey)
+            try writeFileDurably(masterKeyPath, fileIO: fileIO, masterKey)
             logger.notice("created the master key that wraps record data keys", metadata: ["path": "\(masterKeyPath)"])
         }
 
@@ -74,14 +75,14 @@ struct NodeFiles {
         // replaced secret changes every pseudonym, so backups must include it.
         let researchSecretPath = directory + "/research-pseudonym.key"
         let researchSecret: [UInt8]
-        if let stored = try readFile(researchSecretPath) {
+        if let stored = try readFile(researchSecretPath, fileIO: fileIO) {
             guard stored.count == ResearchPseudonym.secretByteCount else {
                 throw LedgerNodeError("\(researchSecretPath): must hold \(ResearchPseudonym.secretByteCount) bytes")
             }
             researchSecret = stored
         } else {
             researchSecret = SecureRandom.bytes(ResearchPseudonym.secretByteCount)
-            try writeFileDurably(researchSecretPath, researchSecret)
+            try writeFileDurably(researchSecretPath, fileIO: fileIO, researchSecret)
             logger.notice(
                 "created the secret behind the research feed's pseudonyms", metadata: ["path": "\(researchSecretPath)"])
         }
@@ -92,19 +93,19 @@ struct NodeFiles {
     }
 
     /// Creates `path` and its missing parents, mode 0700.
-    static func makeDirectories(_ path: String) throws {
-        do { try SmallFile.makeDirectories(path) } catch { throw LedgerNodeError("\(error)") }
+    static func makeDirectories(_ path: String, fileIO: FileIO) throws {
+        do { try SmallFile.makeDirectories(path, fileIO: fileIO) } catch { throw LedgerNodeError("\(error)") }
     }
 
     /// The file's bytes, or nil when it does not exist.
-    static func readFile(_ path: String) throws -> [UInt8]? {
-        do { return try SmallFile.read(path) } catch { throw LedgerNodeError("\(error)") }
+    static func readFile(_ path: String, fileIO: FileIO) throws -> [UInt8]? {
+        do { return try SmallFile.read(path, fileIO: fileIO) } catch { throw LedgerNodeError("\(error)") }
     }
 
     /// Writes `bytes` to `path` atomically and durably (mode 0600), so a crash leaves the old file or the new
     /// one, never a half-written key.
-    static func writeFileDurably(_ path: String, _ bytes: [UInt8]) throws {
-        do { try SmallFile.write(bytes, to: path) } catch { throw LedgerNodeError("\(error)") }
+    static func writeFileDurably(_ path: String, fileIO: FileIO, _ bytes: [UInt8]) throws {
+        do { try SmallFile.write(bytes, to: path, fileIO: fileIO) } catch { throw LedgerNodeError("\(error)") }
     }
 }
 
