@@ -216,3 +216,25 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The libFuzzer targets (Fuzz/), only when scripts/fuzz builds them with `--sanitize=fuzzer`: they have no main of
+// their own (libFuzzer's is linked in), so the ordinary build must not see them.
+if Context.environment["HEALTHLEDGER_FUZZ"] == "1" {
+    package.targets += [
+        // Every generated message type: decode, re-encode, decode again, compare.
+        .executableTarget(
+            name: "fuzz-protobuf-decode", dependencies: ["ProtobufWire", "HealthLedgerProtos", "GRPCProtos"],
+            path: "Fuzz/Sources/fuzz-protobuf-decode"),
+        // Raw bytes into one HTTP/2 + gRPC server connection that routes to a real node's Ledger service.
+        .executableTarget(
+            name: "fuzz-server-connection",
+            dependencies: [
+                "LedgerNode", "HTTP2Transport", "RPCCore", "GRPCStandardServices", "GRPCObservability", "GRPCProtos",
+                "HealthLedgerProtos", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/Sources/fuzz-server-connection"),
+        // .proto text into the generator's parser, resolver, descriptor builder and renderers.
+        .executableTarget(
+            name: "fuzz-proto-parser", dependencies: ["ProtoCodegen"], path: "Fuzz/Sources/fuzz-proto-parser"),
+    ]
+}

@@ -138,6 +138,22 @@ public final class GRPCServer: Sendable {
         return (bound, SocketAddress.of(fd, peer: false).port)
     }
 
+    /// Serves `fd`, a connected non-blocking stream socket (such as one end of a socketpair), on the first loop as
+    /// if the main listener had accepted it; the server owns and closes it. For in-process drivers such as the
+    /// connection fuzzer, which feed one connection bytes without a TCP handshake per input.
+    @_spi(Testing) public func serveConnectedSocket(_ fd: Int32) throws(RPCError) {
+        let running = state.withLock { state -> LoopBound<LoopConnections>? in
+            if case .running(_, let registries, _) = state.phase { return registries.first }
+            return nil
+        }
+        guard let registry = running, let shared = sharedState.withLock({ $0.first }) else {
+            throw RPCError(.failedPrecondition, "the server is not running")
+        }
+        registry.loop.execute {
+            ServerListener.serve(client: fd, loop: registry.loop, shared: shared, registry: registry.value)
+        }
+    }
+
     /// The bound health port, once started with `ServerConfiguration.healthPort` set.
     public var healthPort: Int? {
         state.withLock { state in

@@ -49,37 +49,42 @@ final class ServerListener: FileDescriptorHandler {
                 return
             }
             guard let client = accepted else { return }
-            let limits = shared.configuration.limits
-            if shared.openConnections.wrappingAdd(1, ordering: .relaxed).newValue > limits.maxConnections {
-                shared.openConnections.wrappingSubtract(1, ordering: .relaxed)
-                shared.configuration.eventLog.record(
-                    peer: SocketAddress.of(client, peer: true).peerDescription,
-                    "closed on accept: \(limits.maxConnections) connections already open")
-                close(client)
-                continue
-            }
-            SocketCalls.setNoDelay(client)
-            var pipe: (any BytePipe)?
-            if let context = shared.tlsContext {
-                do {
-                    pipe = TLSBytePipe(session: try TLSSession(context: context, serverName: nil))
-                } catch {
-                    shared.openConnections.wrappingSubtract(1, ordering: .relaxed)
-                    close(client)
-                    continue
-                }
-            }
-            let socket = SocketConnection(
-                fd: client, loop: loop, pipe: pipe, outboundLimit: limits.outboundBytesPerConnection)
-            let connection = ServerConnection(
-                socket: socket, shared: shared, peer: SocketAddress.of(client, peer: true).peerDescription)
-            let key = ObjectIdentifier(connection)
-            registry.connections[key] = connection
-            socket.onClose = { [registry, shared] in
-                registry.connections[key] = nil
-                shared.openConnections.wrappingSubtract(1, ordering: .relaxed)
-            }
-            socket.start(engine: connection)
+            ServerListener.serve(client: client, loop: loop, shared: shared, registry: registry)
         }
+    }
+
+    /// Serves `client`, a connected non-blocking socket, on `loop` (its thread) as one of `registry`'s
+    /// connections, unless the connection limit is reached or its TLS session cannot be made.
+    static func serve(client: Int32, loop: EventLoop, shared: ServerShared, registry: LoopConnections) {
+        let limits = shared.configuration.limits
+        if shared.openConnections.wrappingAdd(1, ordering: .relaxed).newValue > limits.maxConnections {
+            shared.openConnections.wrappingSubtract(1, ordering: .relaxed)
+            shared.configuration.eventLog.record(
+                peer: SocketAddress.of(client, peer: true).peerDescription,
+                "closed on accept: \(limits.maxConnections) connections already open")
+            close(client)
+            return
+        }
+        SocketCalls.setNoDelay(client)
+        var pipe: (any BytePipe)?
+        if let context = shared.tlsContext {
+            do {
+                pipe = TLSBytePipe(session: try TLSSession(context: context, serverName: nil))
+            } catch {
+                shared.openConnections.wrappingSubtract(1, ordering: .relaxed)
+                close(client)
+                return
+            }
+        }
+        let socket = SocketConnection(fd: client, loop: loop, pipe: pipe, outboundLimit: limits.outboundBytesPerConnection)
+        let connection = ServerConnection(
+            socket: socket, shared: shared, peer: SocketAddress.of(client, peer: true).peerDescription)
+        let key = ObjectIdentifier(connection)
+        registry.connections[key] = connection
+        socket.onClose = { [registry, shared] in
+            registry.connections[key] = nil
+            shared.openConnections.wrappingSubtract(1, ordering: .relaxed)
+        }
+        socket.start(engine: connection)
     }
 }
