@@ -60,6 +60,10 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     /// The socket is closed: no timer may be armed any more (it would keep this connection alive).
     private var socketClosed = false
     private(set) var isDraining = false
+    /// A breach got GOAWAY ENHANCE_YOUR_CALM: nothing more the peer sent is parsed. A rapid reset's HEADERS
+    /// queued behind the one that crossed the limit would otherwise each still open a call and cancel it,
+    /// holding the loop (and every other connection on it) for hundreds of milliseconds.
+    private var calmedDown = false
 
     /// Prepares the engine for `socket`; `SocketConnection.start(engine:)` starts it.
     init(socket: SocketConnection, shared: ServerShared, peer: String) {
@@ -108,9 +112,11 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     }
 
     func received(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if calmedDown { return false }
         lastReceivedAt = MonotonicTime.now
         if session.receive(bytes) { return true }
-        answerFatalError()
+        // A callback stopped parsing after calming the connection down; its GOAWAY is already queued.
+        if !calmedDown { answerFatalError() }
         return false
     }
 
@@ -264,6 +270,7 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
         session.submitGoAway(errorCode: NGHTTP2_ENHANCE_YOUR_CALM, debug: reason)
         isDraining = true
         closeRequested = true
+        calmedDown = true
         let open = streams
         for stream in open.values {
             perform(stream.lifecycle.connectionCalmedDown(), on: stream, failure: RPCError(.unavailable, reason))
@@ -274,6 +281,7 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     // MARK: HTTP2SessionDelegate
 
     func sessionBeginHeaders(streamID: Int32, category: nghttp2_headers_category) -> Int32 {
+        if calmedDown { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
         headerBlockStream = streamID
         headerBlockStarted = MonotonicTime.now
         if headersTimer == nil { armHeadersTimer(after: limits.requestHeadersTimeout) }
@@ -303,6 +311,7 @@ final class ServerConnection: ConnectionEngine, HTTP2SessionDelegate {
     }
 
     func sessionFrameReceived(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
+        if calmedDown { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
         // A whole frame arrived, so no header block is in progress (a HEADERS frame arrives after its
         // CONTINUATIONs; nothing else may come between them).
         headerBlockStream = nil

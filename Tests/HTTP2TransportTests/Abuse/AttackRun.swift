@@ -6,19 +6,31 @@ import Synchronization
 import Testing
 
 /// One attack against a fresh in-process server: the raw peer script runs while a well-behaved Swift client
-/// keeps making unary calls on the same event loop; what the script saw, what the server logged, the client's
-/// latencies and the process's memory come back for the test to check.
+/// (the bystander) keeps making unary calls on the same event loop; what the script saw, what the server logged,
+/// the bystander's latencies and the process's memory come back for the test to check.
+///
+/// The bystander's normal figure is its p99 while the same peer script runs its `well_behaved` case (valid calls
+/// at full pace) against the same server: the interpreter's start-up and CPU and a busy neighbour's frames are
+/// in the baseline as they are in the attack, so what the comparison shows is the attack's own cost.
 struct AttackRun {
+    /// The attack (the script's case name).
+    let name: String
     /// `OBSERVED key=value` lines the script printed.
     let observed: [String: String]
     /// Everything the script printed.
     let output: String
     /// Lines the server wrote to its connection event log.
     let logLines: [String]
-    /// The well-behaved client's p99 latency before and during the attack.
+    /// The bystander's p99 with nothing else on the server, for the record only.
+    let quietP99: Duration
+    /// The bystander's p99 while the well-behaved peer ran: the normal figure the attack is held to.
     let baselineP99: Duration
+    /// Calls the bystander completed while the well-behaved peer ran.
+    let baselineCalls: Int
+    /// The bystander's p99 and slowest call during the attack.
     let duringP99: Duration
-    /// Calls the well-behaved client completed during the attack, and how many failed.
+    let duringMax: Duration
+    /// Calls the bystander completed during the attack, and how many failed.
     let callsDuring: Int
     let failedCalls: [String]
     /// VmRSS of this process (KiB) before the attack, its peak during it, and after.
@@ -26,16 +38,24 @@ struct AttackRun {
     let rssPeak: Int
     let rssAfter: Int
 
-    /// Latency a bystander may reach during an attack: twice its baseline, with a floor so scheduling noise on a
-    /// loaded two-core machine is not mistaken for starvation (a starved loop shows up as seconds, not ms). With
-    /// the other suites running in parallel, harmless attacks (a byte every 100 ms) measured p99s up to 64 ms.
-    var latencyAllowance: Duration { max(baselineP99 * 2, .milliseconds(200)) }
+    /// The least the bystander's p99 allowance can be. Twice the normal figure alone flakes on a two-core machine
+    /// with other work on it. In eleven runs of the suite while other builds ran (load 4-18), the median ratio
+    /// per attack was 0.65-1.21x, but 12 of 275 attack runs went past 2x: attacks that work the server (rapid reset
+    /// 3.14x, CONTINUATION flood 3.01x) and ones that do almost nothing (a bad preface 2.14x, streams beyond the
+    /// limit 4.78x). That is window-to-window noise. No attack's p99 went over 28.4 ms, and a loop that stalls
+    /// shows up as hundreds of milliseconds.
+    static let busyMachineFloor = Duration.milliseconds(50)
 
-    /// Starts a one-loop server (attacker and bystander share the loop), measures the bystander's baseline,
-    /// runs script case `name`, keeps calling until the script exits, then runs `afterAttack` with the server
-    /// still up.
+    /// Latency the bystander may reach during an attack: twice its normal figure (the criterion), but no
+    /// less than `busyMachineFloor`.
+    var latencyAllowance: Duration { max(baselineP99 * 2, Self.busyMachineFloor) }
+
+    /// Starts a one-loop server (attacker and bystander share the loop), measures the bystander's normal figure
+    /// beside the well-behaved peer, runs script case `name`, keeps calling until the script exits, then runs
+    /// `afterAttack` with the server still up. `answer` names the server's answer from the script's
+    /// observations, for the figures line.
     static func perform(
-        _ name: String, _ configure: (inout ServerConfiguration) -> Void = { _ in },
+        _ name: String, answer: AttackAnswer = .goaway, _ configure: (inout ServerConfiguration) -> Void = { _ in },
         afterAttack: (TestServer) async -> Void = { _ in }
     ) async throws -> AttackRun {
         let log = EventLogLines()
@@ -46,65 +66,111 @@ struct AttackRun {
         let transport = try HTTP2ClientTransport(
             configuration: ClientConfiguration(host: "127.0.0.1", port: server.port))
         let client = Grpc_Testing_TestServiceClient(transport: transport)
-        let options = CallOptions(timeout: .seconds(5))
 
         // Warm-up with a long deadline: when the suites start together, tests that block the cooperative pool
         // (synchronous waits on child processes) can stall any async code for seconds.
         let warmUp = CallOptions(timeout: .seconds(30))
         for _ in 0..<20 { _ = try await client.emptyCall(Grpc_Testing_Empty(), options: warmUp) }
-        var baseline: [Duration] = []
-        for _ in 0..<200 {
-            let start = ContinuousClock.now
-            _ = try await client.emptyCall(Grpc_Testing_Empty(), options: options)
-            baseline.append(ContinuousClock.now - start)
-        }
+        var quiet: [Duration] = []
+        for _ in 0..<200 { quiet.append(try await timedCall(client)) }
 
+        let baseline = try await callThroughout(client, peerCase: "well_behaved", port: server.port)
+        #expect(baseline.observed["calls_ok"] == "500", "well-behaved peer: \(baseline.output)")
+        #expect(baseline.failures.isEmpty, "bystander beside the well-behaved peer: \(baseline.failures.prefix(3))")
         let rssBefore = ProcessMemory.residentKiB()
-        var rssPeak = rssBefore
-        let finished = CompletionFlag()
-        let script = Task {
-            defer { finished.set() }
-            return try await PythonRunner.run(AbusePeerScript.source, arguments: [String(server.port), name])
-        }
-        var during: [Duration] = []
-        var failures: [String] = []
-        let deadline = ContinuousClock.now.advanced(by: .seconds(15))
-        while !finished.isSet && ContinuousClock.now < deadline && during.count < 50_000 {
-            let start = ContinuousClock.now
-            do {
-                _ = try await client.emptyCall(Grpc_Testing_Empty(), options: options)
-            } catch {
-                failures.append("\(error)")
-            }
-            during.append(ContinuousClock.now - start)
-            if during.count % 16 == 0 { rssPeak = max(rssPeak, ProcessMemory.residentKiB()) }
-        }
-        let (_, output) = try await script.value
+        let attack = try await callThroughout(client, peerCase: name, port: server.port)
         await afterAttack(server)
         let rssAfter = ProcessMemory.residentKiB()
-        rssPeak = max(rssPeak, rssAfter)
         await transport.close()
         await server.stop(grace: .milliseconds(100))
 
-        var observed: [String: String] = [:]
-        for line in output.split(separator: "\n") where line.hasPrefix("OBSERVED ") {
-            let pair = line.dropFirst("OBSERVED ".count).split(separator: "=", maxSplits: 1)
-            observed[String(pair[0])] = pair.count > 1 ? String(pair[1]) : ""
-        }
         let run = AttackRun(
-            observed: observed, output: output, logLines: log.lines, baselineP99: percentile99(baseline),
-            duringP99: percentile99(during), callsDuring: during.count, failedCalls: failures,
-            rssBefore: rssBefore, rssPeak: rssPeak, rssAfter: rssAfter)
-        print(run.summary(name))
+            name: name, observed: attack.observed, output: attack.output, logLines: log.lines,
+            quietP99: percentile99(quiet), baselineP99: percentile99(baseline.latencies),
+            baselineCalls: baseline.latencies.count, duringP99: percentile99(attack.latencies),
+            duringMax: attack.latencies.max() ?? .zero,
+            callsDuring: attack.latencies.count, failedCalls: attack.failures, rssBefore: rssBefore,
+            rssPeak: max(attack.rssPeak, rssAfter, rssBefore), rssAfter: rssAfter)
+        print(run.figures(answer: answer.name(in: attack.observed)))
+        print(run.summary)
         return run
     }
 
-    /// One line for the test log: the server's answer and what the bystander and memory did.
-    func summary(_ name: String) -> String {
+    /// What the bystander saw while one peer script case ran.
+    private struct Window {
+        var latencies: [Duration] = []
+        var failures: [String] = []
+        var rssPeak = 0
+        var output = ""
+        var observed: [String: String] = [:]
+    }
+
+    /// Every window lasts at least this long, so that the baseline and the attack windows hold about as many
+    /// calls and the peer's start-up weighs the same in both: most attacks are over within milliseconds of it.
+    static let minimumWindow = Duration.seconds(2)
+
+    /// Runs script case `peerCase` and makes unary calls until it has exited and `minimumWindow` has passed (at
+    /// most 15 s or 50,000 calls).
+    private static func callThroughout(
+        _ client: Grpc_Testing_TestServiceClient<HTTP2ClientTransport>, peerCase: String, port: Int
+    ) async throws -> Window {
+        let finished = CompletionFlag()
+        let script = Task {
+            defer { finished.set() }
+            return try await PythonRunner.run(AbusePeerScript.source, arguments: [String(port), peerCase])
+        }
+        var window = Window(rssPeak: ProcessMemory.residentKiB())
+        let start = ContinuousClock.now
+        let deadline = start.advanced(by: .seconds(15))
+        while (!finished.isSet || ContinuousClock.now < start.advanced(by: minimumWindow))
+            && ContinuousClock.now < deadline && window.latencies.count < 50_000
+        {
+            let start = ContinuousClock.now
+            do {
+                _ = try await client.emptyCall(Grpc_Testing_Empty(), options: CallOptions(timeout: .seconds(5)))
+            } catch {
+                window.failures.append("\(error)")
+            }
+            window.latencies.append(ContinuousClock.now - start)
+            if window.latencies.count % 16 == 0 { window.rssPeak = max(window.rssPeak, ProcessMemory.residentKiB()) }
+        }
+        let (_, output) = try await script.value
+        window.output = output
+        for line in output.split(separator: "\n") where line.hasPrefix("OBSERVED ") {
+            let pair = line.dropFirst("OBSERVED ".count).split(separator: "=", maxSplits: 1)
+            window.observed[String(pair[0])] = pair.count > 1 ? String(pair[1]) : ""
+        }
+        return window
+    }
+
+    private static func timedCall(
+        _ client: Grpc_Testing_TestServiceClient<HTTP2ClientTransport>
+    ) async throws -> Duration {
+        let start = ContinuousClock.now
+        _ = try await client.emptyCall(Grpc_Testing_Empty(), options: CallOptions(timeout: .seconds(5)))
+        return ContinuousClock.now - start
+    }
+
+    /// The attack's figures as one machine-readable line (`ABUSE key=value ...`), for docs/RELIABILITY.md.
+    func figures(answer: String) -> String {
+        let ratio = baselineP99 > .zero ? milliseconds(duringP99) / milliseconds(baselineP99) : 0
+        let fields: [(String, String)] = [
+            ("attack", name), ("answer", answer.replacingOccurrences(of: " ", with: "_")),
+            ("bystander_calls", "\(callsDuring)"), ("bystander_failed", "\(failedCalls.count)"),
+            ("baseline_calls", "\(baselineCalls)"), ("quiet_p99_ms", format(milliseconds(quietP99))),
+            ("baseline_p99_ms", format(milliseconds(baselineP99))),
+            ("attack_p99_ms", format(milliseconds(duringP99))), ("attack_max_ms", format(milliseconds(duringMax))),
+            ("ratio", format(ratio)), ("allowance_ms", format(milliseconds(latencyAllowance))),
+            ("rss_growth_mib", format(Double(rssPeak - rssBefore) / 1024)),
+        ]
+        return "ABUSE " + fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+    }
+
+    /// One line for the test log: everything the script observed, and what the server logged.
+    var summary: String {
         let answer = observed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        return "abuse \(name): \(answer) | bystander p99 \(baselineP99) -> \(duringP99) "
-            + "over \(callsDuring) calls, \(failedCalls.count) failed "
-            + "| VmRSS \(rssBefore) -> peak \(rssPeak), after \(rssAfter) KiB | log \(logLines)"
+        return "abuse \(name): \(answer) | VmRSS \(rssBefore) -> peak \(rssPeak), after \(rssAfter) KiB "
+            + "| log \(logLines)"
     }
 
     /// The server's event log holds exactly one line per fragment, each containing its fragment.
@@ -117,12 +183,12 @@ struct AttackRun {
         }
     }
 
-    /// The well-behaved client made calls during the attack, none failed, and its p99 stayed within allowance.
+    /// The bystander made calls during the attack, none failed, and its p99 stayed within `latencyAllowance`.
     func expectBystanderServed(sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(callsDuring >= 5, "only \(callsDuring) calls during the attack", sourceLocation: sourceLocation)
         #expect(failedCalls.isEmpty, "\(failedCalls.prefix(3))", sourceLocation: sourceLocation)
         #expect(
-            duringP99 <= latencyAllowance, "p99 \(duringP99) over \(latencyAllowance) (baseline \(baselineP99))",
+            duringP99 <= latencyAllowance, "p99 \(duringP99) over \(latencyAllowance) (normal figure \(baselineP99))",
             sourceLocation: sourceLocation)
     }
 
@@ -137,10 +203,31 @@ struct AttackRun {
     subscript(_ key: String) -> String? { observed[key] }
 }
 
+private func milliseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}
+
+private func format(_ value: Double) -> String { String(format: "%.2f", value) }
+
 private func percentile99(_ samples: [Duration]) -> Duration {
     guard !samples.isEmpty else { return .zero }
     let sorted = samples.sorted()
     return sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
+}
+
+/// Which of the script's observations names the server's answer on the figures line.
+enum AttackAnswer {
+    /// The GOAWAY's error code: `GOAWAY:ENHANCE_YOUR_CALM`.
+    case goaway
+    /// Observation `key`, labelled: `.observed("stream", as: "RST_STREAM")` gives `RST_STREAM:REFUSED_STREAM`.
+    case observed(String, as: String)
+
+    func name(in observed: [String: String]) -> String {
+        switch self {
+        case .goaway: "GOAWAY:" + (observed["goaway"] ?? "none")
+        case .observed(let key, let label): label + ":" + (observed[key] ?? "none")
+        }
+    }
 }
 
 /// This process's resident memory, from /proc/self/status.
