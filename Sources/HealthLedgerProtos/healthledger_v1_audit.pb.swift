@@ -163,7 +163,8 @@ public struct Healthledger_V1_AuditEvent: ProtoMessage {
     /// What was asked: READ (Query), WRITE (Write), AUDIT_READ (AuditStream).
     /// The opening of an emergency access is recorded as READ with emergency
     /// set; a patient's erasure of record content (Erase) as WRITE by the
-    /// patient with PURPOSE_PATIENT_REQUEST and a reason starting "erasure:".
+    /// patient with PURPOSE_PATIENT_REQUEST and a reason starting "erasure:";
+    /// a refused Grant or Revoke of the patient's policy as DELEGATE, denied.
     public var action: Healthledger_V1_Action = .unspecified
 
     /// Categories decided on, with DATA_CATEGORY_ALL expanded into the concrete

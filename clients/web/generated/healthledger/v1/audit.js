@@ -213,7 +213,8 @@ export class AuditEvent {
    * What was asked: READ (Query), WRITE (Write), AUDIT_READ (AuditStream).
    * The opening of an emergency access is recorded as READ with emergency
    * set; a patient's erasure of record content (Erase) as WRITE by the
-   * patient with PURPOSE_PATIENT_REQUEST and a reason starting "erasure:".
+   * patient with PURPOSE_PATIENT_REQUEST and a reason starting "erasure:";
+   * a refused Grant or Revoke of the patient's policy as DELEGATE, denied.
    * @type {number}
    */
   action = 0;
