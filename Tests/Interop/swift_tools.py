@@ -1,5 +1,7 @@
 """Builds the Swift executables under test and talks to protobuf-roundtrip over its binary protocol."""
 
+import os
+import shlex
 import struct
 import subprocess
 from dataclasses import dataclass
@@ -16,10 +18,16 @@ class SwiftBuildError(Exception):
     """`swift build` failed; the message holds the end of its output."""
 
 
+def swift_build_flags() -> list[str]:
+    """Extra `swift build` arguments from $HEALTHLEDGER_SWIFT_BUILD_FLAGS (e.g. "--sanitize=address"): a scratch
+    path built with them must be rebuilt with the same ones, or SwiftPM would rebuild it without."""
+    return shlex.split(os.environ.get("HEALTHLEDGER_SWIFT_BUILD_FLAGS", ""))
+
+
 def build_product(product: str) -> Path:
     """Builds one SwiftPM product with the configured scratch path and returns the executable's path."""
     scratch = swift_scratch_path()
-    command = ["swift", "build", "--product", product, "--scratch-path", str(scratch)]
+    command = ["swift", "build", "--product", product, "--scratch-path", str(scratch), *swift_build_flags()]
     for _ in range(3):
         result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
         # Someone editing sources during the build is not a build failure: build again.
@@ -31,7 +39,7 @@ def build_product(product: str) -> Path:
         shown = "\n".join((errors or output)[-60:])
         raise SwiftBuildError(f"{' '.join(command)} failed (exit {result.returncode}):\n{shown}")
     bin_dir = subprocess.run(
-        ["swift", "build", "--show-bin-path", "--scratch-path", str(scratch)],
+        ["swift", "build", "--show-bin-path", "--scratch-path", str(scratch), *swift_build_flags()],
         cwd=REPO_ROOT, capture_output=True, text=True, check=True,
     ).stdout.strip()
     return Path(bin_dir) / product

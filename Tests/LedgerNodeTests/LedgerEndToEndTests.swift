@@ -171,9 +171,13 @@ struct LedgerShutdownTests {
         _ = try await client.write(patient: patient.id, category: .labs, content: [1, 2, 3], mediaType: "text/plain")
         let options = try await client.authenticated()
         let stream = try await client.stub.auditStream(.following(patient.id), options: options)
+        let (replayed, replayCompleted) = AsyncStream.makeStream(of: Void.self)
         let following = Task { () -> RPCError? in
+            defer { replayCompleted.finish() }
             do {
-                for try await _ in stream {}
+                for try await message in stream {
+                    if case .replayCompleted? = message.item { replayCompleted.yield() }
+                }
                 return nil
             } catch let error as RPCError {
                 return error
@@ -181,8 +185,9 @@ struct LedgerShutdownTests {
                 return RPCError(.unknown, "\(error)")
             }
         }
-        // Let the follower reach its live phase (it has replayed the one event and is waiting for more).
-        try await Task.sleep(for: .milliseconds(300))
+        // The follower is in its live phase once the node has replayed the one event and said so; a fixed wait
+        // was too short on a slow machine (sanitizers, load), and the shutdown then refused the stream instead.
+        for await _ in replayed { break }
         let started = ContinuousClock.now
         await node.server.shutdown(gracePeriod: .seconds(30))
         let took = ContinuousClock.now - started

@@ -95,6 +95,8 @@ struct RecordContentMemoryTests {
             }
             let records = try RecordContentStore.open(directory: directory, masterKey: testMasterKey, fileIO: disk)
             storeBox.withLock { $0 = records }
+            // The store holds the disk whose pread holds the store: emptied at the end, or neither is ever freed.
+            defer { storeBox.withLock { $0 = nil } }
             let content = testBytes(4000, seed: 3)
             let sha256 = try store(content, for: "alice", in: records)
             erasing.withLock { $0 = ("alice", sha256) }
