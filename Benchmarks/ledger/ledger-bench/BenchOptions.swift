@@ -2,7 +2,7 @@ import Glibc
 
 /// The command line of `ledger-bench`: a scenario name, then `--name value` flags (also `--name=value`).
 struct BenchOptions {
-    /// The scenario to run: echo, tx, query, audit-catchup, audit-live, fill or head.
+    /// The scenario to run: echo, tx, query, audit-catchup, audit-live, fill, head or soak.
     let scenario: String
     private var values: [String: String]
     private var used: Set<String> = []
@@ -79,6 +79,7 @@ struct BenchOptions {
               audit-live     --rate R --seconds T --connections C
               fill           --transactions N --per-patient K --connections C --inflight N --batch-patients B
               head           prints the chain head (height, tree size, audit sequence)
+              soak           --duration 30m --server-pid PID --csv FILE [--interval S] [--*-rate R]   mixed load, a CSV row per interval
             Every scenario prints RESULT lines (key=value) on stdout and exits non-zero on any failed call.
             """)
         exit(2)

@@ -73,12 +73,13 @@ enum Presigner {
             kind: .grant, requests: [request.serializedBytes()], transactionID: TransactionSigner.transactionID(of: signed))
     }
 
-    /// A signed Write of a lab record holding `content`, as its two request messages.
+    /// A signed Write of a lab record holding `content`, as its two request messages; the record is the
+    /// signer's own unless `patient` names another (then the signer needs the patient's WRITE permit).
     static func writeCall(
-        signer: TransactionSigner, content: [UInt8], sequence: UInt64, createdAt: Int64
+        signer: TransactionSigner, content: [UInt8], sequence: UInt64, createdAt: Int64, patient: String? = nil
     ) -> PreparedCall {
         var metadata = Healthledger_V1_RecordMetadata()
-        metadata.patient = signer.identity.id
+        metadata.patient = patient ?? signer.identity.id
         metadata.category = .labs
         metadata.contentSha256 = SHA256.hash(content)
         metadata.sizeBytes = UInt64(content.count)

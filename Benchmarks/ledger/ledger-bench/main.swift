@@ -22,6 +22,7 @@ func runScenario(_ arguments: [String]) async {
         case "audit-live": try await AuditLiveScenario.run(&options, port: port)
         case "fill": try await FillScenario.run(&options, port: port)
         case "head": try await HeadScenario.run(&options, port: port)
+        case "soak": try await SoakScenario.run(&options, port: port)
         default: BenchOptions.fail("unknown scenario \(options.scenario)")
         }
     } catch {
