@@ -56,6 +56,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CLinuxEvents"),
+        // glibc's malloc_trim, so the node hands a snapshot's freed buffers back to the system.
+        .systemLibrary(name: "CMalloc"),
         // gRPC over HTTP/2 without I/O: message framing, timeouts, status and metadata headers, compression.
         .target(name: "GRPCProtocol", dependencies: ["ProtobufWire", "RPCCore", "CZlib"]),
         // The HTTP/2 transport: epoll event loops, nghttp2 sessions, TLS; server and client.
@@ -96,7 +98,7 @@ let package = Package(
         .target(
             name: "LedgerNode",
             dependencies: [
-                "DashboardAssets", "LedgerDomain", "LedgerStorage", "LedgerCrypto", "MerkleLog", "AccessPolicy",
+                "DashboardAssets", "LedgerDomain", "LedgerStorage", "LedgerCrypto", "MerkleLog", "AccessPolicy", "CMalloc",
                 "HealthLedgerProtos",
                 "ProtobufWire", "RPCCore", "HTTP2Transport", "GRPCStandardServices", "GRPCObservability", "GRPCProtos",
                 "GRPCStatusDetails",

@@ -1,3 +1,4 @@
+import CMalloc
 import Glibc
 import LedgerDomain
 import LedgerStorage
@@ -96,6 +97,15 @@ final class SnapshotWriter: @unchecked Sendable {
     /// Encodes and writes `state`; logs the outcome. Also used for the snapshot at a clean shutdown.
     @discardableResult
     func writeSnapshot(of state: LedgerState) -> Bool {
+        let succeeded = encodeAndWrite(state)
+        // The encoding's buffers (as large as the state, and more while the encoder grows them) are freed by now;
+        // glibc keeps freed memory for reuse unless asked to give it back, which would hold the peak of every
+        // snapshot as resident memory for the node's lifetime.
+        malloc_trim(0)
+        return succeeded
+    }
+
+    private func encodeAndWrite(_ state: LedgerState) -> Bool {
         let started = ContinuousClock.now
         let cpuStarted = Self.threadCPUMilliseconds()
         let bytes = state.snapshot().serializedBytes()
