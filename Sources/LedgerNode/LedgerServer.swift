@@ -31,8 +31,48 @@ public final class LedgerServer: Sendable {
         healthPort: Int? = nil, limits: ServerLimits = ServerLimits(), dashboard: DashboardFiles = .disabled,
         webAllowedOrigins: [String] = []
     ) throws {
+        let served = try LedgerServices(node: node, logger: logger)
+        var configuration = ServerConfiguration(host: host, port: port)
+        if case .tls(let tls) = security { configuration.tls = tls }
+        configuration.limits = limits
+        configuration.healthPort = healthPort
+        configuration.staticFiles = dashboard.source()
+        configuration.webAllowedOrigins = webAllowedOrigins
+        let server = GRPCServer(
+            configuration: configuration, services: served.services, interceptors: served.interceptors,
+            healthService: served.healthService)
+        self.port = try server.start()
+        self.server = server
+        self.health = served.health
+        self.node = node
+    }
+
+    /// Drains calls in flight (health reports NOT_SERVING meanwhile), then stops the node.
+    public func shutdown(gracePeriod: Duration = .seconds(5)) async {
+        health.markAllNotServing()
+        node.endFollowers()
+        await server.shutdown(gracePeriod: gracePeriod)
+        node.close()
+    }
+}
+
+/// What a node serves and how: the Ledger, health and reflection services behind the tracing, logging and metrics
+/// interceptors. `LedgerServer` serves them on a listener; in-process drivers (the connection fuzzer) on a server
+/// of their own.
+public struct LedgerServices: Sendable {
+    /// Every service, the Ledger's first.
+    public let services: [ServiceDefinition]
+    /// The health service alone, which a health port serves without interceptors.
+    public let healthService: ServiceDefinition
+    /// The interceptors, outermost first.
+    public let interceptors: [any ServerInterceptor]
+    /// The health statuses the health service reports (SERVING for the server and the Ledger).
+    public let health: HealthStatusRegistry
+
+    /// The services of `node`, logging served calls to `logger`.
+    public init(node: LedgerNode, logger: Logger) throws {
         let ledger = node.service.serviceDefinition
-        let health = HealthStatusRegistry(serverStatus: .serving)
+        health = HealthStatusRegistry(serverStatus: .serving)
         health.setStatus(.serving, forService: ledger.name)
         let reflection = try ReflectionService(
             files: [
@@ -44,33 +84,12 @@ public final class LedgerServer: Sendable {
                 GrpcReflectionV1alphaReflectionProtoFile.descriptor,
             ],
             servedServices: [ledger.name, "grpc.health.v1.Health"])
-        var configuration = ServerConfiguration(host: host, port: port)
-        if case .tls(let tls) = security { configuration.tls = tls }
-        configuration.limits = limits
-        configuration.healthPort = healthPort
-        configuration.staticFiles = dashboard.source()
-        configuration.webAllowedOrigins = webAllowedOrigins
-        let healthService = HealthService(registry: health).serviceDefinition
-        let server = GRPCServer(
-            configuration: configuration,
-            services: [ledger, healthService] + reflection.serviceDefinitions,
-            interceptors: [
-                // Tracing outermost, so the call's log line falls within its span (logs can carry the trace id).
-                TracingServerInterceptor(), LoggingServerInterceptor(logger: logger, successLevel: .debug),
-                MetricsServerInterceptor(),
-            ],
-            healthService: healthService)
-        self.port = try server.start()
-        self.server = server
-        self.health = health
-        self.node = node
-    }
-
-    /// Drains calls in flight (health reports NOT_SERVING meanwhile), then stops the node.
-    public func shutdown(gracePeriod: Duration = .seconds(5)) async {
-        health.markAllNotServing()
-        node.endFollowers()
-        await server.shutdown(gracePeriod: gracePeriod)
-        node.close()
+        healthService = HealthService(registry: health).serviceDefinition
+        services = [ledger, healthService] + reflection.serviceDefinitions
+        // Tracing outermost, so the call's log line falls within its span (logs can carry the trace id).
+        interceptors = [
+            TracingServerInterceptor(), LoggingServerInterceptor(logger: logger, successLevel: .debug),
+            MetricsServerInterceptor(),
+        ]
     }
 }

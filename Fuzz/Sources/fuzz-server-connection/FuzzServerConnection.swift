@@ -40,29 +40,12 @@ let fuzzServer: GRPCServer = {
             genesis.signal()
         }
         genesis.wait()
-        let ledger = node.service.serviceDefinition
-        let health = HealthStatusRegistry(serverStatus: .serving)
-        health.setStatus(.serving, forService: ledger.name)
-        let reflection = try ReflectionService(
-            files: [
-                HealthledgerV1IdentityProtoFile.descriptor, HealthledgerV1PolicyProtoFile.descriptor,
-                HealthledgerV1RecordsProtoFile.descriptor, HealthledgerV1TransactionProtoFile.descriptor,
-                HealthledgerV1AuditProtoFile.descriptor, HealthledgerV1ChainProtoFile.descriptor,
-                HealthledgerV1StateProtoFile.descriptor, HealthledgerV1LedgerServiceProtoFile.descriptor,
-                GrpcHealthV1HealthProtoFile.descriptor, GrpcReflectionV1ReflectionProtoFile.descriptor,
-                GrpcReflectionV1alphaReflectionProtoFile.descriptor,
-            ],
-            servedServices: [ledger.name, "grpc.health.v1.Health"])
+        let served = try LedgerServices(node: node, logger: logger)
         var serverConfiguration = ServerConfiguration(host: "127.0.0.1", port: 0)
         serverConfiguration.eventLoopCount = 1
         serverConfiguration.eventLog = .discarding
         let server = GRPCServer(
-            configuration: serverConfiguration,
-            services: [ledger, HealthService(registry: health).serviceDefinition] + reflection.serviceDefinitions,
-            interceptors: [
-                TracingServerInterceptor(), LoggingServerInterceptor(logger: logger, successLevel: .debug),
-                MetricsServerInterceptor(),
-            ])
+            configuration: serverConfiguration, services: served.services, interceptors: served.interceptors)
         try server.start()
         return server
     } catch {
