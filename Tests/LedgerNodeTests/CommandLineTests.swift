@@ -174,15 +174,10 @@ final class CommandLineNode: @unchecked Sendable {
     let process = Process()
     let port: Int
 
-    init(dataDirectory: String) throws {
-        process.executableURL = Self.executable
-        process.arguments = ["serve", "--data-dir", dataDirectory, "--port", "0", "--log-level", "warning"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+    /// The port from serve's first stdout line, "listening on port N" (its standard output must be a Pipe).
+    static func listeningPort(of process: Process) throws -> Int {
+        let handle = (process.standardOutput as! Pipe).fileHandleForReading
         var line: [UInt8] = []
-        let handle = output.fileHandleForReading
         while true {
             let byte = handle.readData(ofLength: 1)
             if byte.isEmpty { throw CommandLineNodeError(description: "healthledger serve exited before listening") }
@@ -193,7 +188,17 @@ final class CommandLineNode: @unchecked Sendable {
         guard text.hasPrefix("listening on port "), let port = Int(text.dropFirst("listening on port ".count)) else {
             throw CommandLineNodeError(description: "unexpected first line: \(text)")
         }
-        self.port = port
+        return port
+    }
+
+    init(dataDirectory: String) throws {
+        process.executableURL = Self.executable
+        process.arguments = ["serve", "--data-dir", dataDirectory, "--port", "0", "--log-level", "warning"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        port = try Self.listeningPort(of: process)
         // Clients find the development CA where a node with the default data directory keeps it:
         // <XDG_DATA_HOME>/healthledger/tls/ca.pem.
         let home = URL(fileURLWithPath: dataDirectory).deletingLastPathComponent().path + "/data-home/healthledger"

@@ -194,7 +194,7 @@ struct RateLimitCommandLineTests {
             serve.terminate()
             serve.waitUntilExit()
         }
-        let port = try Self.listeningPort(of: serve)
+        let port = try CommandLineNode.listeningPort(of: serve)
         let status = { workspace.run(["status", "--plaintext", "--json"], server: "127.0.0.1:\(port)") }
 
         #expect(status().status == 0)
@@ -216,22 +216,5 @@ struct RateLimitCommandLineTests {
         let zeroBurst = workspace.run(["serve", "--data-dir", data, "--rate-limit", "10/s", "--rate-burst", "0"], server: "")
         #expect(zeroBurst.status == 64 && zeroBurst.stderr.contains("must be 1 to 1000000"))
         #expect(!FileManager.default.fileExists(atPath: data), "a refused setting opened the data directory")
-    }
-
-    /// The port from serve's first stdout line, "listening on port N".
-    static func listeningPort(of process: Process) throws -> Int {
-        let handle = (process.standardOutput as! Pipe).fileHandleForReading
-        var line: [UInt8] = []
-        while true {
-            let byte = handle.readData(ofLength: 1)
-            if byte.isEmpty { throw CommandLineNodeError(description: "healthledger serve exited before listening") }
-            if byte.first == UInt8(ascii: "\n") { break }
-            line += byte
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard text.hasPrefix("listening on port "), let port = Int(text.dropFirst("listening on port ".count)) else {
-            throw CommandLineNodeError(description: "unexpected first line: \(text)")
-        }
-        return port
     }
 }
