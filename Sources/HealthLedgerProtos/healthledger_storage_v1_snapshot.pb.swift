@@ -41,7 +41,9 @@ public struct Healthledger_Storage_V1_StateSnapshot: ProtoMessage {
     /// in ascending order, concatenated: the replay guard.
     public var committedTransactions: [UInt8] = []
 
-    /// Every audit event's ledger entry bytes, in sequence order.
+    /// Every audit event's ledger entry bytes, in sequence order: written by earlier versions, which kept the events in
+    /// memory, and still read from their snapshots. Now the events stay in the block log and the snapshot holds their
+    /// index (audit_entry_indexes, audit_by_patient).
     public var auditEntries: [[UInt8]] = []
 
     /// Every block, in height order.
@@ -53,6 +55,12 @@ public struct Healthledger_Storage_V1_StateSnapshot: ProtoMessage {
     /// The Merkle tree's stored hashes above the leaves, 32 bytes each: the tree_size / 2 complete pairs, then the
     /// tree_size / 4 complete quadruples, and so on, each level left to right, so a start rebuilds no hash.
     public var interiorHashes: [UInt8] = []
+
+    /// The log index of every audit event, u64 each, in sequence order (the event with sequence s is the s-th).
+    public var auditEntryIndexes: [UInt8] = []
+
+    /// Every patient's audit sequence numbers, sorted by patient.
+    public var auditByPatient: [Healthledger_Storage_V1_AuditTrailSnapshot] = []
 
     /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
     public var unknownFields = UnknownFields()
@@ -76,6 +84,8 @@ public struct Healthledger_Storage_V1_StateSnapshot: ProtoMessage {
         if let blocks { writer.writeMessage(blocks, field: 14) }
         if let grants { writer.writeMessage(grants, field: 15) }
         if !interiorHashes.isEmpty { writer.writeBytes(interiorHashes, field: 16) }
+        if !auditEntryIndexes.isEmpty { writer.writeBytes(auditEntryIndexes, field: 17) }
+        for element in auditByPatient { writer.writeMessage(element, field: 18) }
         writer.writeUnknown(unknownFields)
     }
 
@@ -119,21 +129,66 @@ public struct Healthledger_Storage_V1_StateSnapshot: ProtoMessage {
                 interiorHashes = try reader.readBytes(
                     tag, field: "healthledger.storage.v1.StateSnapshot.interior_hashes"
                 )
+            case 17:
+                auditEntryIndexes = try reader.readBytes(
+                    tag, field: "healthledger.storage.v1.StateSnapshot.audit_entry_indexes"
+                )
+            case 18:
+                try reader.readRepeatedMessage(
+                    tag, into: &auditByPatient, field: "healthledger.storage.v1.StateSnapshot.audit_by_patient"
+                )
             default: try reader.skipField(tag, into: &unknownFields)
             }
         }
     }
 }
 
-/// Every block's signed header and checkpoint.
+/// The audit events about one patient.
+public struct Healthledger_Storage_V1_AuditTrailSnapshot: ProtoMessage {
+    public static let protoMessageName = "healthledger.storage.v1.AuditTrailSnapshot"
+
+    /// The patient's principal id.
+    public var patient: String = ""
+
+    /// Their sequence numbers, u64 each, ascending.
+    public var sequences: [UInt8] = []
+
+    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
+    public var unknownFields = UnknownFields()
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Writes the fields that are set, in field-number order, then the unknown fields.
+    public func encodeFields(to writer: inout ProtoWriter) {
+        if !patient.isEmpty { writer.writeString(patient, field: 1) }
+        if !sequences.isEmpty { writer.writeBytes(sequences, field: 2) }
+        writer.writeUnknown(unknownFields)
+    }
+
+    /// Reads fields until the end of the message, merging them into this one.
+    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1: patient = try reader.readString(tag, field: "healthledger.storage.v1.AuditTrailSnapshot.patient")
+            case 2: sequences = try reader.readBytes(tag, field: "healthledger.storage.v1.AuditTrailSnapshot.sequences")
+            default: try reader.skipField(tag, into: &unknownFields)
+            }
+        }
+    }
+}
+
+/// Every block's row, and the signed header and checkpoint of the last one (the others are in the block log).
 public struct Healthledger_Storage_V1_BlockColumns: ProtoMessage {
     public static let protoMessageName = "healthledger.storage.v1.BlockColumns"
 
     /// Per block, 32 bytes: time_unix_ms i64, first_entry_index u64, entry_count u32, then the lengths of its
-    /// encoded SignedBlockHeader and SignedCheckpoint in `signed`, u32 each, then 4 zero bytes.
+    /// encoded SignedBlockHeader and SignedCheckpoint in `signed`, u32 each, then 4 zero bytes. The lengths are 0 for
+    /// every block but the last (earlier versions stored every block's; a reader skips those bytes).
     public var rows: [UInt8] = []
 
-    /// Per block, its healthledger.v1.SignedBlockHeader then its healthledger.v1.SignedCheckpoint, encoded, end to end.
+    /// The healthledger.v1.SignedBlockHeader then the healthledger.v1.SignedCheckpoint of each block with lengths in
+    /// its row, encoded, end to end.
     public var signed: [UInt8] = []
 
     /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
@@ -322,11 +377,12 @@ public struct Healthledger_Storage_V1_KeySnapshot: ProtoMessage {
     }
 }
 
-/// A committed record.
+/// A committed record: what the ledger keeps of its write transaction (the entry itself is in the block log).
 public struct Healthledger_Storage_V1_RecordSnapshot: ProtoMessage {
     public static let protoMessageName = "healthledger.storage.v1.RecordSnapshot"
 
-    /// Exact ledger entry bytes of the write transaction (metadata, author and time are decoded from it).
+    /// Exact ledger entry bytes of the write transaction, from which metadata, author and time were decoded: written
+    /// by earlier versions and still read; now empty, and the fields below are set instead.
     public var ledgerEntry: [UInt8] = []
 
     /// Where it is in the chain.
@@ -334,6 +390,18 @@ public struct Healthledger_Storage_V1_RecordSnapshot: ProtoMessage {
 
     /// Whether the patient had the content erased.
     public var contentErased: Bool = false
+
+    /// The record id: hex SHA-256 of the write transaction's body.
+    public var id: String = ""
+
+    /// The metadata the transaction wrote.
+    public var metadata: Healthledger_V1_RecordMetadata? = nil
+
+    /// The transaction's author.
+    public var author: String = ""
+
+    /// The transaction's creation time.
+    public var createdAtUnixMs: Int64 = 0
 
     /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
     public var unknownFields = UnknownFields()
@@ -346,6 +414,10 @@ public struct Healthledger_Storage_V1_RecordSnapshot: ProtoMessage {
         if !ledgerEntry.isEmpty { writer.writeBytes(ledgerEntry, field: 1) }
         if let location { writer.writeMessage(location, field: 2) }
         if contentErased { writer.writeBool(contentErased, field: 3) }
+        if !id.isEmpty { writer.writeString(id, field: 4) }
+        if let metadata { writer.writeMessage(metadata, field: 5) }
+        if !author.isEmpty { writer.writeString(author, field: 6) }
+        if createdAtUnixMs != 0 { writer.writeInt64(createdAtUnixMs, field: 7) }
         writer.writeUnknown(unknownFields)
     }
 
@@ -359,6 +431,14 @@ public struct Healthledger_Storage_V1_RecordSnapshot: ProtoMessage {
                 try reader.readMessage(tag, into: &location, field: "healthledger.storage.v1.RecordSnapshot.location")
             case 3:
                 contentErased = try reader.readBool(tag, field: "healthledger.storage.v1.RecordSnapshot.content_erased")
+            case 4: id = try reader.readString(tag, field: "healthledger.storage.v1.RecordSnapshot.id")
+            case 5:
+                try reader.readMessage(tag, into: &metadata, field: "healthledger.storage.v1.RecordSnapshot.metadata")
+            case 6: author = try reader.readString(tag, field: "healthledger.storage.v1.RecordSnapshot.author")
+            case 7:
+                createdAtUnixMs = try reader.readInt64(
+                    tag, field: "healthledger.storage.v1.RecordSnapshot.created_at_unix_ms"
+                )
             default: try reader.skipField(tag, into: &unknownFields)
             }
         }
@@ -442,35 +522,46 @@ public enum HealthledgerStorageV1SnapshotProtoFile {
             """
             CiZoZWFsdGhsZWRnZXIvc3RvcmFnZS92MS9zbmFwc2hvdC5wcm90bxIXaGVhbHRobGVkZ2VyLnN0b3JhZ2UudjEaG2hlYWx0aGxl\
             ZGdlci92MS9jaGFpbi5wcm90bxoeaGVhbHRobGVkZ2VyL3YxL2lkZW50aXR5LnByb3RvGhxoZWFsdGhsZWRnZXIvdjEvcG9saWN5\
-            LnByb3RvIuEFCg1TdGF0ZVNuYXBzaG90EhkKCGNoYWluX2lkGAEgASgJUgdjaGFpbklkEhYKBmhlaWdodBgCIAEoBFIGaGVpZ2h0\
-            EiYKD2xhc3RfYmxvY2tfaGFzaBgDIAEoDFINbGFzdEJsb2NrSGFzaBIbCgl0cmVlX3NpemUYBCABKARSCHRyZWVTaXplEh8KC2xl\
-            YWZfaGFzaGVzGAUgASgMUgpsZWFmSGFzaGVzEkoKCnByaW5jaXBhbHMYByADKAsyKi5oZWFsdGhsZWRnZXIuc3RvcmFnZS52MS5Q\
-            cmluY2lwYWxTbmFwc2hvdFIKcHJpbmNpcGFscxI4CgRrZXlzGAggAygLMiQuaGVhbHRobGVkZ2VyLnN0b3JhZ2UudjEuS2V5U25h\
-            cHNob3RSBGtleXMSQQoHcmVjb3JkcxgKIAMoCzInLmhlYWx0aGxlZGdlci5zdG9yYWdlLnYxLlJlY29yZFNuYXBzaG90UgdyZWNv\
-            cmRzEl8KEmVtZXJnZW5jeV9hY2Nlc3NlcxgLIAMoCzIwLmhlYWx0aGxlZGdlci5zdG9yYWdlLnYxLkVtZXJnZW5jeUFjY2Vzc1Nu\
-            YXBzaG90UhFlbWVyZ2VuY3lBY2Nlc3NlcxI1ChZjb21taXR0ZWRfdHJhbnNhY3Rpb25zGAwgASgMUhVjb21taXR0ZWRUcmFuc2Fj\
-            dGlvbnMSIwoNYXVkaXRfZW50cmllcxgNIAMoDFIMYXVkaXRFbnRyaWVzEj0KBmJsb2NrcxgOIAEoCzIlLmhlYWx0aGxlZGdlci5z\
-            dG9yYWdlLnYxLkJsb2NrQ29sdW1uc1IGYmxvY2tzEj0KBmdyYW50cxgPIAEoCzIlLmhlYWx0aGxlZGdlci5zdG9yYWdlLnYxLkdy\
-            YW50Q29sdW1uc1IGZ3JhbnRzEicKD2ludGVyaW9yX2hhc2hlcxgQIAEoDFIOaW50ZXJpb3JIYXNoZXNKBAgGEAdKBAgJEAoiOgoM\
-            QmxvY2tDb2x1bW5zEhIKBHJvd3MYASABKAxSBHJvd3MSFgoGc2lnbmVkGAIgASgMUgZzaWduZWQidgoMR3JhbnRDb2x1bW5zEhQK\
-            BW5hbWVzGAEgAygJUgVuYW1lcxISCgRyb3dzGAIgASgMUgRyb3dzEhoKCHJldm9rZXJzGAMgASgMUghyZXZva2VycxIgCgtkZWxl\
-            Z2F0aW9ucxgEIAEoDFILZGVsZWdhdGlvbnMimgEKEVByaW5jaXBhbFNuYXBzaG90EiEKDHByaW5jaXBhbF9pZBgBIAEoCVILcHJp\
-            bmNpcGFsSWQSFwoHa2V5X2lkcxgCIAMoCVIGa2V5SWRzEiQKDmN1cnJlbnRfa2V5X2lkGAMgASgJUgxjdXJyZW50S2V5SWQSIwoN\
-            bmV4dF9zZXF1ZW5jZRgEIAEoBFIMbmV4dFNlcXVlbmNlIuQBCgtLZXlTbmFwc2hvdBI5CgpwdWJsaWNfa2V5GAEgASgLMhouaGVh\
-            bHRobGVkZ2VyLnYxLlB1YmxpY0tleVIJcHVibGljS2V5EhQKBW93bmVyGAIgASgJUgVvd25lchImCg9hZGRlZF9hdF9oZWlnaHQY\
-            AyABKARSDWFkZGVkQXRIZWlnaHQSLwoRcmV0aXJlZF9hdF9oZWlnaHQYBCABKARIAFIPcmV0aXJlZEF0SGVpZ2h0iAEBEhUKBmtl\
-            eV9pZBgFIAEoCVIFa2V5SWRCFAoSX3JldGlyZWRfYXRfaGVpZ2h0IpYBCg5SZWNvcmRTbmFwc2hvdBIhCgxsZWRnZXJfZW50cnkY\
-            ASABKAxSC2xlZGdlckVudHJ5EjoKCGxvY2F0aW9uGAIgASgLMh4uaGVhbHRobGVkZ2VyLnYxLkVudHJ5TG9jYXRpb25SCGxvY2F0\
-            aW9uEiUKDmNvbnRlbnRfZXJhc2VkGAMgASgIUg1jb250ZW50RXJhc2VkIvgBChdFbWVyZ2VuY3lBY2Nlc3NTbmFwc2hvdBIOCgJp\
-            ZBgBIAEoCVICaWQSHAoJY2xpbmljaWFuGAIgASgJUgljbGluaWNpYW4SGAoHcGF0aWVudBgDIAEoCVIHcGF0aWVudBI9CgpjYXRl\
-            Z29yaWVzGAQgAygOMh0uaGVhbHRobGVkZ2VyLnYxLkRhdGFDYXRlZ29yeVIKY2F0ZWdvcmllcxIpChFvcGVuZWRfYXRfdW5peF9t\
-            cxgFIAEoA1IOb3BlbmVkQXRVbml4TXMSKwoSZXhwaXJlc19hdF91bml4X21zGAYgASgDUg9leHBpcmVzQXRVbml4TXNiBnByb3Rv\
-            Mw==
+            LnByb3RvGh1oZWFsdGhsZWRnZXIvdjEvcmVjb3Jkcy5wcm90byLoBgoNU3RhdGVTbmFwc2hvdBIZCghjaGFpbl9pZBgBIAEoCVIH\
+            Y2hhaW5JZBIWCgZoZWlnaHQYAiABKARSBmhlaWdodBImCg9sYXN0X2Jsb2NrX2hhc2gYAyABKAxSDWxhc3RCbG9ja0hhc2gSGwoJ\
+            dHJlZV9zaXplGAQgASgEUgh0cmVlU2l6ZRIfCgtsZWFmX2hhc2hlcxgFIAEoDFIKbGVhZkhhc2hlcxJKCgpwcmluY2lwYWxzGAcg\
+            AygLMiouaGVhbHRobGVkZ2VyLnN0b3JhZ2UudjEuUHJpbmNpcGFsU25hcHNob3RSCnByaW5jaXBhbHMSOAoEa2V5cxgIIAMoCzIk\
+            LmhlYWx0aGxlZGdlci5zdG9yYWdlLnYxLktleVNuYXBzaG90UgRrZXlzEkEKB3JlY29yZHMYCiADKAsyJy5oZWFsdGhsZWRnZXIu\
+            c3RvcmFnZS52MS5SZWNvcmRTbmFwc2hvdFIHcmVjb3JkcxJfChJlbWVyZ2VuY3lfYWNjZXNzZXMYCyADKAsyMC5oZWFsdGhsZWRn\
+            ZXIuc3RvcmFnZS52MS5FbWVyZ2VuY3lBY2Nlc3NTbmFwc2hvdFIRZW1lcmdlbmN5QWNjZXNzZXMSNQoWY29tbWl0dGVkX3RyYW5z\
+            YWN0aW9ucxgMIAEoDFIVY29tbWl0dGVkVHJhbnNhY3Rpb25zEiMKDWF1ZGl0X2VudHJpZXMYDSADKAxSDGF1ZGl0RW50cmllcxI9\
+            CgZibG9ja3MYDiABKAsyJS5oZWFsdGhsZWRnZXIuc3RvcmFnZS52MS5CbG9ja0NvbHVtbnNSBmJsb2NrcxI9CgZncmFudHMYDyAB\
+            KAsyJS5oZWFsdGhsZWRnZXIuc3RvcmFnZS52MS5HcmFudENvbHVtbnNSBmdyYW50cxInCg9pbnRlcmlvcl9oYXNoZXMYECABKAxS\
+            DmludGVyaW9ySGFzaGVzEi4KE2F1ZGl0X2VudHJ5X2luZGV4ZXMYESABKAxSEWF1ZGl0RW50cnlJbmRleGVzElUKEGF1ZGl0X2J5\
+            X3BhdGllbnQYEiADKAsyKy5oZWFsdGhsZWRnZXIuc3RvcmFnZS52MS5BdWRpdFRyYWlsU25hcHNob3RSDmF1ZGl0QnlQYXRpZW50\
+            SgQIBhAHSgQICRAKIkwKEkF1ZGl0VHJhaWxTbmFwc2hvdBIYCgdwYXRpZW50GAEgASgJUgdwYXRpZW50EhwKCXNlcXVlbmNlcxgC\
+            IAEoDFIJc2VxdWVuY2VzIjoKDEJsb2NrQ29sdW1ucxISCgRyb3dzGAEgASgMUgRyb3dzEhYKBnNpZ25lZBgCIAEoDFIGc2lnbmVk\
+            InYKDEdyYW50Q29sdW1ucxIUCgVuYW1lcxgBIAMoCVIFbmFtZXMSEgoEcm93cxgCIAEoDFIEcm93cxIaCghyZXZva2VycxgDIAEo\
+            DFIIcmV2b2tlcnMSIAoLZGVsZWdhdGlvbnMYBCABKAxSC2RlbGVnYXRpb25zIpoBChFQcmluY2lwYWxTbmFwc2hvdBIhCgxwcmlu\
+            Y2lwYWxfaWQYASABKAlSC3ByaW5jaXBhbElkEhcKB2tleV9pZHMYAiADKAlSBmtleUlkcxIkCg5jdXJyZW50X2tleV9pZBgDIAEo\
+            CVIMY3VycmVudEtleUlkEiMKDW5leHRfc2VxdWVuY2UYBCABKARSDG5leHRTZXF1ZW5jZSLkAQoLS2V5U25hcHNob3QSOQoKcHVi\
+            bGljX2tleRgBIAEoCzIaLmhlYWx0aGxlZGdlci52MS5QdWJsaWNLZXlSCXB1YmxpY0tleRIUCgVvd25lchgCIAEoCVIFb3duZXIS\
+            JgoPYWRkZWRfYXRfaGVpZ2h0GAMgASgEUg1hZGRlZEF0SGVpZ2h0Ei8KEXJldGlyZWRfYXRfaGVpZ2h0GAQgASgESABSD3JldGly\
+            ZWRBdEhlaWdodIgBARIVCgZrZXlfaWQYBSABKAlSBWtleUlkQhQKEl9yZXRpcmVkX2F0X2hlaWdodCKoAgoOUmVjb3JkU25hcHNo\
+            b3QSIQoMbGVkZ2VyX2VudHJ5GAEgASgMUgtsZWRnZXJFbnRyeRI6Cghsb2NhdGlvbhgCIAEoCzIeLmhlYWx0aGxlZGdlci52MS5F\
+            bnRyeUxvY2F0aW9uUghsb2NhdGlvbhIlCg5jb250ZW50X2VyYXNlZBgDIAEoCFINY29udGVudEVyYXNlZBIOCgJpZBgEIAEoCVIC\
+            aWQSOwoIbWV0YWRhdGEYBSABKAsyHy5oZWFsdGhsZWRnZXIudjEuUmVjb3JkTWV0YWRhdGFSCG1ldGFkYXRhEhYKBmF1dGhvchgG\
+            IAEoCVIGYXV0aG9yEisKEmNyZWF0ZWRfYXRfdW5peF9tcxgHIAEoA1IPY3JlYXRlZEF0VW5peE1zIvgBChdFbWVyZ2VuY3lBY2Nl\
+            c3NTbmFwc2hvdBIOCgJpZBgBIAEoCVICaWQSHAoJY2xpbmljaWFuGAIgASgJUgljbGluaWNpYW4SGAoHcGF0aWVudBgDIAEoCVIH\
+            cGF0aWVudBI9CgpjYXRlZ29yaWVzGAQgAygOMh0uaGVhbHRobGVkZ2VyLnYxLkRhdGFDYXRlZ29yeVIKY2F0ZWdvcmllcxIpChFv\
+            cGVuZWRfYXRfdW5peF9tcxgFIAEoA1IOb3BlbmVkQXRVbml4TXMSKwoSZXhwaXJlc19hdF91bml4X21zGAYgASgDUg9leHBpcmVz\
+            QXRVbml4TXNiBnByb3RvMw==
             """
         ),
-        dependencies: ["healthledger/v1/chain.proto", "healthledger/v1/identity.proto", "healthledger/v1/policy.proto"],
+        dependencies: [
+            "healthledger/v1/chain.proto",
+            "healthledger/v1/identity.proto",
+            "healthledger/v1/policy.proto",
+            "healthledger/v1/records.proto",
+        ],
         messageTypes: [
             Healthledger_Storage_V1_StateSnapshot.self,
+            Healthledger_Storage_V1_AuditTrailSnapshot.self,
             Healthledger_Storage_V1_BlockColumns.self,
             Healthledger_Storage_V1_GrantColumns.self,
             Healthledger_Storage_V1_PrincipalSnapshot.self,

@@ -174,7 +174,7 @@ public struct BlockDraft: Sendable {
             guard case .writeRecord(let metadata)? = body.operation else { preconditionFailure("operation mismatch") }
             records[transaction.id] = RecordEntry(
                 id: transaction.id, metadata: metadata, category: operation.category, author: author,
-                createdAt: body.createdAtUnixMs, position: position, ledgerEntry: entryBytes, contentErased: false)
+                createdAt: body.createdAtUnixMs, position: position, contentErased: false)
             newRecordIDs.append(transaction.id)
 
         case .rotateKey(let newKey, let proof):

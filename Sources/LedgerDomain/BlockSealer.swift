@@ -78,7 +78,7 @@ extension LedgerState {
         let grantKeys = Set(draft.newGrantIDs.compactMap { TransactionDigest(hex: $0)?.key })
         for key in draft.transactions where !grantKeys.contains(key) { committedTransactions.insert(key) }
         for audit in draft.auditEvents {
-            auditEvents.append(audit)
+            auditEntryIndexes.append(audit.event.entryIndex)
             auditByPatient[audit.event.patient, default: []].append(audit.event.sequence)
         }
         blocks.append(summary)

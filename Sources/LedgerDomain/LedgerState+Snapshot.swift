@@ -96,7 +96,10 @@ extension LedgerState {
         let recordIDs = records.values.sorted { $0.position.entryIndex < $1.position.entryIndex }
         snapshot.records = recordIDs.map { record in
             var wire = Healthledger_Storage_V1_RecordSnapshot()
-            wire.ledgerEntry = record.ledgerEntry
+            wire.id = record.id
+            wire.metadata = record.metadata
+            wire.author = record.author.text
+            wire.createdAtUnixMs = record.createdAt
             wire.location = record.position.wire
             wire.contentErased = record.contentErased
             return wire
@@ -124,27 +127,38 @@ extension LedgerState {
             guardBytes.appendBigEndian(key.low)
         }
         snapshot.committedTransactions = guardBytes.bytes
-        snapshot.auditEntries = auditEvents.map(\.ledgerEntry)
+        var indexes = ColumnWriter(capacity: auditEntryIndexes.count * 8)
+        for index in auditEntryIndexes { indexes.append(index) }
+        snapshot.auditEntryIndexes = indexes.bytes
+        snapshot.auditByPatient = auditByPatient.keys.sorted().map { patient in
+            let sequences = auditByPatient[patient]!
+            var column = ColumnWriter(capacity: sequences.count * 8)
+            for sequence in sequences { column.append(sequence) }
+            var trail = Healthledger_Storage_V1_AuditTrailSnapshot()
+            trail.patient = patient
+            trail.sequences = column.bytes
+            return trail
+        }
         return snapshot
     }
 
     private func blockColumns() -> Healthledger_Storage_V1_BlockColumns {
         var rows = ColumnWriter(capacity: blocks.count * SnapshotRow.block)
-        var signed: [UInt8] = []
-        signed.reserveCapacity(blocks.chunks.reduce(0) { $0 + $1.count })
-        blocks.forEachEncoded { row, header, checkpoint in
+        // Only the head's signed parts are in memory (and needed on restore); the others are in the block log.
+        let header = blocks.last?.signedHeader.serializedBytes() ?? []
+        let checkpoint = blocks.last?.checkpoint.serializedBytes() ?? []
+        for (position, row) in blocks.rows.enumerated() {
+            let isLast = position == blocks.count - 1
             rows.append(row.time)
             rows.append(row.firstEntryIndex)
             rows.append(row.entryCount)
-            rows.append(UInt32(header.count))
-            rows.append(UInt32(checkpoint.count))
+            rows.append(UInt32(isLast ? header.count : 0))
+            rows.append(UInt32(isLast ? checkpoint.count : 0))
             rows.append(UInt32(0))
-            signed.append(contentsOf: header)
-            signed.append(contentsOf: checkpoint)
         }
         var columns = Healthledger_Storage_V1_BlockColumns()
         columns.rows = rows.bytes
-        columns.signed = signed
+        columns.signed = header + checkpoint
         return columns
     }
 
@@ -244,8 +258,7 @@ extension LedgerState {
         try state.restoreBlocks(
             rows: fields.blockRows ?? empty, signed: fields.blockSigned ?? empty, height: fields.height, failure)
         let lastBlockHash = Array(fields.lastBlockHash ?? empty)
-        if !state.blocks.isEmpty {
-            let last = state.blocks[state.blocks.count - 1]
+        if let last = state.blocks.last {
             guard SHA256.hash(last.signedHeader.header) == lastBlockHash,
                 last.header.treeRootHash == state.tree.rootHash, last.header.height == fields.height,
                 state.blocks.entryRange(at: state.blocks.count - 1).upperBound == fields.treeSize
@@ -279,20 +292,10 @@ extension LedgerState {
             delegations: fields.grantDelegations ?? empty, failure)
         for bytes in fields.records {
             guard let wire = try? Healthledger_Storage_V1_RecordSnapshot(serializedBytes: bytes),
-                let location = wire.location,
-                let entry = try? Healthledger_V1_LedgerEntry(serializedBytes: wire.ledgerEntry),
-                case .transaction(let signed)? = entry.entry,
-                let body = try? Healthledger_V1_TransactionBody(serializedBytes: signed.body),
-                case .writeRecord(let metadata)? = body.operation,
-                let author = try? PrincipalID(parsing: body.author),
-                let category = DataCategory(rawValue: UInt8(clamping: metadata.category.rawValue))
+                let location = wire.location, let record = Self.restoredRecord(wire, at: location)
             else { throw failure("bad record") }
-            let id = Hex.encode(SHA256.hash(signed.body))
-            state.records[id] = RecordEntry(
-                id: id, metadata: metadata, category: category, author: author, createdAt: body.createdAtUnixMs,
-                position: EntryPosition(blockHeight: location.blockHeight, entryIndex: location.entryIndex),
-                ledgerEntry: wire.ledgerEntry, contentErased: wire.contentErased)
-            state.recordsByPatient[metadata.patient, default: []].append(id)
+            state.records[record.id] = record
+            state.recordsByPatient[record.metadata.patient, default: []].append(record.id)
         }
         for bytes in fields.emergencyAccesses {
             guard let wire = try? Healthledger_Storage_V1_EmergencyAccessSnapshot(serializedBytes: bytes) else {
@@ -320,16 +323,34 @@ extension LedgerState {
                     low: UInt64(bigEndian: guardBytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))))
             offset += 16
         }
-        state.auditEvents.reserveCapacity(fields.auditEntries.count)
-        for slice in fields.auditEntries {
-            let bytes = Array(slice)
-            guard let entry = try? Healthledger_V1_LedgerEntry(serializedBytes: bytes),
-                case .auditEvent(let event)? = entry.entry, event.sequence == UInt64(state.auditEvents.count + 1)
-            else { throw failure("bad audit event") }
-            state.auditEvents.append(AuditEntry(event: event, ledgerEntry: bytes))
-            state.auditByPatient[event.patient, default: []].append(event.sequence)
-        }
+        try state.restoreAuditTrail(fields, failure)
         return state
+    }
+
+    /// A record from its snapshot: from its fields, or (snapshots of earlier versions) decoded from its entry.
+    private static func restoredRecord(
+        _ wire: Healthledger_Storage_V1_RecordSnapshot, at location: Healthledger_V1_EntryLocation
+    ) -> RecordEntry? {
+        let position = EntryPosition(blockHeight: location.blockHeight, entryIndex: location.entryIndex)
+        guard !wire.ledgerEntry.isEmpty else {
+            guard let metadata = wire.metadata, let author = try? PrincipalID(parsing: wire.author),
+                let category = DataCategory(rawValue: UInt8(clamping: metadata.category.rawValue)),
+                wire.id.utf8.count == 64
+            else { return nil }
+            return RecordEntry(
+                id: wire.id, metadata: metadata, category: category, author: author, createdAt: wire.createdAtUnixMs,
+                position: position, contentErased: wire.contentErased)
+        }
+        guard let entry = try? Healthledger_V1_LedgerEntry(serializedBytes: wire.ledgerEntry),
+            case .transaction(let signed)? = entry.entry,
+            let body = try? Healthledger_V1_TransactionBody(serializedBytes: signed.body),
+            case .writeRecord(let metadata)? = body.operation,
+            let author = try? PrincipalID(parsing: body.author),
+            let category = DataCategory(rawValue: UInt8(clamping: metadata.category.rawValue))
+        else { return nil }
+        return RecordEntry(
+            id: Hex.encode(SHA256.hash(signed.body)), metadata: metadata, category: category, author: author,
+            createdAt: body.createdAtUnixMs, position: position, contentErased: wire.contentErased)
     }
 
     private mutating func restoreBlocks(
@@ -342,6 +363,7 @@ extension LedgerState {
         var reader = ColumnReader(rows.baseAddress!, at: 0)
         var offset = 0
         var nextEntry: UInt64 = 0
+        var last: (header: UnsafeRawBufferPointer, checkpoint: UnsafeRawBufferPointer)?
         for _ in 0..<Int(height) {
             let time: Int64 = reader.read()
             let first: UInt64 = reader.read()
@@ -352,15 +374,72 @@ extension LedgerState {
             guard first == nextEntry, offset + headerLength + checkpointLength <= signed.count else {
                 throw failure("block columns do not agree")
             }
-            blocks.append(
-                time: time, firstEntryIndex: first, entryCount: count,
-                signedHeader: UnsafeRawBufferPointer(rebasing: signed[offset..<(offset + headerLength)]),
-                checkpoint: UnsafeRawBufferPointer(
-                    rebasing: signed[(offset + headerLength)..<(offset + headerLength + checkpointLength)]))
+            blocks.append(time: time, firstEntryIndex: first, entryCount: count)
+            // Snapshots of earlier versions hold every block's signed parts; only the last one's are kept.
+            last = (
+                UnsafeRawBufferPointer(rebasing: signed[offset..<(offset + headerLength)]),
+                UnsafeRawBufferPointer(
+                    rebasing: signed[(offset + headerLength)..<(offset + headerLength + checkpointLength)])
+            )
             offset += headerLength + checkpointLength
             nextEntry = first + UInt64(count)
         }
-        guard offset == signed.count else { throw failure("block columns do not agree") }
+        guard offset == signed.count, let last,
+            let signedHeader = try? Healthledger_V1_SignedBlockHeader(serializedBytes: last.header),
+            let checkpoint = try? Healthledger_V1_SignedCheckpoint(serializedBytes: last.checkpoint),
+            let header = try? Healthledger_V1_BlockHeader(serializedBytes: signedHeader.header),
+            header.timeUnixMs == blocks.time(at: blocks.count - 1)
+        else { throw failure("block columns do not agree") }
+        blocks.setLast(BlockSummary(header: header, signedHeader: signedHeader, checkpoint: checkpoint))
+    }
+
+    /// The audit index: the columns this version writes, or the entries an earlier version wrote, decoded.
+    private mutating func restoreAuditTrail(_ fields: SnapshotFields, _ failure: (String) -> SnapshotError)
+        throws(SnapshotError)
+    {
+        if !fields.auditEntries.isEmpty {
+            auditEntryIndexes.reserveCapacity(fields.auditEntries.count)
+            for slice in fields.auditEntries {
+                guard let entry = try? Healthledger_V1_LedgerEntry(serializedBytes: slice),
+                    case .auditEvent(let event)? = entry.entry, event.sequence == auditSequence + 1,
+                    event.entryIndex < treeSize
+                else { throw failure("bad audit event") }
+                auditEntryIndexes.append(event.entryIndex)
+                auditByPatient[event.patient, default: []].append(event.sequence)
+            }
+            return
+        }
+        let indexes = fields.auditEntryIndexes ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        guard indexes.count % 8 == 0 else { throw failure("bad audit index") }
+        let count = indexes.count / 8
+        auditEntryIndexes.reserveCapacity(count)
+        var previous: UInt64?
+        for position in 0..<count {
+            let index = UInt64(littleEndian: indexes.loadUnaligned(fromByteOffset: position * 8, as: UInt64.self))
+            guard index < treeSize, previous.map({ index > $0 }) ?? true else { throw failure("bad audit index") }
+            auditEntryIndexes.append(index)
+            previous = index
+        }
+        var listed = 0
+        auditByPatient.reserveCapacity(fields.auditTrails.count)
+        for trail in fields.auditTrails {
+            guard trail.sequences.count % 8 == 0, trail.sequences.count > 0 else { throw failure("bad audit trail") }
+            var sequences: [UInt64] = []
+            sequences.reserveCapacity(trail.sequences.count / 8)
+            for position in 0..<(trail.sequences.count / 8) {
+                let sequence = UInt64(
+                    littleEndian: trail.sequences.loadUnaligned(fromByteOffset: position * 8, as: UInt64.self))
+                guard sequence >= 1, sequence <= UInt64(count), sequences.last.map({ sequence > $0 }) ?? true else {
+                    throw failure("bad audit trail")
+                }
+                sequences.append(sequence)
+            }
+            let patient = String(decoding: trail.patient, as: UTF8.self)
+            guard auditByPatient[patient] == nil else { throw failure("a patient's audit trail is listed twice") }
+            auditByPatient[patient] = sequences
+            listed += sequences.count
+        }
+        guard listed == count else { throw failure("the audit trails do not cover every event") }
     }
 
     private mutating func restoreGrants(

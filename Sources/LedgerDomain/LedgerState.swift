@@ -26,6 +26,12 @@ public struct EntryPosition: Sendable, Hashable {
     public var blockHeight: UInt64
     public var entryIndex: UInt64
 
+    /// The entry `entryIndex`, in the block at `blockHeight`.
+    public init(blockHeight: UInt64, entryIndex: UInt64) {
+        self.blockHeight = blockHeight
+        self.entryIndex = entryIndex
+    }
+
     /// The wire form.
     public var wire: Healthledger_V1_EntryLocation {
         var location = Healthledger_V1_EntryLocation()
@@ -35,7 +41,7 @@ public struct EntryPosition: Sendable, Hashable {
     }
 }
 
-/// A committed record (its content lives in the off-chain store).
+/// A committed record (its content lives in the off-chain store, its signed entry in the block log at `position`).
 public struct RecordEntry: Sendable {
     public var id: String
     public var metadata: Healthledger_V1_RecordMetadata
@@ -43,7 +49,6 @@ public struct RecordEntry: Sendable {
     public var author: PrincipalID
     public var createdAt: Int64
     public var position: EntryPosition
-    public var ledgerEntry: [UInt8]
     public var contentErased: Bool
 }
 
@@ -113,8 +118,9 @@ public struct LedgerState: Sendable {
     /// The replay guard of every committed transaction other than a grant (the grant table indexes those); ask
     /// `isCommitted(_:)`.
     public internal(set) var committedTransactions = TransactionGuard()
-    /// Audit events; the event with sequence s is at index s - 1.
-    public internal(set) var auditEvents = ChunkedArray<AuditEntry>()
+    /// The log index of every audit event; the event with sequence s is at index s - 1. The events themselves stay in
+    /// the block log (the node reads them back), so the trail costs 16 bytes of memory per event with the index below.
+    public internal(set) var auditEntryIndexes = ChunkedArray<UInt64>()
     /// Audit sequence numbers per patient, ascending.
     public internal(set) var auditByPatient: [String: [UInt64]] = [:]
 
@@ -128,7 +134,7 @@ public struct LedgerState: Sendable {
     /// Time of the latest block (0 before the first).
     public var lastBlockTime: Int64 { blocks.isEmpty ? 0 : blocks.time(at: blocks.count - 1) }
     /// The latest audit sequence number (0 before the first event).
-    public var auditSequence: UInt64 { UInt64(auditEvents.count) }
+    public var auditSequence: UInt64 { UInt64(auditEntryIndexes.count) }
 
     /// Whether the transaction with this key is committed (the replay guard).
     public func isCommitted(_ key: TransactionKey) -> Bool {

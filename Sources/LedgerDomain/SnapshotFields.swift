@@ -15,7 +15,10 @@ struct SnapshotFields {
     var records: [UnsafeRawBufferPointer] = []
     var emergencyAccesses: [UnsafeRawBufferPointer] = []
     var committedTransactions: UnsafeRawBufferPointer?
+    /// Audit events' entry bytes, from snapshots of versions that kept the events in memory.
     var auditEntries: [UnsafeRawBufferPointer] = []
+    var auditEntryIndexes: UnsafeRawBufferPointer?
+    var auditTrails: [(patient: UnsafeRawBufferPointer, sequences: UnsafeRawBufferPointer)] = []
     var blockRows: UnsafeRawBufferPointer?
     var blockSigned: UnsafeRawBufferPointer?
     var names: [UnsafeRawBufferPointer] = []
@@ -60,6 +63,18 @@ struct SnapshotFields {
                     }
                 }
             case (16, .bytes(let value)): interiorHashes = value
+            case (17, .bytes(let value)): auditEntryIndexes = value
+            case (18, .bytes(let value)):
+                var patient = UnsafeRawBufferPointer(start: nil, count: 0)
+                var sequences = UnsafeRawBufferPointer(start: nil, count: 0)
+                try Self.walk(value) { (number, field) throws(Malformed) in
+                    switch (number, field) {
+                    case (1, .bytes(let value)): patient = value
+                    case (2, .bytes(let value)): sequences = value
+                    default: break
+                    }
+                }
+                auditTrails.append((patient, sequences))
             case (1...16, _): throw Malformed()
             default: break
             }

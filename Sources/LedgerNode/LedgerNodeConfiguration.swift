@@ -24,6 +24,9 @@ public struct LedgerNodeConfiguration: Sendable {
     /// The file operations behind every file the node writes or reads in its data directory (block log, record
     /// content, snapshots, keys); replaceable so the fault suite can make the disk fail with ENOSPC or EIO.
     public var fileIO: FileIO = .system
+    /// Bytes of committed blocks kept decoded for reads of what the state leaves in the block log (audit events,
+    /// record entries, old headers and checkpoints): the newest and most recently read blocks. 0 reads every one back.
+    public var blockCacheBytes = 16 << 20
 
     /// A configuration with the defaults: chain "healthledger-local", 16 GiB records, the system clock, a snapshot
     /// every 100,000 entries or 10 minutes.

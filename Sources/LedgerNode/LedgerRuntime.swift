@@ -21,8 +21,9 @@ final class LedgerRuntime: Sendable {
     let contentStore: RecordContentStore
     let nodeKey: SigningPublicKey
     let logger: Logger
-    /// The block log, for the rare reads of an entry's full bytes (the state keeps only their position).
-    let blockLog: BlockLog
+    /// Committed blocks read back from the block log: audit events, old headers and checkpoints, entry bytes (the
+    /// state keeps only their positions).
+    let blocks: BlockReader
     /// The node secret behind the research feed's pseudonyms (research-pseudonym.key).
     let researchSecret: [UInt8]
 
@@ -37,7 +38,8 @@ final class LedgerRuntime: Sendable {
         self.cell = cell
         self.contentStore = contentStore
         self.logger = logger
-        self.blockLog = blockLog
+        let blocks = BlockReader(blockLog: blockLog, byteBudget: configuration.blockCacheBytes, logger: logger)
+        self.blocks = blocks
         self.researchSecret = researchSecret
         rateLimiter = CallRateLimiter(configuration.rateLimits)
         nodeKey = sealer.nodeKey.publicKey
@@ -45,7 +47,12 @@ final class LedgerRuntime: Sendable {
         self.feed = feed
         committer = BlockCommitter(
             cell: cell, blockLog: blockLog, sealer: sealer, rules: configuration.rules, clock: configuration.clock,
-            onCommit: { draft, _ in
+            onCommit: { draft, summary in
+                blocks.keep(
+                    BlockReader.Block(
+                        signedHeader: summary.signedHeader, checkpoint: summary.checkpoint,
+                        firstEntryIndex: draft.firstEntryIndex, entries: draft.entries),
+                    height: draft.height)
                 feed.blockCommitted(draft)
                 onCommit(draft)
             })
@@ -54,19 +61,7 @@ final class LedgerRuntime: Sendable {
     /// The ledger entry bytes at `position`, read back from the block log. INTERNAL when the log cannot give them:
     /// the state says the entry is committed, so its block must be there.
     func ledgerEntry(at position: EntryPosition) throws(RPCError) -> [UInt8] {
-        do {
-            let block = try StoredBlock(serializedBytes: try blockLog.readRecord(Int(position.blockHeight) - 1))
-            let first = try Healthledger_V1_BlockHeader(serializedBytes: block.header?.header ?? []).firstEntryIndex
-            guard position.entryIndex >= first, position.entryIndex - first < UInt64(block.entries.count) else {
-                throw StorageError.dataLoss("block \(position.blockHeight) does not hold entry \(position.entryIndex)")
-            }
-            return block.entries[Int(position.entryIndex - first)]
-        } catch {
-            logger.error(
-                "could not read a committed entry back from the block log",
-                metadata: ["block": "\(position.blockHeight)", "entry": "\(position.entryIndex)", "error": "\(error)"])
-            throw RPCError(.internalError, "entry \(position.entryIndex) could not be read back from the block log")
-        }
+        try blocks.entry(position.entryIndex, inBlock: position.blockHeight)
     }
 
     var rules: LedgerRules { configuration.rules }
@@ -186,20 +181,25 @@ final class LedgerRuntime: Sendable {
     /// with that checkpoint. The block is committed, so both exist; INTERNAL otherwise.
     func entryProof(entryIndex: UInt64, blockHeight: UInt64) throws(RPCError) -> Healthledger_V1_EntryProof {
         try cell.read { (state) throws(RPCError) in
-            try Self.entryProof(entryIndex: entryIndex, blockHeight: blockHeight, in: state)
+            let position = Int(blockHeight) - 1
+            guard blockHeight >= 1, position < state.blocks.count,
+                state.blocks.entryRange(at: position).contains(entryIndex)
+            else {
+                throw RPCError(.internalError, "entry \(entryIndex) is not in committed block \(blockHeight)")
+            }
+            return try Self.entryProof(
+                entryIndex: entryIndex, treeSize: state.blocks.entryRange(at: position).upperBound,
+                checkpoint: checkpoint(ofBlockAt: position, in: state), in: state)
         }
     }
 
-    /// `entryProof(entryIndex:blockHeight:)` under a read lock the caller already holds.
-    static func entryProof(entryIndex: UInt64, blockHeight: UInt64, in state: borrowing LedgerState) throws(RPCError)
-        -> Healthledger_V1_EntryProof
+    /// The signed checkpoint at the end of the committed block at `position` (0-based): the head's is in the state,
+    /// earlier ones are read back from the block log.
+    func checkpoint(ofBlockAt position: Int, in state: borrowing LedgerState) throws(RPCError)
+        -> Healthledger_V1_SignedCheckpoint
     {
-        let position = Int(blockHeight) - 1
-        guard blockHeight >= 1, position < state.blocks.count, state.blocks.entryRange(at: position).contains(entryIndex)
-        else {
-            throw RPCError(.internalError, "entry \(entryIndex) is not in committed block \(blockHeight)")
-        }
-        return try entryProof(entryIndex: entryIndex, checkpointOfBlockAt: position, in: state)
+        if position == state.blocks.count - 1, let head = state.blocks.last { return head.checkpoint }
+        return try blocks.block(height: UInt64(position) + 1).checkpoint
     }
 
     /// The inclusion proof of committed entry `entryIndex` against the latest checkpoint, with that checkpoint: what
@@ -207,18 +207,18 @@ final class LedgerRuntime: Sendable {
     static func latestEntryProof(entryIndex: UInt64, in state: borrowing LedgerState) throws(RPCError)
         -> Healthledger_V1_EntryProof
     {
-        try entryProof(entryIndex: entryIndex, checkpointOfBlockAt: state.blocks.count - 1, in: state)
-    }
-
-    /// The inclusion proof of entry `entryIndex` against the checkpoint at the end of the block at `position` (0-based),
-    /// which must hold or follow the entry's block (callers know it does).
-    private static func entryProof(entryIndex: UInt64, checkpointOfBlockAt position: Int, in state: borrowing LedgerState)
-        throws(RPCError) -> Healthledger_V1_EntryProof
-    {
-        guard position >= 0, position < state.blocks.count else {
+        guard let head = state.blocks.last else {
             throw RPCError(.internalError, "no committed block to prove entry \(entryIndex) against")
         }
-        let treeSize = state.blocks.entryRange(at: position).upperBound
+        return try entryProof(entryIndex: entryIndex, treeSize: state.treeSize, checkpoint: head.checkpoint, in: state)
+    }
+
+    /// The inclusion proof of entry `entryIndex` in the tree of the first `treeSize` entries, with `checkpoint`, the
+    /// signed checkpoint of that size.
+    private static func entryProof(
+        entryIndex: UInt64, treeSize: UInt64, checkpoint: Healthledger_V1_SignedCheckpoint,
+        in state: borrowing LedgerState
+    ) throws(RPCError) -> Healthledger_V1_EntryProof {
         var inclusion = Healthledger_V1_InclusionProof()
         inclusion.leafIndex = entryIndex
         inclusion.treeSize = treeSize
@@ -229,7 +229,7 @@ final class LedgerRuntime: Sendable {
         }
         var proof = Healthledger_V1_EntryProof()
         proof.inclusion = inclusion
-        proof.checkpoint = state.blocks.checkpoint(at: position)
+        proof.checkpoint = checkpoint
         return proof
     }
 }

@@ -101,10 +101,11 @@ extension LedgerService {
         let batchSize = includeProofs ? Self.provenAuditBatchSize : Self.auditBatchSize
         while true {
             let start = next
-            // Under the read lock only the entries' bytes are taken (one reference each, the events are looked at in
-            // place) and their proofs made; encoding happens after.
-            typealias Batch = (entries: [([UInt8], Healthledger_V1_EntryProof?)], head: UInt64, resume: UInt64)
-            let (entries, head, resume) = try runtime.cell.read { (state) throws(RPCError) -> Batch in
+            // Under the read lock only the events' places are looked up and their proofs made; the entries are read
+            // back (most from the block reader's cache), filtered and encoded after.
+            typealias Place = (entryIndex: UInt64, blockHeight: UInt64, proof: Healthledger_V1_EntryProof?)
+            typealias Batch = (places: [Place], head: UInt64, resume: UInt64)
+            let (places, head, resume) = try runtime.cell.read { (state) throws(RPCError) -> Batch in
                 let sequences = state.auditByPatient[patient] ?? []
                 var low = 0
                 var high = sequences.count
@@ -113,29 +114,37 @@ extension LedgerService {
                     if sequences[middle] < start { low = middle + 1 } else { high = middle }
                 }
                 let end = min(sequences.count, low + batchSize)
-                var entries: [([UInt8], Healthledger_V1_EntryProof?)] = []
-                entries.reserveCapacity(end - low)
+                var places: [Place] = []
+                places.reserveCapacity(end - low)
                 for index in low..<end {
-                    let sequence = sequences[index]
-                    guard admitsAll || state.auditEvent(sequence: sequence, satisfies: filter.admits) else { continue }
+                    let entryIndex = state.auditEntryIndex(sequence: sequences[index])
+                    guard let block = state.blocks.position(ofEntry: entryIndex) else {
+                        throw RPCError(.internalError, "audit entry \(entryIndex) is in no committed block")
+                    }
                     var proof: Healthledger_V1_EntryProof?
                     if includeProofs {
-                        proof = try LedgerRuntime.latestEntryProof(
-                            entryIndex: state.auditEntryIndex(sequence: sequence), in: state)
+                        proof = try LedgerRuntime.latestEntryProof(entryIndex: entryIndex, in: state)
                     }
-                    entries.append((state.auditLedgerEntry(sequence: sequence), proof))
+                    places.append((entryIndex, UInt64(block) + 1, proof))
                 }
                 let resume = end > low ? sequences[end - 1] + 1 : start
-                return (entries, state.auditSequence, resume)
+                return (places, state.auditSequence, resume)
             }
             next = resume
             if resume == start { return head }
             var messages: [[UInt8]] = []
-            messages.reserveCapacity(entries.count)
-            for (entry, proof) in entries {
+            messages.reserveCapacity(places.count)
+            for place in places {
+                let entry = try runtime.blocks.entry(place.entryIndex, inBlock: place.blockHeight)
+                if !admitsAll {
+                    guard let decoded = try? Healthledger_V1_LedgerEntry(serializedBytes: entry),
+                        case .auditEvent(let event)? = decoded.entry
+                    else { throw RPCError(.internalError, "a stored audit entry does not hold an audit event") }
+                    guard filter.admits(event) else { continue }
+                }
                 messages.append(
-                    try AuditStreamMessages.event(ledgerEntry: entry, proof: proof?.serializedBytes())
-                        ?? Self.decodedEventMessage(entry, proof: proof))
+                    try AuditStreamMessages.event(ledgerEntry: entry, proof: place.proof?.serializedBytes())
+                        ?? Self.decodedEventMessage(entry, proof: place.proof))
             }
             try await responses.write(contentsOf: messages)
         }

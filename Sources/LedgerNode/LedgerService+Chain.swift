@@ -167,13 +167,15 @@ extension LedgerService {
         var next = request.startHeight
         func sendAvailable() async throws -> Bool {
             while true {
-                let batch = runtime.cell.read { state -> [Healthledger_V1_SignedBlockHeader] in
+                let available = runtime.cell.read { state -> ClosedRange<UInt64>? in
                     let end = min(state.height, (request.endHeight ?? UInt64.max) - 1)
-                    guard next <= end else { return [] }
-                    let last = min(end, next + 255)
-                    return (next...last).map { state.blocks[Int($0) - 1].signedHeader }
+                    guard next <= end else { return nil }
+                    return next...min(end, next + 255)
                 }
-                if batch.isEmpty { return request.endHeight.map { next >= $0 } ?? false }
+                guard let available else { return request.endHeight.map { next >= $0 } ?? false }
+                let batch = try available.map { height throws(RPCError) in
+                    try runtime.blocks.block(height: height).signedHeader
+                }
                 next += UInt64(batch.count)
                 try await responses.write(
                     contentsOf: batch.map { header in
@@ -200,7 +202,7 @@ extension LedgerService {
         try runtime.rateLimiter.charge(peer: context.peer)
         var response = Healthledger_V1_GetCheckpointResponse()
         response.checkpoint = try runtime.cell.read { (state) throws(RPCError) in
-            try Self.checkpoint(treeSize: request.treeSize, field: "tree_size", in: state).signed
+            try checkpoint(treeSize: request.treeSize, field: "tree_size", in: state).signed
         }
         return response
     }
@@ -210,7 +212,7 @@ extension LedgerService {
     ) async throws -> Healthledger_V1_GetInclusionProofResponse {
         try runtime.rateLimiter.charge(peer: context.peer)
         return try runtime.cell.read { (state) throws(RPCError) in
-            let (checkpoint, treeSize) = try Self.checkpoint(treeSize: request.treeSize, field: "tree_size", in: state)
+            let (checkpoint, treeSize) = try checkpoint(treeSize: request.treeSize, field: "tree_size", in: state)
             guard request.leafIndex < treeSize else {
                 throw InputValidation.invalid("leaf_index", "\(request.leafIndex) is not below tree size \(treeSize)")
             }
@@ -235,8 +237,8 @@ extension LedgerService {
         try runtime.rateLimiter.charge(peer: context.peer)
         if request.firstTreeSize == 0 { throw InputValidation.invalid("first_tree_size", "must be at least 1") }
         return try runtime.cell.read { (state) throws(RPCError) in
-            let first = try Self.checkpoint(treeSize: request.firstTreeSize, field: "first_tree_size", in: state)
-            let second = try Self.checkpoint(treeSize: request.secondTreeSize, field: "second_tree_size", in: state)
+            let first = try checkpoint(treeSize: request.firstTreeSize, field: "first_tree_size", in: state)
+            let second = try checkpoint(treeSize: request.secondTreeSize, field: "second_tree_size", in: state)
             let secondSize = second.treeSize
             guard request.firstTreeSize <= secondSize else {
                 throw InputValidation.invalid("second_tree_size", "must be at least first_tree_size")
@@ -258,29 +260,19 @@ extension LedgerService {
         }
     }
 
-    /// The signed checkpoint of the block ending at `treeSize` (latest when nil) and that tree size, both read from
-    /// the block table without decoding the header or the checkpoint's body.
-    static func checkpoint(treeSize: UInt64?, field: String, in state: borrowing LedgerState) throws(RPCError)
+    /// The signed checkpoint of the block ending at `treeSize` (latest when nil) and that tree size: the head's from
+    /// the state, an earlier one read back from the block log.
+    func checkpoint(treeSize: UInt64?, field: String, in state: borrowing LedgerState) throws(RPCError)
         -> (signed: Healthledger_V1_SignedCheckpoint, treeSize: UInt64)
     {
-        guard !state.blocks.isEmpty else { throw RPCError(.notFound, "the chain has no block yet") }
-        guard let treeSize else {
-            let latest = state.blocks.count - 1
-            return (state.blocks.checkpoint(at: latest), state.blocks.entryRange(at: latest).upperBound)
-        }
-        var low = 0
-        var high = state.blocks.count
-        while low < high {
-            let middle = (low + high) / 2
-            let end = state.blocks.entryRange(at: middle).upperBound
-            if end < treeSize { low = middle + 1 } else { high = middle }
-        }
-        guard low < state.blocks.count else {
+        guard let head = state.blocks.last else { throw RPCError(.notFound, "the chain has no block yet") }
+        guard let treeSize else { return (head.checkpoint, state.treeSize) }
+        guard treeSize <= state.treeSize else {
             throw RPCError(.notFound, "\(field): no checkpoint for tree size \(treeSize) yet")
         }
-        guard state.blocks.entryRange(at: low).upperBound == treeSize else {
+        guard let position = state.blocks.position(endingAt: treeSize) else {
             throw RPCError(.notFound, "\(field): \(treeSize) is not the log size at the end of a block")
         }
-        return (state.blocks.checkpoint(at: low), treeSize)
+        return (try runtime.checkpoint(ofBlockAt: position, in: state), treeSize)
     }
 }

@@ -102,7 +102,7 @@ extension LedgerService {
         }
         for record in released {
             var message = Healthledger_V1_QueryResponse()
-            message.part = .record(Self.wire(record))
+            message.part = .record(Self.wire(record, ledgerEntry: try runtime.ledgerEntry(at: record.position)))
             pending.append(message)
             if pending.count >= Self.gatheredMessageLimit { try await flush() }
             guard includeContent, !record.contentErased else { continue }
@@ -169,8 +169,8 @@ extension LedgerService {
         }
     }
 
-    /// The wire form of a committed record.
-    static func wire(_ record: RecordEntry) -> Healthledger_V1_Record {
+    /// The wire form of a committed record, with its entry's bytes as read back from the block log.
+    static func wire(_ record: RecordEntry, ledgerEntry: [UInt8]) -> Healthledger_V1_Record {
         var wire = Healthledger_V1_Record()
         wire.recordId = record.id
         wire.metadata = record.metadata
@@ -178,7 +178,7 @@ extension LedgerService {
         wire.createdAtUnixMs = record.createdAt
         wire.contentErased = record.contentErased
         wire.location = record.position.wire
-        wire.ledgerEntry = record.ledgerEntry
+        wire.ledgerEntry = ledgerEntry
         return wire
     }
 }

@@ -59,17 +59,36 @@ extension LedgerService {
         while true {
             let start = next
             let now = runtime.now()
-            // Under the read lock the opt-ins are decided (once per patient per batch) and the shown fields copied;
-            // the pseudonyms (two HMACs each) are computed after.
+            // The batch's events are read back outside the read lock; the opt-ins are then decided under it (once
+            // per patient per batch) and the shown fields copied; the pseudonyms (two HMACs each) are computed after.
             typealias Picked = (event: Healthledger_V1_ResearchEvent, actor: String, patient: String, optIn: Decision)
-            let (picked, head) = runtime.cell.read { state -> ([Picked], UInt64) in
+            let (places, head) = try runtime.cell.read { (state) throws(RPCError) -> ([EntryPosition], UInt64) in
                 let head = state.auditSequence
                 guard start <= head else { return ([], head) }
                 let end = min(head, start + UInt64(Self.researchBatchSize) - 1)
+                var places: [EntryPosition] = []
+                places.reserveCapacity(Int(end - start) + 1)
+                for sequence in start...end {
+                    let entryIndex = state.auditEntryIndex(sequence: sequence)
+                    guard let block = state.blocks.position(ofEntry: entryIndex) else {
+                        throw RPCError(.internalError, "audit entry \(entryIndex) is in no committed block")
+                    }
+                    places.append(EntryPosition(blockHeight: UInt64(block) + 1, entryIndex: entryIndex))
+                }
+                return (places, head)
+            }
+            var events: [Healthledger_V1_AuditEvent] = []
+            events.reserveCapacity(places.count)
+            for place in places {
+                guard let entry = try? Healthledger_V1_LedgerEntry(serializedBytes: try runtime.ledgerEntry(at: place)),
+                    case .auditEvent(let event)? = entry.entry
+                else { throw RPCError(.internalError, "a stored audit entry does not hold an audit event") }
+                events.append(event)
+            }
+            let picked = runtime.cell.read { state -> [Picked] in
                 var optIns: [String: Decision?] = [:]
                 var picked: [Picked] = []
-                for sequence in start...end {
-                    let event = state.auditEvents[Int(sequence) - 1].event
+                for event in events {
                     let optIn: Decision?
                     if let decided = optIns[event.patient] {
                         optIn = decided
@@ -82,7 +101,7 @@ extension LedgerService {
                     guard let optIn else { continue }
                     picked.append((ResearchEvents.withoutIdentities(event), event.actor, event.patient, optIn))
                 }
-                return (picked, head)
+                return picked
             }
             guard start <= head else { return head }
             next = min(head, start + UInt64(Self.researchBatchSize) - 1) + 1

@@ -334,7 +334,8 @@ struct StateSnapshotTests {
         #expect(restored.grants[grantID]?.revokedAt == 5_000)
         #expect(restored.policies.values.first?.grant(id: grantID)?.revokedAt == 5_000)
         #expect(restored.records.keys.sorted() == chain.state.records.keys.sorted())
-        #expect(restored.auditEvents.map(\.ledgerEntry) == chain.state.auditEvents.map(\.ledgerEntry))
+        #expect(Array(restored.auditEntryIndexes) == Array(chain.state.auditEntryIndexes))
+        #expect(restored.auditByPatient == chain.state.auditByPatient)
         #expect(restored.committedTransactions == chain.state.committedTransactions)
         #expect(
             Dictionary(uniqueKeysWithValues: restored.principals.map { ($0.key, $0.value.nextSequence) })
@@ -388,6 +389,48 @@ struct StateSnapshotTests {
         #expect(delegated == restored.grants.detail(at: 1).id)
         #expect(restored.grants.detail(at: 2).revokedAt == 4_000)
         #expect(restored.grants.detail(at: 3).grantee == "*")
+    }
+
+    @Test("a snapshot in the earlier layout (every block's signed parts, audit and record entries inline) restores the same state")
+    func earlierLayoutRestores() throws {
+        let (chain, _) = try ChainFixture.fourBlocks()
+        #expect(chain.state.auditSequence > 0 && !chain.state.records.isEmpty)
+        let current = chain.state.snapshot()
+        let stored = try chain.stored.map { try StoredBlock(serializedBytes: $0) }
+        func entry(_ index: UInt64) throws -> [UInt8] {
+            let block = try #require(stored.first { block in
+                let header = try? Healthledger_V1_BlockHeader(serializedBytes: block.header!.header)
+                return header.map { index >= $0.firstEntryIndex && index < $0.firstEntryIndex + UInt64($0.entryCount) }
+                    ?? false
+            })
+            let first = try Healthledger_V1_BlockHeader(serializedBytes: block.header!.header).firstEntryIndex
+            return block.entries[Int(index - first)]
+        }
+        var earlier = current
+        var rows = current.blocks!.rows
+        var signed: [UInt8] = []
+        for (position, block) in stored.enumerated() {
+            let header = block.header!.serializedBytes()
+            let checkpoint = block.checkpoint!.serializedBytes()
+            withUnsafeBytes(of: UInt32(header.count).littleEndian) { rows.replaceSubrange((position * 32 + 20)..<(position * 32 + 24), with: $0) }
+            withUnsafeBytes(of: UInt32(checkpoint.count).littleEndian) { rows.replaceSubrange((position * 32 + 24)..<(position * 32 + 28), with: $0) }
+            signed += header + checkpoint
+        }
+        earlier.blocks!.rows = rows
+        earlier.blocks!.signed = signed
+        earlier.auditEntries = try chain.state.auditEntryIndexes.map { try entry($0) }
+        earlier.auditEntryIndexes = []
+        earlier.auditByPatient = []
+        earlier.records = try current.records.map { record in
+            var old = Healthledger_Storage_V1_RecordSnapshot()
+            old.ledgerEntry = try entry(record.location!.entryIndex)
+            old.location = record.location
+            old.contentErased = record.contentErased
+            return old
+        }
+        let restored = try LedgerState.restore(from: earlier)
+        let same = restored.snapshot().serializedBytes() == current.serializedBytes()
+        #expect(same, "the state restored from the earlier layout differs")
     }
 
     @Test("a snapshot whose grant or block columns are cut short is refused, never half read")

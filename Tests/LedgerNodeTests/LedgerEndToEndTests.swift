@@ -123,6 +123,59 @@ struct LedgerEndToEndTests {
 /// A node stopped cleanly starts again from its snapshot and serves the same ledger.
 @Suite("Restart from a snapshot", .serialized)
 struct LedgerRestartTests {
+    @Test("with no block cache, what the state leaves in the block log is read back from disk: record entries, audit replays with proofs and filters, old headers and checkpoints")
+    func readsBackFromTheBlockLog() async throws {
+        let node = try await LedgerTestNode { $0.blockCacheBytes = 0 }
+        let patient = LedgerIdentity.generate()
+        let clinician = LedgerIdentity.generate(.ecdsaP256)
+        let patientClient = try node.client(patient)
+        let clinicianClient = try node.client(clinician)
+        let labs = Array("sodium 139 mmol/L".utf8)
+        let written = try await patientClient.write(
+            patient: patient.id, category: .labs, content: labs, mediaType: "text/plain")
+        _ = try await patientClient.grant(.permit(to: clinician.id, actions: [.read], categories: [.labs]))
+        for _ in 0..<3 { _ = try await clinicianClient.query(.of(patient.id, [.labs])) }
+        await #expect(throws: RPCError.self) { try await clinicianClient.query(.of(patient.id, [.clinicalNotes])) }
+
+        // The record's entry comes back byte for byte as committed (the client checks its proof and signature).
+        let own = try await patientClient.query(.of(patient.id, [.labs]))
+        #expect(own.records.map(\.record.recordId) == [written.recordId])
+        let entry = try #require(own.records.first?.record.ledgerEntry)
+        #expect(entry == written.receipt?.ledgerEntry)
+
+        // A replay with proofs: every event is read back and verified by the client against the latest checkpoint.
+        let replay = AuditFollower(try await patientClient.auditStream(.following(patient.id)))
+        defer { replay.cancel() }
+        let events = try await replay.wait { $0.count >= 5 }
+        #expect(events.filter { $0.actor == clinician.id }.map(\.outcome) == [.allowed, .allowed, .allowed, .denied])
+        var deniedOnly = Healthledger_V1_AuditStreamRequest.following(patient.id)
+        deniedOnly.outcome = .denied
+        let filtered = AuditFollower(try await patientClient.auditStream(deniedOnly))
+        defer { filtered.cancel() }
+        let denied = try await filtered.wait { $0.count >= 1 }
+        #expect(denied.count == 1 && denied.first?.outcome == .denied)
+
+        // Every block header and an early checkpoint, from the log.
+        let stub = Healthledger_V1_LedgerClient(transport: try node.transport())
+        let head = try await stub.getChainHead(Healthledger_V1_GetChainHeadRequest())
+        var request = Healthledger_V1_GetBlocksRequest()
+        request.startHeight = 1
+        var heights: [UInt64] = []
+        var ends: [UInt64] = []
+        for try await message in try await stub.getBlocks(request) {
+            let header = try Healthledger_V1_BlockHeader(serializedBytes: try #require(message.block).header)
+            heights.append(header.height)
+            ends.append(header.firstEntryIndex + UInt64(header.entryCount))
+        }
+        #expect(heights == Array(1...head.height))
+        var checkpointRequest = Healthledger_V1_GetCheckpointRequest()
+        checkpointRequest.treeSize = ends[1]
+        let early = try await stub.getCheckpoint(checkpointRequest)
+        let checkpoint = try Healthledger_V1_Checkpoint(serializedBytes: try #require(early.checkpoint).checkpoint)
+        #expect(checkpoint.treeSize == ends[1] && checkpoint.blockHeight == 2)
+        await node.stop()
+    }
+
     @Test("after a clean stop the node restarts from its snapshot, keeps every record and grant, and goes on")
     func restartFromSnapshot() async throws {
         let directory = try LedgerTestNode.makeTemporaryDirectory()

@@ -10,7 +10,9 @@
 //   node-path  what LedgerService.getInclusionProof does under the state's read lock (the block ending at the
 //              requested tree size found by binary search over the block table's rows, its checkpoint decoded, the
 //              proof, the response message), plus encoding the response as the transport does; the tree size asked is
-//              that of a random block's end;
+//              that of a random block's end. The node keeps only the head's checkpoint in its state and reads older
+//              ones back from the block log through a cache of decoded blocks; here every checkpoint is decoded
+//              from its bytes in memory, as a read of a block not in that cache would after its pread;
 //   node-path-latest  the same against the latest checkpoint (a request without tree_size);
 //   entry-proof  what LedgerRuntime.entryProof does for every transaction receipt (and audit event on request): a
 //              random entry's inclusion proof against the checkpoint at the end of its own block, with that
@@ -48,6 +50,9 @@ struct Xorshift {
     }
 }
 
+/// Every block's encoded signed checkpoint, by position: what the node reads back from its block log.
+nonisolated(unsafe) var checkpoints: [[UInt8]] = []
+
 func buildState() -> LedgerState {
     var state = LedgerState(chainID: "proof-bench")
     let sealer = BlockSealer(nodeKey: SigningPrivateKey.generate(.ed25519))
@@ -68,6 +73,7 @@ func buildState() -> LedgerState {
             added += 1
         }
         let (summary, _) = sealer.seal(draft, onto: &state)
+        checkpoints.append(summary.checkpoint.serializedBytes())
         state.commit(draft, summary: summary)
     }
     return state
@@ -88,7 +94,7 @@ func nodePathProof(leafIndex: UInt64, treeSize requested: UInt64, in state: Ledg
     proof.auditPath = try! state.tree.inclusionProof(leafIndex: leafIndex, treeSize: requested)
     var response = Healthledger_V1_GetInclusionProofResponse()
     response.proof = proof
-    response.checkpoint = state.blocks.checkpoint(at: low)
+    response.checkpoint = try! Healthledger_V1_SignedCheckpoint(serializedBytes: checkpoints[low])
     return response.serializedBytes()
 }
 
@@ -103,7 +109,7 @@ func entryProof(entryIndex: UInt64, blockHeight: UInt64, in state: LedgerState) 
     inclusion.auditPath = try! state.tree.inclusionProof(leafIndex: entryIndex, treeSize: treeSize)
     var proof = Healthledger_V1_EntryProof()
     proof.inclusion = inclusion
-    proof.checkpoint = state.blocks.checkpoint(at: position)
+    proof.checkpoint = try! Healthledger_V1_SignedCheckpoint(serializedBytes: checkpoints[position])
     return proof.serializedBytes()
 }
 
