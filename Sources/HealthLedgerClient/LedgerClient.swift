@@ -79,7 +79,16 @@ public actor LedgerClient<Transport: ClientTransport> {
     /// A valid session token.
     public func sessionToken() async throws -> String {
         if let session, session.expiresAt - Self.now() > 30_000 { return session.token }
-        let chainID = try await chain()
+        let response = try await Self.createSession(for: identity, chainID: try await chain(), through: stub)
+        session = (response.token, response.expiresAtUnixMs)
+        return response.token
+    }
+
+    /// Creates a new session for `identity` on chain `chainID` through `stub`: asks for a challenge, signs it and
+    /// trades the signature for a token. For callers that already know the chain and keep their own tokens.
+    public static func createSession(
+        for identity: LedgerIdentity, chainID: String, through stub: Healthledger_V1_LedgerClient<Transport>
+    ) async throws -> Healthledger_V1_CreateSessionResponse {
         var challengeRequest = Healthledger_V1_CreateSessionChallengeRequest()
         challengeRequest.principalId = identity.id
         challengeRequest.keyId = identity.key.publicKey.keyID
@@ -92,9 +101,7 @@ public actor LedgerClient<Transport: ClientTransport> {
         request.challenge = challenge.challenge
         request.signature = TransactionSigner(identity: identity, chainID: chainID).sessionSignature(
             challenge: challenge.challenge)
-        let response = try await stub.createSession(request)
-        session = (response.token, response.expiresAtUnixMs)
-        return response.token
+        return try await stub.createSession(request)
     }
 
     /// The sequence number the principal's next transaction carries, asked of the node once.

@@ -395,19 +395,7 @@ enum SoakScenario {
         let stub = Healthledger_V1_LedgerClient(transport: transport)
         let token: String
         do {
-            var challengeRequest = Healthledger_V1_CreateSessionChallengeRequest()
-            challengeRequest.principalId = identity.id
-            challengeRequest.keyId = identity.key.publicKey.keyID
-            challengeRequest.publicKey = identity.wirePublicKey
-            let challenge = try await stub.createSessionChallenge(challengeRequest)
-            var request = Healthledger_V1_CreateSessionRequest()
-            request.principalId = identity.id
-            request.keyId = identity.key.publicKey.keyID
-            request.publicKey = identity.wirePublicKey
-            request.challenge = challenge.challenge
-            request.signature = TransactionSigner(identity: identity, chainID: chainID).sessionSignature(
-                challenge: challenge.challenge)
-            token = try await stub.createSession(request).token
+            token = try await LedgerClient.createSession(for: identity, chainID: chainID, through: stub).token
             windows.completed(.session, Clock.now() - due)
         } catch {
             windows.failed(.session, "\(error)")
