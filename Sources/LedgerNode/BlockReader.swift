@@ -17,8 +17,15 @@ final class BlockReader: Sendable {
         var firstEntryIndex: UInt64
         var entries: [[UInt8]]
 
-        /// The bytes of log entry `index`, which the block must hold.
-        func entry(_ index: UInt64) -> [UInt8] { entries[Int(index - firstEntryIndex)] }
+        /// The bytes of log entry `index`; INTERNAL when the block does not hold it (the state said it does).
+        func entry(_ index: UInt64) throws(RPCError) -> [UInt8] {
+            guard index >= firstEntryIndex, index - firstEntryIndex < UInt64(entries.count) else {
+                let end = firstEntryIndex + UInt64(entries.count)
+                throw RPCError(
+                    .internalError, "the block of entries \(firstEntryIndex)..<\(end) does not hold entry \(index)")
+            }
+            return entries[Int(index - firstEntryIndex)]
+        }
 
         /// What the block costs in the cache: its entries' bytes plus a fixed allowance for the rest.
         var byteCount: Int { entries.reduce(1024) { $0 + $1.count + 32 } }
@@ -73,12 +80,7 @@ final class BlockReader: Sendable {
 
     /// The bytes of committed log entry `entryIndex` in the block at `height`.
     func entry(_ entryIndex: UInt64, inBlock height: UInt64) throws(RPCError) -> [UInt8] {
-        let block = try block(height: height)
-        guard entryIndex >= block.firstEntryIndex, entryIndex - block.firstEntryIndex < UInt64(block.entries.count)
-        else {
-            throw RPCError(.internalError, "block \(height) does not hold entry \(entryIndex)")
-        }
-        return block.entry(entryIndex)
+        try block(height: height).entry(entryIndex)
     }
 
     /// Keeps a block just committed, so its first readers (followers, receipts) need not read it back.

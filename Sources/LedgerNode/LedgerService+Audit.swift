@@ -134,8 +134,13 @@ extension LedgerService {
             if resume == start { return head }
             var messages: [[UInt8]] = []
             messages.reserveCapacity(places.count)
+            // Consecutive events mostly share a block: it is looked up once for all of them.
+            var block: (height: UInt64, block: BlockReader.Block)?
             for place in places {
-                let entry = try runtime.blocks.entry(place.entryIndex, inBlock: place.blockHeight)
+                if block?.height != place.blockHeight {
+                    block = (place.blockHeight, try runtime.blocks.block(height: place.blockHeight))
+                }
+                let entry = try block!.block.entry(place.entryIndex)
                 if !admitsAll {
                     guard let decoded = try? Healthledger_V1_LedgerEntry(serializedBytes: entry),
                         case .auditEvent(let event)? = decoded.entry

@@ -412,8 +412,12 @@ struct StateSnapshotTests {
         for (position, block) in stored.enumerated() {
             let header = block.header!.serializedBytes()
             let checkpoint = block.checkpoint!.serializedBytes()
-            withUnsafeBytes(of: UInt32(header.count).littleEndian) { rows.replaceSubrange((position * 32 + 20)..<(position * 32 + 24), with: $0) }
-            withUnsafeBytes(of: UInt32(checkpoint.count).littleEndian) { rows.replaceSubrange((position * 32 + 24)..<(position * 32 + 28), with: $0) }
+            // Row layout: time, first entry, entry count, then the two lengths at bytes 20 and 24.
+            let lengths = (position * 32 + 20)..<(position * 32 + 28)
+            var lengthBytes: [UInt8] = []
+            withUnsafeBytes(of: UInt32(header.count).littleEndian) { lengthBytes += $0 }
+            withUnsafeBytes(of: UInt32(checkpoint.count).littleEndian) { lengthBytes += $0 }
+            rows.replaceSubrange(lengths, with: lengthBytes)
             signed += header + checkpoint
         }
         earlier.blocks!.rows = rows
