@@ -80,7 +80,8 @@ extension LedgerService {
             var events: [Healthledger_V1_AuditEvent] = []
             events.reserveCapacity(places.count)
             for place in places {
-                guard let entry = try? Healthledger_V1_LedgerEntry(serializedBytes: try runtime.ledgerEntry(at: place)),
+                let bytes = try runtime.ledgerEntry(at: place)
+                guard let entry = try? Healthledger_V1_LedgerEntry(serializedBytes: bytes),
                     case .auditEvent(let event)? = entry.entry
                 else { throw RPCError(.internalError, "a stored audit entry does not hold an audit event") }
                 events.append(event)

@@ -81,13 +81,20 @@ final class SnapshotWriter: @unchecked Sendable {
                 }
             }
             if stopping { break }
-            // The copy shares the state's storage; taking it holds the read lock for a moment only.
-            let state = cell.read { $0 }
-            trigger.started(entries: state.treeSize)
-            wakeup.unlock()
-            let succeeded = writeSnapshot(of: state)
+            let (height, succeeded) = { () -> (UInt64, Bool) in
+                // The copy shares the state's storage; taking it holds the read lock for a moment only.
+                let state = cell.read { $0 }
+                trigger.started(entries: state.treeSize)
+                wakeup.unlock()
+                return (state.height, writeSnapshot(of: state))
+            }()
+            // The copy is released by now, and with it what the committer's changes meanwhile had to duplicate
+            // (chunks, shards, tables it shared). The encoding's buffers (as large as the state, more while the
+            // encoder grows them) were freed too. glibc keeps freed memory for reuse unless asked to give it back,
+            // which would hold the peak of every snapshot as resident memory for the node's lifetime.
+            malloc_trim(0)
             wakeup.lock()
-            trigger.finished(height: state.height, succeeded: succeeded, now: Self.now())
+            trigger.finished(height: height, succeeded: succeeded, now: Self.now())
         }
         running = false
         wakeup.broadcast()
@@ -97,15 +104,6 @@ final class SnapshotWriter: @unchecked Sendable {
     /// Encodes and writes `state`; logs the outcome. Also used for the snapshot at a clean shutdown.
     @discardableResult
     func writeSnapshot(of state: LedgerState) -> Bool {
-        let succeeded = encodeAndWrite(state)
-        // The encoding's buffers (as large as the state, and more while the encoder grows them) are freed by now;
-        // glibc keeps freed memory for reuse unless asked to give it back, which would hold the peak of every
-        // snapshot as resident memory for the node's lifetime.
-        malloc_trim(0)
-        return succeeded
-    }
-
-    private func encodeAndWrite(_ state: LedgerState) -> Bool {
         let started = ContinuousClock.now
         let cpuStarted = Self.threadCPUMilliseconds()
         let bytes = state.snapshot().serializedBytes()
