@@ -62,11 +62,21 @@ do {
     printError("interop-server: cannot serve on \(options.host):\(options.port): \(error)")
     exit(1)
 }
-print("listening on port \(port)")
-fflush(nil)  // stdout is a pipe when a test starts us: push the port line out now
 
-let signalNumber = await shutdownSignals.first()
-printError("interop-server: signal \(signalNumber), shutting down")
-health.markAllNotServing()
-await server.shutdown(gracePeriod: .seconds(5))
+/// Announces the port, waits for SIGTERM or SIGINT, then drains the calls in flight. A function rather than top-level
+/// code: Swift 6.3 never releases some of the strings that top-level async code interpolates between suspension
+/// points, which LeakSanitizer reports when the server exits.
+func serveUntilSignalled(
+    _ server: GRPCServer, port: Int, signals: ShutdownSignals, health: HealthStatusRegistry
+) async {
+    print("listening on port \(port)")
+    fflush(nil)  // stdout is a pipe when a test starts us: push the port line out now
+
+    let signalNumber = await signals.first()
+    printError("interop-server: signal \(signalNumber), shutting down")
+    health.markAllNotServing()
+    await server.shutdown(gracePeriod: .seconds(5))
+}
+
+await serveUntilSignalled(server, port: port, signals: shutdownSignals, health: health)
 exit(0)

@@ -68,33 +68,28 @@ extension LedgerSecurityTests {
                 let clinician = try Participant(on: node)
                 let auditing = try await patient.client.grant(
                     .permit(to: auditor.id, actions: [.auditRead], categories: [.all], purposes: [.operations]))
-                let options = try await auditor.client.authenticated(CallOptions(timeout: .seconds(2)))
-                let stream = try await auditor.client.stub.auditStream(.following(patient.id), options: options)
-                let (delivered, deliveries) = AsyncStream<Healthledger_V1_AuditEvent>.makeStream()
-                let following = Task { () -> [Healthledger_V1_AuditEvent] in
-                    var events: [Healthledger_V1_AuditEvent] = []
-                    do {
-                        for try await message in stream {
-                            if case .event(let logged)? = message.item, let event = logged.event {
-                                events.append(event)
-                                deliveries.yield(event)
-                            }
-                        }
-                    } catch {}  // the deadline ends the follow
-                    deliveries.finish()
-                    return events
-                }
+                let follower = AuditFollower(try await auditor.client.auditStream(.following(patient.id)))
+                defer { follower.cancel() }
                 // Seen while the grant is active: the revoke waits until the follower has it (a follower that
                 // only wakes after the revoke committed is not shown it any more, which is the revoke working).
                 #expect(await clinician.mayRead(patient.id, [.labs]) == false)
-                for await event in delivered where event.actor == clinician.id && event.categories == [.labs] { break }
+                let beforeRevoke = try await follower.wait(timeout: .seconds(60)) { seen in
+                    seen.contains { $0.actor == clinician.id && $0.categories == [.labs] }
+                }
+                #expect(beforeRevoke.contains { $0.actor == clinician.id && $0.categories == [.labs] })
                 _ = try await patient.client.revoke(grantID: auditing.grantId)
                 let revokedAt = try await patient.auditTrail(of: patient.id).last?.sequence ?? 0
 
                 // Decided after the Revoke returned: not the former auditor's business any more.
                 #expect(await clinician.mayRead(patient.id, [.imaging]) == false)
-                let events = await following.value
-                #expect(events.contains { $0.actor == clinician.id && $0.categories == [.labs] })
+                // The former auditor's own next action is still theirs to see, and events arrive in sequence order:
+                // once it is in, every event committed before it has been delivered or withheld, however slow the
+                // machine.
+                #expect(await auditor.mayRead(patient.id, [.labs]) == false)
+                let events = try await follower.wait(timeout: .seconds(60)) { seen in
+                    seen.contains { $0.actor == auditor.id && $0.sequence > revokedAt }
+                }
+                #expect(events.contains { $0.actor == auditor.id && $0.sequence > revokedAt })
                 let leaked = events.filter { $0.actor != auditor.id && $0.sequence > revokedAt }
                 #expect(
                     leaked.isEmpty,
