@@ -13,9 +13,14 @@ enum AuditStreamMessages {
     /// encoding), or nil when the entry does not hold exactly one audit event.
     /// `proof`, when given, is an encoded `EntryProof` put in as `LoggedAuditEvent.proof`.
     static func event(ledgerEntry: [UInt8], proof: [UInt8]? = nil) -> [UInt8]? {
-        guard let event = eventRange(in: ledgerEntry) else { return nil }
+        ledgerEntry.withUnsafeBytes { event(ledgerEntry: $0, proof: proof) }
+    }
+
+    /// `event(ledgerEntry:proof:)` of entry bytes in place (a replay reads them inside a stored block).
+    static func event(ledgerEntry entry: UnsafeRawBufferPointer, proof: [UInt8]? = nil) -> [UInt8]? {
+        guard let event = eventRange(in: entry), let base = entry.baseAddress else { return nil }
         let eventCount = event.count
-        let entryCount = ledgerEntry.count
+        let entryCount = entry.count
         let proofField = proof.map { 1 + varintSize($0.count) + $0.count } ?? 0
         // LoggedAuditEvent { event = 1; ledger_entry = 2; proof = 3 }
         let loggedCount =
@@ -23,45 +28,40 @@ enum AuditStreamMessages {
         // AuditStreamResponse { oneof item { LoggedAuditEvent event = 1 } }
         let totalCount = 1 + varintSize(loggedCount) + loggedCount
         return [UInt8](unsafeUninitializedCapacity: totalCount) { output, initialized in
-            ledgerEntry.withUnsafeBufferPointer { entry in
-                var at = 0
-                func put(_ byte: UInt8) {
-                    output[at] = byte
-                    at += 1
-                }
-                func putVarint(_ value: Int) {
-                    var value = UInt(value)
-                    while value >= 0x80 {
-                        put(UInt8(truncatingIfNeeded: value) | 0x80)
-                        value >>= 7
-                    }
-                    put(UInt8(value))
-                }
-                func putBytes(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) {
-                    guard !bytes.isEmpty else { return }
-                    UnsafeMutableRawPointer(output.baseAddress! + at).copyMemory(
-                        from: UnsafeRawPointer(entry.baseAddress! + bytes.startIndex), byteCount: bytes.count)
-                    at += bytes.count
-                }
-                put(fieldKey(1))
-                putVarint(loggedCount)
-                put(fieldKey(1))
-                putVarint(eventCount)
-                putBytes(entry[event])
-                put(fieldKey(2))
-                putVarint(entryCount)
-                putBytes(entry[...])
-                if let proof {
-                    put(fieldKey(3))
-                    putVarint(proof.count)
-                    proof.withUnsafeBytes { bytes in
-                        UnsafeMutableRawPointer(output.baseAddress! + at).copyMemory(
-                            from: bytes.baseAddress!, byteCount: bytes.count)
-                    }
-                    at += proof.count
-                }
-                initialized = at
+            var at = 0
+            func put(_ byte: UInt8) {
+                output[at] = byte
+                at += 1
             }
+            func putVarint(_ value: Int) {
+                var value = UInt(value)
+                while value >= 0x80 {
+                    put(UInt8(truncatingIfNeeded: value) | 0x80)
+                    value >>= 7
+                }
+                put(UInt8(value))
+            }
+            func putBytes(_ bytes: UnsafeRawPointer, count: Int) {
+                guard count > 0 else { return }
+                UnsafeMutableRawPointer(output.baseAddress! + at).copyMemory(from: bytes, byteCount: count)
+                at += count
+            }
+            put(fieldKey(1))
+            putVarint(loggedCount)
+            put(fieldKey(1))
+            putVarint(eventCount)
+            putBytes(base + event.lowerBound, count: eventCount)
+            put(fieldKey(2))
+            putVarint(entryCount)
+            putBytes(base, count: entryCount)
+            if let proof {
+                put(fieldKey(3))
+                putVarint(proof.count)
+                proof.withUnsafeBytes { bytes in
+                    if let proofBase = bytes.baseAddress { putBytes(proofBase, count: bytes.count) }
+                }
+            }
+            initialized = at
         }
     }
 
@@ -84,30 +84,28 @@ enum AuditStreamMessages {
 
     /// Where the `audit_event` field's body (field 3) lies in a `LedgerEntry` encoding; nil when the entry does not
     /// decode, holds no audit event or holds the field more than once (a merge the bytes alone would not show).
-    static func eventRange(in ledgerEntry: [UInt8]) -> Range<Int>? {
-        ledgerEntry.withUnsafeBytes { buffer -> Range<Int>? in
-            var reader = ProtoReader(buffer: buffer)
-            var found: Range<Int>?
-            do throws(ProtoDecodingError) {
-                while let tag = try reader.nextTag() {
-                    guard tag.fieldNumber == 3 else {
-                        // A transaction (field 2) among the fields means this is not an audit entry.
-                        if tag.fieldNumber == 2 { return nil }
-                        try reader.skipField(tag)
-                        continue
-                    }
-                    guard found == nil, tag.wireType == .lengthDelimited else { return nil }
-                    var start = 0
-                    try reader.readLengthDelimited(tag, field: "healthledger.v1.LedgerEntry.audit_event") { body in
-                        start = body.offset
-                    }
-                    found = start..<reader.offset
+    static func eventRange(in buffer: UnsafeRawBufferPointer) -> Range<Int>? {
+        var reader = ProtoReader(buffer: buffer)
+        var found: Range<Int>?
+        do throws(ProtoDecodingError) {
+            while let tag = try reader.nextTag() {
+                guard tag.fieldNumber == 3 else {
+                    // A transaction (field 2) among the fields means this is not an audit entry.
+                    if tag.fieldNumber == 2 { return nil }
+                    try reader.skipField(tag)
+                    continue
                 }
-            } catch {
-                return nil
+                guard found == nil, tag.wireType == .lengthDelimited else { return nil }
+                var start = 0
+                try reader.readLengthDelimited(tag, field: "healthledger.v1.LedgerEntry.audit_event") { body in
+                    start = body.offset
+                }
+                found = start..<reader.offset
             }
-            return found
+        } catch {
+            return nil
         }
+        return found
     }
 
     private static func fieldKey(_ field: UInt8) -> UInt8 { field << 3 | 2 }

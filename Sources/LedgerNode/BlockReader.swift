@@ -2,6 +2,7 @@ import HealthLedgerProtos
 import LedgerDomain
 import LedgerStorage
 import Logging
+import ProtobufWire
 import RPCCore
 import Synchronization
 
@@ -10,25 +11,97 @@ import Synchronization
 /// stay decoded, up to a byte budget, oldest first out: replays and followers read in log order, so they find most
 /// blocks here, and memory stays bounded however long the chain grows.
 final class BlockReader: Sendable {
-    /// One committed block, decoded.
+    /// One committed block: its signed header and checkpoint decoded, its entries in place in one buffer (a block
+    /// read back is its stored bytes, so a replay copies each entry once, into its message, and allocates nothing
+    /// per entry).
     struct Block: Sendable {
         var signedHeader: Healthledger_V1_SignedBlockHeader
         var checkpoint: Healthledger_V1_SignedCheckpoint
         var firstEntryIndex: UInt64
-        var entries: [[UInt8]]
+        /// The bytes that hold every entry.
+        var storage: [UInt8]
+        /// Where each entry is in `storage`, in log order.
+        var entryRanges: [Range<Int>]
 
-        /// The bytes of log entry `index`; INTERNAL when the block does not hold it (the state said it does).
-        func entry(_ index: UInt64) throws(RPCError) -> [UInt8] {
-            guard index >= firstEntryIndex, index - firstEntryIndex < UInt64(entries.count) else {
-                let end = firstEntryIndex + UInt64(entries.count)
+        /// A block just committed, from its parts.
+        init(
+            signedHeader: Healthledger_V1_SignedBlockHeader, checkpoint: Healthledger_V1_SignedCheckpoint,
+            firstEntryIndex: UInt64, entries: [[UInt8]]
+        ) {
+            self.signedHeader = signedHeader
+            self.checkpoint = checkpoint
+            self.firstEntryIndex = firstEntryIndex
+            storage = []
+            storage.reserveCapacity(entries.reduce(0) { $0 + $1.count })
+            entryRanges = []
+            entryRanges.reserveCapacity(entries.count)
+            for entry in entries {
+                entryRanges.append(storage.count..<(storage.count + entry.count))
+                storage.append(contentsOf: entry)
+            }
+        }
+
+        /// A block as the block log stores it (a `StoredBlock` encoding), its entries left in place; nil when the
+        /// bytes do not decode or lack a header or checkpoint.
+        init?(stored: [UInt8]) {
+            var signedHeader: Healthledger_V1_SignedBlockHeader?
+            var checkpoint: Healthledger_V1_SignedCheckpoint?
+            var entryRanges: [Range<Int>] = []
+            let decoded = stored.withUnsafeBytes { buffer -> Bool in
+                var reader = ProtoReader(buffer: buffer)
+                do throws(ProtoDecodingError) {
+                    while let tag = try reader.nextTag() {
+                        switch tag.fieldNumber {
+                        case 1: try reader.readMessage(tag, into: &signedHeader, field: "StoredBlock.header")
+                        case 2:
+                            var start = 0
+                            try reader.readLengthDelimited(tag, field: "StoredBlock.entries") { start = $0.offset }
+                            entryRanges.append(start..<reader.offset)
+                        case 3: try reader.readMessage(tag, into: &checkpoint, field: "StoredBlock.checkpoint")
+                        default: try reader.skipField(tag)
+                        }
+                    }
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            guard decoded, let signedHeader, let checkpoint,
+                let header = try? Healthledger_V1_BlockHeader(serializedBytes: signedHeader.header),
+                Int(header.entryCount) == entryRanges.count
+            else { return nil }
+            self.signedHeader = signedHeader
+            self.checkpoint = checkpoint
+            firstEntryIndex = header.firstEntryIndex
+            storage = stored
+            self.entryRanges = entryRanges
+        }
+
+        /// Calls `body` with the bytes of log entry `index` in place; INTERNAL when the block does not hold it
+        /// (the state said it does).
+        func withEntry<Result>(_ index: UInt64, _ body: (UnsafeRawBufferPointer) throws(RPCError) -> Result)
+            throws(RPCError) -> Result
+        {
+            guard index >= firstEntryIndex, index - firstEntryIndex < UInt64(entryRanges.count) else {
+                let end = firstEntryIndex + UInt64(entryRanges.count)
                 throw RPCError(
                     .internalError, "the block of entries \(firstEntryIndex)..<\(end) does not hold entry \(index)")
             }
-            return entries[Int(index - firstEntryIndex)]
+            let range = entryRanges[Int(index - firstEntryIndex)]
+            // withUnsafeBytes rethrows untyped errors, so the typed one travels out as a value.
+            let result = storage.withUnsafeBytes { buffer in
+                Swift.Result { () throws(RPCError) in try body(UnsafeRawBufferPointer(rebasing: buffer[range])) }
+            }
+            return try result.get()
         }
 
-        /// What the block costs in the cache: its entries' bytes plus a fixed allowance for the rest.
-        var byteCount: Int { entries.reduce(1024) { $0 + $1.count + 32 } }
+        /// A copy of the bytes of log entry `index`.
+        func entry(_ index: UInt64) throws(RPCError) -> [UInt8] {
+            try withEntry(index) { Array($0) }
+        }
+
+        /// What the block costs in the cache: its bytes plus a fixed allowance for the rest.
+        var byteCount: Int { storage.count + entryRanges.count * 16 + 1024 }
     }
 
     private struct Cache {
@@ -57,17 +130,12 @@ final class BlockReader: Sendable {
         if let cached = cache.withLock({ $0.blocks[height] }) { return cached }
         let block: Block
         do {
-            let stored = try StoredBlock(serializedBytes: try blockLog.readRecord(Int(height) - 1))
-            guard let signedHeader = stored.header, let checkpoint = stored.checkpoint else {
-                throw StorageError.dataLoss("block \(height) has no header or checkpoint")
-            }
-            let header = try Healthledger_V1_BlockHeader(serializedBytes: signedHeader.header)
-            guard header.height == height, Int(header.entryCount) == stored.entries.count else {
+            guard let stored = Block(stored: try blockLog.readRecord(Int(height) - 1)),
+                (try? Healthledger_V1_BlockHeader(serializedBytes: stored.signedHeader.header))?.height == height
+            else {
                 throw StorageError.dataLoss("record \(height - 1) of the block log is not block \(height)")
             }
-            block = Block(
-                signedHeader: signedHeader, checkpoint: checkpoint, firstEntryIndex: header.firstEntryIndex,
-                entries: stored.entries)
+            block = stored
         } catch {
             logger.error(
                 "could not read a committed block back from the block log",

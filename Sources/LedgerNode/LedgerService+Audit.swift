@@ -140,16 +140,18 @@ extension LedgerService {
                 if block?.height != place.blockHeight {
                     block = (place.blockHeight, try runtime.blocks.block(height: place.blockHeight))
                 }
-                let entry = try block!.block.entry(place.entryIndex)
-                if !admitsAll {
-                    guard let decoded = try? Healthledger_V1_LedgerEntry(serializedBytes: entry),
-                        case .auditEvent(let event)? = decoded.entry
-                    else { throw RPCError(.internalError, "a stored audit entry does not hold an audit event") }
-                    guard filter.admits(event) else { continue }
+                let message = try block!.block.withEntry(place.entryIndex) { (entry) throws(RPCError) -> [UInt8]? in
+                    if !admitsAll {
+                        guard let decoded = try? Healthledger_V1_LedgerEntry(serializedBytes: entry),
+                            case .auditEvent(let event)? = decoded.entry
+                        else { throw RPCError(.internalError, "a stored audit entry does not hold an audit event") }
+                        guard filter.admits(event) else { return nil }
+                    }
+                    let proof = place.proof?.serializedBytes()
+                    if let message = AuditStreamMessages.event(ledgerEntry: entry, proof: proof) { return message }
+                    return try Self.decodedEventMessage(Array(entry), proof: place.proof)
                 }
-                messages.append(
-                    try AuditStreamMessages.event(ledgerEntry: entry, proof: place.proof?.serializedBytes())
-                        ?? Self.decodedEventMessage(entry, proof: place.proof))
+                if let message { messages.append(message) }
             }
             try await responses.write(contentsOf: messages)
         }
