@@ -104,6 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
     var addressRateBurst: Int?
 
     func run() async throws {
+        AllocatorPolicy.returnLargeBuffersToTheSystem()
         let resolved = Result { () throws(ServeSettings.Problem) in try ServeSettings.resolve(flags: self) }
         guard case .success(let settings) = resolved else {
             if case .failure(let problem) = resolved { throw ValidationError(problem.description) }
