@@ -151,14 +151,24 @@ final class BlockReader: Sendable {
         try block(height: height).entry(entryIndex)
     }
 
-    /// Keeps a block just committed, so its first readers (followers, receipts) need not read it back.
+    /// The bytes the cache accounts for and the sum of the blocks it holds (equal unless the accounting drifted).
+    var cacheFootprint: (accounted: Int, held: Int) {
+        cache.withLock { cache in (cache.bytes, cache.blocks.values.reduce(0) { $0 + $1.byteCount }) }
+    }
+
+    /// Keeps `block` decoded, within the budget (the oldest kept go first): a block just committed, so its first
+    /// readers (followers, receipts) need not read it back, or one just read.
     func keep(_ block: Block, height: UInt64) {
         let size = block.byteCount
         guard size <= byteBudget else { return }
         cache.withLock { cache in
-            guard cache.blocks.updateValue(block, forKey: height) == nil else { return }
-            cache.order.append(height)
-            cache.bytes += size
+            if let replaced = cache.blocks.updateValue(block, forKey: height) {
+                // Two readers (or a reader and the committer) kept the same block: it keeps its place in the order.
+                cache.bytes += size - replaced.byteCount
+            } else {
+                cache.order.append(height)
+                cache.bytes += size
+            }
             while cache.bytes > byteBudget, cache.orderStart < cache.order.count {
                 let evicted = cache.order[cache.orderStart]
                 cache.orderStart += 1
