@@ -41,9 +41,9 @@ final class BlockReader: Sendable {
             }
         }
 
-        /// A block as the block log stores it (a `StoredBlock` encoding), its entries left in place; nil when the
-        /// bytes do not decode or lack a header or checkpoint.
-        init?(stored: [UInt8]) {
+        /// Block `height` as the block log stores it (a `StoredBlock` encoding), its entries left in place; nil when
+        /// the bytes do not decode, lack a header or checkpoint, or are another block.
+        init?(stored: [UInt8], height: UInt64) {
             var signedHeader: Healthledger_V1_SignedBlockHeader?
             var checkpoint: Healthledger_V1_SignedCheckpoint?
             var entryRanges: [Range<Int>] = []
@@ -68,7 +68,7 @@ final class BlockReader: Sendable {
             }
             guard decoded, let signedHeader, let checkpoint,
                 let header = try? Healthledger_V1_BlockHeader(serializedBytes: signedHeader.header),
-                Int(header.entryCount) == entryRanges.count
+                header.height == height, Int(header.entryCount) == entryRanges.count
             else { return nil }
             self.signedHeader = signedHeader
             self.checkpoint = checkpoint
@@ -130,9 +130,7 @@ final class BlockReader: Sendable {
         if let cached = cache.withLock({ $0.blocks[height] }) { return cached }
         let block: Block
         do {
-            guard let stored = Block(stored: try blockLog.readRecord(Int(height) - 1)),
-                (try? Healthledger_V1_BlockHeader(serializedBytes: stored.signedHeader.header))?.height == height
-            else {
+            guard let stored = Block(stored: try blockLog.readRecord(Int(height) - 1), height: height) else {
                 throw StorageError.dataLoss("record \(height - 1) of the block log is not block \(height)")
             }
             block = stored
@@ -144,6 +142,20 @@ final class BlockReader: Sendable {
         }
         keep(block, height: height)
         return block
+    }
+
+    /// Calls `body` with the offset in `positions` and the bytes in place of each committed entry there, in order;
+    /// consecutive entries of one block (as a replay's mostly are) look the block up once.
+    func forEachEntry(
+        at positions: [EntryPosition], _ body: (Int, UnsafeRawBufferPointer) throws(RPCError) -> Void
+    ) throws(RPCError) {
+        var current: (height: UInt64, block: Block)?
+        for (offset, position) in positions.enumerated() {
+            if current?.height != position.blockHeight {
+                current = (position.blockHeight, try block(height: position.blockHeight))
+            }
+            try current!.block.withEntry(position.entryIndex) { (entry) throws(RPCError) in try body(offset, entry) }
+        }
     }
 
     /// The bytes of committed log entry `entryIndex` in the block at `height`.

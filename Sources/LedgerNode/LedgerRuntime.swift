@@ -64,6 +64,24 @@ final class LedgerRuntime: Sendable {
         try blocks.entry(position.entryIndex, inBlock: position.blockHeight)
     }
 
+    /// Where the committed audit event with sequence `sequence` is in the log; INTERNAL when no committed block
+    /// holds it (the state's audit index and block table disagree).
+    static func auditEntryPosition(sequence: UInt64, in state: borrowing LedgerState) throws(RPCError) -> EntryPosition {
+        let entryIndex = state.auditEntryIndex(sequence: sequence)
+        guard let block = state.blocks.position(ofEntry: entryIndex) else {
+            throw RPCError(.internalError, "audit entry \(entryIndex) is in no committed block")
+        }
+        return EntryPosition(blockHeight: UInt64(block) + 1, entryIndex: entryIndex)
+    }
+
+    /// The audit event a stored ledger entry holds; INTERNAL when it holds none.
+    static func auditEvent(in ledgerEntry: UnsafeRawBufferPointer) throws(RPCError) -> Healthledger_V1_AuditEvent {
+        guard let entry = try? Healthledger_V1_LedgerEntry(serializedBytes: ledgerEntry),
+            case .auditEvent(let event)? = entry.entry
+        else { throw RPCError(.internalError, "a stored audit entry does not hold an audit event") }
+        return event
+    }
+
     var rules: LedgerRules { configuration.rules }
 
     func now() -> Int64 { configuration.clock() }

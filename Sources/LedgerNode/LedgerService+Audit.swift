@@ -103,9 +103,10 @@ extension LedgerService {
             let start = next
             // Under the read lock only the events' places are looked up and their proofs made; the entries are read
             // back (most from the block reader's cache), filtered and encoded after.
-            typealias Place = (entryIndex: UInt64, blockHeight: UInt64, proof: Healthledger_V1_EntryProof?)
-            typealias Batch = (places: [Place], head: UInt64, resume: UInt64)
-            let (places, head, resume) = try runtime.cell.read { (state) throws(RPCError) -> Batch in
+            typealias Batch = (
+                positions: [EntryPosition], proofs: [Healthledger_V1_EntryProof?], head: UInt64, resume: UInt64
+            )
+            let (positions, proofs, head, resume) = try runtime.cell.read { (state) throws(RPCError) -> Batch in
                 let sequences = state.auditByPatient[patient] ?? []
                 var low = 0
                 var high = sequences.count
@@ -114,44 +115,32 @@ extension LedgerService {
                     if sequences[middle] < start { low = middle + 1 } else { high = middle }
                 }
                 let end = min(sequences.count, low + batchSize)
-                var places: [Place] = []
-                places.reserveCapacity(end - low)
+                var positions: [EntryPosition] = []
+                var proofs: [Healthledger_V1_EntryProof?] = []
+                positions.reserveCapacity(end - low)
+                proofs.reserveCapacity(end - low)
                 for index in low..<end {
-                    let entryIndex = state.auditEntryIndex(sequence: sequences[index])
-                    guard let block = state.blocks.position(ofEntry: entryIndex) else {
-                        throw RPCError(.internalError, "audit entry \(entryIndex) is in no committed block")
-                    }
-                    var proof: Healthledger_V1_EntryProof?
-                    if includeProofs {
-                        proof = try LedgerRuntime.latestEntryProof(entryIndex: entryIndex, in: state)
-                    }
-                    places.append((entryIndex, UInt64(block) + 1, proof))
+                    let position = try LedgerRuntime.auditEntryPosition(sequence: sequences[index], in: state)
+                    positions.append(position)
+                    proofs.append(
+                        includeProofs
+                            ? try LedgerRuntime.latestEntryProof(entryIndex: position.entryIndex, in: state) : nil)
                 }
                 let resume = end > low ? sequences[end - 1] + 1 : start
-                return (places, state.auditSequence, resume)
+                return (positions, proofs, state.auditSequence, resume)
             }
             next = resume
             if resume == start { return head }
             var messages: [[UInt8]] = []
-            messages.reserveCapacity(places.count)
-            // Consecutive events mostly share a block: it is looked up once for all of them.
-            var block: (height: UInt64, block: BlockReader.Block)?
-            for place in places {
-                if block?.height != place.blockHeight {
-                    block = (place.blockHeight, try runtime.blocks.block(height: place.blockHeight))
+            messages.reserveCapacity(positions.count)
+            try runtime.blocks.forEachEntry(at: positions) { (offset, entry) throws(RPCError) in
+                if !admitsAll, !filter.admits(try LedgerRuntime.auditEvent(in: entry)) { return }
+                let proof = proofs[offset]
+                if let message = AuditStreamMessages.event(ledgerEntry: entry, proof: proof?.serializedBytes()) {
+                    messages.append(message)
+                } else {
+                    messages.append(try Self.decodedEventMessage(entry, proof: proof))
                 }
-                let message = try block!.block.withEntry(place.entryIndex) { (entry) throws(RPCError) -> [UInt8]? in
-                    if !admitsAll {
-                        guard let decoded = try? Healthledger_V1_LedgerEntry(serializedBytes: entry),
-                            case .auditEvent(let event)? = decoded.entry
-                        else { throw RPCError(.internalError, "a stored audit entry does not hold an audit event") }
-                        guard filter.admits(event) else { return nil }
-                    }
-                    let proof = place.proof?.serializedBytes()
-                    if let message = AuditStreamMessages.event(ledgerEntry: entry, proof: proof) { return message }
-                    return try Self.decodedEventMessage(Array(entry), proof: place.proof)
-                }
-                if let message { messages.append(message) }
             }
             try await responses.write(contentsOf: messages)
         }
@@ -159,15 +148,12 @@ extension LedgerService {
 
     /// The event message of a ledger entry `AuditStreamMessages.event(ledgerEntry:)` did not take, through a full
     /// decode; INTERNAL if the stored entry holds no audit event.
-    private static func decodedEventMessage(_ ledgerEntry: [UInt8], proof: Healthledger_V1_EntryProof?) throws(RPCError)
-        -> [UInt8]
-    {
-        guard let entry = try? Healthledger_V1_LedgerEntry(serializedBytes: ledgerEntry),
-            case .auditEvent(let event)? = entry.entry
-        else { throw RPCError(.internalError, "a stored audit entry does not hold an audit event") }
+    private static func decodedEventMessage(
+        _ ledgerEntry: UnsafeRawBufferPointer, proof: Healthledger_V1_EntryProof?
+    ) throws(RPCError) -> [UInt8] {
         var logged = Healthledger_V1_LoggedAuditEvent()
-        logged.event = event
-        logged.ledgerEntry = ledgerEntry
+        logged.event = try LedgerRuntime.auditEvent(in: ledgerEntry)
+        logged.ledgerEntry = Array(ledgerEntry)
         if let proof { logged.proof = proof }
         return AuditStreamMessages.event(logged)
     }

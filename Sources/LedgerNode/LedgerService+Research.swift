@@ -62,29 +62,21 @@ extension LedgerService {
             // The batch's events are read back outside the read lock; the opt-ins are then decided under it (once
             // per patient per batch) and the shown fields copied; the pseudonyms (two HMACs each) are computed after.
             typealias Picked = (event: Healthledger_V1_ResearchEvent, actor: String, patient: String, optIn: Decision)
-            let (places, head) = try runtime.cell.read { (state) throws(RPCError) -> ([EntryPosition], UInt64) in
+            let (positions, head) = try runtime.cell.read { (state) throws(RPCError) -> ([EntryPosition], UInt64) in
                 let head = state.auditSequence
                 guard start <= head else { return ([], head) }
                 let end = min(head, start + UInt64(Self.researchBatchSize) - 1)
-                var places: [EntryPosition] = []
-                places.reserveCapacity(Int(end - start) + 1)
+                var positions: [EntryPosition] = []
+                positions.reserveCapacity(Int(end - start) + 1)
                 for sequence in start...end {
-                    let entryIndex = state.auditEntryIndex(sequence: sequence)
-                    guard let block = state.blocks.position(ofEntry: entryIndex) else {
-                        throw RPCError(.internalError, "audit entry \(entryIndex) is in no committed block")
-                    }
-                    places.append(EntryPosition(blockHeight: UInt64(block) + 1, entryIndex: entryIndex))
+                    positions.append(try LedgerRuntime.auditEntryPosition(sequence: sequence, in: state))
                 }
-                return (places, head)
+                return (positions, head)
             }
             var events: [Healthledger_V1_AuditEvent] = []
-            events.reserveCapacity(places.count)
-            for place in places {
-                let bytes = try runtime.ledgerEntry(at: place)
-                guard let entry = try? Healthledger_V1_LedgerEntry(serializedBytes: bytes),
-                    case .auditEvent(let event)? = entry.entry
-                else { throw RPCError(.internalError, "a stored audit entry does not hold an audit event") }
-                events.append(event)
+            events.reserveCapacity(positions.count)
+            try runtime.blocks.forEachEntry(at: positions) { (_, entry) throws(RPCError) in
+                events.append(try LedgerRuntime.auditEvent(in: entry))
             }
             let picked = runtime.cell.read { state -> [Picked] in
                 var optIns: [String: Decision?] = [:]

@@ -50,10 +50,10 @@ struct Xorshift {
     }
 }
 
-/// Every block's encoded signed checkpoint, by position: what the node reads back from its block log.
-nonisolated(unsafe) var checkpoints: [[UInt8]] = []
-
-func buildState() -> LedgerState {
+/// The ledger state, and every block's encoded signed checkpoint by position (what the node reads back from its
+/// block log).
+func buildState() -> (LedgerState, [[UInt8]]) {
+    var checkpoints: [[UInt8]] = []
     var state = LedgerState(chainID: "proof-bench")
     let sealer = BlockSealer(nodeKey: SigningPrivateKey.generate(.ed25519))
     let rules = LedgerRules()
@@ -76,18 +76,13 @@ func buildState() -> LedgerState {
         checkpoints.append(summary.checkpoint.serializedBytes())
         state.commit(draft, summary: summary)
     }
-    return state
+    return (state, checkpoints)
 }
 
 /// The handler's work: LedgerService.getInclusionProof and LedgerService.checkpoint(treeSize:field:in:) step by step.
 func nodePathProof(leafIndex: UInt64, treeSize requested: UInt64, in state: LedgerState) -> [UInt8] {
-    var low = 0
-    var high = state.blocks.count
-    while low < high {
-        let middle = (low + high) / 2
-        if state.blocks.entryRange(at: middle).upperBound < requested { low = middle + 1 } else { high = middle }
-    }
-    precondition(state.blocks.entryRange(at: low).upperBound == requested && leafIndex < requested)
+    let low = state.blocks.position(endingAt: requested)!
+    precondition(leafIndex < requested)
     var proof = Healthledger_V1_InclusionProof()
     proof.leafIndex = leafIndex
     proof.treeSize = requested
@@ -121,7 +116,7 @@ func threadCPUSeconds() -> Double {
 }
 
 let buildStart = ContinuousClock.now
-let state = buildState()
+let (state, checkpoints) = buildState()
 print("built \(state.treeSize) entries in \(state.height) blocks in \(ContinuousClock.now - buildStart)")
 let size = state.tree.size
 
