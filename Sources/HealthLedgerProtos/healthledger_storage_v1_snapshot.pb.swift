@@ -31,7 +31,8 @@ public struct Healthledger_Storage_V1_StateSnapshot: ProtoMessage {
     /// Every key any principal has used.
     public var keys: [Healthledger_Storage_V1_KeySnapshot] = []
 
-    /// Every record, in commit order.
+    /// Every record, in commit order, one message each: written by earlier versions and still read from their
+    /// snapshots. Now the records are in `record_columns`.
     public var records: [Healthledger_Storage_V1_RecordSnapshot] = []
 
     /// Every emergency access, in commit order.
@@ -62,6 +63,9 @@ public struct Healthledger_Storage_V1_StateSnapshot: ProtoMessage {
     /// Every patient's audit sequence numbers, sorted by patient.
     public var auditByPatient: [Healthledger_Storage_V1_AuditTrailSnapshot] = []
 
+    /// Every record, in commit order.
+    public var recordColumns: Healthledger_Storage_V1_RecordColumns? = nil
+
     /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
     public var unknownFields = UnknownFields()
 
@@ -86,6 +90,7 @@ public struct Healthledger_Storage_V1_StateSnapshot: ProtoMessage {
         if !interiorHashes.isEmpty { writer.writeBytes(interiorHashes, field: 16) }
         if !auditEntryIndexes.isEmpty { writer.writeBytes(auditEntryIndexes, field: 17) }
         for element in auditByPatient { writer.writeMessage(element, field: 18) }
+        if let recordColumns { writer.writeMessage(recordColumns, field: 19) }
         writer.writeUnknown(unknownFields)
     }
 
@@ -136,6 +141,10 @@ public struct Healthledger_Storage_V1_StateSnapshot: ProtoMessage {
             case 18:
                 try reader.readRepeatedMessage(
                     tag, into: &auditByPatient, field: "healthledger.storage.v1.StateSnapshot.audit_by_patient"
+                )
+            case 19:
+                try reader.readMessage(
+                    tag, into: &recordColumns, field: "healthledger.storage.v1.StateSnapshot.record_columns"
                 )
             default: try reader.skipField(tag, into: &unknownFields)
             }
@@ -261,6 +270,45 @@ public struct Healthledger_Storage_V1_GrantColumns: ProtoMessage {
             case 2: rows = try reader.readBytes(tag, field: "healthledger.storage.v1.GrantColumns.rows")
             case 3: revokers = try reader.readBytes(tag, field: "healthledger.storage.v1.GrantColumns.revokers")
             case 4: delegations = try reader.readBytes(tag, field: "healthledger.storage.v1.GrantColumns.delegations")
+            default: try reader.skipField(tag, into: &unknownFields)
+            }
+        }
+    }
+}
+
+/// Every record: what decisions and content reads need. Its metadata in full is in its entry in the block log, at
+/// its location.
+public struct Healthledger_Storage_V1_RecordColumns: ProtoMessage {
+    public static let protoMessageName = "healthledger.storage.v1.RecordColumns"
+
+    /// Principal ids that the rows name by position.
+    public var names: [String] = []
+
+    /// Per record, 120 bytes: id (32 bytes: SHA-256 of the write transaction's body), content_sha256 (32 bytes),
+    /// block_height u64, entry_index u64, created_at_unix_ms i64, effective_at_unix_ms i64, size_bytes u64,
+    /// patient u32, author u32 (positions in `names`), category u8 (DataCategory number), flags u8 (1: content
+    /// erased), then 6 zero bytes.
+    public var rows: [UInt8] = []
+
+    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
+    public var unknownFields = UnknownFields()
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Writes the fields that are set, in field-number order, then the unknown fields.
+    public func encodeFields(to writer: inout ProtoWriter) {
+        for element in names { writer.writeString(element, field: 1) }
+        if !rows.isEmpty { writer.writeBytes(rows, field: 2) }
+        writer.writeUnknown(unknownFields)
+    }
+
+    /// Reads fields until the end of the message, merging them into this one.
+    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1: names.append(try reader.readString(tag, field: "healthledger.storage.v1.RecordColumns.names"))
+            case 2: rows = try reader.readBytes(tag, field: "healthledger.storage.v1.RecordColumns.rows")
             default: try reader.skipField(tag, into: &unknownFields)
             }
         }
@@ -522,7 +570,7 @@ public enum HealthledgerStorageV1SnapshotProtoFile {
             """
             CiZoZWFsdGhsZWRnZXIvc3RvcmFnZS92MS9zbmFwc2hvdC5wcm90bxIXaGVhbHRobGVkZ2VyLnN0b3JhZ2UudjEaG2hlYWx0aGxl\
             ZGdlci92MS9jaGFpbi5wcm90bxoeaGVhbHRobGVkZ2VyL3YxL2lkZW50aXR5LnByb3RvGhxoZWFsdGhsZWRnZXIvdjEvcG9saWN5\
-            LnByb3RvGh1oZWFsdGhsZWRnZXIvdjEvcmVjb3Jkcy5wcm90byLoBgoNU3RhdGVTbmFwc2hvdBIZCghjaGFpbl9pZBgBIAEoCVIH\
+            LnByb3RvGh1oZWFsdGhsZWRnZXIvdjEvcmVjb3Jkcy5wcm90byK3BwoNU3RhdGVTbmFwc2hvdBIZCghjaGFpbl9pZBgBIAEoCVIH\
             Y2hhaW5JZBIWCgZoZWlnaHQYAiABKARSBmhlaWdodBImCg9sYXN0X2Jsb2NrX2hhc2gYAyABKAxSDWxhc3RCbG9ja0hhc2gSGwoJ\
             dHJlZV9zaXplGAQgASgEUgh0cmVlU2l6ZRIfCgtsZWFmX2hhc2hlcxgFIAEoDFIKbGVhZkhhc2hlcxJKCgpwcmluY2lwYWxzGAcg\
             AygLMiouaGVhbHRobGVkZ2VyLnN0b3JhZ2UudjEuUHJpbmNpcGFsU25hcHNob3RSCnByaW5jaXBhbHMSOAoEa2V5cxgIIAMoCzIk\
@@ -534,23 +582,25 @@ public enum HealthledgerStorageV1SnapshotProtoFile {
             KAsyJS5oZWFsdGhsZWRnZXIuc3RvcmFnZS52MS5HcmFudENvbHVtbnNSBmdyYW50cxInCg9pbnRlcmlvcl9oYXNoZXMYECABKAxS\
             DmludGVyaW9ySGFzaGVzEi4KE2F1ZGl0X2VudHJ5X2luZGV4ZXMYESABKAxSEWF1ZGl0RW50cnlJbmRleGVzElUKEGF1ZGl0X2J5\
             X3BhdGllbnQYEiADKAsyKy5oZWFsdGhsZWRnZXIuc3RvcmFnZS52MS5BdWRpdFRyYWlsU25hcHNob3RSDmF1ZGl0QnlQYXRpZW50\
-            SgQIBhAHSgQICRAKIkwKEkF1ZGl0VHJhaWxTbmFwc2hvdBIYCgdwYXRpZW50GAEgASgJUgdwYXRpZW50EhwKCXNlcXVlbmNlcxgC\
-            IAEoDFIJc2VxdWVuY2VzIjoKDEJsb2NrQ29sdW1ucxISCgRyb3dzGAEgASgMUgRyb3dzEhYKBnNpZ25lZBgCIAEoDFIGc2lnbmVk\
-            InYKDEdyYW50Q29sdW1ucxIUCgVuYW1lcxgBIAMoCVIFbmFtZXMSEgoEcm93cxgCIAEoDFIEcm93cxIaCghyZXZva2VycxgDIAEo\
-            DFIIcmV2b2tlcnMSIAoLZGVsZWdhdGlvbnMYBCABKAxSC2RlbGVnYXRpb25zIpoBChFQcmluY2lwYWxTbmFwc2hvdBIhCgxwcmlu\
-            Y2lwYWxfaWQYASABKAlSC3ByaW5jaXBhbElkEhcKB2tleV9pZHMYAiADKAlSBmtleUlkcxIkCg5jdXJyZW50X2tleV9pZBgDIAEo\
-            CVIMY3VycmVudEtleUlkEiMKDW5leHRfc2VxdWVuY2UYBCABKARSDG5leHRTZXF1ZW5jZSLkAQoLS2V5U25hcHNob3QSOQoKcHVi\
-            bGljX2tleRgBIAEoCzIaLmhlYWx0aGxlZGdlci52MS5QdWJsaWNLZXlSCXB1YmxpY0tleRIUCgVvd25lchgCIAEoCVIFb3duZXIS\
-            JgoPYWRkZWRfYXRfaGVpZ2h0GAMgASgEUg1hZGRlZEF0SGVpZ2h0Ei8KEXJldGlyZWRfYXRfaGVpZ2h0GAQgASgESABSD3JldGly\
-            ZWRBdEhlaWdodIgBARIVCgZrZXlfaWQYBSABKAlSBWtleUlkQhQKEl9yZXRpcmVkX2F0X2hlaWdodCKoAgoOUmVjb3JkU25hcHNo\
-            b3QSIQoMbGVkZ2VyX2VudHJ5GAEgASgMUgtsZWRnZXJFbnRyeRI6Cghsb2NhdGlvbhgCIAEoCzIeLmhlYWx0aGxlZGdlci52MS5F\
-            bnRyeUxvY2F0aW9uUghsb2NhdGlvbhIlCg5jb250ZW50X2VyYXNlZBgDIAEoCFINY29udGVudEVyYXNlZBIOCgJpZBgEIAEoCVIC\
-            aWQSOwoIbWV0YWRhdGEYBSABKAsyHy5oZWFsdGhsZWRnZXIudjEuUmVjb3JkTWV0YWRhdGFSCG1ldGFkYXRhEhYKBmF1dGhvchgG\
-            IAEoCVIGYXV0aG9yEisKEmNyZWF0ZWRfYXRfdW5peF9tcxgHIAEoA1IPY3JlYXRlZEF0VW5peE1zIvgBChdFbWVyZ2VuY3lBY2Nl\
-            c3NTbmFwc2hvdBIOCgJpZBgBIAEoCVICaWQSHAoJY2xpbmljaWFuGAIgASgJUgljbGluaWNpYW4SGAoHcGF0aWVudBgDIAEoCVIH\
-            cGF0aWVudBI9CgpjYXRlZ29yaWVzGAQgAygOMh0uaGVhbHRobGVkZ2VyLnYxLkRhdGFDYXRlZ29yeVIKY2F0ZWdvcmllcxIpChFv\
-            cGVuZWRfYXRfdW5peF9tcxgFIAEoA1IOb3BlbmVkQXRVbml4TXMSKwoSZXhwaXJlc19hdF91bml4X21zGAYgASgDUg9leHBpcmVz\
-            QXRVbml4TXNiBnByb3RvMw==
+            Ek0KDnJlY29yZF9jb2x1bW5zGBMgASgLMiYuaGVhbHRobGVkZ2VyLnN0b3JhZ2UudjEuUmVjb3JkQ29sdW1uc1INcmVjb3JkQ29s\
+            dW1uc0oECAYQB0oECAkQCiJMChJBdWRpdFRyYWlsU25hcHNob3QSGAoHcGF0aWVudBgBIAEoCVIHcGF0aWVudBIcCglzZXF1ZW5j\
+            ZXMYAiABKAxSCXNlcXVlbmNlcyI6CgxCbG9ja0NvbHVtbnMSEgoEcm93cxgBIAEoDFIEcm93cxIWCgZzaWduZWQYAiABKAxSBnNp\
+            Z25lZCJ2CgxHcmFudENvbHVtbnMSFAoFbmFtZXMYASADKAlSBW5hbWVzEhIKBHJvd3MYAiABKAxSBHJvd3MSGgoIcmV2b2tlcnMY\
+            AyABKAxSCHJldm9rZXJzEiAKC2RlbGVnYXRpb25zGAQgASgMUgtkZWxlZ2F0aW9ucyI5Cg1SZWNvcmRDb2x1bW5zEhQKBW5hbWVz\
+            GAEgAygJUgVuYW1lcxISCgRyb3dzGAIgASgMUgRyb3dzIpoBChFQcmluY2lwYWxTbmFwc2hvdBIhCgxwcmluY2lwYWxfaWQYASAB\
+            KAlSC3ByaW5jaXBhbElkEhcKB2tleV9pZHMYAiADKAlSBmtleUlkcxIkCg5jdXJyZW50X2tleV9pZBgDIAEoCVIMY3VycmVudEtl\
+            eUlkEiMKDW5leHRfc2VxdWVuY2UYBCABKARSDG5leHRTZXF1ZW5jZSLkAQoLS2V5U25hcHNob3QSOQoKcHVibGljX2tleRgBIAEo\
+            CzIaLmhlYWx0aGxlZGdlci52MS5QdWJsaWNLZXlSCXB1YmxpY0tleRIUCgVvd25lchgCIAEoCVIFb3duZXISJgoPYWRkZWRfYXRf\
+            aGVpZ2h0GAMgASgEUg1hZGRlZEF0SGVpZ2h0Ei8KEXJldGlyZWRfYXRfaGVpZ2h0GAQgASgESABSD3JldGlyZWRBdEhlaWdodIgB\
+            ARIVCgZrZXlfaWQYBSABKAlSBWtleUlkQhQKEl9yZXRpcmVkX2F0X2hlaWdodCKoAgoOUmVjb3JkU25hcHNob3QSIQoMbGVkZ2Vy\
+            X2VudHJ5GAEgASgMUgtsZWRnZXJFbnRyeRI6Cghsb2NhdGlvbhgCIAEoCzIeLmhlYWx0aGxlZGdlci52MS5FbnRyeUxvY2F0aW9u\
+            Ughsb2NhdGlvbhIlCg5jb250ZW50X2VyYXNlZBgDIAEoCFINY29udGVudEVyYXNlZBIOCgJpZBgEIAEoCVICaWQSOwoIbWV0YWRh\
+            dGEYBSABKAsyHy5oZWFsdGhsZWRnZXIudjEuUmVjb3JkTWV0YWRhdGFSCG1ldGFkYXRhEhYKBmF1dGhvchgGIAEoCVIGYXV0aG9y\
+            EisKEmNyZWF0ZWRfYXRfdW5peF9tcxgHIAEoA1IPY3JlYXRlZEF0VW5peE1zIvgBChdFbWVyZ2VuY3lBY2Nlc3NTbmFwc2hvdBIO\
+            CgJpZBgBIAEoCVICaWQSHAoJY2xpbmljaWFuGAIgASgJUgljbGluaWNpYW4SGAoHcGF0aWVudBgDIAEoCVIHcGF0aWVudBI9Cgpj\
+            YXRlZ29yaWVzGAQgAygOMh0uaGVhbHRobGVkZ2VyLnYxLkRhdGFDYXRlZ29yeVIKY2F0ZWdvcmllcxIpChFvcGVuZWRfYXRfdW5p\
+            eF9tcxgFIAEoA1IOb3BlbmVkQXRVbml4TXMSKwoSZXhwaXJlc19hdF91bml4X21zGAYgASgDUg9leHBpcmVzQXRVbml4TXNiBnBy\
+            b3RvMw==
             """
         ),
         dependencies: [
@@ -564,6 +614,7 @@ public enum HealthledgerStorageV1SnapshotProtoFile {
             Healthledger_Storage_V1_AuditTrailSnapshot.self,
             Healthledger_Storage_V1_BlockColumns.self,
             Healthledger_Storage_V1_GrantColumns.self,
+            Healthledger_Storage_V1_RecordColumns.self,
             Healthledger_Storage_V1_PrincipalSnapshot.self,
             Healthledger_Storage_V1_KeySnapshot.self,
             Healthledger_Storage_V1_RecordSnapshot.self,

@@ -173,8 +173,10 @@ public struct BlockDraft: Sendable {
             try authorizeWrite(operation, author: author, in: state)
             guard case .writeRecord(let metadata)? = body.operation else { preconditionFailure("operation mismatch") }
             records[transaction.id] = RecordEntry(
-                id: transaction.id, metadata: metadata, category: operation.category, author: author,
-                createdAt: body.createdAtUnixMs, position: position, contentErased: false)
+                id: transaction.id, patient: operation.patient.text, category: operation.category, author: author,
+                createdAt: body.createdAtUnixMs, effectiveAt: metadata.effectiveAtUnixMs,
+                contentSha256: metadata.contentSha256, sizeBytes: metadata.sizeBytes, position: position,
+                contentErased: false)
             newRecordIDs.append(transaction.id)
 
         case .rotateKey(let newKey, let proof):
@@ -200,7 +202,7 @@ public struct BlockDraft: Sendable {
             if let recordIDs {
                 var erased: [RecordEntry] = []
                 for (index, id) in recordIDs.enumerated() {
-                    guard var record = record(id, in: state), record.metadata.patient == author.text else {
+                    guard var record = record(id, in: state), record.patient == author.text else {
                         throw RPCError(
                             .notFound,
                             "transaction.body.erasure_request.records.record_ids[\(index)]: \(id) is not a record of the author")
@@ -214,8 +216,9 @@ public struct BlockDraft: Sendable {
                 admission.erasedRecords = erased
             } else {
                 var erased: [RecordEntry] = []
-                for id in (state.recordsByPatient[author.text] ?? []) + newRecordIDs {
-                    guard var record = record(id, in: state), record.metadata.patient == author.text,
+                let committed = state.records.rows(of: author.text).map { state.records.row(at: Int($0)).id.hex }
+                for id in committed + newRecordIDs {
+                    guard var record = record(id, in: state), record.patient == author.text,
                         !record.contentErased
                     else { continue }
                     record.contentErased = true
@@ -393,7 +396,7 @@ public struct BlockDraft: Sendable {
         throws(RPCError)
     {
         if let amends = operation.amendsRecordID {
-            guard let original = record(amends, in: state), original.metadata.patient == operation.patient.text,
+            guard let original = record(amends, in: state), original.patient == operation.patient.text,
                 original.category == operation.category
             else {
                 throw RPCError(

@@ -69,9 +69,11 @@ extension LedgerState {
             let new = Set(draft.newGrantIDs)
             for (id, grant) in draft.grants where !new.contains(id) { grants.commit(grant) }
         }
-        for (id, record) in draft.records { records[id] = record }
-        for id in draft.newRecordIDs {
-            recordsByPatient[draft.records[id]!.metadata.patient, default: []].append(id)
+        // New records in commit order (as this block left them), then erasures of earlier ones.
+        for id in draft.newRecordIDs { records.commit(draft.records[id]!) }
+        if draft.records.count > draft.newRecordIDs.count {
+            let new = Set(draft.newRecordIDs)
+            for (id, record) in draft.records where !new.contains(id) { records.commit(record) }
         }
         for (id, access) in draft.emergencyAccesses { emergencyAccesses[id] = access }
         // Grants' ids are in the grant table, which the replay guard asks too.

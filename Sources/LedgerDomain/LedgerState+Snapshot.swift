@@ -21,6 +21,9 @@ enum SnapshotRow {
     static let hasRecordFrom: UInt8 = 8
     static let hasRecordUntil: UInt8 = 16
     static let delegated: UInt8 = 32
+
+    static let record = 120
+    static let contentErased: UInt8 = 1
 }
 
 /// Little-endian fixed-width values appended end to end.
@@ -93,17 +96,7 @@ extension LedgerState {
             return wire
         }
         snapshot.grants = grantColumns()
-        let recordIDs = records.values.sorted { $0.position.entryIndex < $1.position.entryIndex }
-        snapshot.records = recordIDs.map { record in
-            var wire = Healthledger_Storage_V1_RecordSnapshot()
-            wire.id = record.id
-            wire.metadata = record.metadata
-            wire.author = record.author.text
-            wire.createdAtUnixMs = record.createdAt
-            wire.location = record.position.wire
-            wire.contentErased = record.contentErased
-            return wire
-        }
+        snapshot.recordColumns = recordColumns()
         snapshot.emergencyAccesses = emergencyAccesses.values.sorted {
             $0.openedAt < $1.openedAt || ($0.openedAt == $1.openedAt && $0.id < $1.id)
         }.map { access in
@@ -159,6 +152,29 @@ extension LedgerState {
         var columns = Healthledger_Storage_V1_BlockColumns()
         columns.rows = rows.bytes
         columns.signed = header + checkpoint
+        return columns
+    }
+
+    private func recordColumns() -> Healthledger_Storage_V1_RecordColumns {
+        var rows = ColumnWriter(capacity: records.count * SnapshotRow.record)
+        for row in records.rows {
+            rows.append(row.id)
+            rows.append(row.contentSha256)
+            rows.append(row.blockHeight)
+            rows.append(row.entryIndex)
+            rows.append(row.createdAt)
+            rows.append(row.effectiveAt)
+            rows.append(row.sizeBytes)
+            rows.append(row.patient)
+            rows.append(row.author)
+            rows.append(row.category.rawValue)
+            rows.append(row.contentErased ? SnapshotRow.contentErased : 0)
+            rows.append(UInt32(0))
+            rows.append(UInt16(0))
+        }
+        var columns = Healthledger_Storage_V1_RecordColumns()
+        columns.names = Array(records.names)
+        columns.rows = rows.bytes
         return columns
     }
 
@@ -290,13 +306,7 @@ extension LedgerState {
         try state.restoreGrants(
             names: fields.names, rows: fields.grantRows ?? empty, revokers: fields.grantRevokers ?? empty,
             delegations: fields.grantDelegations ?? empty, failure)
-        for bytes in fields.records {
-            guard let wire = try? Healthledger_Storage_V1_RecordSnapshot(serializedBytes: bytes),
-                let location = wire.location, let record = Self.restoredRecord(wire, at: location)
-            else { throw failure("bad record") }
-            state.records[record.id] = record
-            state.recordsByPatient[record.metadata.patient, default: []].append(record.id)
-        }
+        try state.restoreRecords(fields, failure)
         for bytes in fields.emergencyAccesses {
             guard let wire = try? Healthledger_Storage_V1_EmergencyAccessSnapshot(serializedBytes: bytes) else {
                 throw failure("bad emergency access")
@@ -327,30 +337,70 @@ extension LedgerState {
         return state
     }
 
-    /// A record from its snapshot: from its fields, or (snapshots of earlier versions) decoded from its entry.
-    private static func restoredRecord(
-        _ wire: Healthledger_Storage_V1_RecordSnapshot, at location: Healthledger_V1_EntryLocation
-    ) -> RecordEntry? {
+    /// The record table: the columns this version writes, or the messages earlier versions wrote.
+    private mutating func restoreRecords(_ fields: SnapshotFields, _ failure: (String) -> SnapshotError)
+        throws(SnapshotError)
+    {
+        for bytes in fields.records {
+            guard let wire = try? Healthledger_Storage_V1_RecordSnapshot(serializedBytes: bytes),
+                let record = Self.restoredRecord(wire)
+            else { throw failure("bad record") }
+            records.commit(record)
+        }
+        guard let rows = fields.recordRows, rows.count > 0 else { return }
+        guard rows.count % SnapshotRow.record == 0 else { throw failure("record columns do not agree") }
+        let count = rows.count / SnapshotRow.record
+        let names = fields.recordNames.map { String(decoding: $0, as: UTF8.self) }
+        // Every name is a principal id: checked once per name, not per record.
+        for (position, name) in names.enumerated() where (try? PrincipalID(parsing: name)) == nil {
+            throw failure("record name \(position) is not a principal id")
+        }
+        records.reserveCapacity(records: count, names: names.count)
+        for name in names { _ = records.name(name) }
+        guard records.names.count == names.count else { throw failure("a record name is listed twice") }
+        var reader = ColumnReader(rows.baseAddress!, at: 0)
+        for _ in 0..<count {
+            let id = reader.digest()
+            let contentSha256 = reader.digest()
+            let blockHeight: UInt64 = reader.read()
+            let entryIndex: UInt64 = reader.read()
+            let createdAt: Int64 = reader.read()
+            let effectiveAt: Int64 = reader.read()
+            let sizeBytes: UInt64 = reader.read()
+            let patient: UInt32 = reader.read()
+            let author: UInt32 = reader.read()
+            let categoryNumber: UInt8 = reader.read()
+            let flags: UInt8 = reader.read()
+            reader.offset += 6
+            guard Int(patient) < names.count, Int(author) < names.count,
+                let category = DataCategory(rawValue: categoryNumber), entryIndex < treeSize,
+                blockHeight >= 1, blockHeight <= height, records.row(of: id) == nil
+            else { throw failure("a record row does not agree") }
+            records.append(
+                RecordRow(
+                    id: id, contentSha256: contentSha256, blockHeight: blockHeight, entryIndex: entryIndex,
+                    createdAt: createdAt, effectiveAt: effectiveAt, sizeBytes: sizeBytes, patient: patient,
+                    author: author, category: category, contentErased: flags & SnapshotRow.contentErased != 0))
+        }
+    }
+
+    /// A record from its snapshot message (earlier versions): from its fields, or decoded from its entry.
+    private static func restoredRecord(_ wire: Healthledger_Storage_V1_RecordSnapshot) -> RecordEntry? {
+        guard let location = wire.location else { return nil }
         let position = EntryPosition(blockHeight: location.blockHeight, entryIndex: location.entryIndex)
         guard !wire.ledgerEntry.isEmpty else {
             guard let metadata = wire.metadata, let author = try? PrincipalID(parsing: wire.author),
                 let category = DataCategory(rawValue: UInt8(clamping: metadata.category.rawValue)),
-                wire.id.utf8.count == 64
+                TransactionDigest(hex: wire.id) != nil, metadata.contentSha256.count == 32
             else { return nil }
             return RecordEntry(
-                id: wire.id, metadata: metadata, category: category, author: author, createdAt: wire.createdAtUnixMs,
-                position: position, contentErased: wire.contentErased)
+                id: wire.id, patient: metadata.patient, category: category, author: author,
+                createdAt: wire.createdAtUnixMs, effectiveAt: metadata.effectiveAtUnixMs,
+                contentSha256: metadata.contentSha256, sizeBytes: metadata.sizeBytes, position: position,
+                contentErased: wire.contentErased)
         }
-        guard let entry = try? Healthledger_V1_LedgerEntry(serializedBytes: wire.ledgerEntry),
-            case .transaction(let signed)? = entry.entry,
-            let body = try? Healthledger_V1_TransactionBody(serializedBytes: signed.body),
-            case .writeRecord(let metadata)? = body.operation,
-            let author = try? PrincipalID(parsing: body.author),
-            let category = DataCategory(rawValue: UInt8(clamping: metadata.category.rawValue))
-        else { return nil }
-        return RecordEntry(
-            id: Hex.encode(SHA256.hash(signed.body)), metadata: metadata, category: category, author: author,
-            createdAt: body.createdAtUnixMs, position: position, contentErased: wire.contentErased)
+        return RecordEntry.written(inLedgerEntry: wire.ledgerEntry, at: position, contentErased: wire.contentErased)?
+            .record
     }
 
     private mutating func restoreBlocks(

@@ -41,17 +41,6 @@ public struct EntryPosition: Sendable, Hashable {
     }
 }
 
-/// A committed record (its content lives in the off-chain store, its signed entry in the block log at `position`).
-public struct RecordEntry: Sendable {
-    public var id: String
-    public var metadata: Healthledger_V1_RecordMetadata
-    public var category: DataCategory
-    public var author: PrincipalID
-    public var createdAt: Int64
-    public var position: EntryPosition
-    public var contentErased: Bool
-}
-
 /// A committed audit event with the exact entry bytes that carry it.
 public struct AuditEntry: Sendable {
     public var event: Healthledger_V1_AuditEvent
@@ -112,8 +101,8 @@ public struct LedgerState: Sendable {
     public internal(set) var policies = ShardedDictionary<String, PatientPolicy>()
     /// Every grant, in commit order.
     public internal(set) var grants = GrantTable()
-    public internal(set) var records: [String: RecordEntry] = [:]
-    public internal(set) var recordsByPatient: [String: [String]] = [:]
+    /// Every record, in commit order.
+    public internal(set) var records = RecordTable()
     public internal(set) var emergencyAccesses: [String: EmergencyAccessRule] = [:]
     /// The replay guard of every committed transaction other than a grant (the grant table indexes those); ask
     /// `isCommitted(_:)`.
@@ -139,10 +128,5 @@ public struct LedgerState: Sendable {
     /// Whether the transaction with this key is committed (the replay guard).
     public func isCommitted(_ key: TransactionKey) -> Bool {
         grants.contains(key) || committedTransactions.contains(key)
-    }
-
-    /// Records of `patient` in commit order.
-    public func records(of patient: String) -> [RecordEntry] {
-        (recordsByPatient[patient] ?? []).compactMap { records[$0] }
     }
 }

@@ -12,6 +12,7 @@ struct SnapshotFields {
     var interiorHashes: UnsafeRawBufferPointer?
     var principals: [UnsafeRawBufferPointer] = []
     var keys: [UnsafeRawBufferPointer] = []
+    /// One message per record, from snapshots of earlier versions.
     var records: [UnsafeRawBufferPointer] = []
     var emergencyAccesses: [UnsafeRawBufferPointer] = []
     var committedTransactions: UnsafeRawBufferPointer?
@@ -25,6 +26,8 @@ struct SnapshotFields {
     var grantRows: UnsafeRawBufferPointer?
     var grantRevokers: UnsafeRawBufferPointer?
     var grantDelegations: UnsafeRawBufferPointer?
+    var recordNames: [UnsafeRawBufferPointer] = []
+    var recordRows: UnsafeRawBufferPointer?
 
     /// Why the bytes are not a snapshot message.
     struct Malformed: Error {}
@@ -75,6 +78,14 @@ struct SnapshotFields {
                     }
                 }
                 auditTrails.append((patient, sequences))
+            case (19, .bytes(let value)):
+                try Self.walk(value) { (number, field) throws(Malformed) in
+                    switch (number, field) {
+                    case (1, .bytes(let value)): recordNames.append(value)
+                    case (2, .bytes(let value)): recordRows = value
+                    default: break
+                    }
+                }
             case (1...16, _): throw Malformed()
             default: break
             }

@@ -21,8 +21,8 @@ enum AuditEvents {
         event.releasedRecords = released.map { record in
             var released = Healthledger_V1_ReleasedRecord()
             released.recordId = record.id
-            released.contentSha256 = record.metadata.contentSha256
-            released.category = record.metadata.category
+            released.contentSha256 = record.contentSha256
+            released.category = PolicyConversion.wire(record.category)
             return released
         }
         if decision.basis == .emergencyAccess {

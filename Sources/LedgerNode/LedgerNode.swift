@@ -127,12 +127,11 @@ public final class LedgerNode: Sendable {
     /// deleted, so a crash or a failing disk in between leaves content files that nothing serves, while the patient
     /// was promised they are gone. Content a live record of the patient shares is kept.
     private static func destroyErasedContent(in state: LedgerState, contentStore: RecordContentStore, logger: Logger) {
-        for (patient, ids) in state.recordsByPatient {
-            let records = ids.compactMap { state.records[$0] }
-            guard records.contains(where: \.contentErased) else { continue }
-            let live = Set(records.lazy.filter { !$0.contentErased }.map(\.metadata.contentSha256))
+        for patient in state.records.patientsWithErasedRecords {
+            let records = state.records.entries(of: patient)
+            let live = Set(records.lazy.filter { !$0.contentErased }.map(\.contentSha256))
             for record in records where record.contentErased {
-                let hash = record.metadata.contentSha256
+                let hash = record.contentSha256
                 guard !live.contains(hash), contentStore.contains(patient: patient, sha256: hash) else { continue }
                 do { try contentStore.erase(patient: patient, sha256: hash) } catch {
                     logger.error(

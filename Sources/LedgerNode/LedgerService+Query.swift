@@ -25,9 +25,13 @@ extension LedgerService {
         let purpose = try PolicyConversion.purpose(request.purpose, field: "purpose")
         let dates = try PolicyConversion.dateRange(request.recordDateRange, field: "record_date_range")
         if request.recordIds.count > 1_000 { throw InputValidation.invalid("record_ids", "at most 1,000 ids") }
-        var wantedIDs = Set<String>()
+        var wantedIDs = Set<TransactionDigest>()
         for (index, id) in request.recordIds.enumerated() {
-            guard wantedIDs.insert(try InputValidation.objectID(id, field: "record_ids[\(index)]")).inserted else {
+            let checked = try InputValidation.objectID(id, field: "record_ids[\(index)]")
+            guard let digest = TransactionDigest(hex: checked) else {
+                throw InputValidation.invalid("record_ids[\(index)]", "not a record id")
+            }
+            guard wantedIDs.insert(digest).inserted else {
                 throw InputValidation.invalid("record_ids", "\(id) is listed twice")
             }
         }
@@ -42,18 +46,18 @@ extension LedgerService {
             let decision = PolicyEngine.decide(accessRequest, policy: state.policies[patient.text])
             guard decision.isAllowed else { return (decision, [], nil) }
             var released: [RecordEntry] = []
-            var found = Set<String>()
-            for id in state.recordsByPatient[patient.text] ?? [] {
-                guard let record = state.records[id] else { continue }
-                if !wantedIDs.isEmpty && !wantedIDs.contains(id) { continue }
-                guard decision.allowedCategories.contains(record.category),
-                    decision.covers(category: record.category, effectiveAt: record.metadata.effectiveAtUnixMs),
-                    dates?.contains(record.metadata.effectiveAtUnixMs) ?? true
+            var found = Set<TransactionDigest>()
+            for position in state.records.rows(of: patient.text) {
+                let row = state.records.row(at: Int(position))
+                if !wantedIDs.isEmpty && !wantedIDs.contains(row.id) { continue }
+                guard decision.allowedCategories.contains(row.category),
+                    decision.covers(category: row.category, effectiveAt: row.effectiveAt),
+                    dates?.contains(row.effectiveAt) ?? true
                 else { continue }
-                found.insert(id)
-                if released.count < limit { released.append(record) }
+                found.insert(row.id)
+                if released.count < limit { released.append(state.records.entry(at: Int(position))) }
             }
-            let missing = wantedIDs.subtracting(found).sorted().first
+            let missing = wantedIDs.subtracting(found).map(\.hex).sorted().first
             return (decision, missing == nil ? released : [], missing)
         }
 
@@ -84,7 +88,7 @@ extension LedgerService {
         started.auditEvent = logged
         started.recordCount = UInt32(released.count)
         started.totalContentBytes =
-            includeContent ? released.reduce(0) { $0 + ($1.contentErased ? 0 : $1.metadata.sizeBytes) } : 0
+            includeContent ? released.reduce(0) { $0 + ($1.contentErased ? 0 : $1.sizeBytes) } : 0
         var opening = Healthledger_V1_QueryResponse()
         opening.part = .started(started)
         // Messages are gathered (up to `gatheredContentLimit` bytes of content or `gatheredMessageLimit` messages) and
@@ -102,11 +106,11 @@ extension LedgerService {
         }
         for record in released {
             var message = Healthledger_V1_QueryResponse()
-            message.part = .record(Self.wire(record, ledgerEntry: try runtime.ledgerEntry(at: record.position)))
+            message.part = .record(try Self.wire(record, ledgerEntry: try runtime.ledgerEntry(at: record.position)))
             pending.append(message)
             if pending.count >= Self.gatheredMessageLimit { try await flush() }
             guard includeContent, !record.contentErased else { continue }
-            guard record.metadata.sizeBytes <= UInt64(RecordContentStore.smallContentLimit) else {
+            guard record.sizeBytes <= UInt64(RecordContentStore.smallContentLimit) else {
                 try await flush()
                 try await streamContent(of: record, to: responses)
                 continue
@@ -114,7 +118,7 @@ extension LedgerService {
             let content: [UInt8]
             do throws(StorageError) {
                 content = try runtime.contentStore.smallContent(
-                    patient: record.metadata.patient, sha256: record.metadata.contentSha256)
+                    patient: record.patient, sha256: record.contentSha256)
             } catch {
                 // What was gathered goes out first, as it would have if each message were sent at once.
                 try await flush()
@@ -152,7 +156,7 @@ extension LedgerService {
         let reader: ContentReader
         do {
             reader = try runtime.contentStore.openContent(
-                patient: record.metadata.patient, sha256: record.metadata.contentSha256)
+                patient: record.patient, sha256: record.contentSha256)
         } catch {
             throw RPCError(.dataLoss, "record \(record.id): its content is missing from this node (\(error.reason))")
         }
@@ -169,11 +173,15 @@ extension LedgerService {
         }
     }
 
-    /// The wire form of a committed record, with its entry's bytes as read back from the block log.
-    static func wire(_ record: RecordEntry, ledgerEntry: [UInt8]) -> Healthledger_V1_Record {
+    /// The wire form of a committed record, with its entry's bytes as read back from the block log (and the
+    /// metadata in them).
+    static func wire(_ record: RecordEntry, ledgerEntry: [UInt8]) throws(RPCError) -> Healthledger_V1_Record {
+        guard let metadata = RecordEntry.metadata(inLedgerEntry: ledgerEntry) else {
+            throw RPCError(.dataLoss, "record \(record.id): its entry in the block log holds no write")
+        }
         var wire = Healthledger_V1_Record()
         wire.recordId = record.id
-        wire.metadata = record.metadata
+        wire.metadata = metadata
         wire.author = record.author.text
         wire.createdAtUnixMs = record.createdAt
         wire.contentErased = record.contentErased

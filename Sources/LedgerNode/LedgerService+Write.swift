@@ -133,16 +133,14 @@ extension LedgerRuntime {
 
     /// Whether a committed, not erased record of `patient` points at the content `sha256`.
     func isContentInUse(patient: String, sha256: [UInt8]) -> Bool {
-        cell.read { state in
-            state.records(of: patient).contains { !$0.contentErased && $0.metadata.contentSha256 == sha256 }
-        }
+        cell.read { state in state.records.isContentLive(patient: patient, sha256: sha256) }
     }
 
     /// Destroys the stored content of erased records, unless another live record of the patient shares it.
     func eraseContent(of records: [RecordEntry]) {
         for record in records {
-            let patient = record.metadata.patient
-            let hash = record.metadata.contentSha256
+            let patient = record.patient
+            let hash = record.contentSha256
             if isContentInUse(patient: patient, sha256: hash) { continue }
             do { try contentStore.erase(patient: patient, sha256: hash) } catch {
                 logger.error("erasing content failed", metadata: ["record": "\(record.id)", "error": "\(error)"])

@@ -121,6 +121,58 @@ struct ChainFixture {
         return chain
     }
 
+    /// The `LedgerEntry` bytes at `position`, from the stored blocks.
+    func entry(at position: EntryPosition) throws -> [UInt8] {
+        let block = try StoredBlock(serializedBytes: stored[Int(position.blockHeight) - 1])
+        let first = try Healthledger_V1_BlockHeader(serializedBytes: block.header!.header).firstEntryIndex
+        return block.entries[Int(position.entryIndex - first)]
+    }
+
+    /// A chain with records: the patient writes two labs results with the same content and an allergy, a clinician
+    /// granted WRITE adds a note, then the patient erases the first labs result and the allergy.
+    static func recordsChain() throws -> ChainFixture {
+        var chain = ChainFixture()
+        let patientID = PrincipalID(firstKey: chain.patient.publicKey).text
+        var grant = Healthledger_V1_Grant()
+        grant.patient = patientID
+        grant.grantee = PrincipalID(firstKey: chain.clinician.publicKey).text
+        grant.actions = [.write]
+        grant.categories = [.clinicalNotes]
+        grant.purposes = [.treatment]
+        grant.effect = .permit
+        try chain.block([(chain.transaction(by: chain.patient, .grant(grant)), .grant)], time: 2_000)
+        func record(_ category: Healthledger_V1_DataCategory, _ content: String, effectiveAt: Int64)
+            -> Healthledger_V1_RecordMetadata
+        {
+            var record = Healthledger_V1_RecordMetadata()
+            record.patient = patientID
+            record.category = category
+            record.contentSha256 = SHA256.hash(Array(content.utf8))
+            record.sizeBytes = UInt64(content.utf8.count)
+            record.mediaType = "text/plain"
+            record.effectiveAtUnixMs = effectiveAt
+            record.labels = ["source": "fixture"]
+            return record
+        }
+        let ids = try chain.block(
+            [
+                (chain.transaction(by: chain.patient, .writeRecord(record(.labs, "k 4.1", effectiveAt: 900))), .writeRecord),
+                (chain.transaction(by: chain.patient, .writeRecord(record(.labs, "k 4.1", effectiveAt: 950))), .writeRecord),
+                (chain.transaction(by: chain.clinician, .writeRecord(record(.clinicalNotes, "seen", effectiveAt: 970))), .writeRecord),
+            ], time: 3_000)
+        try chain.block(
+            [(chain.transaction(by: chain.patient, .writeRecord(record(.allergies, "penicillin", effectiveAt: 990))), .writeRecord)],
+            time: 3_500)
+        let allergy = chain.state.records.entries(of: patientID)[3].id
+        var erasure = Healthledger_V1_ErasureRequest()
+        var list = Healthledger_V1_RecordIdList()
+        list.recordIds = [ids[0], allergy]
+        erasure.scope = .records(list)
+        erasure.reason = "fixture"
+        try chain.block([(chain.transaction(by: chain.patient, .erasureRequest(erasure)), .erasureRequest)], time: 4_000)
+        return chain
+    }
+
     /// A chain of four blocks: a grant, a record, an audit event and a revoke.
     static func fourBlocks() throws -> (ChainFixture, grantID: String) {
         var chain = ChainFixture()
@@ -333,7 +385,8 @@ struct StateSnapshotTests {
         #expect(restored.treeSize == chain.state.treeSize)
         #expect(restored.grants[grantID]?.revokedAt == 5_000)
         #expect(restored.policies.values.first?.grant(id: grantID)?.revokedAt == 5_000)
-        #expect(restored.records.keys.sorted() == chain.state.records.keys.sorted())
+        #expect(restored.records.count == 1)
+        #expect(restored.records.entry(at: 0).id == chain.state.records.entry(at: 0).id)
         #expect(Array(restored.auditEntryIndexes) == Array(chain.state.auditEntryIndexes))
         #expect(restored.auditByPatient == chain.state.auditByPatient)
         #expect(restored.committedTransactions == chain.state.committedTransactions)
@@ -425,16 +478,72 @@ struct StateSnapshotTests {
         earlier.auditEntries = try chain.state.auditEntryIndexes.map { try entry($0) }
         earlier.auditEntryIndexes = []
         earlier.auditByPatient = []
-        earlier.records = try current.records.map { record in
+        earlier.recordColumns = nil
+        earlier.records = try chain.state.records.entries(of: chain.state.records.entry(at: 0).patient).map { record in
             var old = Healthledger_Storage_V1_RecordSnapshot()
-            old.ledgerEntry = try entry(record.location!.entryIndex)
-            old.location = record.location
+            old.ledgerEntry = try entry(record.position.entryIndex)
+            old.location = record.position.wire
             old.contentErased = record.contentErased
             return old
         }
         let restored = try LedgerState.restore(from: earlier)
         let same = restored.snapshot().serializedBytes() == current.serializedBytes()
         #expect(same, "the state restored from the earlier layout differs")
+    }
+
+    @Test("records restore from the record columns and from the previous layout's messages (fields and metadata): erasures, shared content and per-patient order included")
+    func recordsRestore() throws {
+        let chain = try ChainFixture.recordsChain()
+        let records = chain.state.records
+        #expect(records.count == 4)
+        let patient = PrincipalID(firstKey: chain.patient.publicKey).text
+        let clinician = PrincipalID(firstKey: chain.clinician.publicKey).text
+        #expect(records.entries(of: patient).map(\.contentErased) == [true, false, false, true])
+        #expect(records.entries(of: patient)[2].author.text == clinician)
+        #expect(records.entries(of: clinician).isEmpty)
+        #expect(records.patientsWithErasedRecords == [patient])
+        // The erased first record shares its content with the live second one; the allergy's content is unshared.
+        let first = records.entry(at: 0)
+        let allergy = records.entries(of: patient)[3]
+        #expect(records.isContentLive(patient: patient, sha256: first.contentSha256))
+        #expect(!records.isContentLive(patient: patient, sha256: allergy.contentSha256))
+        #expect(!records.isContentLive(patient: clinician, sha256: first.contentSha256))
+
+        let current = chain.state.snapshot()
+        var replayed = LedgerState(chainID: chain.chainID)
+        for block in chain.stored {
+            try BlockReplay.apply(block, to: &replayed, rules: LedgerRules(), nodeKeys: chain.nodeKeys)
+        }
+        #expect(replayed.snapshot().serializedBytes() == current.serializedBytes())
+        let restored = try LedgerState.restore(from: current)
+        #expect(restored.snapshot().serializedBytes() == current.serializedBytes())
+        #expect(restored.records.patientsWithErasedRecords == [patient])
+        for row in 0..<records.count {
+            let original = records.entry(at: row)
+            let copy = try #require(restored.records[original.id])
+            #expect(copy.patient == original.patient && copy.author == original.author)
+            #expect(copy.category == original.category && copy.effectiveAt == original.effectiveAt)
+            #expect(copy.contentSha256 == original.contentSha256 && copy.sizeBytes == original.sizeBytes)
+            #expect(copy.position == original.position && copy.contentErased == original.contentErased)
+            #expect(copy.createdAt == original.createdAt)
+        }
+
+        // The previous layout: a message per record with its fields and metadata.
+        var previous = current
+        previous.recordColumns = nil
+        previous.records = try (0..<records.count).map { row in
+            let record = records.entry(at: row)
+            var old = Healthledger_Storage_V1_RecordSnapshot()
+            old.id = record.id
+            old.metadata = try #require(RecordEntry.metadata(inLedgerEntry: chain.entry(at: record.position)))
+            old.author = record.author.text
+            old.createdAtUnixMs = record.createdAt
+            old.location = record.position.wire
+            old.contentErased = record.contentErased
+            return old
+        }
+        let fromPrevious = try LedgerState.restore(from: previous)
+        #expect(fromPrevious.snapshot().serializedBytes() == current.serializedBytes())
     }
 
     @Test("a snapshot whose grant or block columns are cut short is refused, never half read")
@@ -449,6 +558,13 @@ struct StateSnapshotTests {
         var names = chain.state.snapshot()
         names.grants!.names.removeLast()
         #expect(throws: SnapshotError.self) { try LedgerState.restore(from: names) }
+        let records = try ChainFixture.recordsChain().state.snapshot()
+        var recordRows = records
+        recordRows.recordColumns!.rows.removeLast(3)
+        #expect(throws: SnapshotError.self) { try LedgerState.restore(from: recordRows) }
+        var recordNames = records
+        recordNames.recordColumns!.names.removeLast()
+        #expect(throws: SnapshotError.self) { try LedgerState.restore(from: recordNames) }
     }
 
     @Test("a snapshot whose last block hash does not match its headers is refused")
