@@ -277,10 +277,7 @@ public struct BlockDraft: Sendable {
             guard key.owner == author else {
                 throw RPCError(.unauthenticated, "transaction.key_id: key \(keyID) is not a key of \(author)")
             }
-            if let retiredAt = key.retiredAtHeight {
-                throw RPCError(
-                    .failedPrecondition, "transaction.key_id: key \(keyID) was retired by a rotation at block \(retiredAt)")
-            }
+            if let retiredAt = key.retiredAtHeight { throw RetiredKeyRefusal.error(keyID: keyID, retiredAt: retiredAt) }
             guard let principal = principal(author, in: state) else {
                 preconditionFailure("a known key without its principal")
             }
@@ -476,5 +473,23 @@ extension [UInt8] {
         [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             initialized = buffer.initialize(fromContentsOf: self)
         }
+    }
+}
+
+/// The refusal of a transaction signed with a key its author retired by a rotation: FAILED_PRECONDITION. The
+/// signature verified with that key, so whoever sent it holds the key: the node audits the attempt, as a retired
+/// key still in use may be a stolen one.
+public enum RetiredKeyRefusal {
+    private static let field = "transaction.key_id: key "
+    private static let retired = " was retired by a rotation at block "
+
+    /// The error for `keyID`, retired by the rotation in block `retiredAt`.
+    static func error(keyID: String, retiredAt: UInt64) -> RPCError {
+        RPCError(.failedPrecondition, "\(field)\(keyID)\(retired)\(retiredAt)")
+    }
+
+    /// Whether `error` is this refusal.
+    public static func matches(_ error: RPCError) -> Bool {
+        error.code == .failedPrecondition && error.message.hasPrefix(field) && error.message.contains(retired)
     }
 }

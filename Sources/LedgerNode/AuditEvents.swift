@@ -140,6 +140,50 @@ enum AuditEvents {
         return event
     }
 
+    /// A transaction signed with a key its author retired: logged as a denial of the action it attempted, in the
+    /// trail of the patient it names (the author's own for a Revoke, RotateKey or Erase), since a retired key still
+    /// in use may be a stolen one. Nil for any other refusal.
+    static func retiredKeyUse(_ transaction: ValidatedTransaction, error: RPCError, now: Int64)
+        -> Healthledger_V1_AuditEvent?
+    {
+        guard RetiredKeyRefusal.matches(error) else { return nil }
+        let author = transaction.author.text
+        let (patient, action, categories): (String, Action, CategorySet) =
+            switch transaction.operation {
+            case .grant(let operation): (operation.patient.text, .delegate, operation.categories)
+            case .writeRecord(let operation): (operation.patient.text, .write, CategorySet([operation.category]))
+            case .emergencyAccess(let operation):
+                (operation.patient.text, .read, operation.namesAll ? .every : operation.categories)
+            case .revoke, .rotateKey: (author, .delegate, [])
+            case .erasure: (author, .write, [])
+            }
+        var event = base(actor: author, patient: patient, action: action, now: now)
+        event.categories = categories.categories.map(PolicyConversion.wire)
+        event.outcome = .denied
+        event.basis = .noPermit
+        event.reason = "signed with a retired key: \(error.message)"
+        return event
+    }
+
+    /// A session asked for with a key the principal retired (the signature proves the caller holds it): logged in
+    /// the principal's own trail as a denied READ, since sessions are for reading.
+    static func retiredKeySession(principal: String, keyID: String, now: Int64) -> Healthledger_V1_AuditEvent {
+        var event = base(actor: principal, patient: principal, action: .read, now: now)
+        event.outcome = .denied
+        event.basis = .noPermit
+        event.reason = "session refused: key \(keyID) was retired by a key rotation"
+        return event
+    }
+
+    /// A listing of the patient's grants by an AUDIT_READ holder (who sees them only through that grant).
+    static func grantsListed(caller: String, patient: String, decision: Decision, now: Int64)
+        -> Healthledger_V1_AuditEvent
+    {
+        var event = auditRead(caller: caller, patient: patient, decision: decision, now: now)
+        event.reason = "grants listed"
+        return event
+    }
+
     /// A read of the patient's audit trail by someone other than the patient.
     static func auditRead(caller: String, patient: String, decision: Decision, now: Int64) -> Healthledger_V1_AuditEvent {
         var event = base(actor: caller, patient: patient, action: .auditRead, now: now)

@@ -166,10 +166,22 @@ final class LedgerRuntime: Sendable {
         auditOnDenial: (@Sendable (ValidatedTransaction, RPCError) -> Healthledger_V1_AuditEvent?)? = nil
     ) async throws(RPCError) -> CommitReceipt {
         let onSuccess = auditOnSuccess.map { audit in { @Sendable (admission: Admission) in audit(transaction, admission) } }
-        let onDenial = auditOnDenial.map { audit in { @Sendable (error: RPCError) in audit(transaction, error) } }
+        let now = now()
+        let onDenial = { @Sendable (error: RPCError) in
+            Self.refusalEvent(of: transaction, error, specific: auditOnDenial, now: now)
+        }
         return try await committer.submit(
             .transaction(transaction, auditOnSuccess: onSuccess, auditOnDenial: onDenial)
         ).get()
+    }
+
+    /// The audit event of a refused transaction: the one its RPC logs (`specific`), or, whatever the RPC, the
+    /// attempt with a retired key.
+    static func refusalEvent(
+        of transaction: ValidatedTransaction, _ error: RPCError,
+        specific: (@Sendable (ValidatedTransaction, RPCError) -> Healthledger_V1_AuditEvent?)?, now: Int64
+    ) -> Healthledger_V1_AuditEvent? {
+        specific?(transaction, error) ?? AuditEvents.retiredKeyUse(transaction, error: error, now: now)
     }
 
     /// Logs an access decision durably; nothing may be released before this returns.

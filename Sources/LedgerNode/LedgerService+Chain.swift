@@ -32,28 +32,43 @@ extension LedgerService {
         let includeInactive = request.includeInactive
         // Choose the page against one committed state; the signed grants are then read back from the block log
         // outside the lock (the state keeps only where they are).
-        typealias Page = (grants: [(GrantDetail, Healthledger_V1_GrantState)], nextPageToken: String?)
-        let (page, nextPageToken) = runtime.cell.read { state -> Page in
+        typealias Page = (
+            grants: [(GrantDetail, Healthledger_V1_GrantState)], nextPageToken: String?,
+            auditorReads: [String: Decision]
+        )
+        let (page, nextPageToken, auditorReads) = runtime.cell.read { state -> Page in
             let grants = state.grants
             var page: [(GrantDetail, Healthledger_V1_GrantState)] = []
+            // Patients whose grants the caller sees only as an AUDIT_READ holder, with the deciding decision.
+            var auditorReads: [String: Decision] = [:]
             var index = start
             while index < grants.count && page.count < pageSize {
                 defer { index += 1 }
                 let grantPatient = grants.patient(at: index)
                 if let patient, grantPatient != patient { continue }
                 if let grantee, grants.grantee(at: index) != grantee { continue }
-                let visible =
-                    grantPatient == caller || grants.grantee(at: index) == caller || grants.author(at: index) == caller
-                    || Self.auditReadDecision(
-                        caller: caller, patient: grantPatient, policy: state.policies[grantPatient], now: now) != nil
-                guard visible else { continue }
+                var auditRead: Decision?
+                if grantPatient != caller && grants.grantee(at: index) != caller && grants.author(at: index) != caller {
+                    auditRead = Self.auditReadDecision(
+                        caller: caller, patient: grantPatient, policy: state.policies[grantPatient], now: now)
+                    if auditRead == nil { continue }
+                }
                 let detail = grants.detail(at: index)
                 let rule = state.policies[grantPatient]?.grant(id: detail.id)
                 let grantState = Self.state(of: detail, rule: rule, now: now)
                 if !includeInactive && grantState != .active { continue }
                 page.append((detail, grantState))
+                if let auditRead, auditorReads[grantPatient] == nil { auditorReads[grantPatient] = auditRead }
             }
-            return (page, index < grants.count ? "g\(index)" : nil)
+            return (page, index < grants.count ? "g\(index)" : nil, auditorReads)
+        }
+        // What an auditor sees of a patient's policy is logged in the patient's trail before it is sent.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (grantPatient, decision) in auditorReads {
+                let event = AuditEvents.grantsListed(caller: caller, patient: grantPatient, decision: decision, now: now)
+                group.addTask { _ = try await self.runtime.commitAudit(event) }
+            }
+            try await group.waitForAll()
         }
         var response = Healthledger_V1_ListGrantsResponse()
         for (detail, grantState) in page {

@@ -30,9 +30,12 @@ extension LedgerService {
             error.code == .permissionDenied ? AuditEvents.writeRefused(transaction, error: error, now: now) : nil
         }
         // Sequence, key and permission are checked before any content is accepted, so a refused writer
-        // uploads nothing. A refusal by policy is audited; the transaction itself never commits on this path.
+        // uploads nothing. A refusal by policy or of a retired key is audited; the transaction itself never commits
+        // on this path.
         if let refusal = runtime.wouldRefuse(transaction) {
-            if let event = auditDenial(transaction, refusal) { _ = try await runtime.commitAudit(event) }
+            if let event = LedgerRuntime.refusalEvent(of: transaction, refusal, specific: auditDenial, now: now) {
+                _ = try await runtime.commitAudit(event)
+            }
             throw refusal
         }
 

@@ -69,6 +69,8 @@ public struct LedgerService: Healthledger_V1_LedgerService {
         if let current = ledger.currentKeyID {
             guard ownedKey != nil else { throw notProven }
             guard current == keyID else {
+                _ = try await runtime.commitAudit(
+                    AuditEvents.retiredKeySession(principal: principal.text, keyID: keyID, now: now))
                 throw RPCError(
                     .failedPrecondition, "key_id: \(keyID) was retired by a key rotation; sign with the current key")
             }

@@ -130,8 +130,9 @@ extension LedgerSecurityTests {
         static let unauthenticated = Outcome.refused(.unauthenticated, audited: false)
         /// The exact transaction is already on the chain: a retry, which changes and releases nothing.
         static let replayed = Outcome.refused(.alreadyExists, audited: false)
-        /// Signed with the patient's retired key: refused before the operation is looked at.
-        static let retired = Outcome.refused(.failedPrecondition, audited: false)
+        /// Signed with the patient's retired key: the signature proves the sender holds it, and a retired key in use
+        /// may be a stolen one, so the attempt is logged in the patient's trail.
+        static let retired = Outcome.refused(.failedPrecondition, audited: true)
         /// Erase only ever concerns the author's own records: another patient's record id is answered exactly
         /// like an unknown one, and logging it in the owner's trail would tell the caller (who sees its own
         /// actions there) whose record the id is.

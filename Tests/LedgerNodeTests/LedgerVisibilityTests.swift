@@ -26,6 +26,28 @@ extension LedgerSecurityTests {
             }
         }
 
+        @Test("an AUDIT_READ holder listing the patient's grants is logged in the patient's trail before the page is sent; the grantee listing its own is not")
+        func auditorsGrantListingIsAudited() async throws {
+            try await withLedgerNode { node in
+                let (patient, _, _) = try await Participant.patientWithLabResult(on: node)
+                let auditor = try Participant(on: node)
+                let clinician = try Participant(on: node)
+                _ = try await patient.client.grant(
+                    .permit(to: auditor.id, actions: [.auditRead], categories: [.all], purposes: [.operations]))
+                _ = try await patient.client.grant(.permit(to: clinician.id, actions: [.read], categories: [.labs]))
+                let before = try await patient.auditTrail(of: patient.id).count
+
+                #expect(try await clinician.listedGrants(of: patient.id).count == 1)
+                #expect(try await patient.auditTrail(of: patient.id).count == before)
+                #expect(try await auditor.listedGrants(of: patient.id).count == 2)
+                let logged = try await patient.auditTrail(of: patient.id).dropFirst(before)
+                #expect(logged.count == 1)
+                #expect(logged.first?.actor == auditor.id)
+                #expect(logged.first?.action == .auditRead && logged.first?.outcome == .allowed)
+                #expect(logged.first?.reason == "grants listed")
+            }
+        }
+
         @Test("GetPrincipal tells a principal's next sequence only to that principal")
         func nextSequenceOnlyToSelf() async throws {
             try await withLedgerNode { node in
