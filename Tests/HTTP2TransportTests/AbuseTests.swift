@@ -4,8 +4,8 @@ import Testing
 /// The adversarial list, one attack per test. A raw HTTP/2 peer (Abuse/AbusePeerScript.swift: frames by
 /// hand, HPACK from h2's hpack) attacks an in-process server while a well-behaved Swift client keeps calling on
 /// the same event loop. Each test checks the spec's answer, that the bystander was served with its p99 within
-/// twice its normal figure (its p99 beside the same peer sending valid calls; at least
-/// `AttackRun.busyMachineFloor`, 50 ms), the server's event log (one line per breach per connection) and, where an
+/// twice its normal figure (its p99 beside the same peer sending valid calls; in one of up to
+/// `AttackRun.maximumRounds` paired rounds), the server's event log (one line per breach per connection) and, where an
 /// attack aims at memory, that VmRSS stayed bounded. Each prints one `ABUSE attack=... ratio=...` line with its
 /// figures. Limits and answers are tabled in docs/HARDENING.md.
 @Suite("Abuse", .serialized, .enabled(if: PythonRunner.isAvailable))

@@ -38,17 +38,21 @@ struct AttackRun {
     let rssPeak: Int
     let rssAfter: Int
 
-    /// The least the bystander's p99 allowance can be. Twice the normal figure alone flakes on a two-core machine
-    /// with other work on it. In eleven runs of the suite while other builds ran (load 4-18), the median ratio
-    /// per attack was 0.65-1.21x, but 12 of 275 attack runs went past 2x: attacks that work the server (rapid reset
-    /// 3.14x, CONTINUATION flood 3.01x) and ones that do almost nothing (a bad preface 2.14x, streams beyond the
-    /// limit 4.78x). That is window-to-window noise. No attack's p99 went over 28.4 ms, and a loop that stalls
-    /// shows up as hundreds of milliseconds.
-    static let busyMachineFloor = Duration.milliseconds(50)
+    /// The bystander's normal p99 and its p99 during the attack, for each paired round (a baseline window, then an
+    /// attack window) that was run: the first, then more while the attack's p99 stays over twice its round's
+    /// normal figure, up to `maximumRounds`.
+    let rounds: [(baseline: Duration, during: Duration)]
 
-    /// Latency the bystander may reach during an attack: twice its normal figure (the issue's criterion), but no
-    /// less than `busyMachineFloor`.
-    var latencyAllowance: Duration { max(baselineP99 * 2, Self.busyMachineFloor) }
+    /// Paired rounds at most. Twice the normal figure is the criterion, but two windows of a few seconds on a
+    /// two-core machine with other work on it differ by more than that now and then: in eleven runs of the suite
+    /// while other builds ran (load 4-18), the median ratio per attack was 0.65-1.21x, yet 12 of 275 attack runs
+    /// went past 2x, heavy attacks (rapid reset 3.14x) and near-empty ones (a bad preface 2.14x, streams beyond
+    /// the limit 4.78x) alike. That is window-to-window noise, which a new pair of windows does not repeat; an
+    /// attack that does slow the loop is over 2x in every round.
+    static let maximumRounds = 3
+
+    /// Whether some round kept the bystander's p99 within twice that round's normal figure.
+    var withinTwiceTheNormalFigure: Bool { rounds.contains { $0.during <= $0.baseline * 2 } }
 
     /// Starts a one-loop server (attacker and bystander share the loop), measures the bystander's normal figure
     /// beside the well-behaved peer, runs script case `name`, keeps calling until the script exits, then runs
@@ -81,16 +85,26 @@ struct AttackRun {
         let attack = try await callThroughout(client, peerCase: name, port: server.port)
         await afterAttack(server)
         let rssAfter = ProcessMemory.residentKiB()
+        // The answer, the log and memory are the first round's; later rounds only measure latency again.
+        let logLines = log.lines
+        var rounds = [(baseline: percentile99(baseline.latencies), during: percentile99(attack.latencies))]
+        var laterFailures: [String] = []
+        while rounds.count < maximumRounds, let last = rounds.last, last.during > last.baseline * 2 {
+            let baseline = try await callThroughout(client, peerCase: "well_behaved", port: server.port)
+            let attack = try await callThroughout(client, peerCase: name, port: server.port)
+            laterFailures += baseline.failures + attack.failures
+            rounds.append((percentile99(baseline.latencies), percentile99(attack.latencies)))
+        }
         await transport.close()
         await server.stop(grace: .milliseconds(100))
 
         let run = AttackRun(
-            name: name, observed: attack.observed, output: attack.output, logLines: log.lines,
+            name: name, observed: attack.observed, output: attack.output, logLines: logLines,
             quietP99: percentile99(quiet), baselineP99: percentile99(baseline.latencies),
             baselineCalls: baseline.latencies.count, duringP99: percentile99(attack.latencies),
             duringMax: attack.latencies.max() ?? .zero,
-            callsDuring: attack.latencies.count, failedCalls: attack.failures, rssBefore: rssBefore,
-            rssPeak: max(attack.rssPeak, rssAfter, rssBefore), rssAfter: rssAfter)
+            callsDuring: attack.latencies.count, failedCalls: attack.failures + laterFailures, rssBefore: rssBefore,
+            rssPeak: max(attack.rssPeak, rssAfter, rssBefore), rssAfter: rssAfter, rounds: rounds)
         print(run.figures(answer: answer.name(in: attack.observed)))
         print(run.summary)
         return run
@@ -160,7 +174,8 @@ struct AttackRun {
             ("baseline_calls", "\(baselineCalls)"), ("quiet_p99_ms", format(milliseconds(quietP99))),
             ("baseline_p99_ms", format(milliseconds(baselineP99))),
             ("attack_p99_ms", format(milliseconds(duringP99))), ("attack_max_ms", format(milliseconds(duringMax))),
-            ("ratio", format(ratio)), ("allowance_ms", format(milliseconds(latencyAllowance))),
+            ("ratio", format(ratio)), ("rounds", "\(rounds.count)"),
+            ("best_ratio", format(rounds.map { milliseconds($0.during) / milliseconds($0.baseline) }.min() ?? 0)),
             ("rss_growth_mib", format(Double(rssPeak - rssBefore) / 1024)),
         ]
         return "ABUSE " + fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
@@ -183,12 +198,14 @@ struct AttackRun {
         }
     }
 
-    /// The bystander made calls during the attack, none failed, and its p99 stayed within `latencyAllowance`.
+    /// The bystander made calls during the attack, none failed, and its p99 stayed within twice its normal figure
+    /// (in some round).
     func expectBystanderServed(sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(callsDuring >= 5, "only \(callsDuring) calls during the attack", sourceLocation: sourceLocation)
         #expect(failedCalls.isEmpty, "\(failedCalls.prefix(3))", sourceLocation: sourceLocation)
         #expect(
-            duringP99 <= latencyAllowance, "p99 \(duringP99) over \(latencyAllowance) (normal figure \(baselineP99))",
+            withinTwiceTheNormalFigure,
+            "p99 over twice the normal figure in every round (normal → attack): \(rounds.map { "\($0.baseline) → \($0.during)" })",
             sourceLocation: sourceLocation)
     }
 
