@@ -69,8 +69,7 @@ public struct GrantTable: Sendable {
     /// First 16 bytes of the id → row; unique, as the replay guard refuses a second transaction with the same 16.
     private var index = ShardedDictionary<TransactionKey, Int32>()
     /// Every principal id (and "*") a grant names, each once.
-    private(set) var names = ChunkedArray<String>()
-    private var nameIndex = ShardedDictionary<String, UInt32>()
+    private(set) var names = NameTable()
     /// Row → id of the Revoke transaction that ended it.
     private(set) var revokers: [Int32: TransactionDigest] = [:]
     /// Row → id of the DELEGATE grant it was made under.
@@ -151,19 +150,12 @@ public struct GrantTable: Sendable {
     }
 
     /// The position of `name` in the name list, added if new.
-    mutating func name(_ name: String) -> UInt32 {
-        if let position = nameIndex[name] { return position }
-        let position = UInt32(names.count)
-        names.append(name)
-        nameIndex[name] = position
-        return position
-    }
+    mutating func name(_ name: String) -> UInt32 { names.position(of: name) }
 
     /// Sizes the table for `grants` grants and `names` names (from a snapshot's counts).
     mutating func reserveCapacity(grants: Int, names: Int) {
         rows.reserveCapacity(grants)
         index.reserveCapacity(grants)
         self.names.reserveCapacity(names)
-        nameIndex.reserveCapacity(names)
     }
 }

@@ -99,8 +99,7 @@ public struct RecordTable: Sendable {
     /// First 16 bytes of the id → row; unique, as the replay guard refuses a second transaction with the same 16.
     private var index = ShardedDictionary<TransactionKey, Int32>()
     /// Every principal id a record names, each once.
-    private(set) var names = ChunkedArray<String>()
-    private var nameIndex = ShardedDictionary<String, UInt32>()
+    private(set) var names = NameTable()
     /// Patient (name position) → their records' rows, in commit order.
     private var rowsByPatient: [UInt32: [Int32]] = [:]
     /// Patients (name positions) with at least one erased record, for the start-up sweep of erased content.
@@ -137,7 +136,7 @@ public struct RecordTable: Sendable {
 
     /// Rows of `patient`'s records, in commit order.
     public func rows(of patient: String) -> [Int32] {
-        guard let name = nameIndex[patient] else { return [] }
+        guard let name = names.position(ofExisting: patient) else { return [] }
         return rowsByPatient[name] ?? []
     }
 
@@ -192,19 +191,12 @@ public struct RecordTable: Sendable {
     }
 
     /// The position of `name` in the name list, added if new.
-    mutating func name(_ name: String) -> UInt32 {
-        if let position = nameIndex[name] { return position }
-        let position = UInt32(names.count)
-        names.append(name)
-        nameIndex[name] = position
-        return position
-    }
+    mutating func name(_ name: String) -> UInt32 { names.position(of: name) }
 
     /// Sizes the table for `records` records and `names` names (from a snapshot's counts).
     mutating func reserveCapacity(records: Int, names: Int) {
         rows.reserveCapacity(records)
         index.reserveCapacity(records)
         self.names.reserveCapacity(names)
-        nameIndex.reserveCapacity(names)
     }
 }
