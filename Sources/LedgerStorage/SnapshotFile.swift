@@ -4,18 +4,24 @@ import Glibc
 /// names sort by height), laid out as
 ///
 /// ```
-/// "HLSNAP02" | height u64 LE | length u64 LE | crc u32 LE | snapshot bytes (length)
+/// "HLSNAP03" | height u64 LE | length u64 LE | crc u32 LE | snapshot bytes (length)
 /// ```
 ///
-/// The last two magic characters are the format version of the snapshot bytes: a file of another version (such as
-/// "HLSNAP01", the message-per-item layout of earlier releases) is skipped like a damaged one, never decoded.
+/// The last two magic characters are the format version of the snapshot bytes: a file of a version this release
+/// does not read (such as "HLSNAP01", the message-per-item layout of earlier releases) is skipped like a damaged one,
+/// never decoded. "02" is still read: its bytes are an earlier layout of the same message, which the state's restore
+/// understands. A release that adds a field an older one would ignore (and so restore a wrong state from) writes a
+/// new version, which the older one skips and replays the block log instead.
 ///
 /// where `crc` is the CRC-32C of height, length and the snapshot bytes. A write goes to a temporary file, is
 /// fsynced, renamed into place and the directory fsynced; then all but the newest two snapshots are removed, so a
 /// damaged newest one can fall back to the one before.
 public enum SnapshotFile {
-    /// The first eight bytes of every snapshot file this version writes and reads: "HLSNAP" and the format version.
-    public static let magic: [UInt8] = Array("HLSNAP02".utf8)
+    /// The first eight bytes of every snapshot file this version writes: "HLSNAP" and the format version.
+    public static let magic: [UInt8] = Array("HLSNAP03".utf8)
+    /// Format versions this version reads: its own, and "02" (records as a message each, written by the release
+    /// before the record columns).
+    static let readableVersions: [[UInt8]] = [Array("03".utf8), Array("02".utf8)]
     /// Bytes before the snapshot itself.
     public static let headerSize = 28
     /// How many snapshots `write` keeps: the new one and the one before it.
@@ -128,15 +134,15 @@ public enum SnapshotFile {
         } catch {
             throw StorageError.systemCall("pread", path, error)
         }
-        guard header.count == headerSize, Array(header.prefix(magic.count)) == magic else {
-            let family = magic.prefix(6)
-            if header.count == headerSize, header.prefix(6).elementsEqual(family) {
-                let version = String(decoding: header[6..<8], as: UTF8.self)
-                throw StorageError.dataLoss(
-                    "snapshot \(path): format \(version.debugDescription), this version reads \"02\" "
-                        + "(written by another release; ignored)")
-            }
+        guard header.count == headerSize, header.prefix(6).elementsEqual(magic.prefix(6)) else {
             throw StorageError.dataLoss("snapshot \(path): not a HealthLedger snapshot (bad header)")
+        }
+        guard readableVersions.contains(Array(header[6..<8])) else {
+            let version = String(decoding: header[6..<8], as: UTF8.self)
+            let readable = readableVersions.map { "\"\(String(decoding: $0, as: UTF8.self))\"" }.joined(separator: " or ")
+            throw StorageError.dataLoss(
+                "snapshot \(path): format \(version.debugDescription), this version reads \(readable) "
+                    + "(written by another release; ignored)")
         }
         let storedHeight = value(header[8..<16])
         let length = value(header[16..<24])

@@ -73,7 +73,25 @@ struct SnapshotFileTests {
             var skipped: [StorageError] = []
             let latest = try SnapshotFile.readLatest(in: directory) { skipped.append($0) }
             #expect(latest?.height == 1)
-            #expect(skipped.map(\.reason) == ["snapshot \(path): format \"01\", this version reads \"02\" (written by another release; ignored)"])
+            #expect(skipped.map(\.reason) == ["snapshot \(path): format \"01\", this version reads \"03\" or \"02\" (written by another release; ignored)"])
+        }
+    }
+
+    @Test("given a newest snapshot in format 02, written by the release before the record columns, then it is read")
+    func previousFormatVersionIsRead() throws {
+        try withTemporaryDirectory { directory in
+            try SnapshotFile.write(testBytes(500, seed: 1), height: 1, to: directory)
+            try SnapshotFile.write(testBytes(600, seed: 2), height: 2, to: directory)
+            let path = "\(directory)/\(SnapshotFile.fileName(2))"
+            var file = fileBytes(path)
+            #expect(Array(file[0..<8]) == Array("HLSNAP03".utf8))
+            file[7] = UInt8(ascii: "2")
+            writeFile(path, file)
+            var skipped: [StorageError] = []
+            let latest = try SnapshotFile.readLatest(in: directory) { skipped.append($0) }
+            #expect(latest?.height == 2)
+            #expect(latest?.bytes == testBytes(600, seed: 2))
+            #expect(skipped.isEmpty)
         }
     }
 
