@@ -10,8 +10,10 @@ import Synchronization
 /// `maxRecordSize`.
 ///
 /// One committer thread appends (the class is `@unchecked Sendable` so that thread may be any one); any thread may
-/// read an appended record back with `readRecord(_:)`. The file is locked (flock) while open, so a second `open` of
-/// the same file, in this or another process, fails with `.unavailable` until `close()`.
+/// read an appended record back with `readRecord(_:into:)`, without waiting for an append: the lock that appends
+/// take is held only to look up where a record is, and the read happens after. The file is locked (flock) while
+/// open, so a second `open` of the same file, in this or another process, fails with `.unavailable` until `close()`
+/// (and any read still under way) is done.
 public final class BlockLog: @unchecked Sendable {
     /// The first eight bytes of every block log file: magic and format version.
     public static let fileHeader: [UInt8] = Array("HLBLOCK1".utf8)
@@ -24,19 +26,25 @@ public final class BlockLog: @unchecked Sendable {
     public let path: String
     private let fileIO: FileIO
     private var descriptor: Int32
+    /// Owns `descriptor`: readers hold it while they read outside the lock, so closing the log never lets the
+    /// descriptor number be reused under a read still in flight.
+    private var openFile: OpenFile?
     /// Bytes of the file that are durable and hold whole frames: the header plus every acknowledged record.
     public private(set) var durableLength: UInt64
     /// Set when a failed append may have left bytes past `durableLength` that could not yet be cut away.
     private var tailNeedsCutting = false
-    /// What readers of appended records need: the descriptor (-1 once closed) and each record's frame offset.
-    private let readable: Mutex<(descriptor: Int32, offsets: [UInt64])>
+    /// What readers of appended records need: the open file (nil once closed), each record's frame offset, and where
+    /// the last frame ends. All of it is durable: a record is listed only after its fdatasync.
+    private let readable: Mutex<(file: OpenFile?, offsets: [UInt64], end: UInt64)>
 
     private init(path: String, fileIO: FileIO, descriptor: Int32, durableLength: UInt64, offsets: [UInt64]) {
         self.path = path
         self.fileIO = fileIO
         self.descriptor = descriptor
         self.durableLength = durableLength
-        readable = Mutex((descriptor, offsets))
+        let file = OpenFile(descriptor: descriptor, fileIO: fileIO)
+        openFile = file
+        readable = Mutex((file, offsets, durableLength))
     }
 
     deinit { close() }
@@ -147,52 +155,108 @@ public final class BlockLog: @unchecked Sendable {
             throw StorageError.systemCall(step, path, error)
         }
         let offset = durableLength
-        readable.withLock { $0.offsets.append(offset) }
         durableLength += UInt64(frameSize)
+        let end = durableLength
+        readable.withLock { state in
+            state.offsets.append(offset)
+            state.end = end
+        }
     }
 
     /// Number of records in the log: those found on opening plus those appended since.
     public var recordCount: Int { readable.withLock { $0.offsets.count } }
 
     /// The payload of record `index` (0 for the first block), read back from the file and checked against its
-    /// frame's checksum. For the rare reads that need a block's full bytes; safe on any thread, beside appends.
-    /// Throws `.notFound` for an index past the end, `.dataLoss` if the frame no longer checks out.
+    /// frame's checksum, in a new array: for reads that keep the bytes. Throws as `readRecord(_:into:)`.
     public func readRecord(_ index: Int) throws(StorageError) -> [UInt8] {
-        try readable.withLock { (state) throws(StorageError) -> [UInt8] in
-            guard state.descriptor >= 0 else { throw StorageError.unavailable("read block log \(path): it is closed") }
+        var buffer: [UInt8] = []
+        let payload = try readRecord(index, into: &buffer)
+        return Array(buffer[payload])
+    }
+
+    /// Reads record `index` (0 for the first block) into `buffer`, whole frame at once, checks it against its frame's
+    /// checksum and returns where its payload is in `buffer`. `buffer` only grows (its bytes past the frame are
+    /// left as they were), so a caller reading many records through one buffer allocates once for the largest.
+    /// Safe on any thread, beside appends, which it does not hold up: only finding the frame takes the lock, and
+    /// the frame was durable before it was listed. Throws `.notFound` for an index past the end, `.dataLoss` if the
+    /// frame no longer checks out, `.unavailable` once the log is closed.
+    public func readRecord(_ index: Int, into buffer: inout [UInt8]) throws(StorageError) -> Range<Int> {
+        let (file, frame) = try frame(of: index)
+        let frameSize = frame.count
+        if buffer.count < frameSize { buffer = [UInt8](repeating: 0, count: frameSize) }
+        // withUnsafeMutableBytes rethrows untyped errors, so the typed one travels out as a value.
+        let read = try buffer.withUnsafeMutableBytes { bytes in
+            Result { () throws(StorageError) in
+                try file.read(
+                    into: UnsafeMutableRawBufferPointer(rebasing: bytes[0..<frameSize]), at: frame.lowerBound,
+                    path: path)
+            }
+        }.get()
+        guard read == frameSize else {
+            throw StorageError.dataLoss("block log \(path): record \(index) at offset \(frame.lowerBound) is cut short")
+        }
+        let checks = buffer.withUnsafeBytes { bytes -> (length: UInt32, intact: Bool) in
+            let length = bytes.loadUnaligned(as: UInt32.self).littleEndian
+            let stored = bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
+            guard Int(length) == frameSize - Self.frameHeaderSize else { return (length, false) }
+            let lengthCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<4]))
+            let payload = UnsafeRawBufferPointer(rebasing: bytes[Self.frameHeaderSize..<frameSize])
+            return (length, CRC32C.checksum(payload, continuing: lengthCRC) == stored)
+        }
+        guard Int(checks.length) == frameSize - Self.frameHeaderSize else {
+            throw StorageError.dataLoss(
+                "block log \(path): record \(index) at offset \(frame.lowerBound) claims \(checks.length) bytes, "
+                    + "its frame holds \(frameSize - Self.frameHeaderSize)")
+        }
+        guard checks.intact else {
+            throw StorageError.dataLoss(
+                "block log \(path): record \(index) at offset \(frame.lowerBound) fails its checksum")
+        }
+        return Self.frameHeaderSize..<frameSize
+    }
+
+    /// Up to `count` bytes from the start of record `index`'s payload, not checked against the frame's checksum
+    /// (that covers the whole payload): for a part whose integrity is known otherwise, such as a block's signed
+    /// header. Fewer bytes when the payload is shorter. Throws `.notFound` for an index past the end, `.unavailable`
+    /// once the log is closed.
+    public func readRecordPrefix(_ index: Int, count: Int) throws(StorageError) -> [UInt8] {
+        let (file, frame) = try frame(of: index)
+        let wanted = min(max(count, 0), frame.count - Self.frameHeaderSize)
+        let start = frame.lowerBound + UInt64(Self.frameHeaderSize)
+        var failure: StorageError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: wanted) { buffer, initialized in
+            do throws(StorageError) {
+                initialized = try file.read(into: UnsafeMutableRawBufferPointer(buffer), at: start, path: path)
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
+        guard bytes.count == wanted else {
+            throw StorageError.dataLoss("block log \(path): record \(index) at offset \(frame.lowerBound) is cut short")
+        }
+        return bytes
+    }
+
+    /// The open file and the byte range of record `index`'s frame: found under the lock, read after it.
+    private func frame(of index: Int) throws(StorageError) -> (file: OpenFile, frame: Range<UInt64>) {
+        try readable.withLock { (state) throws(StorageError) -> (file: OpenFile, frame: Range<UInt64>) in
+            guard let file = state.file else { throw StorageError.unavailable("read block log \(path): it is closed") }
             guard index >= 0, index < state.offsets.count else {
                 throw StorageError.notFound("block log \(path): no record \(index) (it has \(state.offsets.count))")
             }
-            let offset = state.offsets[index]
-            let header = try Self.readBytes(
-                state.descriptor, count: Self.frameHeaderSize, at: offset, path: path, fileIO: fileIO)
-            guard header.count == Self.frameHeaderSize else {
-                throw StorageError.dataLoss("block log \(path): record \(index) at offset \(offset) is cut short")
-            }
-            let length = header.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self).littleEndian }
-            let stored = header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian }
-            guard length <= Self.maxRecordSize else {
-                throw StorageError.dataLoss("block log \(path): record \(index) at offset \(offset) has a bad length")
-            }
-            let payload = try Self.readBytes(
-                state.descriptor, count: Int(length), at: offset + UInt64(Self.frameHeaderSize), path: path,
-                fileIO: fileIO)
-            let crc = header.withUnsafeBytes { frameHeader in
-                let lengthCRC = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: frameHeader[0..<4]))
-                return payload.withUnsafeBytes { CRC32C.checksum($0, continuing: lengthCRC) }
-            }
-            guard payload.count == Int(length), crc == stored else {
-                throw StorageError.dataLoss("block log \(path): record \(index) at offset \(offset) fails its checksum")
-            }
-            return payload
+            let end = index + 1 < state.offsets.count ? state.offsets[index + 1] : state.end
+            return (file, state.offsets[index]..<end)
         }
     }
 
     /// Closes the file (and releases its lock). Later appends throw `.unavailable`. Safe to call twice.
     public func close() {
         guard descriptor >= 0 else { return }
-        readable.withLock { $0.descriptor = -1 }
-        fileIO.close(descriptor)
+        readable.withLock { $0.file = nil }
+        // The descriptor closes as the last holder lets go: here, or when a read under way ends.
+        openFile = nil
         descriptor = -1
     }
 
@@ -266,6 +330,28 @@ public final class BlockLog: @unchecked Sendable {
     private static func hex(_ byte: UInt8) -> String {
         let digits = Array("0123456789abcdef")
         return String([digits[Int(byte >> 4)], digits[Int(byte & 0xf)]])
+    }
+}
+
+/// The block log's descriptor, closed when its last holder (the log, or a read under way) lets it go.
+private final class OpenFile: Sendable {
+    let descriptor: Int32
+    let fileIO: FileIO
+
+    init(descriptor: Int32, fileIO: FileIO) {
+        self.descriptor = descriptor
+        self.fileIO = fileIO
+    }
+
+    deinit { fileIO.close(descriptor) }
+
+    /// Reads into all of `buffer` from `offset`; the bytes read, fewer only at end of file.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, path: String) throws(StorageError) -> Int {
+        do throws(FileIOError) {
+            return try fileIO.readFully(descriptor, into: buffer, at: offset)
+        } catch {
+            throw StorageError.systemCall("pread", path, error)
+        }
     }
 }
 

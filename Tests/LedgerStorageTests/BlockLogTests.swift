@@ -1,5 +1,6 @@
 import Glibc
 import LedgerStorage
+import Synchronization
 import Testing
 
 @Suite("Block log: framing, recovery of torn tails, refusal of foreign or damaged files")
@@ -64,6 +65,95 @@ struct BlockLogTests {
             #expect(try log.readRecord(3) == first[3])
             log.close()
             #expect(storageError { _ = try log.readRecord(3) }?.kind == .unavailable)
+        }
+    }
+
+    @Test("given records of many sizes read through one buffer, then each payload comes back as written, and the buffer grows only for a larger frame")
+    func readRecordIntoOneBuffer() throws {
+        try withTemporaryDirectory { directory in
+            let path = "\(directory)/blocks.log"
+            let records = [testBytes(5_000, seed: 1), testBytes(10, seed: 2), [], testBytes(20_000, seed: 3)]
+            let (log, _, _) = try BlockLog.open(path: path)
+            defer { log.close() }
+            for record in records { try log.append(record) }
+            var buffer: [UInt8] = []
+            for (index, record) in (records + records.reversed()).enumerated() {
+                let sizeBefore = buffer.count
+                let payload = try log.readRecord(index < 4 ? index : 7 - index, into: &buffer)
+                #expect(Array(buffer[payload]) == record)
+                #expect(payload.lowerBound == BlockLog.frameHeaderSize)
+                #expect(buffer.count == max(sizeBefore, BlockLog.frameHeaderSize + record.count))
+            }
+            #expect(storageError { _ = try log.readRecord(4, into: &buffer) }?.kind == .notFound)
+        }
+    }
+
+    @Test("given a record, then a prefix of its payload reads back as written, never past the record")
+    func readRecordPrefix() throws {
+        try withTemporaryDirectory { directory in
+            let path = "\(directory)/blocks.log"
+            let records = [testBytes(3_000, seed: 1), testBytes(40, seed: 2)]
+            let (log, _, _) = try BlockLog.open(path: path)
+            for record in records { try log.append(record) }
+            #expect(try log.readRecordPrefix(0, count: 1_024) == Array(records[0].prefix(1_024)))
+            #expect(try log.readRecordPrefix(1, count: 1_024) == records[1])
+            #expect(try log.readRecordPrefix(1, count: 0) == [])
+            #expect(storageError { _ = try log.readRecordPrefix(2, count: 8) }?.kind == .notFound)
+            log.close()
+            #expect(storageError { _ = try log.readRecordPrefix(0, count: 8) }?.kind == .unavailable)
+        }
+    }
+
+    @Test("given a reader on another thread while blocks are appended, then every record listed reads back whole and intact")
+    func readsBesideAppends() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = "\(directory)/blocks.log"
+            let (log, _, _) = try BlockLog.open(path: path)
+            defer { log.close() }
+            let records = (0..<200).map { testBytes(100 + $0 * 53, seed: UInt64($0)) }
+            let reader = Task.detached { () throws -> Int in
+                var buffer: [UInt8] = []
+                var checked = 0
+                while checked < records.count {
+                    let count = log.recordCount
+                    guard count > checked else {
+                        await Task.yield()
+                        continue
+                    }
+                    // The newest record, as soon as it is listed, then every one before it not yet checked.
+                    for index in (checked..<count).reversed() {
+                        let payload = try log.readRecord(index, into: &buffer)
+                        guard Array(buffer[payload]) == records[index] else { return index }
+                    }
+                    checked = count
+                }
+                return -1
+            }
+            for record in records { try log.append(record) }
+            #expect(try await reader.value == -1)
+        }
+    }
+
+    @Test("given a read under way when the log is closed, then the read still gets its record, and the file is released once it ends")
+    func closeDuringARead() throws {
+        try withTemporaryDirectory { directory in
+            let path = "\(directory)/blocks.log"
+            let record = testBytes(4_000, seed: 5)
+            try writeLog(path, [record])
+            // The log is closed from inside the read's pread, after the frame was found under the lock.
+            let closer = LogCloser()
+            var fileIO = FileIO.system
+            fileIO.pread = { fd, buffer, offset throws(FileIOError) in
+                closer.closeOnce()
+                return try FileIO.system.pread(fd, buffer, offset)
+            }
+            let (log, _, _) = try BlockLog.open(path: path, fileIO: fileIO)
+            closer.arm(log)
+            #expect(try log.readRecord(0) == record)
+            #expect(storageError { _ = try log.readRecord(0) }?.kind == .unavailable)
+            let (reopened, records, _) = try BlockLog.open(path: path)
+            reopened.close()
+            #expect(records == [record])
         }
     }
 
@@ -246,5 +336,20 @@ struct BlockLogTests {
             #expect(seen == 2)
             #expect(fileBytes(path) == before)
         }
+    }
+}
+
+/// Closes a block log the first time it is asked to after being armed.
+private final class LogCloser: Sendable {
+    private let log = Mutex<BlockLog?>(nil)
+
+    func arm(_ log: BlockLog) { self.log.withLock { $0 = log } }
+
+    func closeOnce() {
+        let armed = log.withLock { log -> BlockLog? in
+            defer { log = nil }
+            return log
+        }
+        armed?.close()
     }
 }
