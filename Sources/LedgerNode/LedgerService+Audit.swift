@@ -99,10 +99,13 @@ extension LedgerService {
     ) async throws -> UInt64 {
         let admitsAll = filter.admitsAll
         let batchSize = includeProofs ? Self.provenAuditBatchSize : Self.auditBatchSize
+        // One buffer for the blocks the cache does not hold, reused from block to block; a live delivery mostly finds
+        // its blocks in the cache and allocates none.
+        var scan = BlockReader.Scan()
         while true {
             let start = next
             // Under the read lock only the events' places are looked up and their proofs made; the entries are read
-            // back (most from the block reader's cache), filtered and encoded after.
+            // back (from the block reader's cache, or older ones from the block log), filtered and encoded after.
             typealias Batch = (
                 positions: [EntryPosition], proofs: [Healthledger_V1_EntryProof?], head: UInt64, resume: UInt64
             )
@@ -133,7 +136,7 @@ extension LedgerService {
             if resume == start { return head }
             var messages: [[UInt8]] = []
             messages.reserveCapacity(positions.count)
-            try runtime.blocks.forEachEntry(at: positions) { (offset, entry) throws(RPCError) in
+            try runtime.blocks.forEachEntry(at: positions, through: &scan) { (offset, entry) throws(RPCError) in
                 if !admitsAll, !filter.admits(try LedgerRuntime.auditEvent(in: entry)) { return }
                 let proof = proofs[offset]
                 if let message = AuditStreamMessages.event(ledgerEntry: entry, proof: proof?.serializedBytes()) {

@@ -188,8 +188,9 @@ extension LedgerService {
                     return next...min(end, next + 255)
                 }
                 guard let available else { return request.endHeight.map { next >= $0 } ?? false }
+                // Headers alone, so a block the cache does not hold is read only as far as its header.
                 let batch = try available.map { height throws(RPCError) in
-                    try runtime.blocks.block(height: height).signedHeader
+                    try runtime.blocks.signedHeader(height: height)
                 }
                 next += UInt64(batch.count)
                 try await responses.write(

@@ -56,6 +56,8 @@ extension LedgerService {
         to responses: ResponseWriter<Healthledger_V1_ResearchFeedResponse>
     ) async throws -> UInt64 {
         let researcher = session.researcher
+        // One buffer for the blocks the cache does not hold, reused from block to block.
+        var scan = BlockReader.Scan()
         while true {
             let start = next
             let now = runtime.now()
@@ -75,7 +77,7 @@ extension LedgerService {
             }
             var events: [Healthledger_V1_AuditEvent] = []
             events.reserveCapacity(positions.count)
-            try runtime.blocks.forEachEntry(at: positions) { (_, entry) throws(RPCError) in
+            try runtime.blocks.forEachEntry(at: positions, through: &scan) { (_, entry) throws(RPCError) in
                 events.append(try LedgerRuntime.auditEvent(in: entry))
             }
             let picked = runtime.cell.read { state -> [Picked] in
