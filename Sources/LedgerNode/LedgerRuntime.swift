@@ -208,28 +208,41 @@ final class LedgerRuntime: Sendable {
     }
 
     /// The inclusion proof of entry `entryIndex` against the checkpoint at the end of its block `blockHeight`,
-    /// with that checkpoint. The block is committed, so both exist; INTERNAL otherwise.
+    /// with that checkpoint. The block is committed, so both exist; INTERNAL otherwise. The proof is made under the
+    /// state's read lock, and a checkpoint other than the head's is read back after it.
     func entryProof(entryIndex: UInt64, blockHeight: UInt64) throws(RPCError) -> Healthledger_V1_EntryProof {
-        try cell.read { (state) throws(RPCError) in
+        let (inclusion, source) = try cell.read {
+            (state) throws(RPCError) -> (Healthledger_V1_InclusionProof, CheckpointSource) in
             let position = Int(blockHeight) - 1
             guard blockHeight >= 1, position < state.blocks.count,
                 state.blocks.entryRange(at: position).contains(entryIndex)
             else {
                 throw RPCError(.internalError, "entry \(entryIndex) is not in committed block \(blockHeight)")
             }
-            return try Self.entryProof(
-                entryIndex: entryIndex, treeSize: state.blocks.entryRange(at: position).upperBound,
-                checkpoint: checkpoint(ofBlockAt: position, in: state), in: state)
+            let inclusion = try Self.inclusionProof(
+                entryIndex: entryIndex, treeSize: state.blocks.entryRange(at: position).upperBound, in: state)
+            return (inclusion, Self.checkpointSource(ofBlockAt: position, in: state))
         }
+        var proof = Healthledger_V1_EntryProof()
+        proof.inclusion = inclusion
+        proof.checkpoint = try checkpoint(source)
+        return proof
     }
 
-    /// The signed checkpoint at the end of the committed block at `position` (0-based): the head's is in the state,
-    /// earlier ones are read back from the block log.
-    func checkpoint(ofBlockAt position: Int, in state: borrowing LedgerState) throws(RPCError)
-        -> Healthledger_V1_SignedCheckpoint
-    {
-        if position == state.blocks.count - 1, let head = state.blocks.last { return head.checkpoint }
-        return try blocks.block(height: UInt64(position) + 1).checkpoint
+    /// Where the signed checkpoint at the end of the committed block at `position` (0-based) is: the head's is in
+    /// the state, earlier ones in the block log.
+    static func checkpointSource(ofBlockAt position: Int, in state: borrowing LedgerState) -> CheckpointSource {
+        if position == state.blocks.count - 1, let head = state.blocks.last { return .head(head.checkpoint) }
+        return .block(height: UInt64(position) + 1)
+    }
+
+    /// The signed checkpoint `source` names, read back from the block log unless it is the head's; call it outside
+    /// the state's lock, which the committer waits for.
+    func checkpoint(_ source: CheckpointSource) throws(RPCError) -> Healthledger_V1_SignedCheckpoint {
+        switch source {
+        case .head(let checkpoint): checkpoint
+        case .block(let height): try blocks.block(height: height).checkpoint
+        }
     }
 
     /// The inclusion proof of committed entry `entryIndex` against the latest checkpoint, with that checkpoint: what
@@ -240,15 +253,16 @@ final class LedgerRuntime: Sendable {
         guard let head = state.blocks.last else {
             throw RPCError(.internalError, "no committed block to prove entry \(entryIndex) against")
         }
-        return try entryProof(entryIndex: entryIndex, treeSize: state.treeSize, checkpoint: head.checkpoint, in: state)
+        var proof = Healthledger_V1_EntryProof()
+        proof.inclusion = try inclusionProof(entryIndex: entryIndex, treeSize: state.treeSize, in: state)
+        proof.checkpoint = head.checkpoint
+        return proof
     }
 
-    /// The inclusion proof of entry `entryIndex` in the tree of the first `treeSize` entries, with `checkpoint`, the
-    /// signed checkpoint of that size.
-    private static func entryProof(
-        entryIndex: UInt64, treeSize: UInt64, checkpoint: Healthledger_V1_SignedCheckpoint,
-        in state: borrowing LedgerState
-    ) throws(RPCError) -> Healthledger_V1_EntryProof {
+    /// The inclusion proof of entry `entryIndex` in the tree of the first `treeSize` entries.
+    private static func inclusionProof(entryIndex: UInt64, treeSize: UInt64, in state: borrowing LedgerState)
+        throws(RPCError) -> Healthledger_V1_InclusionProof
+    {
         var inclusion = Healthledger_V1_InclusionProof()
         inclusion.leafIndex = entryIndex
         inclusion.treeSize = treeSize
@@ -257,9 +271,13 @@ final class LedgerRuntime: Sendable {
         } catch {
             throw RPCError(.internalError, "inclusion proof of entry \(entryIndex): \(error)")
         }
-        var proof = Healthledger_V1_EntryProof()
-        proof.inclusion = inclusion
-        proof.checkpoint = checkpoint
-        return proof
+        return inclusion
     }
+}
+
+/// Where a signed checkpoint is: the head block's, taken from the state under its lock, or an earlier block's, read
+/// back from the block log once the lock is released (the committer waits for readers).
+enum CheckpointSource: Sendable, Equatable {
+    case head(Healthledger_V1_SignedCheckpoint)
+    case block(height: UInt64)
 }

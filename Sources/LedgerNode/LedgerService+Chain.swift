@@ -216,10 +216,11 @@ extension LedgerService {
         request: Healthledger_V1_GetCheckpointRequest, context: ServerContext
     ) async throws -> Healthledger_V1_GetCheckpointResponse {
         try runtime.rateLimiter.charge(peer: context.peer)
-        var response = Healthledger_V1_GetCheckpointResponse()
-        response.checkpoint = try runtime.cell.read { (state) throws(RPCError) in
-            try checkpoint(treeSize: request.treeSize, field: "tree_size", in: state).signed
+        let source = try runtime.cell.read { (state) throws(RPCError) in
+            try checkpoint(treeSize: request.treeSize, field: "tree_size", in: state).source
         }
+        var response = Healthledger_V1_GetCheckpointResponse()
+        response.checkpoint = try runtime.checkpoint(source)
         return response
     }
 
@@ -227,8 +228,9 @@ extension LedgerService {
         request: Healthledger_V1_GetInclusionProofRequest, context: ServerContext
     ) async throws -> Healthledger_V1_GetInclusionProofResponse {
         try runtime.rateLimiter.charge(peer: context.peer)
-        return try runtime.cell.read { (state) throws(RPCError) in
-            let (checkpoint, treeSize) = try checkpoint(treeSize: request.treeSize, field: "tree_size", in: state)
+        let (proof, source) = try runtime.cell.read {
+            (state) throws(RPCError) -> (Healthledger_V1_InclusionProof, CheckpointSource) in
+            let (source, treeSize) = try checkpoint(treeSize: request.treeSize, field: "tree_size", in: state)
             guard request.leafIndex < treeSize else {
                 throw InputValidation.invalid("leaf_index", "\(request.leafIndex) is not below tree size \(treeSize)")
             }
@@ -240,11 +242,12 @@ extension LedgerService {
             } catch {
                 throw RPCError(.internalError, "inclusion proof: \(error)")
             }
-            var response = Healthledger_V1_GetInclusionProofResponse()
-            response.proof = proof
-            response.checkpoint = checkpoint
-            return response
+            return (proof, source)
         }
+        var response = Healthledger_V1_GetInclusionProofResponse()
+        response.proof = proof
+        response.checkpoint = try runtime.checkpoint(source)
+        return response
     }
 
     public func getConsistencyProof(
@@ -252,7 +255,8 @@ extension LedgerService {
     ) async throws -> Healthledger_V1_GetConsistencyProofResponse {
         try runtime.rateLimiter.charge(peer: context.peer)
         if request.firstTreeSize == 0 { throw InputValidation.invalid("first_tree_size", "must be at least 1") }
-        return try runtime.cell.read { (state) throws(RPCError) in
+        let (proof, firstSource, secondSource) = try runtime.cell.read {
+            (state) throws(RPCError) -> (Healthledger_V1_ConsistencyProof, CheckpointSource, CheckpointSource) in
             let first = try checkpoint(treeSize: request.firstTreeSize, field: "first_tree_size", in: state)
             let second = try checkpoint(treeSize: request.secondTreeSize, field: "second_tree_size", in: state)
             let secondSize = second.treeSize
@@ -268,27 +272,28 @@ extension LedgerService {
             } catch {
                 throw RPCError(.internalError, "consistency proof: \(error)")
             }
-            var response = Healthledger_V1_GetConsistencyProofResponse()
-            response.proof = proof
-            response.firstCheckpoint = first.signed
-            response.secondCheckpoint = second.signed
-            return response
+            return (proof, first.source, second.source)
         }
+        var response = Healthledger_V1_GetConsistencyProofResponse()
+        response.proof = proof
+        response.firstCheckpoint = try runtime.checkpoint(firstSource)
+        response.secondCheckpoint = try runtime.checkpoint(secondSource)
+        return response
     }
 
-    /// The signed checkpoint of the block ending at `treeSize` (latest when nil) and that tree size: the head's from
-    /// the state, an earlier one read back from the block log.
+    /// Where the signed checkpoint of the block ending at `treeSize` (latest when nil) is, and that tree size: the
+    /// head's in the state, an earlier one in the block log (read with `LedgerRuntime.checkpoint(_:)` after the lock).
     func checkpoint(treeSize: UInt64?, field: String, in state: borrowing LedgerState) throws(RPCError)
-        -> (signed: Healthledger_V1_SignedCheckpoint, treeSize: UInt64)
+        -> (source: CheckpointSource, treeSize: UInt64)
     {
         guard let head = state.blocks.last else { throw RPCError(.notFound, "the chain has no block yet") }
-        guard let treeSize else { return (head.checkpoint, state.treeSize) }
+        guard let treeSize else { return (.head(head.checkpoint), state.treeSize) }
         guard treeSize <= state.treeSize else {
             throw RPCError(.notFound, "\(field): no checkpoint for tree size \(treeSize) yet")
         }
         guard let position = state.blocks.position(endingAt: treeSize) else {
             throw RPCError(.notFound, "\(field): \(treeSize) is not the log size at the end of a block")
         }
-        return (try runtime.checkpoint(ofBlockAt: position, in: state), treeSize)
+        return (LedgerRuntime.checkpointSource(ofBlockAt: position, in: state), treeSize)
     }
 }

@@ -173,6 +173,20 @@ struct LedgerRestartTests {
         let early = try await stub.getCheckpoint(checkpointRequest)
         let checkpoint = try Healthledger_V1_Checkpoint(serializedBytes: try #require(early.checkpoint).checkpoint)
         #expect(checkpoint.treeSize == ends[1] && checkpoint.blockHeight == 2)
+        // Proofs at that older size come with the same checkpoint, read back after the state's lock.
+        var inclusionRequest = Healthledger_V1_GetInclusionProofRequest()
+        inclusionRequest.leafIndex = 0
+        inclusionRequest.treeSize = ends[1]
+        let inclusion = try await stub.getInclusionProof(inclusionRequest)
+        #expect(inclusion.checkpoint == early.checkpoint && inclusion.proof?.treeSize == ends[1])
+        var consistencyRequest = Healthledger_V1_GetConsistencyProofRequest()
+        consistencyRequest.firstTreeSize = ends[1]
+        consistencyRequest.secondTreeSize = ends[2]
+        let consistency = try await stub.getConsistencyProof(consistencyRequest)
+        #expect(consistency.firstCheckpoint == early.checkpoint)
+        let second = try Healthledger_V1_Checkpoint(
+            serializedBytes: try #require(consistency.secondCheckpoint).checkpoint)
+        #expect(second.treeSize == ends[2] && second.blockHeight == 3)
         await node.stop()
     }
 
