@@ -65,9 +65,18 @@ final class LedgerRuntime: Sendable {
     }
 
     /// Where the committed audit event with sequence `sequence` is in the log; INTERNAL when no committed block
-    /// holds it (the state's audit index and block table disagree).
-    static func auditEntryPosition(sequence: UInt64, in state: borrowing LedgerState) throws(RPCError) -> EntryPosition {
+    /// holds it (the state's audit index and block table disagree). `previous`, the position of the event looked up
+    /// before it, is where a replay looks first: consecutive events mostly share a block, so most lookups need no
+    /// search of the block table.
+    static func auditEntryPosition(
+        sequence: UInt64, in state: borrowing LedgerState, after previous: EntryPosition? = nil
+    ) throws(RPCError) -> EntryPosition {
         let entryIndex = state.auditEntryIndex(sequence: sequence)
+        if let previous, previous.blockHeight >= 1, previous.blockHeight <= UInt64(state.blocks.count),
+            state.blocks.entryRange(at: Int(previous.blockHeight) - 1).contains(entryIndex)
+        {
+            return EntryPosition(blockHeight: previous.blockHeight, entryIndex: entryIndex)
+        }
         guard let block = state.blocks.position(ofEntry: entryIndex) else {
             throw RPCError(.internalError, "audit entry \(entryIndex) is in no committed block")
         }

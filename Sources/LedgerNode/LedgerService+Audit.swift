@@ -123,7 +123,8 @@ extension LedgerService {
                 positions.reserveCapacity(end - low)
                 proofs.reserveCapacity(end - low)
                 for index in low..<end {
-                    let position = try LedgerRuntime.auditEntryPosition(sequence: sequences[index], in: state)
+                    let position = try LedgerRuntime.auditEntryPosition(
+                        sequence: sequences[index], in: state, after: positions.last)
                     positions.append(position)
                     proofs.append(
                         includeProofs

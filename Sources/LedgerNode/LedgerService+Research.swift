@@ -71,7 +71,8 @@ extension LedgerService {
                 var positions: [EntryPosition] = []
                 positions.reserveCapacity(Int(end - start) + 1)
                 for sequence in start...end {
-                    positions.append(try LedgerRuntime.auditEntryPosition(sequence: sequence, in: state))
+                    positions.append(
+                        try LedgerRuntime.auditEntryPosition(sequence: sequence, in: state, after: positions.last))
                 }
                 return (positions, head)
             }
