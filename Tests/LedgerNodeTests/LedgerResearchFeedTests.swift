@@ -219,23 +219,31 @@ struct LedgerResearchFeedTests {
         var request = Healthledger_V1_ResearchFeedRequest()
         request.startSequence = 0
         request.follow = true
-        let stream = try await researcherClient.stub.researchFeed(
-            request, options: try await researcherClient.authenticated(CallOptions(timeout: .seconds(3))))
+        // The deadline ends the follow; it bounds the queries, the revoke and the deliveries, so it is scaled for a
+        // slow build.
+        let options = try await researcherClient.authenticated(CallOptions(timeout: LatencyBound.allowing(.seconds(3))))
+        let stream = try await researcherClient.stub.researchFeed(request, options: options)
         let (delivered, deliveries) = AsyncStream<Healthledger_V1_ResearchEvent>.makeStream()
+        let (replayed, replayCompleted) = AsyncStream<Void>.makeStream()
         let following = Task { () -> [Healthledger_V1_ResearchEvent] in
             var events: [Healthledger_V1_ResearchEvent] = []
             do {
                 for try await message in stream {
-                    if case .event(let event)? = message.item {
+                    switch message.item {
+                    case .event(let event)?:
                         events.append(event)
                         deliveries.yield(event)
+                    case .replayCompleted?: replayCompleted.yield()
+                    default: break
                     }
                 }
             } catch {}  // the deadline ends the follow
+            replayCompleted.finish()
             deliveries.finish()
             return events
         }
-        try await Task.sleep(for: .milliseconds(200))  // let the stream reach its live phase
+        // The stream starts from now (sequence 0): the clinician's read must come after the node has replayed.
+        for await _ in replayed { break }
         let clinicianClient = try node.client(clinician)
         _ = try await clinicianClient.query(.of(patient.id, [.labs]))
         for await event in delivered where event.action == .read { break }

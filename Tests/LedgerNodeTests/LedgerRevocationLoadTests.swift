@@ -35,7 +35,9 @@ extension LedgerSecurityTests {
                 for reader in readers { _ = try await reader.sessionToken() }
 
                 let start = ContinuousClock.now
-                let loadEnds = start + .seconds(2)
+                // The load's length and the revoke's time are scaled for a slow build, so that queries still finish on
+                // both sides of the revoke.
+                let loadEnds = start + LatencyBound.allowing(.seconds(2))
                 let query = Healthledger_V1_QueryRequest.of(patient.id, [.labs], includeContent: false)
                 let load = Task {
                     await withTaskGroup(of: [Attempt].self) { group in
@@ -47,7 +49,8 @@ extension LedgerSecurityTests {
                                     let outcome: Attempt.Outcome
                                     do {
                                         // A deadline, so that a query the node never answers fails the test.
-                                        let options = try await reader.authenticated(CallOptions(timeout: .seconds(5)))
+                                        let options = try await reader.authenticated(
+                                            CallOptions(timeout: LatencyBound.allowing(.seconds(5))))
                                         _ = try await drain(try await reader.stub.query(query, options: options))
                                         outcome = .allowed
                                     } catch let error as RPCError where error.code == .permissionDenied {
@@ -66,7 +69,7 @@ extension LedgerSecurityTests {
                     }
                 }
 
-                try await Task.sleep(until: start + .seconds(1), clock: .continuous)
+                try await Task.sleep(until: start + LatencyBound.allowing(.seconds(1)), clock: .continuous)
                 let revokeSent = ContinuousClock.now
                 _ = try await patient.client.revoke(grantID: granted.grantId)
                 let revokeReturned = ContinuousClock.now

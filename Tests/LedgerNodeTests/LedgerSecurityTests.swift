@@ -543,7 +543,10 @@ extension LedgerSecurityTests {
             try await withLedgerNode(configure: { $0.clock = { clock.now } }) { node in
                 let (patient, _, _) = try await Participant.patientWithLabResult(on: node)
                 let clinician = try Participant(on: node)  // signs in only after the clock moved
-                let options = try await patient.client.authenticated(CallOptions(timeout: .seconds(3)))
+                // A deadline ends the stream if the node never does; it bounds the access attempt and the delivery
+                // together, so it is scaled for a slow build.
+                let options = try await patient.client.authenticated(
+                    CallOptions(timeout: LatencyBound.allowing(.seconds(3))))
                 let stream = try await patient.client.stub.auditStream(.following(patient.id), options: options)
                 let following = Task { () -> (events: [Healthledger_V1_AuditEvent], error: RPCError?) in
                     var events: [Healthledger_V1_AuditEvent] = []
@@ -706,9 +709,11 @@ extension LedgerSecurityTests {
             try await withLedgerNode { node in
                 let (patient, _, _) = try await Participant.patientWithLabResult(on: node)
                 let clinician = try Participant(on: node)
-                // A deadline ends the stream if the node never does (generous: the node ends it as soon as the
-                // next event is due, and a loaded machine must not turn a slow delivery into a failure).
-                let options = try await patient.client.authenticated(CallOptions(timeout: .seconds(15)))
+                // A deadline ends the stream if the node never does. It bounds the rotation, the access attempt and
+                // the delivery together (the node ends the stream as soon as the next event is due), so it is generous
+                // and scaled: a loaded machine must not turn a slow delivery into a failure.
+                let options = try await patient.client.authenticated(
+                    CallOptions(timeout: LatencyBound.allowing(.seconds(15))))
                 let stream = try await patient.client.stub.auditStream(.following(patient.id), options: options)
                 let following = Task { () -> (events: [Healthledger_V1_AuditEvent], error: RPCError?) in
                     var events: [Healthledger_V1_AuditEvent] = []

@@ -75,7 +75,7 @@ final class AuditFollower: Sendable {
 
     /// Waits until `predicate` holds for the events received, up to `timeout`; returns the events.
     func wait(
-        timeout: Duration = .seconds(5), until predicate: ([Healthledger_V1_AuditEvent]) -> Bool
+        timeout: Duration = LatencyBound.allowing(.seconds(5)), until predicate: ([Healthledger_V1_AuditEvent]) -> Bool
     ) async throws -> [Healthledger_V1_AuditEvent] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
