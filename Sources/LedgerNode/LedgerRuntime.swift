@@ -103,29 +103,40 @@ final class LedgerRuntime: Sendable {
     /// The caller's session (UNAUTHENTICATED when there is none or it ended), with one call charged to its principal;
     /// a call without a valid session is charged to its address instead, so a flood of bad tokens is limited too.
     func authenticate(_ context: ServerContext) throws(RPCError) -> PrincipalID {
-        let principal: PrincipalID
+        try authenticatedSession(context).principal
+    }
+
+    /// `authenticate`, giving the whole session: for a following stream, which checks its key again with every read.
+    func authenticatedSession(_ context: ServerContext) throws(RPCError) -> SessionStore.Session {
+        let session: SessionStore.Session
         do throws(RPCError) {
-            principal = try sessionPrincipal(context)
+            session = try liveSession(context)
         } catch {
             try rateLimiter.charge(peer: context.peer)
             throw error
         }
-        try rateLimiter.charge(principal: principal)
-        return principal
+        try rateLimiter.charge(principal: session.principal)
+        return session
     }
 
-    /// The principal of the caller's live session, charging nothing: for the check a following stream repeats
-    /// before each delivery of a call that was charged once.
-    func sessionPrincipal(_ context: ServerContext) throws(RPCError) -> PrincipalID {
+    /// The caller's live session, charging nothing: for the check a following stream repeats before each delivery
+    /// of a call that was charged once.
+    func liveSession(_ context: ServerContext) throws(RPCError) -> SessionStore.Session {
         let token = try SessionStore.bearerToken(in: context.metadata)
         guard let session = sessions.session(token: token, now: now()) else {
             throw RPCError(.unauthenticated, "the session token is unknown or expired; create a new session")
         }
-        let current = cell.read { $0.principals[session.principal]?.currentKeyID }
-        if let current, current != session.keyID {
+        try cell.read { (state) throws(RPCError) in try Self.requireCurrentKey(of: session, in: state) }
+        return session
+    }
+
+    /// UNAUTHENTICATED when a rotation in `state` retired the key `session` was created with. A following stream
+    /// checks this in the same state it reads events from: a check made before the read would let an event
+    /// committed after a rotation in between reach the retired key's session.
+    static func requireCurrentKey(of session: SessionStore.Session, in state: borrowing LedgerState) throws(RPCError) {
+        if let current = state.principals[session.principal]?.currentKeyID, current != session.keyID {
             throw RPCError(.unauthenticated, "the session's key was rotated; create a new session with the new key")
         }
-        return session.principal
     }
 
     /// Validates `signed`, verifies its signature with the author's key, and commits it.

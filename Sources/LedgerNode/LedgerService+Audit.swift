@@ -25,7 +25,8 @@ extension LedgerService {
     func auditStreamEncoded(
         request: Healthledger_V1_AuditStreamRequest, responses: ResponseWriter<[UInt8]>, context: ServerContext
     ) async throws {
-        let caller = try runtime.authenticate(context)
+        let session = try runtime.authenticatedSession(context)
+        let caller = session.principal
         if !request.unknownFields.isEmpty { throw InputValidation.invalid("request", "unknown fields") }
         let patient = try InputValidation.principal(request.patient, field: "patient")
         let now = runtime.now()
@@ -64,7 +65,8 @@ extension LedgerService {
             requestedActor: requestedActor, outcome: request.outcome == .unspecified ? nil : request.outcome,
             from: request.fromUnixMs, until: request.untilUnixMs)
         let replayHead = try await sendAudit(
-            of: patient.text, from: &next, filter: filter, includeProofs: request.includeProofs, to: responses)
+            of: patient.text, from: &next, filter: filter, includeProofs: request.includeProofs, session: session,
+            to: responses)
         try await responses.write(AuditStreamMessages.replayCompleted(headSequence: replayHead))
 
         guard let follower else { return }
@@ -83,7 +85,8 @@ extension LedgerService {
                 if !stillAllowed { filter.actor = caller.text }
             }
             _ = try await sendAudit(
-                of: patient.text, from: &next, filter: filter, includeProofs: request.includeProofs, to: responses)
+                of: patient.text, from: &next, filter: filter, includeProofs: request.includeProofs, session: session,
+                to: responses)
         }
         if runtime.feed.isClosed {
             throw RPCError(.unavailable, "the node is shutting down; reconnect from sequence \(next)")
@@ -92,10 +95,10 @@ extension LedgerService {
 
     /// Sends the patient's committed events from sequence `next` on, in batches, each with its `EntryProof` when
     /// `includeProofs`; returns the node's audit head at the last read and leaves `next` after the last event
-    /// looked at.
+    /// looked at. UNAUTHENTICATED once a read finds `session`'s key retired.
     private func sendAudit(
         of patient: String, from next: inout UInt64, filter: AuditFilter, includeProofs: Bool,
-        to responses: ResponseWriter<[UInt8]>
+        session: SessionStore.Session, to responses: ResponseWriter<[UInt8]>
     ) async throws -> UInt64 {
         let admitsAll = filter.admitsAll
         let batchSize = includeProofs ? Self.provenAuditBatchSize : Self.auditBatchSize
@@ -110,6 +113,12 @@ extension LedgerService {
                 positions: [EntryPosition], proofs: [Healthledger_V1_EntryProof?], head: UInt64, resume: UInt64
             )
             let (positions, proofs, head, resume) = try runtime.cell.read { (state) throws(RPCError) -> Batch in
+                // In the state the events come from, so none committed after a rotation of the session's key is sent.
+                do throws(RPCError) {
+                    try LedgerRuntime.requireCurrentKey(of: session, in: state)
+                } catch {
+                    throw Self.sessionEnded(error, resumingAt: start)
+                }
                 let sequences = state.auditByPatient[patient] ?? []
                 var low = 0
                 var high = sequences.count
@@ -166,10 +175,15 @@ extension LedgerService {
     /// rotation); UNAUTHENTICATED naming the sequence to resume from once it ended.
     func reauthenticate(_ context: ServerContext, resumingAt next: UInt64) throws(RPCError) {
         do {
-            _ = try runtime.sessionPrincipal(context)
+            _ = try runtime.liveSession(context)
         } catch {
-            throw RPCError(.unauthenticated, "\(error.message); reconnect from sequence \(next) with a new session")
+            throw Self.sessionEnded(error, resumingAt: next)
         }
+    }
+
+    /// The UNAUTHENTICATED that ends a following stream whose session ended, naming the sequence to resume from.
+    static func sessionEnded(_ error: RPCError, resumingAt next: UInt64) -> RPCError {
+        RPCError(.unauthenticated, "\(error.message); reconnect from sequence \(next) with a new session")
     }
 
     /// The first audit sequence a replay sends: `requested` when it is 1 to the node's latest sequence plus 1; for 0,

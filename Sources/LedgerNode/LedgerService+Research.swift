@@ -13,7 +13,8 @@ extension LedgerService {
         request: Healthledger_V1_ResearchFeedRequest, responses: ResponseWriter<Healthledger_V1_ResearchFeedResponse>,
         context: ServerContext
     ) async throws {
-        let caller = try runtime.authenticate(context)
+        let callerSession = try runtime.authenticatedSession(context)
+        let caller = callerSession.principal
         if !request.unknownFields.isEmpty { throw InputValidation.invalid("request", "unknown fields") }
         guard runtime.configuration.researchers.contains(caller.text) else {
             throw RPCError(
@@ -28,7 +29,8 @@ extension LedgerService {
         defer { follower?.cancel() }
 
         var session = ResearchFeedSession(researcher: caller.text, secret: runtime.researchSecret)
-        let replayHead = try await sendResearch(from: &next, session: &session, to: responses)
+        let replayHead = try await sendResearch(
+            from: &next, session: &session, callerSession: callerSession, to: responses)
         var completed = Healthledger_V1_AuditReplayCompleted()
         completed.headSequence = replayHead
         var message = Healthledger_V1_ResearchFeedResponse()
@@ -41,7 +43,7 @@ extension LedgerService {
             // The session (expiry, deletion, key rotation) is checked again for every delivery, and each patient's
             // opt-in for every event, so a revoke stops the flow at once.
             try reauthenticate(context, resumingAt: next)
-            _ = try await sendResearch(from: &next, session: &session, to: responses)
+            _ = try await sendResearch(from: &next, session: &session, callerSession: callerSession, to: responses)
         }
         if runtime.feed.isClosed {
             throw RPCError(.unavailable, "the node is shutting down; reconnect from sequence \(next)")
@@ -50,9 +52,10 @@ extension LedgerService {
 
     /// Sends the committed events of opted-in patients from sequence `next` on, in batches; returns the node's audit
     /// head at the last read and leaves `next` after the last event looked at. Before a patient's first event in this
-    /// stream, logs the researcher's read in that patient's trail.
+    /// stream, logs the researcher's read in that patient's trail. UNAUTHENTICATED once a read finds the key of
+    /// `callerSession` retired.
     private func sendResearch(
-        from next: inout UInt64, session: inout ResearchFeedSession,
+        from next: inout UInt64, session: inout ResearchFeedSession, callerSession: SessionStore.Session,
         to responses: ResponseWriter<Healthledger_V1_ResearchFeedResponse>
     ) async throws -> UInt64 {
         let researcher = session.researcher
@@ -65,6 +68,12 @@ extension LedgerService {
             // per patient per batch) and the shown fields copied; the pseudonyms (two HMACs each) are computed after.
             typealias Picked = (event: Healthledger_V1_ResearchEvent, actor: String, patient: String, optIn: Decision)
             let (positions, head) = try runtime.cell.read { (state) throws(RPCError) -> ([EntryPosition], UInt64) in
+                // In the state the events come from, so none committed after a rotation of the caller's key is sent.
+                do throws(RPCError) {
+                    try LedgerRuntime.requireCurrentKey(of: callerSession, in: state)
+                } catch {
+                    throw Self.sessionEnded(error, resumingAt: start)
+                }
                 let head = state.auditSequence
                 guard start <= head else { return ([], head) }
                 let end = min(head, start + UInt64(Self.researchBatchSize) - 1)

@@ -6,6 +6,7 @@ import LedgerCrypto
 import LedgerNode
 import ProtobufWire
 import RPCCore
+import Synchronization
 import Testing
 
 /// The security stories: every bad input, sent over the real TLS transport, gets its exact gRPC status, a message
@@ -745,5 +746,69 @@ extension LedgerSecurityTests {
                     "an event committed after the rotation reached the retired key's stream")
             }
         }
+
+        @Test(
+            "an audit stream of the retired key's session sends no event committed after the rotation, even when the rotation lands while it is sending an earlier batch"
+        )
+        func streamSendingDuringRotation() async throws {
+            try await withLedgerNode { node in
+                let (patient, _, _) = try await Participant.patientWithLabResult(on: node)
+                let clinician = try Participant(on: node)
+                // An event before the rotation, so the replay has something to send.
+                #expect(await clinician.mayRead(patient.id, [.labs]) == false)
+
+                // The handler is called in process with the patient's session, through a writer that holds the first
+                // event until the rotation and a later event are committed: the stream is then between two reads.
+                let (held, heldContinuation) = AsyncStream<Void>.makeStream()
+                let (release, releaseContinuation) = AsyncStream<Void>.makeStream()
+                let sent = SentAuditEvents()
+                let responses = ResponseWriter<Healthledger_V1_AuditStreamResponse> { message in
+                    guard case .event(let logged)? = message.item, let event = logged.event else { return }
+                    let isFirst = sent.list.withLock { events in
+                        events.append(event)
+                        return events.count == 1
+                    }
+                    if isFirst {
+                        heldContinuation.yield()
+                        for await _ in release { break }
+                    }
+                }
+                let context = ServerContext(
+                    method: Healthledger_V1_LedgerMethods.auditStream,
+                    metadata: try await patient.client.authenticated().metadata, peer: "in-process")
+                let serving = Task { () -> RPCError? in
+                    do {
+                        try await node.server.node.service.auditStream(
+                            request: .following(patient.id), responses: responses, context: context)
+                        return nil
+                    } catch let error as RPCError {
+                        return error
+                    } catch {
+                        return RPCError(.unknown, "\(error)")
+                    }
+                }
+                for await _ in held { break }
+
+                let newKey = SigningPrivateKey.generate(.ed25519)
+                _ = try await patient.submitRotateKey(
+                    try await patient.signed(Self.rotation(of: patient.identity, to: newKey)))
+                #expect(await clinician.mayRead(patient.id, [.vitals]) == false)
+                releaseContinuation.yield()
+
+                let error = await serving.value
+                #expect(
+                    error?.code == .unauthenticated,
+                    "the stream of the retired key's session ended with \(error.map { "\($0)" } ?? "OK")")
+                let vitalsReads = sent.list.withLock { $0 }.filter { event in
+                    event.actor == clinician.id && event.categories.contains(.vitals)
+                }
+                #expect(vitalsReads.isEmpty, "an event committed after the rotation reached the retired key's stream")
+            }
+        }
     }
+}
+
+/// The events an in-process AuditStream handler sent, shared with the response writer that records them.
+private final class SentAuditEvents: Sendable {
+    let list = Mutex<[Healthledger_V1_AuditEvent]>([])
 }
