@@ -225,7 +225,8 @@ final class DirectoryNode: Sendable {
         try await node.ensureGenesisBlock()
         certificate = try DevelopmentCertificate.generate(directory: dataDirectory + "-tls-" + UUID().uuidString)
         server = try LedgerServer(
-            node: node, host: "127.0.0.1", port: 0, security: .tls(certificate.serverConfiguration()), logger: logger)
+            node: node, host: "127.0.0.1", port: 0, security: .tls(certificate.serverConfiguration()), logger: logger,
+            limits: LatencyBound.serverLimits)
     }
 
     /// A client acting as `identity` that keeps its history in `history` (nowhere when nil).

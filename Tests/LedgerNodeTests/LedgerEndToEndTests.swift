@@ -203,7 +203,9 @@ struct LedgerRestartTests {
         let first = try LedgerNode.open(configuration, logger: logger)
         try await first.ensureGenesisBlock()
         #expect(first.recovery.snapshotHeight == nil)
-        let firstServer = try LedgerServer(node: first, host: "127.0.0.1", port: 0, security: .plaintext, logger: logger)
+        let firstServer = try LedgerServer(
+            node: first, host: "127.0.0.1", port: 0, security: .plaintext, logger: logger,
+            limits: LatencyBound.serverLimits)
         let transport = try HTTP2ClientTransport(configuration: ClientConfiguration(host: "127.0.0.1", port: firstServer.port))
         let client = LedgerClient(transport: transport, identity: patient)
         let written = try await client.write(patient: patient.id, category: .labs, content: content, mediaType: "text/plain")
@@ -214,7 +216,9 @@ struct LedgerRestartTests {
         let second = try LedgerNode.open(configuration, logger: logger)
         #expect(second.recovery.snapshotHeight == headBefore.height)
         #expect(second.head.treeSize == headBefore.treeSize)
-        let secondServer = try LedgerServer(node: second, host: "127.0.0.1", port: 0, security: .plaintext, logger: logger)
+        let secondServer = try LedgerServer(
+            node: second, host: "127.0.0.1", port: 0, security: .plaintext, logger: logger,
+            limits: LatencyBound.serverLimits)
         let again = try HTTP2ClientTransport(configuration: ClientConfiguration(host: "127.0.0.1", port: secondServer.port))
         let resumed = LedgerClient(transport: again, identity: patient)
         let read = try await resumed.query(.of(patient.id, [.labs], purpose: .patientRequest))

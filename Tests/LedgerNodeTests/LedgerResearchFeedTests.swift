@@ -28,7 +28,9 @@ struct LedgerResearchFeedTests {
             logger.logLevel = .warning
             node = try LedgerNode.open(configuration, logger: logger)
             try await node.ensureGenesisBlock()
-            server = try LedgerServer(node: node, host: "127.0.0.1", port: 0, security: .plaintext, logger: logger)
+            server = try LedgerServer(
+                node: node, host: "127.0.0.1", port: 0, security: .plaintext, logger: logger,
+                limits: LatencyBound.serverLimits)
         }
 
         func client(_ identity: LedgerIdentity) throws -> LedgerClient<HTTP2ClientTransport> {

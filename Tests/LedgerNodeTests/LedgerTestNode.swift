@@ -24,7 +24,8 @@ final class LedgerTestNode: Sendable {
         try await node.ensureGenesisBlock()
         certificate = try DevelopmentCertificate.generate(directory: directory + "/tls")
         server = try LedgerServer(
-            node: node, host: "127.0.0.1", port: 0, security: .tls(certificate.serverConfiguration()), logger: logger)
+            node: node, host: "127.0.0.1", port: 0, security: .tls(certificate.serverConfiguration()), logger: logger,
+            limits: LatencyBound.serverLimits)
     }
 
     /// A client transport that verifies the node's development certificate.

@@ -215,7 +215,9 @@ struct StorageFaultTests {
         logger.logLevel = .critical
         let node = try LedgerNode.open(configuration, logger: logger)
         try await node.ensureGenesisBlock()
-        return try LedgerServer(node: node, host: "127.0.0.1", port: 0, security: .plaintext, logger: logger)
+        return try LedgerServer(
+            node: node, host: "127.0.0.1", port: 0, security: .plaintext, logger: logger,
+            limits: LatencyBound.serverLimits)
     }
 
     static func plaintextTransport(port: Int) throws -> HTTP2ClientTransport {
