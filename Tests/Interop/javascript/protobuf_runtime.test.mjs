@@ -8,7 +8,7 @@ import { pathToFileURL } from "node:url";
 import { BinaryWriter, ProtobufError, compareStrings } from "../../../clients/web/lib/protobuf.js";
 
 const fixtures = await import(pathToFileURL(process.env.FIXTURES_MODULE).href);
-const { Choices, Keywords, Level, Level_name, Maps, OptionalScalars, Scalars, TreeNode } = fixtures;
+const { Choices, Keywords, Level, Level_name, Maps, OptionalScalars, RepeatedScalars, Scalars, TreeNode } = fixtures;
 
 function nestedTree(depth) {
   let node = new TreeNode({ label: "leaf" });
@@ -35,6 +35,29 @@ test("a known field with another wire type is rejected with the field's full nam
 test("truncated input says where it ended", () => {
   const bytes = new Scalars({ stringValue: "hello" }).toBinary().subarray(0, 4);
   assert.throws(() => Scalars.fromBinary(bytes), /truncated input at byte \d+ of 4/);
+});
+
+test("a length prefix of 2^32 or more is refused, not cut to its low 32 bits", () => {
+  // Varints of 2^32 + 2 and 2^49: their low 32 bits are 2 and 0, which would fit what follows.
+  const lengths = [
+    [0x82, 0x80, 0x80, 0x80, 0x10],
+    [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01],
+  ];
+  for (const length of lengths) {
+    const cases = [
+      [Scalars, [0x4a, ...length, 0x68, 0x69]], // string_value
+      [TreeNode, [0x12, ...length, 0x0a, 0x00]], // child, a nested message
+      [RepeatedScalars, [0x22, ...length, 0x01, 0x02]], // uint64s, packed
+      [Scalars, [0xc2, 0x3e, ...length, 0x68, 0x69]], // field 1000, unknown, skipped
+    ];
+    for (const [type, bytes] of cases) {
+      assert.throws(
+        () => type.fromBinary(new Uint8Array(bytes)),
+        (error) => error instanceof ProtobufError && /truncated input/.test(error.message),
+        `${type.typeName}: ${bytes.map((byte) => byte.toString(16)).join(" ")}`,
+      );
+    }
+  }
 });
 
 test("a message larger than 64 KiB gets multi-byte length prefixes at every level", () => {

@@ -483,19 +483,36 @@ export class BinaryReader {
     }
   }
 
+  /**
+   * A length prefix, which must fit in what is left of the input. Read as the full 64-bit varint it is: a length of
+   * 2^32 or more, cut to its low 32 bits, could otherwise pass as a small one.
+   */
+  lengthPrefix() {
+    const byte = this.buffer[this.pos];
+    let length;
+    if (byte < 0x80 && this.pos < this.end) {
+      this.pos++;
+      length = byte;
+    } else {
+      const [lo, hi] = this.varint64();
+      if (hi !== 0) throw truncated(this);
+      length = lo;
+    }
+    if (length > this.end - this.pos) throw truncated(this);
+    return length;
+  }
+
   /** Reads a length prefix and moves past the body; returns where the body starts. */
   lengthDelimited() {
-    const length = this.varint32();
+    const length = this.lengthPrefix();
     const start = this.pos;
-    if (length > this.end - start) throw truncated(this);
     this.pos = start + length;
     return start;
   }
 
   /** The end position of a nested message whose length prefix comes next; enters one level of nesting. */
   beginMessage() {
-    const length = this.varint32();
-    if (length > this.end - this.pos) throw truncated(this);
+    const length = this.lengthPrefix();
     if (++this.depth > this.depthLimit) {
       throw new ProtobufError(`messages nested deeper than ${this.depthLimit} levels`);
     }
@@ -515,8 +532,7 @@ export class BinaryReader {
 
   /** The end of a packed run of scalars whose length prefix comes next. */
   beginPacked() {
-    const length = this.varint32();
-    if (length > this.end - this.pos) throw truncated(this);
+    const length = this.lengthPrefix();
     return this.pos + length;
   }
 
