@@ -399,8 +399,7 @@ extension LedgerState {
                 contentSha256: metadata.contentSha256, sizeBytes: metadata.sizeBytes, position: position,
                 contentErased: wire.contentErased)
         }
-        return RecordEntry.written(inLedgerEntry: wire.ledgerEntry, at: position, contentErased: wire.contentErased)?
-            .record
+        return RecordEntry.written(inLedgerEntry: wire.ledgerEntry, at: position, contentErased: wire.contentErased)
     }
 
     private mutating func restoreBlocks(

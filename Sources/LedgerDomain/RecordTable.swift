@@ -40,35 +40,37 @@ public struct RecordEntry: Sendable {
         self.contentErased = contentErased
     }
 
-    /// The record a Write entry carries (its `LedgerEntry` bytes), with its metadata; nil when the entry holds no
-    /// Write transaction.
+    /// The record a Write entry carries (its `LedgerEntry` bytes); nil when the entry holds no valid Write.
     public static func written(inLedgerEntry bytes: [UInt8], at position: EntryPosition, contentErased: Bool)
-        -> (record: RecordEntry, metadata: Healthledger_V1_RecordMetadata)?
+        -> RecordEntry?
     {
-        guard let entry = try? Healthledger_V1_LedgerEntry(serializedBytes: bytes),
-            case .transaction(let signed)? = entry.entry,
-            let body = try? Healthledger_V1_TransactionBody(serializedBytes: signed.body),
-            case .writeRecord(let metadata)? = body.operation,
+        guard let (signedBody, body, metadata) = writeTransaction(inLedgerEntry: bytes),
             let author = try? PrincipalID(parsing: body.author),
             let category = DataCategory(rawValue: UInt8(clamping: metadata.category.rawValue)),
             metadata.contentSha256.count == 32
         else { return nil }
-        let record = RecordEntry(
-            id: Hex.encode(SHA256.hash(signed.body)), patient: metadata.patient, category: category, author: author,
+        return RecordEntry(
+            id: Hex.encode(SHA256.hash(signedBody)), patient: metadata.patient, category: category, author: author,
             createdAt: body.createdAtUnixMs, effectiveAt: metadata.effectiveAtUnixMs,
             contentSha256: metadata.contentSha256, sizeBytes: metadata.sizeBytes, position: position,
             contentErased: contentErased)
-        return (record, metadata)
     }
 
     /// The metadata the Write entry `bytes` carries, nil when it carries no Write transaction.
     public static func metadata(inLedgerEntry bytes: [UInt8]) -> Healthledger_V1_RecordMetadata? {
+        writeTransaction(inLedgerEntry: bytes)?.metadata
+    }
+
+    /// The signed body bytes, decoded body and metadata of the Write transaction in a `LedgerEntry`.
+    private static func writeTransaction(inLedgerEntry bytes: [UInt8])
+        -> (signedBody: [UInt8], body: Healthledger_V1_TransactionBody, metadata: Healthledger_V1_RecordMetadata)?
+    {
         guard let entry = try? Healthledger_V1_LedgerEntry(serializedBytes: bytes),
             case .transaction(let signed)? = entry.entry,
             let body = try? Healthledger_V1_TransactionBody(serializedBytes: signed.body),
             case .writeRecord(let metadata)? = body.operation
         else { return nil }
-        return metadata
+        return (signed.body, body, metadata)
     }
 }
 
