@@ -135,7 +135,8 @@ struct ConsentMappingTests {
         let actions = Healthledger_V1_Action.allCases.filter { $0 != .unspecified }
         let purposes = Healthledger_V1_Purpose.allCases.filter { $0 != .unspecified }
         let notes = ["", "knee surgery follow-up", "für die Ärztin 🩺 — «suivi»", String(repeating: "é", count: 512)]
-        for index in 0..<2000 {
+        var checked = 0
+        for index in 0..<300 {
             let effect: Healthledger_V1_Effect = random.next(2) == 0 ? .permit : .deny
             var grant = F.grant(
                 grantee: effect == .deny && random.next(3) == 0 ? "*" : principals[random.next(principals.count)],
@@ -156,9 +157,13 @@ struct ConsentMappingTests {
             let consent = ConsentMapping.consent(for: F.record(grant), now: 0)
             let text = consent.serialized(pretty: index % 2 == 0)
             let back = try ConsentMapping.grantProposals(from: text)
-            #expect(back == [grant], "\(consent.text())")
-            if back != [grant] { return }
+            if back != [grant] {
+                Issue.record("grant \(index) changed on the way back: \(back) from \(consent.text())")
+                return
+            }
+            checked += 1
         }
+        #expect(checked == 300)
     }
 
     @Test("an EHR's hand-drafted Consent: LOINC and US Core codes, resource-type classes, day-precision periods, a nested deny")
