@@ -118,7 +118,7 @@ let package = Package(
             name: "healthledger",
             dependencies: [
                 "LedgerNode", "LedgerDomain", "LedgerCrypto", "HealthLedgerProtos", "RPCCore", "HTTP2Transport",
-                "HealthLedgerClient", "MerkleLog", "ProtobufWire",
+                "HealthLedgerClient", "MerkleLog", "ProtobufWire", "FHIRMapping",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
