@@ -35,8 +35,11 @@ public enum ConsentMapping {
             "id": record.grantId.isEmpty ? nil : .string(record.grantId),
             "extension": grant.note.isEmpty
                 ? nil
-                : .array([.members(["url": .string(FHIRSystem.grantNoteExtension), "valueString": .string(grant.note)])]),
-            "identifier": record.grantId.isEmpty ? nil : .array([FHIRVocabulary.identifier(FHIRSystem.grant, record.grantId)]),
+                : .array([
+                    .members(["url": .string(FHIRSystem.grantNoteExtension), "valueString": .string(grant.note)])
+                ]),
+            "identifier": record.grantId.isEmpty
+                ? nil : .array([FHIRVocabulary.identifier(FHIRSystem.grant, record.grantId)]),
             "status": .string(revoked || ended ? "inactive" : "active"),
             "scope": codeableConcept([privacyScope]),
             "category": .array([codeableConcept([consentCategory])]),
@@ -65,18 +68,23 @@ public enum ConsentMapping {
 
     private static func provision(for grant: Healthledger_V1_Grant) -> FHIRJSON {
         let terms = grant.categories.compactMap(FHIRVocabulary.terms)
-        let coveredTerms = grant.categories.contains(.all)
-            ? FHIRVocabulary.categories.filter { $0.sensitivityLabel == nil } + terms.filter { $0.sensitivityLabel != nil }
+        let coveredTerms =
+            grant.categories.contains(.all)
+            ? FHIRVocabulary.categories.filter { $0.sensitivityLabel == nil }
+                + terms.filter { $0.sensitivityLabel != nil }
             : terms
         var resourceTypes: [String] = []
-        for type in coveredTerms.flatMap(\.resourceTypes) where !resourceTypes.contains(type) { resourceTypes.append(type) }
+        for type in coveredTerms.flatMap(\.resourceTypes) where !resourceTypes.contains(type) {
+            resourceTypes.append(type)
+        }
         let categoryConcepts = grant.categories.compactMap { category -> FHIRJSON? in
             category == .all ? codeableConcept([allCategoriesCoding]) : FHIRVocabulary.terms(category)?.codeableConcept
         }
         let role = FHIRCoding(participationTypeSystem, "IRCP", display: "information recipient")
         return .members([
             "type": .string(grant.effect == .deny ? "deny" : "permit"),
-            "period": period(from: grant.validFromUnixMs > 0 ? grant.validFromUnixMs : nil, until: grant.validUntilUnixMs),
+            "period": period(
+                from: grant.validFromUnixMs > 0 ? grant.validFromUnixMs : nil, until: grant.validUntilUnixMs),
             "actor": grant.grantee == "*"
                 ? nil
                 : .array([
@@ -89,7 +97,9 @@ public enum ConsentMapping {
             "purpose": .nonEmptyArray(grant.purposes.compactMap { FHIRVocabulary.coding($0)?.json }),
             "class": .nonEmptyArray(resourceTypes.map { FHIRCoding(FHIRSystem.resourceTypes, $0).json }),
             "code": .nonEmptyArray(categoryConcepts),
-            "dataPeriod": grant.recordDateRange.flatMap { range in period(from: range.fromUnixMs, until: range.untilUnixMs) },
+            "dataPeriod": grant.recordDateRange.flatMap { range in
+                period(from: range.fromUnixMs, until: range.untilUnixMs)
+            },
         ])
     }
 
@@ -131,14 +141,18 @@ public enum ConsentMapping {
     /// then the grant of the base provision, so the permit never applies without its exceptions. Anything the
     /// mapping cannot state exactly is INVALID_ARGUMENT with a message that starts with the element's FHIR path.
     public static func grantProposals(from consent: FHIRJSON) throws(RPCError) -> [Healthledger_V1_Grant] {
-        guard let members = consent.objectMembers else { throw invalid("Consent", "expected an object, found \(consent.kindName)") }
+        guard let members = consent.objectMembers else {
+            throw invalid("Consent", "expected an object, found \(consent.kindName)")
+        }
         guard let resourceType = consent["resourceType"] else { throw invalid("Consent.resourceType", "required") }
         guard resourceType.stringValue == "Consent" else {
             throw invalid("Consent.resourceType", "expected \"Consent\", found \(describe(resourceType))")
         }
         for member in members {
             if refusedConsentElements.contains(member.key) {
-                throw invalid("Consent.\(member.key)", "not supported: \(refusalReasons[member.key] ?? "it would change what the consent allows")")
+                throw invalid(
+                    "Consent.\(member.key)",
+                    "not supported: \(refusalReasons[member.key] ?? "it would change what the consent allows")")
             }
             if !ignoredConsentElements.contains(member.key) && !readConsentElements.contains(member.key) {
                 throw invalid("Consent.\(member.key)", "unknown element")
@@ -153,20 +167,24 @@ public enum ConsentMapping {
         guard scopeCodings.contains(where: { $0.sameCode(as: privacyScope) }) else {
             throw invalid(
                 "Consent.scope",
-                "must be \(privacyScope.system)#\(privacyScope.code), found \(scopeCodings.map { "\($0.system)#\($0.code)" }.joined(separator: ", "))")
+                "must be \(privacyScope.system)#\(privacyScope.code), found \(scopeCodings.map { "\($0.system)#\($0.code)" }.joined(separator: ", "))"
+            )
         }
         guard let patientReference = consent["patient"] else { throw invalid("Consent.patient", "required") }
         let patient = try principal(patientReference, at: "Consent.patient")
         let policyEffect = try policyRuleEffect(consent["policyRule"])
         let delegation = try delegationGrantID(consent["sourceReference"])
         let note = try noteText(consent["extension"])
-        guard let base = consent["provision"] else { throw invalid("Consent.provision", "required: a consent must state its rule") }
+        guard let base = consent["provision"] else {
+            throw invalid("Consent.provision", "required: a consent must state its rule")
+        }
 
         var root = try terms(of: base, at: "Consent.provision", parent: nil)
         if let stated = root.effect, let policyEffect, stated != policyEffect {
             throw invalid(
                 "Consent.provision.type",
-                "\"\(stated == .deny ? "deny" : "permit")\" contradicts Consent.policyRule \(policyEffect == .deny ? "OPTOUT" : "OPTIN")")
+                "\"\(stated == .deny ? "deny" : "permit")\" contradicts Consent.policyRule \(policyEffect == .deny ? "OPTOUT" : "OPTIN")"
+            )
         }
         root.effect = root.effect ?? policyEffect ?? .permit
         var grants: [Healthledger_V1_Grant] = []
@@ -187,7 +205,8 @@ public enum ConsentMapping {
                     throw invalid("\(path).type", "required in a nested provision (deny)")
                 }
                 guard effect == .deny else {
-                    throw invalid("\(path).type", "a permit nested in a permit adds nothing; only deny exceptions are supported")
+                    throw invalid(
+                        "\(path).type", "a permit nested in a permit adds nothing; only deny exceptions are supported")
                 }
                 grants.append(try grant(exception, patient: patient, delegation: delegation, note: note, at: path))
             }
@@ -210,7 +229,8 @@ public enum ConsentMapping {
         "modifierExtension", "implicitRules", "policy", "verification", "sourceIdentifier",
     ]
     private static let refusalReasons: [String: String] = [
-        "modifierExtension": "a modifier extension changes the meaning of the consent in a way this mapping cannot know",
+        "modifierExtension":
+            "a modifier extension changes the meaning of the consent in a way this mapping cannot know",
         "implicitRules": "the consent must be understood by its own elements alone",
         "policy": "the ledger enforces only the consent's own provisions, not an external policy",
         "verification": "the patient's signature in the ledger is the verification",
@@ -238,10 +258,13 @@ public enum ConsentMapping {
     private static func terms(of provision: FHIRJSON, at path: String, parent: ProvisionTerms?) throws(RPCError)
         -> ProvisionTerms
     {
-        guard let members = provision.objectMembers else { throw invalid(path, "expected an object, found \(provision.kindName)") }
+        guard let members = provision.objectMembers else {
+            throw invalid(path, "expected an object, found \(provision.kindName)")
+        }
         for member in members where !provisionElements.contains(member.key) {
             if member.key == "data" {
-                throw invalid("\(path).data", "not supported: a grant covers categories of records, not listed resources")
+                throw invalid(
+                    "\(path).data", "not supported: a grant covers categories of records, not listed resources")
             }
             if member.key == "modifierExtension" {
                 throw invalid("\(path).modifierExtension", "not supported: it changes the meaning of the provision")
@@ -265,7 +288,8 @@ public enum ConsentMapping {
         guard let purposes else {
             throw invalid(
                 "\(path).purpose",
-                "required: a consent must state its purposes of use (v3 PurposeOfUse TREAT, ETREAT, HRESCH, HPAYMT, HOPERAT, PATRQT)")
+                "required: a consent must state its purposes of use (v3 PurposeOfUse TREAT, ETREAT, HRESCH, HPAYMT, HOPERAT, PATRQT)"
+            )
         }
         let categories = try Self.categories(of: provision, at: path) ?? parent?.categories ?? [.all]
         let validity = try span(provision["period"], at: "\(path).period")
@@ -281,15 +305,22 @@ public enum ConsentMapping {
 
     /// A nested provision is an exception within its parent; in the ledger a DENY applies on its own, so one that
     /// reached beyond the parent would refuse more than the consent says.
-    private static func requireWithin(_ parent: ProvisionTerms, _ child: ProvisionTerms, at path: String) throws(RPCError) {
+    private static func requireWithin(_ parent: ProvisionTerms, _ child: ProvisionTerms, at path: String)
+        throws(RPCError)
+    {
         for (index, action) in child.actions.enumerated() where !parent.actions.contains(action) {
-            throw invalid("\(path).action[\(index)]", "\(name(action)) is not in the enclosing provision; a nested deny can only narrow it")
+            throw invalid(
+                "\(path).action[\(index)]",
+                "\(name(action)) is not in the enclosing provision; a nested deny can only narrow it")
         }
         for purpose in child.purposes where !parent.purposes.contains(purpose) {
-            throw invalid("\(path).purpose", "\(name(purpose)) is not in the enclosing provision; a nested deny can only narrow it")
+            throw invalid(
+                "\(path).purpose",
+                "\(name(purpose)) is not in the enclosing provision; a nested deny can only narrow it")
         }
         for category in child.categories where !covers(parent.categories, category) {
-            throw invalid("\(path).code", "\(name(category)) is not in the enclosing provision; a nested deny can only narrow it")
+            throw invalid(
+                "\(path).code", "\(name(category)) is not in the enclosing provision; a nested deny can only narrow it")
         }
         if child.grantee != parent.grantee {
             throw invalid("\(path).actor", "must be the enclosing provision's actor (or absent, to inherit it)")
@@ -308,7 +339,9 @@ public enum ConsentMapping {
         }
     }
 
-    private static func covers(_ categories: [Healthledger_V1_DataCategory], _ category: Healthledger_V1_DataCategory) -> Bool {
+    private static func covers(_ categories: [Healthledger_V1_DataCategory], _ category: Healthledger_V1_DataCategory)
+        -> Bool
+    {
         if categories.contains(category) { return true }
         return categories.contains(.all) && FHIRVocabulary.terms(category)?.sensitivityLabel == nil
     }
@@ -353,9 +386,12 @@ public enum ConsentMapping {
 
     private static func actor(_ value: FHIRJSON?, at path: String) throws(RPCError) -> String? {
         guard let value else { return nil }
-        guard let actors = value.arrayValue else { throw invalid("\(path).actor", "expected an array, found \(value.kindName)") }
+        guard let actors = value.arrayValue else {
+            throw invalid("\(path).actor", "expected an array, found \(value.kindName)")
+        }
         if actors.count > 1 {
-            throw invalid("\(path).actor[1]", "one actor per provision (the grantee); state other grantees in their own consent")
+            throw invalid(
+                "\(path).actor[1]", "one actor per provision (the grantee); state other grantees in their own consent")
         }
         guard let actor = actors.first else { throw invalid("\(path).actor", "must not be empty") }
         for member in actor.objectMembers ?? [] where !["id", "extension", "role", "reference"].contains(member.key) {
@@ -366,7 +402,8 @@ public enum ConsentMapping {
         guard roles.contains(where: { $0.system == participationTypeSystem && recipientRoles.contains($0.code) }) else {
             throw invalid(
                 "\(path).actor[0].role",
-                "must be \(participationTypeSystem)#IRCP (information recipient) or PRCP, found \(roles.map { "\($0.system)#\($0.code)" }.joined(separator: ", "))")
+                "must be \(participationTypeSystem)#IRCP (information recipient) or PRCP, found \(roles.map { "\($0.system)#\($0.code)" }.joined(separator: ", "))"
+            )
         }
         guard let reference = actor["reference"] else { throw invalid("\(path).actor[0].reference", "required") }
         return try principal(reference, at: "\(path).actor[0].reference")
@@ -374,7 +411,9 @@ public enum ConsentMapping {
 
     /// A principal id from a logical Reference by identifier in HealthLedger's principal system.
     private static func principal(_ reference: FHIRJSON, at path: String) throws(RPCError) -> String {
-        guard reference.objectMembers != nil else { throw invalid(path, "expected a Reference, found \(reference.kindName)") }
+        guard reference.objectMembers != nil else {
+            throw invalid(path, "expected a Reference, found \(reference.kindName)")
+        }
         guard let identifier = reference["identifier"] else {
             let found = reference["reference"]?.stringValue.map { " (found reference \"\($0)\")" } ?? ""
             throw invalid(
@@ -387,7 +426,9 @@ public enum ConsentMapping {
         }
         let value = try string(identifier["value"], at: "\(path).identifier.value", required: true)!
         guard isPrincipalShaped(value) else {
-            throw invalid("\(path).identifier.value", "\"\(value.prefix(64))\" is not a principal id (hl1 and 38 more characters)")
+            throw invalid(
+                "\(path).identifier.value", "\"\(value.prefix(64))\" is not a principal id (hl1 and 38 more characters)"
+            )
         }
         return value
     }
@@ -408,7 +449,8 @@ public enum ConsentMapping {
         }
         throw invalid(
             "Consent.policyRule",
-            "must be \(FHIRSystem.actCode)#OPTIN or #OPTOUT, found \(codes.map { "\($0.system)#\($0.code)" }.joined(separator: ", "))")
+            "must be \(FHIRSystem.actCode)#OPTIN or #OPTOUT, found \(codes.map { "\($0.system)#\($0.code)" }.joined(separator: ", "))"
+        )
     }
 
     private static func delegationGrantID(_ value: FHIRJSON?) throws(RPCError) -> String? {
@@ -419,9 +461,12 @@ public enum ConsentMapping {
                 "only a delegation grant can be the source: a Reference(Consent) by identifier in \(FHIRSystem.grant)")
         }
         let id = try string(identifier["value"], at: "Consent.sourceReference.identifier.value", required: true)!
-        guard id.utf8.count == 64, id.utf8.allSatisfy({ byte in
-            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
-        }) else {
+        guard id.utf8.count == 64,
+            id.utf8.allSatisfy({ byte in
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+            })
+        else {
             throw invalid("Consent.sourceReference.identifier.value", "a grant id is 64 lowercase hex characters")
         }
         return id
@@ -430,22 +475,29 @@ public enum ConsentMapping {
     /// The note extension's text; other (non-modifier) extensions may be ignored, as FHIR allows.
     private static func noteText(_ value: FHIRJSON?) throws(RPCError) -> String {
         guard let value else { return "" }
-        guard let extensions = value.arrayValue else { throw invalid("Consent.extension", "expected an array, found \(value.kindName)") }
+        guard let extensions = value.arrayValue else {
+            throw invalid("Consent.extension", "expected an array, found \(value.kindName)")
+        }
         var notes: [String] = []
-        for (index, element) in extensions.enumerated() where element["url"]?.stringValue == FHIRSystem.grantNoteExtension {
-            notes.append(try string(element["valueString"], at: "Consent.extension[\(index)].valueString", required: true)!)
+        for (index, element) in extensions.enumerated()
+        where element["url"]?.stringValue == FHIRSystem.grantNoteExtension {
+            notes.append(
+                try string(element["valueString"], at: "Consent.extension[\(index)].valueString", required: true)!)
         }
         if notes.count > 1 { throw invalid("Consent.extension", "at most one grant note") }
         let note = notes.first ?? ""
         if note.utf8.count > maximumNoteBytes {
-            throw invalid("Consent.extension", "the grant note is at most \(maximumNoteBytes) bytes, found \(note.utf8.count)")
+            throw invalid(
+                "Consent.extension", "the grant note is at most \(maximumNoteBytes) bytes, found \(note.utf8.count)")
         }
         return note
     }
 
     private static func actions(_ value: FHIRJSON?, at path: String) throws(RPCError) -> [Healthledger_V1_Action]? {
         guard let value else { return nil }
-        guard let concepts = value.arrayValue, !concepts.isEmpty else { throw invalid(path, "expected a non-empty array") }
+        guard let concepts = value.arrayValue, !concepts.isEmpty else {
+            throw invalid(path, "expected a non-empty array")
+        }
         var actions: [Healthledger_V1_Action] = []
         for (index, concept) in concepts.enumerated() {
             let elementPath = "\(path)[\(index)]"
@@ -456,11 +508,16 @@ public enum ConsentMapping {
                 } else if coding.system == FHIRSystem.consentAction || coding.system == FHIRSystem.grantAction {
                     throw invalid(
                         elementPath,
-                        "action \"\(coding.code)\" is not supported (accepted: consentaction access, collect; grant-action read, write, audit-read, delegate)")
+                        "action \"\(coding.code)\" is not supported (accepted: consentaction access, collect; grant-action read, write, audit-read, delegate)"
+                    )
                 }
             }
             guard named.count == 1 else {
-                throw invalid(elementPath, named.isEmpty ? "no coding names a grant action (consentaction access or collect)" : "its codings name different actions")
+                throw invalid(
+                    elementPath,
+                    named.isEmpty
+                        ? "no coding names a grant action (consentaction access or collect)"
+                        : "its codings name different actions")
             }
             if !actions.contains(named[0]) { actions.append(named[0]) }
         }
@@ -469,14 +526,17 @@ public enum ConsentMapping {
 
     private static func purposes(_ value: FHIRJSON?, at path: String) throws(RPCError) -> [Healthledger_V1_Purpose]? {
         guard let value else { return nil }
-        guard let codings = value.arrayValue, !codings.isEmpty else { throw invalid(path, "expected a non-empty array") }
+        guard let codings = value.arrayValue, !codings.isEmpty else {
+            throw invalid(path, "expected a non-empty array")
+        }
         var purposes: [Healthledger_V1_Purpose] = []
         for (index, json) in codings.enumerated() {
             let coding = try Self.coding(json, at: "\(path)[\(index)]")
             guard let purpose = FHIRVocabulary.purpose(coding) else {
                 throw invalid(
                     "\(path)[\(index)]",
-                    "\(coding.system)#\(coding.code) is not a supported purpose (v3 PurposeOfUse TREAT, ETREAT, HRESCH, HPAYMT, HOPERAT, PATRQT)")
+                    "\(coding.system)#\(coding.code) is not a supported purpose (v3 PurposeOfUse TREAT, ETREAT, HRESCH, HPAYMT, HOPERAT, PATRQT)"
+                )
             }
             if !purposes.contains(purpose) { purposes.append(purpose) }
         }
@@ -485,15 +545,23 @@ public enum ConsentMapping {
 
     /// The categories a provision names: its code, then its security labels; when it has neither, its classes;
     /// nil when it has none of the three.
-    private static func categories(of provision: FHIRJSON, at path: String) throws(RPCError) -> [Healthledger_V1_DataCategory]? {
+    private static func categories(of provision: FHIRJSON, at path: String) throws(RPCError)
+        -> [Healthledger_V1_DataCategory]?
+    {
         var categories: [Healthledger_V1_DataCategory] = []
-        func add(_ category: Healthledger_V1_DataCategory) { if !categories.contains(category) { categories.append(category) } }
+        func add(_ category: Healthledger_V1_DataCategory) {
+            if !categories.contains(category) { categories.append(category) }
+        }
         if let value = provision["code"] {
-            guard let concepts = value.arrayValue, !concepts.isEmpty else { throw invalid("\(path).code", "expected a non-empty array") }
+            guard let concepts = value.arrayValue, !concepts.isEmpty else {
+                throw invalid("\(path).code", "expected a non-empty array")
+            }
             for (index, concept) in concepts.enumerated() {
                 var named: [Healthledger_V1_DataCategory] = []
                 for coding in try codings(of: concept, at: "\(path).code[\(index)]") {
-                    for category in FHIRVocabulary.categories(named: coding) where !named.contains(category) { named.append(category) }
+                    for category in FHIRVocabulary.categories(named: coding) where !named.contains(category) {
+                        named.append(category)
+                    }
                 }
                 guard named.count == 1 else {
                     throw invalid(
@@ -506,10 +574,14 @@ public enum ConsentMapping {
             }
         }
         if let value = provision["securityLabel"] {
-            guard let labels = value.arrayValue, !labels.isEmpty else { throw invalid("\(path).securityLabel", "expected a non-empty array") }
+            guard let labels = value.arrayValue, !labels.isEmpty else {
+                throw invalid("\(path).securityLabel", "expected a non-empty array")
+            }
             for (index, json) in labels.enumerated() {
                 let label = try coding(json, at: "\(path).securityLabel[\(index)]")
-                let named = FHIRVocabulary.categories(named: label).filter { FHIRVocabulary.terms($0)?.sensitivityLabel != nil }
+                let named = FHIRVocabulary.categories(named: label).filter {
+                    FHIRVocabulary.terms($0)?.sensitivityLabel != nil
+                }
                 guard named.count == 1 else {
                     throw invalid(
                         "\(path).securityLabel[\(index)]",
@@ -520,12 +592,15 @@ public enum ConsentMapping {
         }
         if !categories.isEmpty { return categories }
         guard let value = provision["class"] else { return nil }
-        guard let classes = value.arrayValue, !classes.isEmpty else { throw invalid("\(path).class", "expected a non-empty array") }
+        guard let classes = value.arrayValue, !classes.isEmpty else {
+            throw invalid("\(path).class", "expected a non-empty array")
+        }
         for (index, json) in classes.enumerated() {
             let elementPath = "\(path).class[\(index)]"
             let coding = try Self.coding(json, at: elementPath)
             guard coding.system == FHIRSystem.resourceTypes else {
-                throw invalid(elementPath, "must be a resource type (\(FHIRSystem.resourceTypes)), found \(coding.system)")
+                throw invalid(
+                    elementPath, "must be a resource type (\(FHIRSystem.resourceTypes)), found \(coding.system)")
             }
             // Sensitive categories are granted only by name (a label or code), as "all" never covers them.
             let candidates = FHIRVocabulary.categories(holding: coding.code).filter {
@@ -536,7 +611,8 @@ public enum ConsentMapping {
                     elementPath,
                     candidates.isEmpty
                         ? "no data category holds \(coding.code)"
-                        : "\(coding.code) fits several categories (\(candidates.map(name).joined(separator: ", "))); name the category in provision.code")
+                        : "\(coding.code) fits several categories (\(candidates.map(name).joined(separator: ", "))); name the category in provision.code"
+                )
             }
             add(candidates[0])
         }
@@ -551,11 +627,15 @@ public enum ConsentMapping {
         guard value.objectMembers != nil else { throw invalid(path, "expected a Period, found \(value.kindName)") }
         var bounds: (from: Int64?, until: Int64?) = (nil, nil)
         if let start = try string(value["start"], at: "\(path).start") {
-            guard let span = FHIRDateTime.span(start) else { throw invalid("\(path).start", "\"\(start)\" is not a FHIR dateTime") }
+            guard let span = FHIRDateTime.span(start) else {
+                throw invalid("\(path).start", "\"\(start)\" is not a FHIR dateTime")
+            }
             bounds.from = span.start
         }
         if let end = try string(value["end"], at: "\(path).end") {
-            guard let span = FHIRDateTime.span(end) else { throw invalid("\(path).end", "\"\(end)\" is not a FHIR dateTime") }
+            guard let span = FHIRDateTime.span(end) else {
+                throw invalid("\(path).end", "\"\(end)\" is not a FHIR dateTime")
+            }
             bounds.until = span.end
         }
         if let from = bounds.from, let until = bounds.until, until <= from {
@@ -565,7 +645,9 @@ public enum ConsentMapping {
     }
 
     private static func codings(of concept: FHIRJSON, at path: String) throws(RPCError) -> [FHIRCoding] {
-        guard concept.objectMembers != nil else { throw invalid(path, "expected a CodeableConcept, found \(concept.kindName)") }
+        guard concept.objectMembers != nil else {
+            throw invalid(path, "expected a CodeableConcept, found \(concept.kindName)")
+        }
         guard let list = concept["coding"]?.arrayValue, !list.isEmpty else {
             throw invalid("\(path).coding", "required: text alone cannot be enforced")
         }
@@ -579,7 +661,8 @@ public enum ConsentMapping {
         return coding
     }
 
-    private static func string(_ value: FHIRJSON?, at path: String, required: Bool = false) throws(RPCError) -> String? {
+    private static func string(_ value: FHIRJSON?, at path: String, required: Bool = false) throws(RPCError) -> String?
+    {
         guard let value else {
             if required { throw invalid(path, "required") }
             return nil

@@ -55,7 +55,8 @@ struct GrantCommand: AsyncParsableCommand {
     var note = ""
     @Option(
         name: .customLong("from-fhir"),
-        help: ArgumentHelp("Sign the grants a FHIR R4 Consent (JSON file) states, instead of the options above.", valueName: "file"),
+        help: ArgumentHelp(
+            "Sign the grants a FHIR R4 Consent (JSON file) states, instead of the options above.", valueName: "file"),
         completion: .file(extensions: ["json"]))
     var fromFHIR: String?
     @Flag(name: .long, help: "With --from-fhir: print the grants without signing or submitting them.")
@@ -142,7 +143,8 @@ struct GrantCommand: AsyncParsableCommand {
             }
             for (index, proposal) in proposals.enumerated() {
                 let response = try await client.grant(proposal)
-                report(proposal, index: index, grantID: response.grantId, blockHeight: response.receipt?.blockHeight ?? 0)
+                let blockHeight = response.receipt?.blockHeight ?? 0
+                report(proposal, index: index, grantID: response.grantId, blockHeight: blockHeight)
             }
         }
     }
@@ -173,7 +175,9 @@ struct GrantCommand: AsyncParsableCommand {
     private func report(_ grant: Healthledger_V1_Grant, index: Int, grantID: String?, blockHeight: UInt64?) {
         let effect = grant.effect == .deny ? "deny" : "permit"
         let actions = grant.actions.map { CommandLineVocabulary.name(of: $0, in: CommandLineVocabulary.actions) }
-        let categories = grant.categories.map { CommandLineVocabulary.name(of: $0, in: CommandLineVocabulary.categories) }
+        let categories = grant.categories.map {
+            CommandLineVocabulary.name(of: $0, in: CommandLineVocabulary.categories)
+        }
         let purposes = grant.purposes.map { CommandLineVocabulary.name(of: $0, in: CommandLineVocabulary.purposes) }
         let range = grant.recordDateRange
         if options.json {
@@ -191,7 +195,8 @@ struct GrantCommand: AsyncParsableCommand {
             CommandOutput.json(object)
             return
         }
-        let from = grant.validFromUnixMs > 0 ? CommandLineVocabulary.display(unixMs: grant.validFromUnixMs) : "from commit"
+        let from =
+            grant.validFromUnixMs > 0 ? CommandLineVocabulary.display(unixMs: grant.validFromUnixMs) : "from commit"
         let until = grant.validUntilUnixMs.map(CommandLineVocabulary.display(unixMs:)) ?? "until revoked"
         var fields: [(name: String, value: String)] = []
         if let grantID { fields.append(("grant id", grantID)) }

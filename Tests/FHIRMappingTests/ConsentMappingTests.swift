@@ -15,7 +15,8 @@ enum ConsentFixture {
     static let day: Int64 = 86_400_000
 
     static func grant(
-        grantee: String = clinician, effect: Healthledger_V1_Effect = .permit, actions: [Healthledger_V1_Action] = [.read],
+        grantee: String = clinician, effect: Healthledger_V1_Effect = .permit,
+        actions: [Healthledger_V1_Action] = [.read],
         categories: [Healthledger_V1_DataCategory] = [.labs], purposes: [Healthledger_V1_Purpose] = [.treatment]
     ) -> Healthledger_V1_Grant {
         var grant = Healthledger_V1_Grant()
@@ -64,7 +65,8 @@ struct ConsentMappingTests {
 
     @Test("everyone is refused genomics for research: a deny without actor, the GDIS label as well as the code")
     func denyEveryoneResearchGenomics() throws {
-        let grant = F.grant(grantee: "*", effect: .deny, actions: [.read, .write], categories: [.genomics], purposes: [.research])
+        let grant = F.grant(
+            grantee: "*", effect: .deny, actions: [.read, .write], categories: [.genomics], purposes: [.research])
         let consent = ConsentMapping.consent(for: F.record(grant), now: F.now)
         GoldenFile.expect(consent, equals: "consent-deny-everyone-research-genomics.json")
         #expect(consent["provision"]?["actor"] == nil)
@@ -82,7 +84,10 @@ struct ConsentMappingTests {
         let consent = ConsentMapping.consent(for: revoked, now: F.now)
         GoldenFile.expect(consent, equals: "consent-revoked.json")
         #expect(consent["status"] == .string("inactive"))
-        #expect(throws: RPCError(.invalidArgument, "Consent.status: must be draft, proposed or active to be signed, found \"inactive\"")) {
+        #expect(
+            throws: RPCError(
+                .invalidArgument, "Consent.status: must be draft, proposed or active to be signed, found \"inactive\"")
+        ) {
             try ConsentMapping.grantProposals(from: consent)
         }
 
@@ -94,7 +99,8 @@ struct ConsentMappingTests {
 
     @Test("a guardian signs under a delegation: performer is the guardian, sourceReference the delegation grant")
     func delegateSigned() throws {
-        var grant = F.grant(actions: [.read, .auditRead], categories: [.immunizations, .allergies], purposes: [.treatment, .emergency])
+        var grant = F.grant(
+            actions: [.read, .auditRead], categories: [.immunizations, .allergies], purposes: [.treatment, .emergency])
         grant.delegationGrantId = F.delegationID
         grant.validFromUnixMs = F.now + F.day
         let consent = ConsentMapping.consent(for: F.record(grant, author: F.guardian), now: F.now)
@@ -113,7 +119,9 @@ struct ConsentMappingTests {
         grant.recordDateRange = range
         let consent = ConsentMapping.consent(for: F.record(grant), now: F.now)
         GoldenFile.expect(consent, equals: "consent-data-period.json")
-        #expect(consent["provision"]?["dataPeriod"] == .members(["start": .string("2020-01-01T00:00:00Z"), "end": .string("2024-12-31T23:59:59.999Z")]))
+        #expect(
+            consent["provision"]?["dataPeriod"]
+                == .members(["start": .string("2020-01-01T00:00:00Z"), "end": .string("2024-12-31T23:59:59.999Z")]))
         #expect(try ConsentMapping.grantProposals(from: consent) == [grant])
     }
 
@@ -149,7 +157,9 @@ struct ConsentMappingTests {
                 var range = Healthledger_V1_RecordDateRange()
                 let from = Int64(random.next(4_000_000)) * 1_000_000 - 2_000_000_000_000 + Int64(random.next(1000))
                 if random.next(3) != 0 { range.fromUnixMs = from }
-                if range.fromUnixMs == nil || random.next(2) == 0 { range.untilUnixMs = from + 1 + Int64(random.next(1_000_000_000)) }
+                if range.fromUnixMs == nil || random.next(2) == 0 {
+                    range.untilUnixMs = from + 1 + Int64(random.next(1_000_000_000))
+                }
                 grant.recordDateRange = range
             }
             if random.next(3) == 0 { grant.delegationGrantId = F.delegationID }
@@ -166,7 +176,9 @@ struct ConsentMappingTests {
         #expect(checked == 300)
     }
 
-    @Test("an EHR's hand-drafted Consent: LOINC and US Core codes, resource-type classes, day-precision periods, a nested deny")
+    @Test(
+        "an EHR's hand-drafted Consent: LOINC and US Core codes, resource-type classes, day-precision periods, a nested deny"
+    )
     func handDraftedConsentFromExamples() throws {
         let consent = try F.example("consent-labs-vitals-treatment.json")
         let january2026: Int64 = 1_767_225_600_000
@@ -180,19 +192,21 @@ struct ConsentMappingTests {
         #expect(try ConsentMapping.grantProposals(from: consent) == [deny, permit])
 
         let research = try F.example("consent-deny-research-genomics.json")
-        let refusal = F.grant(grantee: "*", effect: .deny, actions: [.read, .write], categories: [.genomics], purposes: [.research])
+        let refusal = F.grant(
+            grantee: "*", effect: .deny, actions: [.read, .write], categories: [.genomics], purposes: [.research])
         #expect(try ConsentMapping.grantProposals(from: research) == [refusal])
     }
 
     @Test("categories from resource-type classes when each fits one category; no category element at all means all")
     func categoriesFromClasses() throws {
         let consent = try FHIRJSONParser.parse(
-            Draft.consent(provision: """
-                "type": "permit", "actor": [\(Draft.actor)], "action": [\(Draft.access)], "purpose": [\(Draft.treat)],
-                "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Immunization"},
-                          {"system": "http://hl7.org/fhir/resource-types", "code": "AllergyIntolerance"}],
-                "dataPeriod": {"start": "2019", "end": "2021-06"}
-                """))
+            Draft.consent(
+                provision: """
+                    "type": "permit", "actor": [\(Draft.actor)], "action": [\(Draft.access)], "purpose": [\(Draft.treat)],
+                    "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Immunization"},
+                              {"system": "http://hl7.org/fhir/resource-types", "code": "AllergyIntolerance"}],
+                    "dataPeriod": {"start": "2019", "end": "2021-06"}
+                    """))
         var expected = F.grant(categories: [.immunizations, .allergies])
         var range = Healthledger_V1_RecordDateRange()
         range.fromUnixMs = 1_546_300_800_000  // 2019-01-01
@@ -201,7 +215,8 @@ struct ConsentMappingTests {
         #expect(try ConsentMapping.grantProposals(from: consent) == [expected])
 
         let everything = try FHIRJSONParser.parse(
-            Draft.consent(provision: #""actor": [\#(Draft.actor)], "action": [\#(Draft.access)], "purpose": [\#(Draft.treat)]"#))
+            Draft.consent(
+                provision: #""actor": [\#(Draft.actor)], "action": [\#(Draft.access)], "purpose": [\#(Draft.treat)]"#))
         #expect(try ConsentMapping.grantProposals(from: everything) == [F.grant(categories: [.all])])
     }
 
@@ -210,55 +225,128 @@ struct ConsentMappingTests {
         ("[1]", "Consent: expected an object, found an array"),
         ("{\"resourceType\": \"Consent\",}", "Consent: not JSON at byte 27: expected a member name in quotes"),
         (Draft.consent(provision: Draft.permitBody, patient: ""), "Consent.patient: required"),
-        (Draft.consent(provision: Draft.permitBody, patient: #""patient": {"reference": "Patient/123"},"#),
-         "Consent.patient.identifier: required: refer to a person by identifier in https://healthledger.dev/fhir/sid/principal (found reference \"Patient/123\")"),
-        (Draft.consent(provision: Draft.permitBody, patient: #""patient": {"identifier": {"system": "urn:oid:2.16.840.1.113883.4.1", "value": "123-45-6789"}},"#),
-         "Consent.patient.identifier.system: must be https://healthledger.dev/fhir/sid/principal, found \"urn:oid:2.16.840.1.113883.4.1\""),
-        (Draft.consent(provision: Draft.permitBody, status: "rejected"), "Consent.status: must be draft, proposed or active to be signed, found \"rejected\""),
-        (Draft.consent(provision: Draft.permitBody, extra: #""policy": [{"uri": "https://example.org/policy"}],"#),
-         "Consent.policy: not supported: the ledger enforces only the consent's own provisions, not an external policy"),
-        (Draft.consent(provision: Draft.permitBody, extra: #""modifierExtension": [],"#),
-         "Consent.modifierExtension: not supported: a modifier extension changes the meaning of the consent in a way this mapping cannot know"),
+        (
+            Draft.consent(provision: Draft.permitBody, patient: #""patient": {"reference": "Patient/123"},"#),
+            "Consent.patient.identifier: required: refer to a person by identifier in https://healthledger.dev/fhir/sid/principal (found reference \"Patient/123\")"
+        ),
+        (
+            Draft.consent(
+                provision: Draft.permitBody,
+                patient:
+                    #""patient": {"identifier": {"system": "urn:oid:2.16.840.1.113883.4.1", "value": "123-45-6789"}},"#),
+            "Consent.patient.identifier.system: must be https://healthledger.dev/fhir/sid/principal, found \"urn:oid:2.16.840.1.113883.4.1\""
+        ),
+        (
+            Draft.consent(provision: Draft.permitBody, status: "rejected"),
+            "Consent.status: must be draft, proposed or active to be signed, found \"rejected\""
+        ),
+        (
+            Draft.consent(provision: Draft.permitBody, extra: #""policy": [{"uri": "https://example.org/policy"}],"#),
+            "Consent.policy: not supported: the ledger enforces only the consent's own provisions, not an external policy"
+        ),
+        (
+            Draft.consent(provision: Draft.permitBody, extra: #""modifierExtension": [],"#),
+            "Consent.modifierExtension: not supported: a modifier extension changes the meaning of the consent in a way this mapping cannot know"
+        ),
         (Draft.consent(provision: Draft.permitBody, extra: #""colour": "blue","#), "Consent.colour: unknown element"),
-        (#"{"resourceType": "Consent", "status": "active", "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]}, "patient": {"identifier": {"system": "https://healthledger.dev/fhir/sid/principal", "value": "\#(ConsentFixture.patient)"}}}"#,
-         "Consent.provision: required: a consent must state its rule"),
-        (Draft.consent(provision: Draft.permitBody + #", "provision": [{"type": "permit", "code": [\#(Draft.labs)]}]"#),
-         "Consent.provision.provision[0].type: a permit nested in a permit adds nothing; only deny exceptions are supported"),
-        (Draft.consent(provision: #""type": "deny", "action": [\#(Draft.access)], "purpose": [\#(Draft.treat)], "provision": [{"type": "permit"}]"#),
-         "Consent.provision.provision[0]: exceptions to a deny cannot be granted (a deny overrides every permit)"),
-        (Draft.consent(provision: Draft.permitBody + #", "provision": [{"type": "deny", "provision": [{"type": "permit"}]}]"#),
-         "Consent.provision.provision[0].provision: nesting deeper than one level is not supported"),
-        (Draft.consent(provision: Draft.permitBody + #", "provision": [{"code": [\#(Draft.labs)]}]"#),
-         "Consent.provision.provision[0].type: required in a nested provision (deny)"),
-        (Draft.consent(provision: Draft.permitBody.replacing("[\(Draft.actor)]", with: "[\(Draft.actor), \(Draft.actor)]")),
-         "Consent.provision.actor[1]: one actor per provision (the grantee); state other grantees in their own consent"),
-        (Draft.consent(provision: Draft.permitBody.replacing("\"access\"", with: "\"disclose\"")),
-         "Consent.provision.action[0]: action \"disclose\" is not supported (accepted: consentaction access, collect; grant-action read, write, audit-read, delegate)"),
-        (Draft.consent(provision: Draft.permitBody.replacing("\"TREAT\"", with: "\"MARKT\"")),
-         "Consent.provision.purpose[0]: http://terminology.hl7.org/CodeSystem/v3-ActReason#MARKT is not a supported purpose (v3 PurposeOfUse TREAT, ETREAT, HRESCH, HPAYMT, HOPERAT, PATRQT)"),
-        (Draft.consent(provision: Draft.permitBody.replacing(#", "purpose": [\#(Draft.treat)]"#, with: "")),
-         "Consent.provision.purpose: required: a consent must state its purposes of use (v3 PurposeOfUse TREAT, ETREAT, HRESCH, HPAYMT, HOPERAT, PATRQT)"),
-        (Draft.consent(provision: Draft.permitBody + #", "period": {"start": "2026-02-30"}"#),
-         "Consent.provision.period.start: \"2026-02-30\" is not a FHIR dateTime"),
-        (Draft.consent(provision: Draft.permitBody + #", "dataPeriod": {"start": "2026-03-01", "end": "2026-02"}"#),
-         "Consent.provision.dataPeriod: end must not be before start"),
-        (Draft.consent(provision: Draft.permitBody + #", "data": [{"meaning": "instance", "reference": {"reference": "Observation/1"}}]"#),
-         "Consent.provision.data: not supported: a grant covers categories of records, not listed resources"),
-        (Draft.consent(provision: Draft.permitBody.replacing(#""type": "permit", "actor": [\#(Draft.actor)], "#, with: "")),
-         "Consent.provision.actor: required for a permit: a permit to everyone cannot be granted"),
-        (Draft.consent(provision: Draft.permitBody.replacing(Draft.labs, with: #"{"coding": [{"system": "http://loinc.org", "code": "1234-5"}]}"#)),
-         "Consent.provision.code[0]: no coding names a data category (HealthLedger's data-category codes, or the LOINC and US Core codes in docs/FHIR.md)"),
-        (Draft.consent(provision: Draft.permitBody.replacing(#", "code": [\#(Draft.labs)]"#, with: #", "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Observation"}]"#)),
-         "Consent.provision.class[0]: Observation fits several categories (labs, imaging, vitals); name the category in provision.code"),
-        (Draft.consent(provision: Draft.permitBody.replacing("IRCP", with: "CST")),
-         "Consent.provision.actor[0].role: must be http://terminology.hl7.org/CodeSystem/v3-ParticipationType#IRCP (information recipient) or PRCP, found http://terminology.hl7.org/CodeSystem/v3-ParticipationType#CST"),
-        (Draft.consent(provision: Draft.permitBody + #", "provision": [{"type": "deny", "code": [{"coding": [{"system": "https://healthledger.dev/fhir/CodeSystem/data-category", "code": "genomics"}]}]}]"#),
-         "Consent.provision.provision[0].code: genomics is not in the enclosing provision; a nested deny can only narrow it"),
-        (Draft.consent(provision: Draft.permitBody.replacing(#""type": "permit""#, with: #""type": "deny""#), extra: #""policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]},"#),
-         "Consent.provision.type: \"deny\" contradicts Consent.policyRule OPTIN"),
+        (
+            #"{"resourceType": "Consent", "status": "active", "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]}, "patient": {"identifier": {"system": "https://healthledger.dev/fhir/sid/principal", "value": "\#(ConsentFixture.patient)"}}}"#,
+            "Consent.provision: required: a consent must state its rule"
+        ),
+        (
+            Draft.consent(
+                provision: Draft.permitBody + #", "provision": [{"type": "permit", "code": [\#(Draft.labs)]}]"#),
+            "Consent.provision.provision[0].type: a permit nested in a permit adds nothing; only deny exceptions are supported"
+        ),
+        (
+            Draft.consent(
+                provision:
+                    #""type": "deny", "action": [\#(Draft.access)], "purpose": [\#(Draft.treat)], "provision": [{"type": "permit"}]"#
+            ),
+            "Consent.provision.provision[0]: exceptions to a deny cannot be granted (a deny overrides every permit)"
+        ),
+        (
+            Draft.consent(
+                provision: Draft.permitBody + #", "provision": [{"type": "deny", "provision": [{"type": "permit"}]}]"#),
+            "Consent.provision.provision[0].provision: nesting deeper than one level is not supported"
+        ),
+        (
+            Draft.consent(provision: Draft.permitBody + #", "provision": [{"code": [\#(Draft.labs)]}]"#),
+            "Consent.provision.provision[0].type: required in a nested provision (deny)"
+        ),
+        (
+            Draft.consent(
+                provision: Draft.permitBody.replacing("[\(Draft.actor)]", with: "[\(Draft.actor), \(Draft.actor)]")),
+            "Consent.provision.actor[1]: one actor per provision (the grantee); state other grantees in their own consent"
+        ),
+        (
+            Draft.consent(provision: Draft.permitBody.replacing("\"access\"", with: "\"disclose\"")),
+            "Consent.provision.action[0]: action \"disclose\" is not supported (accepted: consentaction access, collect; grant-action read, write, audit-read, delegate)"
+        ),
+        (
+            Draft.consent(provision: Draft.permitBody.replacing("\"TREAT\"", with: "\"MARKT\"")),
+            "Consent.provision.purpose[0]: http://terminology.hl7.org/CodeSystem/v3-ActReason#MARKT is not a supported purpose (v3 PurposeOfUse TREAT, ETREAT, HRESCH, HPAYMT, HOPERAT, PATRQT)"
+        ),
+        (
+            Draft.consent(provision: Draft.permitBody.replacing(#", "purpose": [\#(Draft.treat)]"#, with: "")),
+            "Consent.provision.purpose: required: a consent must state its purposes of use (v3 PurposeOfUse TREAT, ETREAT, HRESCH, HPAYMT, HOPERAT, PATRQT)"
+        ),
+        (
+            Draft.consent(provision: Draft.permitBody + #", "period": {"start": "2026-02-30"}"#),
+            "Consent.provision.period.start: \"2026-02-30\" is not a FHIR dateTime"
+        ),
+        (
+            Draft.consent(provision: Draft.permitBody + #", "dataPeriod": {"start": "2026-03-01", "end": "2026-02"}"#),
+            "Consent.provision.dataPeriod: end must not be before start"
+        ),
+        (
+            Draft.consent(
+                provision: Draft.permitBody
+                    + #", "data": [{"meaning": "instance", "reference": {"reference": "Observation/1"}}]"#),
+            "Consent.provision.data: not supported: a grant covers categories of records, not listed resources"
+        ),
+        (
+            Draft.consent(
+                provision: Draft.permitBody.replacing(#""type": "permit", "actor": [\#(Draft.actor)], "#, with: "")),
+            "Consent.provision.actor: required for a permit: a permit to everyone cannot be granted"
+        ),
+        (
+            Draft.consent(
+                provision: Draft.permitBody.replacing(
+                    Draft.labs, with: #"{"coding": [{"system": "http://loinc.org", "code": "1234-5"}]}"#)),
+            "Consent.provision.code[0]: no coding names a data category (HealthLedger's data-category codes, or the LOINC and US Core codes in docs/FHIR.md)"
+        ),
+        (
+            Draft.consent(
+                provision: Draft.permitBody.replacing(
+                    #", "code": [\#(Draft.labs)]"#,
+                    with: #", "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Observation"}]"#)),
+            "Consent.provision.class[0]: Observation fits several categories (labs, imaging, vitals); name the category in provision.code"
+        ),
+        (
+            Draft.consent(provision: Draft.permitBody.replacing("IRCP", with: "CST")),
+            "Consent.provision.actor[0].role: must be http://terminology.hl7.org/CodeSystem/v3-ParticipationType#IRCP (information recipient) or PRCP, found http://terminology.hl7.org/CodeSystem/v3-ParticipationType#CST"
+        ),
+        (
+            Draft.consent(
+                provision: Draft.permitBody
+                    + #", "provision": [{"type": "deny", "code": [{"coding": [{"system": "https://healthledger.dev/fhir/CodeSystem/data-category", "code": "genomics"}]}]}]"#
+            ),
+            "Consent.provision.provision[0].code: genomics is not in the enclosing provision; a nested deny can only narrow it"
+        ),
+        (
+            Draft.consent(
+                provision: Draft.permitBody.replacing(#""type": "permit""#, with: #""type": "deny""#),
+                extra:
+                    #""policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]},"#
+            ),
+            "Consent.provision.type: \"deny\" contradicts Consent.policyRule OPTIN"
+        ),
     ])
     func badConsentsAreRefusedNamingTheElement(text: String, message: String) {
-        #expect(throws: RPCError(.invalidArgument, message)) { try ConsentMapping.grantProposals(from: Array(text.utf8)) }
+        #expect(throws: RPCError(.invalidArgument, message)) {
+            try ConsentMapping.grantProposals(from: Array(text.utf8))
+        }
     }
 }
 
@@ -268,13 +356,18 @@ enum Draft {
         {"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]},
          "reference": {"identifier": {"system": "https://healthledger.dev/fhir/sid/principal", "value": "\(ConsentFixture.clinician)"}}}
         """
-    static let access = #"{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentaction", "code": "access"}]}"#
+    static let access =
+        #"{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentaction", "code": "access"}]}"#
     static let treat = #"{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "TREAT"}"#
     static let labs = #"{"coding": [{"system": "http://loinc.org", "code": "30954-2"}]}"#
 
     /// A minimal importable Consent around `provision` (its members), with `extra` root members.
-    static func consent(provision: String, extra: String = "", status: String = "active", patient: String? = nil) -> String {
-        let patientMember = patient ?? #""patient": {"identifier": {"system": "https://healthledger.dev/fhir/sid/principal", "value": "\#(ConsentFixture.patient)"}},"#
+    static func consent(provision: String, extra: String = "", status: String = "active", patient: String? = nil)
+        -> String
+    {
+        let patientMember =
+            patient
+            ?? #""patient": {"identifier": {"system": "https://healthledger.dev/fhir/sid/principal", "value": "\#(ConsentFixture.patient)"}},"#
         return """
             {"resourceType": "Consent", "status": "\(status)",
              "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
@@ -283,7 +376,8 @@ enum Draft {
             """
     }
 
-    static let permitBody = #""type": "permit", "actor": [\#(actor)], "action": [\#(access)], "purpose": [\#(treat)], "code": [\#(labs)]"#
+    static let permitBody =
+        #""type": "permit", "actor": [\#(actor)], "action": [\#(access)], "purpose": [\#(treat)], "code": [\#(labs)]"#
 }
 
 /// A small deterministic generator (SplitMix64), so a failing case is the same on every run.

@@ -14,7 +14,8 @@ struct FHIRConsentCommandLineTests {
         return try String(contentsOf: url, encoding: .utf8)
     }
 
-    @Test("""
+    @Test(
+        """
         a patient imports a hand-drafted Consent (labs and vitals for treatment and operations, except vitals for \
         operations), signs it, and the clinician is allowed where it permits and refused where it does not
         """)
@@ -36,7 +37,8 @@ struct FHIRConsentCommandLineTests {
         try Data("{\"hba1c\": 5.4}".utf8).write(to: URL(fileURLWithPath: workspace.path + "/lab.json"))
         try Data("{\"pulse\": 61}".utf8).write(to: URL(fileURLWithPath: workspace.path + "/vitals.json"))
         let lab = try run(["write", "--identity", "patient.pem", "--category", "labs", "lab.json", "--json"]).json()
-        let vitals = try run(["write", "--identity", "patient.pem", "--category", "vitals", "vitals.json", "--json"]).json()
+        let vitals = try run(["write", "--identity", "patient.pem", "--category", "vitals", "vitals.json", "--json"])
+            .json()
         let labID = try #require(lab["record_id"] as? String)
         let vitalsID = try #require(vitals["record_id"] as? String)
 
@@ -48,13 +50,15 @@ struct FHIRConsentCommandLineTests {
         #expect(run(["grants", "--identity", "patient.pem", "--given"]).stderr.contains("no grants"))
 
         let stranger = run(["grant", "--from-fhir", "consent.json", "--identity", "clinician.pem"])
-        #expect(stranger.status == 2 && stranger.isOneLineError && stranger.stderr.contains("the consent is for patient"))
+        #expect(
+            stranger.status == 2 && stranger.isOneLineError && stranger.stderr.contains("the consent is for patient"))
 
         let imported = run(["grant", "--from-fhir", "consent.json", "--identity", "patient.pem", "--json"])
         #expect(imported.status == 0, "\(imported.stderr)")
         let grants = try imported.jsonLines()
         #expect(grants.map { $0["effect"] as? String } == ["deny", "permit"])
-        #expect(grants[0]["categories"] as? [String] == ["vitals"] && grants[0]["purposes"] as? [String] == ["operations"])
+        #expect(
+            grants[0]["categories"] as? [String] == ["vitals"] && grants[0]["purposes"] as? [String] == ["operations"])
         #expect(grants[1]["categories"] as? [String] == ["labs", "vitals"])
         #expect(grants[1]["purposes"] as? [String] == ["treatment", "operations"])
         #expect(grants.allSatisfy { ($0["grant_id"] as? String)?.count == 64 && $0["grantee"] as? String == clinician })
@@ -70,9 +74,12 @@ struct FHIRConsentCommandLineTests {
         let labsForTreatment = query("labs", for: "treatment")
         #expect(labsForTreatment.status == 0 && labsForTreatment.stdout.contains(labID), "\(labsForTreatment.stderr)")
         let vitalsForTreatment = query("vitals", for: "treatment")
-        #expect(vitalsForTreatment.status == 0 && vitalsForTreatment.stdout.contains(vitalsID), "\(vitalsForTreatment.stderr)")
+        #expect(
+            vitalsForTreatment.status == 0 && vitalsForTreatment.stdout.contains(vitalsID),
+            "\(vitalsForTreatment.stderr)")
         let labsForOperations = query("labs", for: "operations")
-        #expect(labsForOperations.status == 0 && labsForOperations.stdout.contains(labID), "\(labsForOperations.stderr)")
+        #expect(
+            labsForOperations.status == 0 && labsForOperations.stdout.contains(labID), "\(labsForOperations.stderr)")
 
         let vitalsForOperations = query("vitals", for: "operations")
         #expect(vitalsForOperations.status == 2 && vitalsForOperations.isOneLineError, "\(vitalsForOperations.stderr)")
@@ -96,7 +103,8 @@ struct FHIRConsentCommandLineTests {
 
         let refused = run(["grant", "--from-fhir", "consent.json", "--dry-run"])
         #expect(refused.status == 5 && refused.isOneLineError, "\(refused.stderr)")
-        #expect(refused.stderr.contains("consent.json: Consent.provision.action[0]: action \"disclose\" is not supported"))
+        #expect(
+            refused.stderr.contains("consent.json: Consent.provision.action[0]: action \"disclose\" is not supported"))
         let missing = run(["grant", "--from-fhir", "absent.json", "--dry-run"])
         #expect(missing.status == 3 && missing.isOneLineError)
         let mixed = run(["grant", "--from-fhir", "consent.json", "--categories", "labs"])
