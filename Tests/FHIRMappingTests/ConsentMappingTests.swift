@@ -342,6 +342,22 @@ struct ConsentMappingTests {
             ),
             "Consent.provision.type: \"deny\" contradicts Consent.policyRule OPTIN"
         ),
+        (
+            Draft.consent(
+                provision: Draft.permitBody
+                    + #", "period": {"end": "2026-12-31"}, "provision": [{"type": "deny", "period": {"end": "2027"}}]"#),
+            "Consent.provision.provision[0].period.end: after the enclosing provision's period"
+        ),
+        (
+            Draft.consent(
+                provision: Draft.permitBody,
+                extra: #""sourceReference": {"reference": "DocumentReference/scan-1"},"#),
+            "Consent.sourceReference: only a delegation grant can be the source: a Reference(Consent) by identifier in https://healthledger.dev/fhir/sid/grant"
+        ),
+        (
+            Draft.consent(provision: Draft.permitBody.replacing(#""action": [\#(Draft.access)], "#, with: "")),
+            "Consent.provision.action: required: say what is permitted or denied (consentaction access, collect)"
+        ),
     ])
     func badConsentsAreRefusedNamingTheElement(text: String, message: String) {
         #expect(throws: RPCError(.invalidArgument, message)) {
