@@ -103,7 +103,7 @@ let package = Package(
             name: "LedgerNode",
             dependencies: [
                 "DashboardAssets", "LedgerDomain", "LedgerStorage", "LedgerCrypto", "MerkleLog", "AccessPolicy", "CMalloc",
-                "HealthLedgerProtos",
+                "HealthLedgerProtos", "FHIRMapping",
                 "ProtobufWire", "RPCCore", "HTTP2Transport", "GRPCStandardServices", "GRPCObservability", "GRPCProtos",
                 "GRPCStatusDetails",
                 .product(name: "Logging", package: "swift-log"),
@@ -214,6 +214,7 @@ let package = Package(
             dependencies: [
                 "LedgerNode", "LedgerDomain", "LedgerStorage", "LedgerCrypto", "HealthLedgerProtos", "ProtobufWire",
                 "RPCCore", "HTTP2Transport", "HealthLedgerClient", "MerkleLog", "GRPCProtos", "GRPCStatusDetails",
+                "FHIRMapping",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(

@@ -925,6 +925,149 @@ public struct Healthledger_V1_AuditStreamResponse: ProtoMessage {
     }
 }
 
+/// Request of Ledger.ExportFhirBundle.
+public struct Healthledger_V1_ExportFhirBundleRequest: ProtoMessage {
+    public static let protoMessageName = "healthledger.v1.ExportFhirBundleRequest"
+
+    /// Principal id of the patient whose data to export (41 characters); must
+    /// be the caller (PERMISSION_DENIED otherwise).
+    public var patient: String = ""
+
+    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
+    public var unknownFields = UnknownFields()
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Writes the fields that are set, in field-number order, then the unknown fields.
+    public func encodeFields(to writer: inout ProtoWriter) {
+        if !patient.isEmpty { writer.writeString(patient, field: 1) }
+        writer.writeUnknown(unknownFields)
+    }
+
+    /// Reads fields until the end of the message, merging them into this one.
+    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1: patient = try reader.readString(tag, field: "healthledger.v1.ExportFhirBundleRequest.patient")
+            default: try reader.skipField(tag, into: &unknownFields)
+            }
+        }
+    }
+}
+
+/// Opens an ExportFhirBundle response stream: the export was allowed and its
+/// audit events are committed.
+public struct Healthledger_V1_ExportFhirBundleStarted: ProtoMessage {
+    public static let protoMessageName = "healthledger.v1.ExportFhirBundleStarted"
+
+    /// Records in the Bundle (each as its own FHIR resource when it was written
+    /// as application/fhir+json, else as a DocumentReference).
+    public var recordCount: UInt64 = 0
+
+    /// Consent entries in the Bundle (one per grant of the patient).
+    public var consentCount: UInt64 = 0
+
+    /// AuditEvent entries in the Bundle: every audit event of the patient up to
+    /// and including this export's own.
+    public var auditEventCount: UInt64 = 0
+
+    /// The committed audit events of this export, in sequence order, each with
+    /// its ledger entry and EntryProof: one per 10,000 records released (an
+    /// audit event lists at most 10,000), at least one.
+    public var auditEvents: [Healthledger_V1_LoggedAuditEvent] = []
+
+    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
+    public var unknownFields = UnknownFields()
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Writes the fields that are set, in field-number order, then the unknown fields.
+    public func encodeFields(to writer: inout ProtoWriter) {
+        if recordCount != 0 { writer.writeUInt64(recordCount, field: 1) }
+        if consentCount != 0 { writer.writeUInt64(consentCount, field: 2) }
+        if auditEventCount != 0 { writer.writeUInt64(auditEventCount, field: 3) }
+        for element in auditEvents { writer.writeMessage(element, field: 4) }
+        writer.writeUnknown(unknownFields)
+    }
+
+    /// Reads fields until the end of the message, merging them into this one.
+    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1:
+                recordCount = try reader.readUInt64(tag, field: "healthledger.v1.ExportFhirBundleStarted.record_count")
+            case 2:
+                consentCount = try reader.readUInt64(
+                    tag, field: "healthledger.v1.ExportFhirBundleStarted.consent_count"
+                )
+            case 3:
+                auditEventCount = try reader.readUInt64(
+                    tag, field: "healthledger.v1.ExportFhirBundleStarted.audit_event_count"
+                )
+            case 4:
+                try reader.readRepeatedMessage(
+                    tag, into: &auditEvents, field: "healthledger.v1.ExportFhirBundleStarted.audit_events"
+                )
+            default: try reader.skipField(tag, into: &unknownFields)
+            }
+        }
+    }
+}
+
+/// One message of Ledger.ExportFhirBundle's response stream.
+public struct Healthledger_V1_ExportFhirBundleResponse: ProtoMessage {
+    public static let protoMessageName = "healthledger.v1.ExportFhirBundleResponse"
+
+    /// What this message carries; exactly one is set.
+    public var part: Part? = nil
+
+    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
+    public var unknownFields = UnknownFields()
+
+    /// The fields of oneof `part`; at most one is set.
+    public enum Part: Hashable, Sendable {
+        /// First message only.
+        case started(Healthledger_V1_ExportFhirBundleStarted)
+
+        /// The next piece of the Bundle's UTF-8 JSON text, 1 to 1,048,576 bytes;
+        /// the pieces in order are the whole Bundle.
+        case bundleChunk([UInt8])
+    }
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Writes the fields that are set, in field-number order, then the unknown fields.
+    public func encodeFields(to writer: inout ProtoWriter) {
+        switch part {
+        case .started(let value)?: writer.writeMessage(value, field: 1)
+        case .bundleChunk(let value)?: writer.writeBytes(value, field: 2)
+        case nil: break
+        }
+        writer.writeUnknown(unknownFields)
+    }
+
+    /// Reads fields until the end of the message, merging them into this one.
+    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1:
+                var value = Healthledger_V1_ExportFhirBundleStarted()
+                if case .started(let current)? = part { value = current }
+                try reader.readMessage(tag, into: &value, field: "healthledger.v1.ExportFhirBundleResponse.started")
+                part = .started(value)
+            case 2:
+                part = .bundleChunk(
+                    try reader.readBytes(tag, field: "healthledger.v1.ExportFhirBundleResponse.bundle_chunk")
+                )
+            default: try reader.skipField(tag, into: &unknownFields)
+            }
+        }
+    }
+}
+
 /// Request of Ledger.RotateKey.
 public struct Healthledger_V1_RotateKeyRequest: ProtoMessage {
     public static let protoMessageName = "healthledger.v1.RotateKeyRequest"
@@ -2024,6 +2167,22 @@ public protocol Healthledger_V1_LedgerService: Sendable {
         responses: ResponseWriter<Healthledger_V1_ResearchFeedResponse>,
         context: ServerContext
     ) async throws
+
+    /// Exports all of a patient's data as one FHIR R4 Bundle (type collection):
+    /// every record, every grant as a Consent and every audit event as an
+    /// AuditEvent; the patient's own copy (GDPR Article 15, HIPAA right of
+    /// access). Only the patient, in a session, for their own data; anyone else
+    /// gets PERMISSION_DENIED (and the attempt is audited). Audited before
+    /// release like a Query: the export's audit events are committed before the
+    /// first byte is sent. The stream is one ExportFhirBundleStarted, then the
+    /// Bundle's UTF-8 JSON text in pieces (see ExportFhirBundleResponse); see
+    /// docs/FHIR.md for what the Bundle holds. Needs a session.
+    /// Server-streaming.
+    func exportFhirBundle(
+        request: Healthledger_V1_ExportFhirBundleRequest,
+        responses: ResponseWriter<Healthledger_V1_ExportFhirBundleResponse>,
+        context: ServerContext
+    ) async throws
 }
 
 /// The methods of `healthledger.v1.Ledger`, as RPC descriptors.
@@ -2115,6 +2274,11 @@ public enum Healthledger_V1_LedgerMethods {
         service: "healthledger.v1.Ledger", method: "ResearchFeed", kind: .serverStreaming
     )
 
+    /// `healthledger.v1.Ledger/ExportFhirBundle`.
+    public static let exportFhirBundle = MethodDescriptor(
+        service: "healthledger.v1.Ledger", method: "ExportFhirBundle", kind: .serverStreaming
+    )
+
     /// Every method, in declaration order.
     public static let all: [MethodDescriptor] = [
         createSessionChallenge,
@@ -2136,6 +2300,7 @@ public enum Healthledger_V1_LedgerMethods {
         getInclusionProof,
         getConsistencyProof,
         researchFeed,
+        exportFhirBundle,
     ]
 }
 
@@ -2201,6 +2366,9 @@ extension Healthledger_V1_LedgerService {
                 },
                 .serverStreaming(Healthledger_V1_LedgerMethods.researchFeed) { request, responses, context in
                     try await self.researchFeed(request: request, responses: responses, context: context)
+                },
+                .serverStreaming(Healthledger_V1_LedgerMethods.exportFhirBundle) { request, responses, context in
+                    try await self.exportFhirBundle(request: request, responses: responses, context: context)
                 },
             ]
         )
@@ -2380,6 +2548,22 @@ public struct Healthledger_V1_LedgerClient<Transport: ClientTransport>: Sendable
     ) async throws -> ResponseStream<Healthledger_V1_ResearchFeedResponse> {
         try await transport.serverStreaming(Healthledger_V1_LedgerMethods.researchFeed, request, options: options)
     }
+
+    /// Exports all of a patient's data as one FHIR R4 Bundle (type collection):
+    /// every record, every grant as a Consent and every audit event as an
+    /// AuditEvent; the patient's own copy (GDPR Article 15, HIPAA right of
+    /// access). Only the patient, in a session, for their own data; anyone else
+    /// gets PERMISSION_DENIED (and the attempt is audited). Audited before
+    /// release like a Query: the export's audit events are committed before the
+    /// first byte is sent. The stream is one ExportFhirBundleStarted, then the
+    /// Bundle's UTF-8 JSON text in pieces (see ExportFhirBundleResponse); see
+    /// docs/FHIR.md for what the Bundle holds. Needs a session.
+    /// Server-streaming.
+    public func exportFhirBundle(
+        _ request: Healthledger_V1_ExportFhirBundleRequest, options: CallOptions = CallOptions()
+    ) async throws -> ResponseStream<Healthledger_V1_ExportFhirBundleResponse> {
+        try await transport.serverStreaming(Healthledger_V1_LedgerMethods.exportFhirBundle, request, options: options)
+    }
 }
 
 /// `healthledger/v1/ledger_service.proto`: its descriptor for server reflection and type registries.
@@ -2433,75 +2617,82 @@ public enum HealthledgerV1LedgerServiceProtoFile {
             cxgJIAEoCFINaW5jbHVkZVByb29mc0IPCg1fZnJvbV91bml4X21zQhAKDl91bnRpbF91bml4X21zIjsKFEF1ZGl0UmVwbGF5Q29t\
             cGxldGVkEiMKDWhlYWRfc2VxdWVuY2UYASABKARSDGhlYWRTZXF1ZW5jZSKsAQoTQXVkaXRTdHJlYW1SZXNwb25zZRI5CgVldmVu\
             dBgBIAEoCzIhLmhlYWx0aGxlZGdlci52MS5Mb2dnZWRBdWRpdEV2ZW50SABSBWV2ZW50ElIKEHJlcGxheV9jb21wbGV0ZWQYAiAB\
-            KAsyJS5oZWFsdGhsZWRnZXIudjEuQXVkaXRSZXBsYXlDb21wbGV0ZWRIAFIPcmVwbGF5Q29tcGxldGVkQgYKBGl0ZW0iWAoQUm90\
-            YXRlS2V5UmVxdWVzdBJECgt0cmFuc2FjdGlvbhgBIAEoCzIiLmhlYWx0aGxlZGdlci52MS5TaWduZWRUcmFuc2FjdGlvblILdHJh\
-            bnNhY3Rpb24icAoRUm90YXRlS2V5UmVzcG9uc2USHAoKbmV3X2tleV9pZBgBIAEoCVIIbmV3S2V5SWQSPQoHcmVjZWlwdBgCIAEo\
-            CzIjLmhlYWx0aGxlZGdlci52MS5UcmFuc2FjdGlvblJlY2VpcHRSB3JlY2VpcHQiVAoMRXJhc2VSZXF1ZXN0EkQKC3RyYW5zYWN0\
-            aW9uGAEgASgLMiIuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZFRyYW5zYWN0aW9uUgt0cmFuc2FjdGlvbiJ+Cg1FcmFzZVJlc3BvbnNl\
-            Ei4KE2VyYXNlZF9yZWNvcmRfY291bnQYASABKARSEWVyYXNlZFJlY29yZENvdW50Ej0KB3JlY2VpcHQYAiABKAsyIy5oZWFsdGhs\
-            ZWRnZXIudjEuVHJhbnNhY3Rpb25SZWNlaXB0UgdyZWNlaXB0ImIKGk9wZW5FbWVyZ2VuY3lBY2Nlc3NSZXF1ZXN0EkQKC3RyYW5z\
-            YWN0aW9uGAEgASgLMiIuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZFRyYW5zYWN0aW9uUgt0cmFuc2FjdGlvbiK5AQobT3BlbkVtZXJn\
-            ZW5jeUFjY2Vzc1Jlc3BvbnNlEi4KE2VtZXJnZW5jeV9hY2Nlc3NfaWQYASABKAlSEWVtZXJnZW5jeUFjY2Vzc0lkEisKEmV4cGly\
-            ZXNfYXRfdW5peF9tcxgCIAEoA1IPZXhwaXJlc0F0VW5peE1zEj0KB3JlY2VpcHQYAyABKAsyIy5oZWFsdGhsZWRnZXIudjEuVHJh\
-            bnNhY3Rpb25SZWNlaXB0UgdyZWNlaXB0Iq4BChFMaXN0R3JhbnRzUmVxdWVzdBIYCgdwYXRpZW50GAEgASgJUgdwYXRpZW50EhgK\
-            B2dyYW50ZWUYAiABKAlSB2dyYW50ZWUSKQoQaW5jbHVkZV9pbmFjdGl2ZRgDIAEoCFIPaW5jbHVkZUluYWN0aXZlEhsKCXBhZ2Vf\
-            c2l6ZRgEIAEoBVIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgFIAEoCVIJcGFnZVRva2VuInIKEkxpc3RHcmFudHNSZXNwb25zZRI0\
-            CgZncmFudHMYASADKAsyHC5oZWFsdGhsZWRnZXIudjEuR3JhbnRSZWNvcmRSBmdyYW50cxImCg9uZXh0X3BhZ2VfdG9rZW4YAiAB\
-            KAlSDW5leHRQYWdlVG9rZW4iOAoTR2V0UHJpbmNpcGFsUmVxdWVzdBIhCgxwcmluY2lwYWxfaWQYASABKAlSC3ByaW5jaXBhbElk\
-            IlAKFEdldFByaW5jaXBhbFJlc3BvbnNlEjgKCXByaW5jaXBhbBgBIAEoCzIaLmhlYWx0aGxlZGdlci52MS5QcmluY2lwYWxSCXBy\
-            aW5jaXBhbCIVChNHZXRDaGFpbkhlYWRSZXF1ZXN0IscCChRHZXRDaGFpbkhlYWRSZXNwb25zZRIZCghjaGFpbl9pZBgBIAEoCVIH\
-            Y2hhaW5JZBI2CgRoZWFkGAIgASgLMiIuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZEJsb2NrSGVhZGVyUgRoZWFkEkEKCmNoZWNrcG9p\
-            bnQYAyABKAsyIS5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQ2hlY2twb2ludFIKY2hlY2twb2ludBI1Cglub2RlX2tleXMYBCADKAsy\
-            GC5oZWFsdGhsZWRnZXIudjEuTm9kZUtleVIIbm9kZUtleXMSLQoTc2VydmVyX3RpbWVfdW5peF9tcxgFIAEoA1IQc2VydmVyVGlt\
-            ZVVuaXhNcxIWCgZoZWlnaHQYBiABKARSBmhlaWdodBIbCgl0cmVlX3NpemUYByABKARSCHRyZWVTaXplIoABChBHZXRCbG9ja3NS\
-            ZXF1ZXN0EiEKDHN0YXJ0X2hlaWdodBgBIAEoBFILc3RhcnRIZWlnaHQSIgoKZW5kX2hlaWdodBgCIAEoBEgAUgllbmRIZWlnaHSI\
-            AQESFgoGZm9sbG93GAMgASgIUgZmb2xsb3dCDQoLX2VuZF9oZWlnaHQiTQoRR2V0QmxvY2tzUmVzcG9uc2USOAoFYmxvY2sYASAB\
-            KAsyIi5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQmxvY2tIZWFkZXJSBWJsb2NrIkYKFEdldENoZWNrcG9pbnRSZXF1ZXN0EiAKCXRy\
-            ZWVfc2l6ZRgBIAEoBEgAUgh0cmVlU2l6ZYgBAUIMCgpfdHJlZV9zaXplIloKFUdldENoZWNrcG9pbnRSZXNwb25zZRJBCgpjaGVj\
-            a3BvaW50GAEgASgLMiEuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZENoZWNrcG9pbnRSCmNoZWNrcG9pbnQiaQoYR2V0SW5jbHVzaW9u\
-            UHJvb2ZSZXF1ZXN0Eh0KCmxlYWZfaW5kZXgYASABKARSCWxlYWZJbmRleBIgCgl0cmVlX3NpemUYAiABKARIAFIIdHJlZVNpemWI\
-            AQFCDAoKX3RyZWVfc2l6ZSKVAQoZR2V0SW5jbHVzaW9uUHJvb2ZSZXNwb25zZRI1CgVwcm9vZhgBIAEoCzIfLmhlYWx0aGxlZGdl\
-            ci52MS5JbmNsdXNpb25Qcm9vZlIFcHJvb2YSQQoKY2hlY2twb2ludBgCIAEoCzIhLmhlYWx0aGxlZGdlci52MS5TaWduZWRDaGVj\
-            a3BvaW50UgpjaGVja3BvaW50IogBChpHZXRDb25zaXN0ZW5jeVByb29mUmVxdWVzdBImCg9maXJzdF90cmVlX3NpemUYASABKARS\
-            DWZpcnN0VHJlZVNpemUSLQoQc2Vjb25kX3RyZWVfc2l6ZRgCIAEoBEgAUg5zZWNvbmRUcmVlU2l6ZYgBAUITChFfc2Vjb25kX3Ry\
-            ZWVfc2l6ZSL0AQobR2V0Q29uc2lzdGVuY3lQcm9vZlJlc3BvbnNlEjcKBXByb29mGAEgASgLMiEuaGVhbHRobGVkZ2VyLnYxLkNv\
-            bnNpc3RlbmN5UHJvb2ZSBXByb29mEkwKEGZpcnN0X2NoZWNrcG9pbnQYAiABKAsyIS5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQ2hl\
-            Y2twb2ludFIPZmlyc3RDaGVja3BvaW50Ek4KEXNlY29uZF9jaGVja3BvaW50GAMgASgLMiEuaGVhbHRobGVkZ2VyLnYxLlNpZ25l\
-            ZENoZWNrcG9pbnRSEHNlY29uZENoZWNrcG9pbnQiVAoTUmVzZWFyY2hGZWVkUmVxdWVzdBIlCg5zdGFydF9zZXF1ZW5jZRgBIAEo\
-            BFINc3RhcnRTZXF1ZW5jZRIWCgZmb2xsb3cYAiABKAhSBmZvbGxvdyKDBAoNUmVzZWFyY2hFdmVudBIaCghzZXF1ZW5jZRgBIAEo\
-            BFIIc2VxdWVuY2USIAoMdGltZV91bml4X21zGAIgASgDUgp0aW1lVW5peE1zEicKD2FjdG9yX3BzZXVkb255bRgDIAEoCVIOYWN0\
-            b3JQc2V1ZG9ueW0SKwoRcGF0aWVudF9wc2V1ZG9ueW0YBCABKAlSEHBhdGllbnRQc2V1ZG9ueW0SLwoGYWN0aW9uGAUgASgOMhcu\
-            aGVhbHRobGVkZ2VyLnYxLkFjdGlvblIGYWN0aW9uEj0KCmNhdGVnb3JpZXMYBiADKA4yHS5oZWFsdGhsZWRnZXIudjEuRGF0YUNh\
-            dGVnb3J5UgpjYXRlZ29yaWVzEjIKB3B1cnBvc2UYByABKA4yGC5oZWFsdGhsZWRnZXIudjEuUHVycG9zZVIHcHVycG9zZRIyCgdv\
-            dXRjb21lGAggASgOMhguaGVhbHRobGVkZ2VyLnYxLk91dGNvbWVSB291dGNvbWUSNAoFYmFzaXMYCSABKA4yHi5oZWFsdGhsZWRn\
-            ZXIudjEuRGVjaXNpb25CYXNpc1IFYmFzaXMSHAoJZW1lcmdlbmN5GAogASgIUgllbWVyZ2VuY3kSMgoVcmVsZWFzZWRfcmVjb3Jk\
-            X2NvdW50GAsgASgNUhNyZWxlYXNlZFJlY29yZENvdW50IqoBChRSZXNlYXJjaEZlZWRSZXNwb25zZRI2CgVldmVudBgBIAEoCzIe\
-            LmhlYWx0aGxlZGdlci52MS5SZXNlYXJjaEV2ZW50SABSBWV2ZW50ElIKEHJlcGxheV9jb21wbGV0ZWQYAiABKAsyJS5oZWFsdGhs\
-            ZWRnZXIudjEuQXVkaXRSZXBsYXlDb21wbGV0ZWRIAFIPcmVwbGF5Q29tcGxldGVkQgYKBGl0ZW0y2A0KBkxlZGdlchJ5ChZDcmVh\
-            dGVTZXNzaW9uQ2hhbGxlbmdlEi4uaGVhbHRobGVkZ2VyLnYxLkNyZWF0ZVNlc3Npb25DaGFsbGVuZ2VSZXF1ZXN0Gi8uaGVhbHRo\
-            bGVkZ2VyLnYxLkNyZWF0ZVNlc3Npb25DaGFsbGVuZ2VSZXNwb25zZRJeCg1DcmVhdGVTZXNzaW9uEiUuaGVhbHRobGVkZ2VyLnYx\
-            LkNyZWF0ZVNlc3Npb25SZXF1ZXN0GiYuaGVhbHRobGVkZ2VyLnYxLkNyZWF0ZVNlc3Npb25SZXNwb25zZRJeCg1EZWxldGVTZXNz\
-            aW9uEiUuaGVhbHRobGVkZ2VyLnYxLkRlbGV0ZVNlc3Npb25SZXF1ZXN0GiYuaGVhbHRobGVkZ2VyLnYxLkRlbGV0ZVNlc3Npb25S\
-            ZXNwb25zZRJGCgVHcmFudBIdLmhlYWx0aGxlZGdlci52MS5HcmFudFJlcXVlc3QaHi5oZWFsdGhsZWRnZXIudjEuR3JhbnRSZXNw\
-            b25zZRJJCgZSZXZva2USHi5oZWFsdGhsZWRnZXIudjEuUmV2b2tlUmVxdWVzdBofLmhlYWx0aGxlZGdlci52MS5SZXZva2VSZXNw\
-            b25zZRJICgVXcml0ZRIdLmhlYWx0aGxlZGdlci52MS5Xcml0ZVJlcXVlc3QaHi5oZWFsdGhsZWRnZXIudjEuV3JpdGVSZXNwb25z\
-            ZSgBEkgKBVF1ZXJ5Eh0uaGVhbHRobGVkZ2VyLnYxLlF1ZXJ5UmVxdWVzdBoeLmhlYWx0aGxlZGdlci52MS5RdWVyeVJlc3BvbnNl\
-            MAESWgoLQXVkaXRTdHJlYW0SIy5oZWFsdGhsZWRnZXIudjEuQXVkaXRTdHJlYW1SZXF1ZXN0GiQuaGVhbHRobGVkZ2VyLnYxLkF1\
-            ZGl0U3RyZWFtUmVzcG9uc2UwARJSCglSb3RhdGVLZXkSIS5oZWFsdGhsZWRnZXIudjEuUm90YXRlS2V5UmVxdWVzdBoiLmhlYWx0\
-            aGxlZGdlci52MS5Sb3RhdGVLZXlSZXNwb25zZRJGCgVFcmFzZRIdLmhlYWx0aGxlZGdlci52MS5FcmFzZVJlcXVlc3QaHi5oZWFs\
-            dGhsZWRnZXIudjEuRXJhc2VSZXNwb25zZRJwChNPcGVuRW1lcmdlbmN5QWNjZXNzEisuaGVhbHRobGVkZ2VyLnYxLk9wZW5FbWVy\
-            Z2VuY3lBY2Nlc3NSZXF1ZXN0GiwuaGVhbHRobGVkZ2VyLnYxLk9wZW5FbWVyZ2VuY3lBY2Nlc3NSZXNwb25zZRJVCgpMaXN0R3Jh\
-            bnRzEiIuaGVhbHRobGVkZ2VyLnYxLkxpc3RHcmFudHNSZXF1ZXN0GiMuaGVhbHRobGVkZ2VyLnYxLkxpc3RHcmFudHNSZXNwb25z\
-            ZRJbCgxHZXRQcmluY2lwYWwSJC5oZWFsdGhsZWRnZXIudjEuR2V0UHJpbmNpcGFsUmVxdWVzdBolLmhlYWx0aGxlZGdlci52MS5H\
-            ZXRQcmluY2lwYWxSZXNwb25zZRJbCgxHZXRDaGFpbkhlYWQSJC5oZWFsdGhsZWRnZXIudjEuR2V0Q2hhaW5IZWFkUmVxdWVzdBol\
-            LmhlYWx0aGxlZGdlci52MS5HZXRDaGFpbkhlYWRSZXNwb25zZRJUCglHZXRCbG9ja3MSIS5oZWFsdGhsZWRnZXIudjEuR2V0Qmxv\
-            Y2tzUmVxdWVzdBoiLmhlYWx0aGxlZGdlci52MS5HZXRCbG9ja3NSZXNwb25zZTABEl4KDUdldENoZWNrcG9pbnQSJS5oZWFsdGhs\
-            ZWRnZXIudjEuR2V0Q2hlY2twb2ludFJlcXVlc3QaJi5oZWFsdGhsZWRnZXIudjEuR2V0Q2hlY2twb2ludFJlc3BvbnNlEmoKEUdl\
-            dEluY2x1c2lvblByb29mEikuaGVhbHRobGVkZ2VyLnYxLkdldEluY2x1c2lvblByb29mUmVxdWVzdBoqLmhlYWx0aGxlZGdlci52\
-            MS5HZXRJbmNsdXNpb25Qcm9vZlJlc3BvbnNlEnAKE0dldENvbnNpc3RlbmN5UHJvb2YSKy5oZWFsdGhsZWRnZXIudjEuR2V0Q29u\
-            c2lzdGVuY3lQcm9vZlJlcXVlc3QaLC5oZWFsdGhsZWRnZXIudjEuR2V0Q29uc2lzdGVuY3lQcm9vZlJlc3BvbnNlEl0KDFJlc2Vh\
-            cmNoRmVlZBIkLmhlYWx0aGxlZGdlci52MS5SZXNlYXJjaEZlZWRSZXF1ZXN0GiUuaGVhbHRobGVkZ2VyLnYxLlJlc2VhcmNoRmVl\
-            ZFJlc3BvbnNlMAFiBnByb3RvMw==
+            KAsyJS5oZWFsdGhsZWRnZXIudjEuQXVkaXRSZXBsYXlDb21wbGV0ZWRIAFIPcmVwbGF5Q29tcGxldGVkQgYKBGl0ZW0iMwoXRXhw\
+            b3J0RmhpckJ1bmRsZVJlcXVlc3QSGAoHcGF0aWVudBgBIAEoCVIHcGF0aWVudCLTAQoXRXhwb3J0RmhpckJ1bmRsZVN0YXJ0ZWQS\
+            IQoMcmVjb3JkX2NvdW50GAEgASgEUgtyZWNvcmRDb3VudBIjCg1jb25zZW50X2NvdW50GAIgASgEUgxjb25zZW50Q291bnQSKgoR\
+            YXVkaXRfZXZlbnRfY291bnQYAyABKARSD2F1ZGl0RXZlbnRDb3VudBJECgxhdWRpdF9ldmVudHMYBCADKAsyIS5oZWFsdGhsZWRn\
+            ZXIudjEuTG9nZ2VkQXVkaXRFdmVudFILYXVkaXRFdmVudHMijQEKGEV4cG9ydEZoaXJCdW5kbGVSZXNwb25zZRJECgdzdGFydGVk\
+            GAEgASgLMiguaGVhbHRobGVkZ2VyLnYxLkV4cG9ydEZoaXJCdW5kbGVTdGFydGVkSABSB3N0YXJ0ZWQSIwoMYnVuZGxlX2NodW5r\
+            GAIgASgMSABSC2J1bmRsZUNodW5rQgYKBHBhcnQiWAoQUm90YXRlS2V5UmVxdWVzdBJECgt0cmFuc2FjdGlvbhgBIAEoCzIiLmhl\
+            YWx0aGxlZGdlci52MS5TaWduZWRUcmFuc2FjdGlvblILdHJhbnNhY3Rpb24icAoRUm90YXRlS2V5UmVzcG9uc2USHAoKbmV3X2tl\
+            eV9pZBgBIAEoCVIIbmV3S2V5SWQSPQoHcmVjZWlwdBgCIAEoCzIjLmhlYWx0aGxlZGdlci52MS5UcmFuc2FjdGlvblJlY2VpcHRS\
+            B3JlY2VpcHQiVAoMRXJhc2VSZXF1ZXN0EkQKC3RyYW5zYWN0aW9uGAEgASgLMiIuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZFRyYW5z\
+            YWN0aW9uUgt0cmFuc2FjdGlvbiJ+Cg1FcmFzZVJlc3BvbnNlEi4KE2VyYXNlZF9yZWNvcmRfY291bnQYASABKARSEWVyYXNlZFJl\
+            Y29yZENvdW50Ej0KB3JlY2VpcHQYAiABKAsyIy5oZWFsdGhsZWRnZXIudjEuVHJhbnNhY3Rpb25SZWNlaXB0UgdyZWNlaXB0ImIK\
+            Gk9wZW5FbWVyZ2VuY3lBY2Nlc3NSZXF1ZXN0EkQKC3RyYW5zYWN0aW9uGAEgASgLMiIuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZFRy\
+            YW5zYWN0aW9uUgt0cmFuc2FjdGlvbiK5AQobT3BlbkVtZXJnZW5jeUFjY2Vzc1Jlc3BvbnNlEi4KE2VtZXJnZW5jeV9hY2Nlc3Nf\
+            aWQYASABKAlSEWVtZXJnZW5jeUFjY2Vzc0lkEisKEmV4cGlyZXNfYXRfdW5peF9tcxgCIAEoA1IPZXhwaXJlc0F0VW5peE1zEj0K\
+            B3JlY2VpcHQYAyABKAsyIy5oZWFsdGhsZWRnZXIudjEuVHJhbnNhY3Rpb25SZWNlaXB0UgdyZWNlaXB0Iq4BChFMaXN0R3JhbnRz\
+            UmVxdWVzdBIYCgdwYXRpZW50GAEgASgJUgdwYXRpZW50EhgKB2dyYW50ZWUYAiABKAlSB2dyYW50ZWUSKQoQaW5jbHVkZV9pbmFj\
+            dGl2ZRgDIAEoCFIPaW5jbHVkZUluYWN0aXZlEhsKCXBhZ2Vfc2l6ZRgEIAEoBVIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgFIAEo\
+            CVIJcGFnZVRva2VuInIKEkxpc3RHcmFudHNSZXNwb25zZRI0CgZncmFudHMYASADKAsyHC5oZWFsdGhsZWRnZXIudjEuR3JhbnRS\
+            ZWNvcmRSBmdyYW50cxImCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAlSDW5leHRQYWdlVG9rZW4iOAoTR2V0UHJpbmNpcGFsUmVxdWVz\
+            dBIhCgxwcmluY2lwYWxfaWQYASABKAlSC3ByaW5jaXBhbElkIlAKFEdldFByaW5jaXBhbFJlc3BvbnNlEjgKCXByaW5jaXBhbBgB\
+            IAEoCzIaLmhlYWx0aGxlZGdlci52MS5QcmluY2lwYWxSCXByaW5jaXBhbCIVChNHZXRDaGFpbkhlYWRSZXF1ZXN0IscCChRHZXRD\
+            aGFpbkhlYWRSZXNwb25zZRIZCghjaGFpbl9pZBgBIAEoCVIHY2hhaW5JZBI2CgRoZWFkGAIgASgLMiIuaGVhbHRobGVkZ2VyLnYx\
+            LlNpZ25lZEJsb2NrSGVhZGVyUgRoZWFkEkEKCmNoZWNrcG9pbnQYAyABKAsyIS5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQ2hlY2tw\
+            b2ludFIKY2hlY2twb2ludBI1Cglub2RlX2tleXMYBCADKAsyGC5oZWFsdGhsZWRnZXIudjEuTm9kZUtleVIIbm9kZUtleXMSLQoT\
+            c2VydmVyX3RpbWVfdW5peF9tcxgFIAEoA1IQc2VydmVyVGltZVVuaXhNcxIWCgZoZWlnaHQYBiABKARSBmhlaWdodBIbCgl0cmVl\
+            X3NpemUYByABKARSCHRyZWVTaXplIoABChBHZXRCbG9ja3NSZXF1ZXN0EiEKDHN0YXJ0X2hlaWdodBgBIAEoBFILc3RhcnRIZWln\
+            aHQSIgoKZW5kX2hlaWdodBgCIAEoBEgAUgllbmRIZWlnaHSIAQESFgoGZm9sbG93GAMgASgIUgZmb2xsb3dCDQoLX2VuZF9oZWln\
+            aHQiTQoRR2V0QmxvY2tzUmVzcG9uc2USOAoFYmxvY2sYASABKAsyIi5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQmxvY2tIZWFkZXJS\
+            BWJsb2NrIkYKFEdldENoZWNrcG9pbnRSZXF1ZXN0EiAKCXRyZWVfc2l6ZRgBIAEoBEgAUgh0cmVlU2l6ZYgBAUIMCgpfdHJlZV9z\
+            aXplIloKFUdldENoZWNrcG9pbnRSZXNwb25zZRJBCgpjaGVja3BvaW50GAEgASgLMiEuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZENo\
+            ZWNrcG9pbnRSCmNoZWNrcG9pbnQiaQoYR2V0SW5jbHVzaW9uUHJvb2ZSZXF1ZXN0Eh0KCmxlYWZfaW5kZXgYASABKARSCWxlYWZJ\
+            bmRleBIgCgl0cmVlX3NpemUYAiABKARIAFIIdHJlZVNpemWIAQFCDAoKX3RyZWVfc2l6ZSKVAQoZR2V0SW5jbHVzaW9uUHJvb2ZS\
+            ZXNwb25zZRI1CgVwcm9vZhgBIAEoCzIfLmhlYWx0aGxlZGdlci52MS5JbmNsdXNpb25Qcm9vZlIFcHJvb2YSQQoKY2hlY2twb2lu\
+            dBgCIAEoCzIhLmhlYWx0aGxlZGdlci52MS5TaWduZWRDaGVja3BvaW50UgpjaGVja3BvaW50IogBChpHZXRDb25zaXN0ZW5jeVBy\
+            b29mUmVxdWVzdBImCg9maXJzdF90cmVlX3NpemUYASABKARSDWZpcnN0VHJlZVNpemUSLQoQc2Vjb25kX3RyZWVfc2l6ZRgCIAEo\
+            BEgAUg5zZWNvbmRUcmVlU2l6ZYgBAUITChFfc2Vjb25kX3RyZWVfc2l6ZSL0AQobR2V0Q29uc2lzdGVuY3lQcm9vZlJlc3BvbnNl\
+            EjcKBXByb29mGAEgASgLMiEuaGVhbHRobGVkZ2VyLnYxLkNvbnNpc3RlbmN5UHJvb2ZSBXByb29mEkwKEGZpcnN0X2NoZWNrcG9p\
+            bnQYAiABKAsyIS5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQ2hlY2twb2ludFIPZmlyc3RDaGVja3BvaW50Ek4KEXNlY29uZF9jaGVj\
+            a3BvaW50GAMgASgLMiEuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZENoZWNrcG9pbnRSEHNlY29uZENoZWNrcG9pbnQiVAoTUmVzZWFy\
+            Y2hGZWVkUmVxdWVzdBIlCg5zdGFydF9zZXF1ZW5jZRgBIAEoBFINc3RhcnRTZXF1ZW5jZRIWCgZmb2xsb3cYAiABKAhSBmZvbGxv\
+            dyKDBAoNUmVzZWFyY2hFdmVudBIaCghzZXF1ZW5jZRgBIAEoBFIIc2VxdWVuY2USIAoMdGltZV91bml4X21zGAIgASgDUgp0aW1l\
+            VW5peE1zEicKD2FjdG9yX3BzZXVkb255bRgDIAEoCVIOYWN0b3JQc2V1ZG9ueW0SKwoRcGF0aWVudF9wc2V1ZG9ueW0YBCABKAlS\
+            EHBhdGllbnRQc2V1ZG9ueW0SLwoGYWN0aW9uGAUgASgOMhcuaGVhbHRobGVkZ2VyLnYxLkFjdGlvblIGYWN0aW9uEj0KCmNhdGVn\
+            b3JpZXMYBiADKA4yHS5oZWFsdGhsZWRnZXIudjEuRGF0YUNhdGVnb3J5UgpjYXRlZ29yaWVzEjIKB3B1cnBvc2UYByABKA4yGC5o\
+            ZWFsdGhsZWRnZXIudjEuUHVycG9zZVIHcHVycG9zZRIyCgdvdXRjb21lGAggASgOMhguaGVhbHRobGVkZ2VyLnYxLk91dGNvbWVS\
+            B291dGNvbWUSNAoFYmFzaXMYCSABKA4yHi5oZWFsdGhsZWRnZXIudjEuRGVjaXNpb25CYXNpc1IFYmFzaXMSHAoJZW1lcmdlbmN5\
+            GAogASgIUgllbWVyZ2VuY3kSMgoVcmVsZWFzZWRfcmVjb3JkX2NvdW50GAsgASgNUhNyZWxlYXNlZFJlY29yZENvdW50IqoBChRS\
+            ZXNlYXJjaEZlZWRSZXNwb25zZRI2CgVldmVudBgBIAEoCzIeLmhlYWx0aGxlZGdlci52MS5SZXNlYXJjaEV2ZW50SABSBWV2ZW50\
+            ElIKEHJlcGxheV9jb21wbGV0ZWQYAiABKAsyJS5oZWFsdGhsZWRnZXIudjEuQXVkaXRSZXBsYXlDb21wbGV0ZWRIAFIPcmVwbGF5\
+            Q29tcGxldGVkQgYKBGl0ZW0yww4KBkxlZGdlchJ5ChZDcmVhdGVTZXNzaW9uQ2hhbGxlbmdlEi4uaGVhbHRobGVkZ2VyLnYxLkNy\
+            ZWF0ZVNlc3Npb25DaGFsbGVuZ2VSZXF1ZXN0Gi8uaGVhbHRobGVkZ2VyLnYxLkNyZWF0ZVNlc3Npb25DaGFsbGVuZ2VSZXNwb25z\
+            ZRJeCg1DcmVhdGVTZXNzaW9uEiUuaGVhbHRobGVkZ2VyLnYxLkNyZWF0ZVNlc3Npb25SZXF1ZXN0GiYuaGVhbHRobGVkZ2VyLnYx\
+            LkNyZWF0ZVNlc3Npb25SZXNwb25zZRJeCg1EZWxldGVTZXNzaW9uEiUuaGVhbHRobGVkZ2VyLnYxLkRlbGV0ZVNlc3Npb25SZXF1\
+            ZXN0GiYuaGVhbHRobGVkZ2VyLnYxLkRlbGV0ZVNlc3Npb25SZXNwb25zZRJGCgVHcmFudBIdLmhlYWx0aGxlZGdlci52MS5HcmFu\
+            dFJlcXVlc3QaHi5oZWFsdGhsZWRnZXIudjEuR3JhbnRSZXNwb25zZRJJCgZSZXZva2USHi5oZWFsdGhsZWRnZXIudjEuUmV2b2tl\
+            UmVxdWVzdBofLmhlYWx0aGxlZGdlci52MS5SZXZva2VSZXNwb25zZRJICgVXcml0ZRIdLmhlYWx0aGxlZGdlci52MS5Xcml0ZVJl\
+            cXVlc3QaHi5oZWFsdGhsZWRnZXIudjEuV3JpdGVSZXNwb25zZSgBEkgKBVF1ZXJ5Eh0uaGVhbHRobGVkZ2VyLnYxLlF1ZXJ5UmVx\
+            dWVzdBoeLmhlYWx0aGxlZGdlci52MS5RdWVyeVJlc3BvbnNlMAESWgoLQXVkaXRTdHJlYW0SIy5oZWFsdGhsZWRnZXIudjEuQXVk\
+            aXRTdHJlYW1SZXF1ZXN0GiQuaGVhbHRobGVkZ2VyLnYxLkF1ZGl0U3RyZWFtUmVzcG9uc2UwARJSCglSb3RhdGVLZXkSIS5oZWFs\
+            dGhsZWRnZXIudjEuUm90YXRlS2V5UmVxdWVzdBoiLmhlYWx0aGxlZGdlci52MS5Sb3RhdGVLZXlSZXNwb25zZRJGCgVFcmFzZRId\
+            LmhlYWx0aGxlZGdlci52MS5FcmFzZVJlcXVlc3QaHi5oZWFsdGhsZWRnZXIudjEuRXJhc2VSZXNwb25zZRJwChNPcGVuRW1lcmdl\
+            bmN5QWNjZXNzEisuaGVhbHRobGVkZ2VyLnYxLk9wZW5FbWVyZ2VuY3lBY2Nlc3NSZXF1ZXN0GiwuaGVhbHRobGVkZ2VyLnYxLk9w\
+            ZW5FbWVyZ2VuY3lBY2Nlc3NSZXNwb25zZRJVCgpMaXN0R3JhbnRzEiIuaGVhbHRobGVkZ2VyLnYxLkxpc3RHcmFudHNSZXF1ZXN0\
+            GiMuaGVhbHRobGVkZ2VyLnYxLkxpc3RHcmFudHNSZXNwb25zZRJbCgxHZXRQcmluY2lwYWwSJC5oZWFsdGhsZWRnZXIudjEuR2V0\
+            UHJpbmNpcGFsUmVxdWVzdBolLmhlYWx0aGxlZGdlci52MS5HZXRQcmluY2lwYWxSZXNwb25zZRJbCgxHZXRDaGFpbkhlYWQSJC5o\
+            ZWFsdGhsZWRnZXIudjEuR2V0Q2hhaW5IZWFkUmVxdWVzdBolLmhlYWx0aGxlZGdlci52MS5HZXRDaGFpbkhlYWRSZXNwb25zZRJU\
+            CglHZXRCbG9ja3MSIS5oZWFsdGhsZWRnZXIudjEuR2V0QmxvY2tzUmVxdWVzdBoiLmhlYWx0aGxlZGdlci52MS5HZXRCbG9ja3NS\
+            ZXNwb25zZTABEl4KDUdldENoZWNrcG9pbnQSJS5oZWFsdGhsZWRnZXIudjEuR2V0Q2hlY2twb2ludFJlcXVlc3QaJi5oZWFsdGhs\
+            ZWRnZXIudjEuR2V0Q2hlY2twb2ludFJlc3BvbnNlEmoKEUdldEluY2x1c2lvblByb29mEikuaGVhbHRobGVkZ2VyLnYxLkdldElu\
+            Y2x1c2lvblByb29mUmVxdWVzdBoqLmhlYWx0aGxlZGdlci52MS5HZXRJbmNsdXNpb25Qcm9vZlJlc3BvbnNlEnAKE0dldENvbnNp\
+            c3RlbmN5UHJvb2YSKy5oZWFsdGhsZWRnZXIudjEuR2V0Q29uc2lzdGVuY3lQcm9vZlJlcXVlc3QaLC5oZWFsdGhsZWRnZXIudjEu\
+            R2V0Q29uc2lzdGVuY3lQcm9vZlJlc3BvbnNlEl0KDFJlc2VhcmNoRmVlZBIkLmhlYWx0aGxlZGdlci52MS5SZXNlYXJjaEZlZWRS\
+            ZXF1ZXN0GiUuaGVhbHRobGVkZ2VyLnYxLlJlc2VhcmNoRmVlZFJlc3BvbnNlMAESaQoQRXhwb3J0RmhpckJ1bmRsZRIoLmhlYWx0\
+            aGxlZGdlci52MS5FeHBvcnRGaGlyQnVuZGxlUmVxdWVzdBopLmhlYWx0aGxlZGdlci52MS5FeHBvcnRGaGlyQnVuZGxlUmVzcG9u\
+            c2UwAWIGcHJvdG8z
             """
         ),
         dependencies: [
@@ -2534,6 +2725,9 @@ public enum HealthledgerV1LedgerServiceProtoFile {
             Healthledger_V1_AuditStreamRequest.self,
             Healthledger_V1_AuditReplayCompleted.self,
             Healthledger_V1_AuditStreamResponse.self,
+            Healthledger_V1_ExportFhirBundleRequest.self,
+            Healthledger_V1_ExportFhirBundleStarted.self,
+            Healthledger_V1_ExportFhirBundleResponse.self,
             Healthledger_V1_RotateKeyRequest.self,
             Healthledger_V1_RotateKeyResponse.self,
             Healthledger_V1_EraseRequest.self,

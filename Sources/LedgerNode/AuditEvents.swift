@@ -32,6 +32,31 @@ enum AuditEvents {
         return event
     }
 
+    /// One part of a patient's FHIR export: a READ by the patient of every category for PATIENT_REQUEST, releasing
+    /// `released` (an event lists at most 10,000 records, so a larger export is logged as several parts).
+    static func export(
+        patient: String, decision: Decision, released: ArraySlice<RecordEntry>, part: Int, parts: Int, total: Int,
+        now: Int64
+    ) -> Healthledger_V1_AuditEvent {
+        var event = query(
+            caller: patient, patient: patient, asked: .every, purpose: .patientRequest, decision: decision,
+            released: Array(released), now: now)
+        let range = released.isEmpty ? "no records" : "records \(released.startIndex + 1) to \(released.endIndex) of \(total)"
+        event.reason = parts == 1 ? "FHIR export by the patient: \(range)" : "FHIR export by the patient, part \(part) of \(parts): \(range)"
+        return event
+    }
+
+    /// A refused FHIR export: only the patient may export their data.
+    static func exportRefused(caller: String, patient: String, now: Int64) -> Healthledger_V1_AuditEvent {
+        var event = base(actor: caller, patient: patient, action: .read, now: now)
+        event.categories = CategorySet.every.categories.map(PolicyConversion.wire)
+        event.purpose = .patientRequest
+        event.outcome = .denied
+        event.basis = .noPermit
+        event.reason = "FHIR export refused: only the patient may export their own data"
+        return event
+    }
+
     /// A denied query that named records the caller may not read (NOT_FOUND).
     static func queryRefused(
         caller: String, patient: String, asked: CategorySet, purpose: Purpose, reason: String, now: Int64

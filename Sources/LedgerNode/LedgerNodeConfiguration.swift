@@ -27,6 +27,9 @@ public struct LedgerNodeConfiguration: Sendable {
     /// Bytes of committed blocks kept decoded for reads of what the state leaves in the block log (audit events,
     /// record entries, old headers and checkpoints): the newest and most recently read blocks. 0 reads every one back.
     public var blockCacheBytes = 16 << 20
+    /// Records one audit event of a FHIR export lists; an export of more is logged as several events. At most
+    /// 10,000 (AuditEvent.released_records' limit); lower only to exercise multi-part exports in tests.
+    public var exportRecordsPerAuditEvent = 10_000
 
     /// A configuration with the defaults: chain "healthledger-local", 16 GiB records, the system clock, a snapshot
     /// every 100,000 entries or 10 minutes.

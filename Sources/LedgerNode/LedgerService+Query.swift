@@ -133,7 +133,7 @@ extension LedgerService {
     }
 
     /// DATA_LOSS for a record whose stored content cannot be served.
-    private static func contentFailure(of record: RecordEntry, _ error: StorageError) -> RPCError {
+    static func contentFailure(of record: RecordEntry, _ error: StorageError) -> RPCError {
         if error.kind == .notFound {
             return RPCError(.dataLoss, "record \(record.id): its content is missing from this node (\(error.reason))")
         }

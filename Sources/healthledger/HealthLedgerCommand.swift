@@ -38,7 +38,8 @@ struct HealthLedgerCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ServeCommand.self, KeygenCommand.self, WhoamiCommand.self, GrantCommand.self, RevokeCommand.self,
-            GrantsCommand.self, WriteCommand.self, ImportCommand.self, QueryCommand.self, EraseCommand.self,
+            GrantsCommand.self, WriteCommand.self, ImportCommand.self, QueryCommand.self, ExportCommand.self,
+            EraseCommand.self,
             AuditCommand.self, ResearchFeedCommand.self,
             EmergencyCommand.self, StatusCommand.self, VerifyCommand.self,
         ])

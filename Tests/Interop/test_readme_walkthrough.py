@@ -24,7 +24,7 @@ README = REPO_ROOT / "README.md"
 EXAMPLE_README = REPO_ROOT / "Examples" / "ledger-client" / "README.md"
 STARTUP_TIMEOUT = 30.0
 WALKTHROUGH_TIMEOUT = 120.0
-SUBCOMMANDS = ["serve", "keygen", "whoami", "grant", "revoke", "grants", "write", "import", "query", "erase", "audit", "research-feed", "emergency", "status", "verify"]
+SUBCOMMANDS = ["serve", "keygen", "whoami", "grant", "revoke", "grants", "write", "import", "query", "export", "erase", "audit", "research-feed", "emergency", "status", "verify"]
 
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 MASKS = [

@@ -907,6 +907,141 @@ void   healthledger__v1__audit_stream_response__free_unpacked
   assert(message->base.descriptor == &healthledger__v1__audit_stream_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   healthledger__v1__export_fhir_bundle_request__init
+                     (Healthledger__V1__ExportFhirBundleRequest         *message)
+{
+  static const Healthledger__V1__ExportFhirBundleRequest init_value = HEALTHLEDGER__V1__EXPORT_FHIR_BUNDLE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t healthledger__v1__export_fhir_bundle_request__get_packed_size
+                     (const Healthledger__V1__ExportFhirBundleRequest *message)
+{
+  assert(message->base.descriptor == &healthledger__v1__export_fhir_bundle_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t healthledger__v1__export_fhir_bundle_request__pack
+                     (const Healthledger__V1__ExportFhirBundleRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &healthledger__v1__export_fhir_bundle_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t healthledger__v1__export_fhir_bundle_request__pack_to_buffer
+                     (const Healthledger__V1__ExportFhirBundleRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &healthledger__v1__export_fhir_bundle_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Healthledger__V1__ExportFhirBundleRequest *
+       healthledger__v1__export_fhir_bundle_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Healthledger__V1__ExportFhirBundleRequest *)
+     protobuf_c_message_unpack (&healthledger__v1__export_fhir_bundle_request__descriptor,
+                                allocator, len, data);
+}
+void   healthledger__v1__export_fhir_bundle_request__free_unpacked
+                     (Healthledger__V1__ExportFhirBundleRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &healthledger__v1__export_fhir_bundle_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   healthledger__v1__export_fhir_bundle_started__init
+                     (Healthledger__V1__ExportFhirBundleStarted         *message)
+{
+  static const Healthledger__V1__ExportFhirBundleStarted init_value = HEALTHLEDGER__V1__EXPORT_FHIR_BUNDLE_STARTED__INIT;
+  *message = init_value;
+}
+size_t healthledger__v1__export_fhir_bundle_started__get_packed_size
+                     (const Healthledger__V1__ExportFhirBundleStarted *message)
+{
+  assert(message->base.descriptor == &healthledger__v1__export_fhir_bundle_started__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t healthledger__v1__export_fhir_bundle_started__pack
+                     (const Healthledger__V1__ExportFhirBundleStarted *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &healthledger__v1__export_fhir_bundle_started__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t healthledger__v1__export_fhir_bundle_started__pack_to_buffer
+                     (const Healthledger__V1__ExportFhirBundleStarted *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &healthledger__v1__export_fhir_bundle_started__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Healthledger__V1__ExportFhirBundleStarted *
+       healthledger__v1__export_fhir_bundle_started__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Healthledger__V1__ExportFhirBundleStarted *)
+     protobuf_c_message_unpack (&healthledger__v1__export_fhir_bundle_started__descriptor,
+                                allocator, len, data);
+}
+void   healthledger__v1__export_fhir_bundle_started__free_unpacked
+                     (Healthledger__V1__ExportFhirBundleStarted *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &healthledger__v1__export_fhir_bundle_started__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   healthledger__v1__export_fhir_bundle_response__init
+                     (Healthledger__V1__ExportFhirBundleResponse         *message)
+{
+  static const Healthledger__V1__ExportFhirBundleResponse init_value = HEALTHLEDGER__V1__EXPORT_FHIR_BUNDLE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t healthledger__v1__export_fhir_bundle_response__get_packed_size
+                     (const Healthledger__V1__ExportFhirBundleResponse *message)
+{
+  assert(message->base.descriptor == &healthledger__v1__export_fhir_bundle_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t healthledger__v1__export_fhir_bundle_response__pack
+                     (const Healthledger__V1__ExportFhirBundleResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &healthledger__v1__export_fhir_bundle_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t healthledger__v1__export_fhir_bundle_response__pack_to_buffer
+                     (const Healthledger__V1__ExportFhirBundleResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &healthledger__v1__export_fhir_bundle_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Healthledger__V1__ExportFhirBundleResponse *
+       healthledger__v1__export_fhir_bundle_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Healthledger__V1__ExportFhirBundleResponse *)
+     protobuf_c_message_unpack (&healthledger__v1__export_fhir_bundle_response__descriptor,
+                                allocator, len, data);
+}
+void   healthledger__v1__export_fhir_bundle_response__free_unpacked
+                     (Healthledger__V1__ExportFhirBundleResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &healthledger__v1__export_fhir_bundle_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   healthledger__v1__rotate_key_request__init
                      (Healthledger__V1__RotateKeyRequest         *message)
 {
@@ -3182,6 +3317,172 @@ const ProtobufCMessageDescriptor healthledger__v1__audit_stream_response__descri
   (ProtobufCMessageInit) healthledger__v1__audit_stream_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor healthledger__v1__export_fhir_bundle_request__field_descriptors[1] =
+{
+  {
+    "patient",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ExportFhirBundleRequest, patient),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned healthledger__v1__export_fhir_bundle_request__field_indices_by_name[] = {
+  0,   /* field[0] = patient */
+};
+static const ProtobufCIntRange healthledger__v1__export_fhir_bundle_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor healthledger__v1__export_fhir_bundle_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "healthledger.v1.ExportFhirBundleRequest",
+  "ExportFhirBundleRequest",
+  "Healthledger__V1__ExportFhirBundleRequest",
+  "healthledger.v1",
+  sizeof(Healthledger__V1__ExportFhirBundleRequest),
+  1,
+  healthledger__v1__export_fhir_bundle_request__field_descriptors,
+  healthledger__v1__export_fhir_bundle_request__field_indices_by_name,
+  1,  healthledger__v1__export_fhir_bundle_request__number_ranges,
+  (ProtobufCMessageInit) healthledger__v1__export_fhir_bundle_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor healthledger__v1__export_fhir_bundle_started__field_descriptors[4] =
+{
+  {
+    "record_count",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ExportFhirBundleStarted, record_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "consent_count",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ExportFhirBundleStarted, consent_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "audit_event_count",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ExportFhirBundleStarted, audit_event_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "audit_events",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Healthledger__V1__ExportFhirBundleStarted, n_audit_events),
+    offsetof(Healthledger__V1__ExportFhirBundleStarted, audit_events),
+    &healthledger__v1__logged_audit_event__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned healthledger__v1__export_fhir_bundle_started__field_indices_by_name[] = {
+  2,   /* field[2] = audit_event_count */
+  3,   /* field[3] = audit_events */
+  1,   /* field[1] = consent_count */
+  0,   /* field[0] = record_count */
+};
+static const ProtobufCIntRange healthledger__v1__export_fhir_bundle_started__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor healthledger__v1__export_fhir_bundle_started__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "healthledger.v1.ExportFhirBundleStarted",
+  "ExportFhirBundleStarted",
+  "Healthledger__V1__ExportFhirBundleStarted",
+  "healthledger.v1",
+  sizeof(Healthledger__V1__ExportFhirBundleStarted),
+  4,
+  healthledger__v1__export_fhir_bundle_started__field_descriptors,
+  healthledger__v1__export_fhir_bundle_started__field_indices_by_name,
+  1,  healthledger__v1__export_fhir_bundle_started__number_ranges,
+  (ProtobufCMessageInit) healthledger__v1__export_fhir_bundle_started__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor healthledger__v1__export_fhir_bundle_response__field_descriptors[2] =
+{
+  {
+    "started",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Healthledger__V1__ExportFhirBundleResponse, part_case),
+    offsetof(Healthledger__V1__ExportFhirBundleResponse, started),
+    &healthledger__v1__export_fhir_bundle_started__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bundle_chunk",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Healthledger__V1__ExportFhirBundleResponse, part_case),
+    offsetof(Healthledger__V1__ExportFhirBundleResponse, bundle_chunk),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned healthledger__v1__export_fhir_bundle_response__field_indices_by_name[] = {
+  1,   /* field[1] = bundle_chunk */
+  0,   /* field[0] = started */
+};
+static const ProtobufCIntRange healthledger__v1__export_fhir_bundle_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor healthledger__v1__export_fhir_bundle_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "healthledger.v1.ExportFhirBundleResponse",
+  "ExportFhirBundleResponse",
+  "Healthledger__V1__ExportFhirBundleResponse",
+  "healthledger.v1",
+  sizeof(Healthledger__V1__ExportFhirBundleResponse),
+  2,
+  healthledger__v1__export_fhir_bundle_response__field_descriptors,
+  healthledger__v1__export_fhir_bundle_response__field_indices_by_name,
+  1,  healthledger__v1__export_fhir_bundle_response__number_ranges,
+  (ProtobufCMessageInit) healthledger__v1__export_fhir_bundle_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor healthledger__v1__rotate_key_request__field_descriptors[1] =
 {
   {
@@ -4478,7 +4779,7 @@ const ProtobufCMessageDescriptor healthledger__v1__research_feed_response__descr
   (ProtobufCMessageInit) healthledger__v1__research_feed_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor healthledger__v1__ledger__method_descriptors[19] =
+static const ProtobufCMethodDescriptor healthledger__v1__ledger__method_descriptors[20] =
 {
   { "CreateSessionChallenge", &healthledger__v1__create_session_challenge_request__descriptor, &healthledger__v1__create_session_challenge_response__descriptor },
   { "CreateSession", &healthledger__v1__create_session_request__descriptor, &healthledger__v1__create_session_response__descriptor },
@@ -4499,6 +4800,7 @@ static const ProtobufCMethodDescriptor healthledger__v1__ledger__method_descript
   { "GetInclusionProof", &healthledger__v1__get_inclusion_proof_request__descriptor, &healthledger__v1__get_inclusion_proof_response__descriptor },
   { "GetConsistencyProof", &healthledger__v1__get_consistency_proof_request__descriptor, &healthledger__v1__get_consistency_proof_response__descriptor },
   { "ResearchFeed", &healthledger__v1__research_feed_request__descriptor, &healthledger__v1__research_feed_response__descriptor },
+  { "ExportFhirBundle", &healthledger__v1__export_fhir_bundle_request__descriptor, &healthledger__v1__export_fhir_bundle_response__descriptor },
 };
 const unsigned healthledger__v1__ledger__method_indices_by_name[] = {
   7,        /* AuditStream */
@@ -4506,6 +4808,7 @@ const unsigned healthledger__v1__ledger__method_indices_by_name[] = {
   0,        /* CreateSessionChallenge */
   2,        /* DeleteSession */
   9,        /* Erase */
+  19,        /* ExportFhirBundle */
   14,        /* GetBlocks */
   13,        /* GetChainHead */
   15,        /* GetCheckpoint */
@@ -4528,7 +4831,7 @@ const ProtobufCServiceDescriptor healthledger__v1__ledger__descriptor =
   "Ledger",
   "Healthledger__V1__Ledger",
   "healthledger.v1",
-  19,
+  20,
   healthledger__v1__ledger__method_descriptors,
   healthledger__v1__ledger__method_indices_by_name
 };
@@ -4683,6 +4986,14 @@ void healthledger__v1__ledger__research_feed(ProtobufCService *service,
 {
   assert(service->descriptor == &healthledger__v1__ledger__descriptor);
   service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void healthledger__v1__ledger__export_fhir_bundle(ProtobufCService *service,
+                                                  const Healthledger__V1__ExportFhirBundleRequest *input,
+                                                  Healthledger__V1__ExportFhirBundleResponse_Closure closure,
+                                                  void *closure_data)
+{
+  assert(service->descriptor == &healthledger__v1__ledger__descriptor);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void healthledger__v1__ledger__init (Healthledger__V1__Ledger_Service *service,
                                      Healthledger__V1__Ledger_ServiceDestroy destroy)

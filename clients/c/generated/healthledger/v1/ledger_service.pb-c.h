@@ -42,6 +42,9 @@ typedef struct Healthledger__V1__QueryResponse Healthledger__V1__QueryResponse;
 typedef struct Healthledger__V1__AuditStreamRequest Healthledger__V1__AuditStreamRequest;
 typedef struct Healthledger__V1__AuditReplayCompleted Healthledger__V1__AuditReplayCompleted;
 typedef struct Healthledger__V1__AuditStreamResponse Healthledger__V1__AuditStreamResponse;
+typedef struct Healthledger__V1__ExportFhirBundleRequest Healthledger__V1__ExportFhirBundleRequest;
+typedef struct Healthledger__V1__ExportFhirBundleStarted Healthledger__V1__ExportFhirBundleStarted;
+typedef struct Healthledger__V1__ExportFhirBundleResponse Healthledger__V1__ExportFhirBundleResponse;
 typedef struct Healthledger__V1__RotateKeyRequest Healthledger__V1__RotateKeyRequest;
 typedef struct Healthledger__V1__RotateKeyResponse Healthledger__V1__RotateKeyResponse;
 typedef struct Healthledger__V1__EraseRequest Healthledger__V1__EraseRequest;
@@ -637,6 +640,88 @@ struct  Healthledger__V1__AuditStreamResponse
 #define HEALTHLEDGER__V1__AUDIT_STREAM_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__audit_stream_response__descriptor) \
     , HEALTHLEDGER__V1__AUDIT_STREAM_RESPONSE__ITEM__NOT_SET, {0} }
+
+
+/*
+ * Request of Ledger.ExportFhirBundle.
+ */
+struct  Healthledger__V1__ExportFhirBundleRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Principal id of the patient whose data to export (41 characters); must
+   * be the caller (PERMISSION_DENIED otherwise).
+   */
+  char *patient;
+};
+#define HEALTHLEDGER__V1__EXPORT_FHIR_BUNDLE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__export_fhir_bundle_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * Opens an ExportFhirBundle response stream: the export was allowed and its
+ * audit events are committed.
+ */
+struct  Healthledger__V1__ExportFhirBundleStarted
+{
+  ProtobufCMessage base;
+  /*
+   * Records in the Bundle (each as its own FHIR resource when it was written
+   * as application/fhir+json, else as a DocumentReference).
+   */
+  uint64_t record_count;
+  /*
+   * Consent entries in the Bundle (one per grant of the patient).
+   */
+  uint64_t consent_count;
+  /*
+   * AuditEvent entries in the Bundle: every audit event of the patient up to
+   * and including this export's own.
+   */
+  uint64_t audit_event_count;
+  /*
+   * The committed audit events of this export, in sequence order, each with
+   * its ledger entry and EntryProof: one per 10,000 records released (an
+   * audit event lists at most 10,000), at least one.
+   */
+  size_t n_audit_events;
+  Healthledger__V1__LoggedAuditEvent **audit_events;
+};
+#define HEALTHLEDGER__V1__EXPORT_FHIR_BUNDLE_STARTED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__export_fhir_bundle_started__descriptor) \
+    , 0, 0, 0, 0,NULL }
+
+
+typedef enum {
+  HEALTHLEDGER__V1__EXPORT_FHIR_BUNDLE_RESPONSE__PART__NOT_SET = 0,
+  HEALTHLEDGER__V1__EXPORT_FHIR_BUNDLE_RESPONSE__PART_STARTED = 1,
+  HEALTHLEDGER__V1__EXPORT_FHIR_BUNDLE_RESPONSE__PART_BUNDLE_CHUNK = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(HEALTHLEDGER__V1__EXPORT_FHIR_BUNDLE_RESPONSE__PART__CASE)
+} Healthledger__V1__ExportFhirBundleResponse__PartCase;
+
+/*
+ * One message of Ledger.ExportFhirBundle's response stream.
+ */
+struct  Healthledger__V1__ExportFhirBundleResponse
+{
+  ProtobufCMessage base;
+  Healthledger__V1__ExportFhirBundleResponse__PartCase part_case;
+  union {
+    /*
+     * First message only.
+     */
+    Healthledger__V1__ExportFhirBundleStarted *started;
+    /*
+     * The next piece of the Bundle's UTF-8 JSON text, 1 to 1,048,576 bytes;
+     * the pieces in order are the whole Bundle.
+     */
+    ProtobufCBinaryData bundle_chunk;
+  };
+};
+#define HEALTHLEDGER__V1__EXPORT_FHIR_BUNDLE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__export_fhir_bundle_response__descriptor) \
+    , HEALTHLEDGER__V1__EXPORT_FHIR_BUNDLE_RESPONSE__PART__NOT_SET, {0} }
 
 
 /*
@@ -1589,6 +1674,63 @@ Healthledger__V1__AuditStreamResponse *
 void   healthledger__v1__audit_stream_response__free_unpacked
                      (Healthledger__V1__AuditStreamResponse *message,
                       ProtobufCAllocator *allocator);
+/* Healthledger__V1__ExportFhirBundleRequest methods */
+void   healthledger__v1__export_fhir_bundle_request__init
+                     (Healthledger__V1__ExportFhirBundleRequest         *message);
+size_t healthledger__v1__export_fhir_bundle_request__get_packed_size
+                     (const Healthledger__V1__ExportFhirBundleRequest   *message);
+size_t healthledger__v1__export_fhir_bundle_request__pack
+                     (const Healthledger__V1__ExportFhirBundleRequest   *message,
+                      uint8_t             *out);
+size_t healthledger__v1__export_fhir_bundle_request__pack_to_buffer
+                     (const Healthledger__V1__ExportFhirBundleRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Healthledger__V1__ExportFhirBundleRequest *
+       healthledger__v1__export_fhir_bundle_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   healthledger__v1__export_fhir_bundle_request__free_unpacked
+                     (Healthledger__V1__ExportFhirBundleRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Healthledger__V1__ExportFhirBundleStarted methods */
+void   healthledger__v1__export_fhir_bundle_started__init
+                     (Healthledger__V1__ExportFhirBundleStarted         *message);
+size_t healthledger__v1__export_fhir_bundle_started__get_packed_size
+                     (const Healthledger__V1__ExportFhirBundleStarted   *message);
+size_t healthledger__v1__export_fhir_bundle_started__pack
+                     (const Healthledger__V1__ExportFhirBundleStarted   *message,
+                      uint8_t             *out);
+size_t healthledger__v1__export_fhir_bundle_started__pack_to_buffer
+                     (const Healthledger__V1__ExportFhirBundleStarted   *message,
+                      ProtobufCBuffer     *buffer);
+Healthledger__V1__ExportFhirBundleStarted *
+       healthledger__v1__export_fhir_bundle_started__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   healthledger__v1__export_fhir_bundle_started__free_unpacked
+                     (Healthledger__V1__ExportFhirBundleStarted *message,
+                      ProtobufCAllocator *allocator);
+/* Healthledger__V1__ExportFhirBundleResponse methods */
+void   healthledger__v1__export_fhir_bundle_response__init
+                     (Healthledger__V1__ExportFhirBundleResponse         *message);
+size_t healthledger__v1__export_fhir_bundle_response__get_packed_size
+                     (const Healthledger__V1__ExportFhirBundleResponse   *message);
+size_t healthledger__v1__export_fhir_bundle_response__pack
+                     (const Healthledger__V1__ExportFhirBundleResponse   *message,
+                      uint8_t             *out);
+size_t healthledger__v1__export_fhir_bundle_response__pack_to_buffer
+                     (const Healthledger__V1__ExportFhirBundleResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Healthledger__V1__ExportFhirBundleResponse *
+       healthledger__v1__export_fhir_bundle_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   healthledger__v1__export_fhir_bundle_response__free_unpacked
+                     (Healthledger__V1__ExportFhirBundleResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Healthledger__V1__RotateKeyRequest methods */
 void   healthledger__v1__rotate_key_request__init
                      (Healthledger__V1__RotateKeyRequest         *message);
@@ -2088,6 +2230,15 @@ typedef void (*Healthledger__V1__AuditReplayCompleted_Closure)
 typedef void (*Healthledger__V1__AuditStreamResponse_Closure)
                  (const Healthledger__V1__AuditStreamResponse *message,
                   void *closure_data);
+typedef void (*Healthledger__V1__ExportFhirBundleRequest_Closure)
+                 (const Healthledger__V1__ExportFhirBundleRequest *message,
+                  void *closure_data);
+typedef void (*Healthledger__V1__ExportFhirBundleStarted_Closure)
+                 (const Healthledger__V1__ExportFhirBundleStarted *message,
+                  void *closure_data);
+typedef void (*Healthledger__V1__ExportFhirBundleResponse_Closure)
+                 (const Healthledger__V1__ExportFhirBundleResponse *message,
+                  void *closure_data);
 typedef void (*Healthledger__V1__RotateKeyRequest_Closure)
                  (const Healthledger__V1__RotateKeyRequest *message,
                   void *closure_data);
@@ -2240,6 +2391,10 @@ struct Healthledger__V1__Ledger_Service
                         const Healthledger__V1__ResearchFeedRequest *input,
                         Healthledger__V1__ResearchFeedResponse_Closure closure,
                         void *closure_data);
+  void (*export_fhir_bundle)(Healthledger__V1__Ledger_Service *service,
+                             const Healthledger__V1__ExportFhirBundleRequest *input,
+                             Healthledger__V1__ExportFhirBundleResponse_Closure closure,
+                             void *closure_data);
 };
 typedef void (*Healthledger__V1__Ledger_ServiceDestroy)(Healthledger__V1__Ledger_Service *);
 void healthledger__v1__ledger__init (Healthledger__V1__Ledger_Service *service,
@@ -2266,7 +2421,8 @@ void healthledger__v1__ledger__init (Healthledger__V1__Ledger_Service *service,
       function_prefix__ ## get_checkpoint,\
       function_prefix__ ## get_inclusion_proof,\
       function_prefix__ ## get_consistency_proof,\
-      function_prefix__ ## research_feed  }
+      function_prefix__ ## research_feed,\
+      function_prefix__ ## export_fhir_bundle  }
 void healthledger__v1__ledger__create_session_challenge(ProtobufCService *service,
                                                         const Healthledger__V1__CreateSessionChallengeRequest *input,
                                                         Healthledger__V1__CreateSessionChallengeResponse_Closure closure,
@@ -2343,6 +2499,10 @@ void healthledger__v1__ledger__research_feed(ProtobufCService *service,
                                              const Healthledger__V1__ResearchFeedRequest *input,
                                              Healthledger__V1__ResearchFeedResponse_Closure closure,
                                              void *closure_data);
+void healthledger__v1__ledger__export_fhir_bundle(ProtobufCService *service,
+                                                  const Healthledger__V1__ExportFhirBundleRequest *input,
+                                                  Healthledger__V1__ExportFhirBundleResponse_Closure closure,
+                                                  void *closure_data);
 
 /* --- descriptors --- */
 
@@ -2366,6 +2526,9 @@ extern const ProtobufCMessageDescriptor healthledger__v1__query_response__descri
 extern const ProtobufCMessageDescriptor healthledger__v1__audit_stream_request__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__audit_replay_completed__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__audit_stream_response__descriptor;
+extern const ProtobufCMessageDescriptor healthledger__v1__export_fhir_bundle_request__descriptor;
+extern const ProtobufCMessageDescriptor healthledger__v1__export_fhir_bundle_started__descriptor;
+extern const ProtobufCMessageDescriptor healthledger__v1__export_fhir_bundle_response__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__rotate_key_request__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__rotate_key_response__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__erase_request__descriptor;

@@ -209,6 +209,32 @@ class AuditStreamResponse(_message.Message):
     replay_completed: AuditReplayCompleted
     def __init__(self, event: _Optional[_Union[LoggedAuditEvent, _Mapping]] = ..., replay_completed: _Optional[_Union[AuditReplayCompleted, _Mapping]] = ...) -> None: ...
 
+class ExportFhirBundleRequest(_message.Message):
+    __slots__ = ("patient",)
+    PATIENT_FIELD_NUMBER: _ClassVar[int]
+    patient: str
+    def __init__(self, patient: _Optional[str] = ...) -> None: ...
+
+class ExportFhirBundleStarted(_message.Message):
+    __slots__ = ("record_count", "consent_count", "audit_event_count", "audit_events")
+    RECORD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_EVENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    record_count: int
+    consent_count: int
+    audit_event_count: int
+    audit_events: _containers.RepeatedCompositeFieldContainer[LoggedAuditEvent]
+    def __init__(self, record_count: _Optional[int] = ..., consent_count: _Optional[int] = ..., audit_event_count: _Optional[int] = ..., audit_events: _Optional[_Iterable[_Union[LoggedAuditEvent, _Mapping]]] = ...) -> None: ...
+
+class ExportFhirBundleResponse(_message.Message):
+    __slots__ = ("started", "bundle_chunk")
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    started: ExportFhirBundleStarted
+    bundle_chunk: bytes
+    def __init__(self, started: _Optional[_Union[ExportFhirBundleStarted, _Mapping]] = ..., bundle_chunk: _Optional[bytes] = ...) -> None: ...
+
 class RotateKeyRequest(_message.Message):
     __slots__ = ("transaction",)
     TRANSACTION_FIELD_NUMBER: _ClassVar[int]

@@ -132,6 +132,11 @@ class LedgerStub:
                 request_serializer=healthledger_dot_v1_dot_ledger__service__pb2.ResearchFeedRequest.SerializeToString,
                 response_deserializer=healthledger_dot_v1_dot_ledger__service__pb2.ResearchFeedResponse.FromString,
                 _registered_method=True)
+        self.ExportFhirBundle = channel.unary_stream(
+                '/healthledger.v1.Ledger/ExportFhirBundle',
+                request_serializer=healthledger_dot_v1_dot_ledger__service__pb2.ExportFhirBundleRequest.SerializeToString,
+                response_deserializer=healthledger_dot_v1_dot_ledger__service__pb2.ExportFhirBundleResponse.FromString,
+                _registered_method=True)
 
 
 class LedgerServicer:
@@ -304,6 +309,22 @@ class LedgerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportFhirBundle(self, request, context):
+        """Exports all of a patient's data as one FHIR R4 Bundle (type collection):
+        every record, every grant as a Consent and every audit event as an
+        AuditEvent; the patient's own copy (GDPR Article 15, HIPAA right of
+        access). Only the patient, in a session, for their own data; anyone else
+        gets PERMISSION_DENIED (and the attempt is audited). Audited before
+        release like a Query: the export's audit events are committed before the
+        first byte is sent. The stream is one ExportFhirBundleStarted, then the
+        Bundle's UTF-8 JSON text in pieces (see ExportFhirBundleResponse); see
+        docs/FHIR.md for what the Bundle holds. Needs a session.
+        Server-streaming.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -401,6 +422,11 @@ def add_LedgerServicer_to_server(servicer, server):
                     servicer.ResearchFeed,
                     request_deserializer=healthledger_dot_v1_dot_ledger__service__pb2.ResearchFeedRequest.FromString,
                     response_serializer=healthledger_dot_v1_dot_ledger__service__pb2.ResearchFeedResponse.SerializeToString,
+            ),
+            'ExportFhirBundle': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportFhirBundle,
+                    request_deserializer=healthledger_dot_v1_dot_ledger__service__pb2.ExportFhirBundleRequest.FromString,
+                    response_serializer=healthledger_dot_v1_dot_ledger__service__pb2.ExportFhirBundleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -919,6 +945,33 @@ class Ledger:
             '/healthledger.v1.Ledger/ResearchFeed',
             healthledger_dot_v1_dot_ledger__service__pb2.ResearchFeedRequest.SerializeToString,
             healthledger_dot_v1_dot_ledger__service__pb2.ResearchFeedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportFhirBundle(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/healthledger.v1.Ledger/ExportFhirBundle',
+            healthledger_dot_v1_dot_ledger__service__pb2.ExportFhirBundleRequest.SerializeToString,
+            healthledger_dot_v1_dot_ledger__service__pb2.ExportFhirBundleResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2359,6 +2359,342 @@ export class AuditStreamResponse {
   }
 }
 
+/** Request of Ledger.ExportFhirBundle. */
+export class ExportFhirBundleRequest {
+  /** The fully qualified proto name of this message type. */
+  static typeName = "healthledger.v1.ExportFhirBundleRequest";
+
+  /**
+   * Principal id of the patient whose data to export (41 characters); must
+   * be the caller (PERMISSION_DENIED otherwise).
+   * @type {string}
+   */
+  patient = "";
+
+  /** Fields this schema does not know, each with its key, kept verbatim so they are written back. */
+  #unknownFields = [];
+
+  /**
+   * Creates a message with every field at its default, then sets the fields `init` has (plain objects are accepted for
+   * message fields, numbers and strings for 64-bit ones).
+   * @param {Partial<ExportFhirBundleRequest>} [init]
+   */
+  constructor(init) {
+    if (init == null) return;
+    if (init.patient !== undefined) this.patient = init.patient;
+  }
+
+  /**
+   * `value` itself when it is a `ExportFhirBundleRequest`, otherwise a new one initialised from it.
+   * @param {ExportFhirBundleRequest | Partial<ExportFhirBundleRequest>} value
+   * @returns {ExportFhirBundleRequest}
+   */
+  static from(value) {
+    return value instanceof ExportFhirBundleRequest ? value : new ExportFhirBundleRequest(value);
+  }
+
+  /**
+   * The deterministic encoding: fields in field-number order, packed repeated scalars, map entries sorted by key,
+   * default values left out, then the unknown fields.
+   * @returns {Uint8Array}
+   */
+  toBinary() {
+    const writer = new $pb.BinaryWriter();
+    ExportFhirBundleRequest.encode(this, writer);
+    return writer.finish();
+  }
+
+  /**
+   * Decodes `bytes`; throws a `ProtobufError` saying what is wrong when they are malformed.
+   * @param {Uint8Array} bytes
+   * @param {{ depthLimit?: number }} [options]
+   * @returns {ExportFhirBundleRequest}
+   */
+  static fromBinary(bytes, options) {
+    const reader = new $pb.BinaryReader(bytes, options);
+    return ExportFhirBundleRequest.decode(reader, reader.end, new ExportFhirBundleRequest());
+  }
+
+  /**
+   * Writes the fields of `message` that are set, then its unknown fields.
+   * @param {ExportFhirBundleRequest} message
+   * @param {$pb.BinaryWriter} writer
+   */
+  static encode(message, writer) {
+    if (message.patient !== "") writer.tag(1, 2).string(message.patient);
+    for (const field of message.#unknownFields) writer.raw(field);
+  }
+
+  /**
+   * Reads fields into `message` until `end`; fields seen again replace scalars, append to repeated fields and merge
+   * into messages, as protobuf's merge rules say.
+   * @param {$pb.BinaryReader} reader
+   * @param {number} end
+   * @param {ExportFhirBundleRequest} message
+   * @returns {ExportFhirBundleRequest}
+   */
+  static decode(reader, end, message) {
+    while (reader.pos < end) {
+      const keyStart = reader.pos;
+      switch (reader.tag()) {
+        case 1:
+          reader.expect(2, "healthledger.v1.ExportFhirBundleRequest.patient");
+          message.patient = reader.string();
+          break;
+        default:
+          message.#unknownFields.push(reader.skip(keyStart));
+      }
+    }
+    return message;
+  }
+}
+
+/**
+ * Opens an ExportFhirBundle response stream: the export was allowed and its
+ * audit events are committed.
+ */
+export class ExportFhirBundleStarted {
+  /** The fully qualified proto name of this message type. */
+  static typeName = "healthledger.v1.ExportFhirBundleStarted";
+
+  /**
+   * Records in the Bundle (each as its own FHIR resource when it was written
+   * as application/fhir+json, else as a DocumentReference).
+   * @type {bigint}
+   */
+  recordCount = 0n;
+
+  /**
+   * Consent entries in the Bundle (one per grant of the patient).
+   * @type {bigint}
+   */
+  consentCount = 0n;
+
+  /**
+   * AuditEvent entries in the Bundle: every audit event of the patient up to
+   * and including this export's own.
+   * @type {bigint}
+   */
+  auditEventCount = 0n;
+
+  /**
+   * The committed audit events of this export, in sequence order, each with
+   * its ledger entry and EntryProof: one per 10,000 records released (an
+   * audit event lists at most 10,000), at least one.
+   * @type {LoggedAuditEvent[]}
+   */
+  auditEvents = [];
+
+  /** Fields this schema does not know, each with its key, kept verbatim so they are written back. */
+  #unknownFields = [];
+
+  /**
+   * Creates a message with every field at its default, then sets the fields `init` has (plain objects are accepted for
+   * message fields, numbers and strings for 64-bit ones).
+   * @param {Partial<ExportFhirBundleStarted>} [init]
+   */
+  constructor(init) {
+    if (init == null) return;
+    if (init.recordCount !== undefined) this.recordCount = $pb.toBigInt(init.recordCount);
+    if (init.consentCount !== undefined) this.consentCount = $pb.toBigInt(init.consentCount);
+    if (init.auditEventCount !== undefined) this.auditEventCount = $pb.toBigInt(init.auditEventCount);
+    if (init.auditEvents !== undefined) this.auditEvents = Array.from(init.auditEvents, LoggedAuditEvent.from);
+  }
+
+  /**
+   * `value` itself when it is a `ExportFhirBundleStarted`, otherwise a new one initialised from it.
+   * @param {ExportFhirBundleStarted | Partial<ExportFhirBundleStarted>} value
+   * @returns {ExportFhirBundleStarted}
+   */
+  static from(value) {
+    return value instanceof ExportFhirBundleStarted ? value : new ExportFhirBundleStarted(value);
+  }
+
+  /**
+   * The deterministic encoding: fields in field-number order, packed repeated scalars, map entries sorted by key,
+   * default values left out, then the unknown fields.
+   * @returns {Uint8Array}
+   */
+  toBinary() {
+    const writer = new $pb.BinaryWriter();
+    ExportFhirBundleStarted.encode(this, writer);
+    return writer.finish();
+  }
+
+  /**
+   * Decodes `bytes`; throws a `ProtobufError` saying what is wrong when they are malformed.
+   * @param {Uint8Array} bytes
+   * @param {{ depthLimit?: number }} [options]
+   * @returns {ExportFhirBundleStarted}
+   */
+  static fromBinary(bytes, options) {
+    const reader = new $pb.BinaryReader(bytes, options);
+    return ExportFhirBundleStarted.decode(reader, reader.end, new ExportFhirBundleStarted());
+  }
+
+  /**
+   * Writes the fields of `message` that are set, then its unknown fields.
+   * @param {ExportFhirBundleStarted} message
+   * @param {$pb.BinaryWriter} writer
+   */
+  static encode(message, writer) {
+    if (message.recordCount !== 0n) writer.tag(1, 0).uint64(message.recordCount);
+    if (message.consentCount !== 0n) writer.tag(2, 0).uint64(message.consentCount);
+    if (message.auditEventCount !== 0n) writer.tag(3, 0).uint64(message.auditEventCount);
+    for (const value of message.auditEvents) writer.message(4, value, LoggedAuditEvent);
+    for (const field of message.#unknownFields) writer.raw(field);
+  }
+
+  /**
+   * Reads fields into `message` until `end`; fields seen again replace scalars, append to repeated fields and merge
+   * into messages, as protobuf's merge rules say.
+   * @param {$pb.BinaryReader} reader
+   * @param {number} end
+   * @param {ExportFhirBundleStarted} message
+   * @returns {ExportFhirBundleStarted}
+   */
+  static decode(reader, end, message) {
+    while (reader.pos < end) {
+      const keyStart = reader.pos;
+      switch (reader.tag()) {
+        case 1:
+          reader.expect(0, "healthledger.v1.ExportFhirBundleStarted.record_count");
+          message.recordCount = reader.uint64();
+          break;
+        case 2:
+          reader.expect(0, "healthledger.v1.ExportFhirBundleStarted.consent_count");
+          message.consentCount = reader.uint64();
+          break;
+        case 3:
+          reader.expect(0, "healthledger.v1.ExportFhirBundleStarted.audit_event_count");
+          message.auditEventCount = reader.uint64();
+          break;
+        case 4:
+          reader.expect(2, "healthledger.v1.ExportFhirBundleStarted.audit_events");
+          message.auditEvents.push(reader.message(LoggedAuditEvent, undefined));
+          break;
+        default:
+          message.#unknownFields.push(reader.skip(keyStart));
+      }
+    }
+    return message;
+  }
+}
+
+/** One message of Ledger.ExportFhirBundle's response stream. */
+export class ExportFhirBundleResponse {
+  /** The fully qualified proto name of this message type. */
+  static typeName = "healthledger.v1.ExportFhirBundleResponse";
+
+  /**
+   * What this message carries; exactly one is set.
+   * @type {{ case: "started"; value: ExportFhirBundleStarted } | { case: "bundleChunk"; value: Uint8Array } | { case: undefined; value?: undefined }}
+   */
+  part = { case: undefined };
+
+  /** Fields this schema does not know, each with its key, kept verbatim so they are written back. */
+  #unknownFields = [];
+
+  /**
+   * Creates a message with every field at its default, then sets the fields `init` has (plain objects are accepted for
+   * message fields, numbers and strings for 64-bit ones).
+   * @param {Partial<ExportFhirBundleResponse>} [init]
+   */
+  constructor(init) {
+    if (init == null) return;
+    if (init.part !== undefined) {
+      const value = init.part.value;
+      switch (init.part.case) {
+        case "started":
+          this.part = { case: "started", value: ExportFhirBundleStarted.from(value) };
+          break;
+        case "bundleChunk":
+          this.part = { case: "bundleChunk", value: value };
+          break;
+        default:
+          this.part = { case: undefined };
+      }
+    }
+  }
+
+  /**
+   * `value` itself when it is a `ExportFhirBundleResponse`, otherwise a new one initialised from it.
+   * @param {ExportFhirBundleResponse | Partial<ExportFhirBundleResponse>} value
+   * @returns {ExportFhirBundleResponse}
+   */
+  static from(value) {
+    return value instanceof ExportFhirBundleResponse ? value : new ExportFhirBundleResponse(value);
+  }
+
+  /**
+   * The deterministic encoding: fields in field-number order, packed repeated scalars, map entries sorted by key,
+   * default values left out, then the unknown fields.
+   * @returns {Uint8Array}
+   */
+  toBinary() {
+    const writer = new $pb.BinaryWriter();
+    ExportFhirBundleResponse.encode(this, writer);
+    return writer.finish();
+  }
+
+  /**
+   * Decodes `bytes`; throws a `ProtobufError` saying what is wrong when they are malformed.
+   * @param {Uint8Array} bytes
+   * @param {{ depthLimit?: number }} [options]
+   * @returns {ExportFhirBundleResponse}
+   */
+  static fromBinary(bytes, options) {
+    const reader = new $pb.BinaryReader(bytes, options);
+    return ExportFhirBundleResponse.decode(reader, reader.end, new ExportFhirBundleResponse());
+  }
+
+  /**
+   * Writes the fields of `message` that are set, then its unknown fields.
+   * @param {ExportFhirBundleResponse} message
+   * @param {$pb.BinaryWriter} writer
+   */
+  static encode(message, writer) {
+    switch (message.part.case) {
+      case "started":
+        writer.message(1, message.part.value, ExportFhirBundleStarted);
+        break;
+      case "bundleChunk":
+        writer.tag(2, 2).bytes(message.part.value);
+        break;
+    }
+    for (const field of message.#unknownFields) writer.raw(field);
+  }
+
+  /**
+   * Reads fields into `message` until `end`; fields seen again replace scalars, append to repeated fields and merge
+   * into messages, as protobuf's merge rules say.
+   * @param {$pb.BinaryReader} reader
+   * @param {number} end
+   * @param {ExportFhirBundleResponse} message
+   * @returns {ExportFhirBundleResponse}
+   */
+  static decode(reader, end, message) {
+    while (reader.pos < end) {
+      const keyStart = reader.pos;
+      switch (reader.tag()) {
+        case 1: {
+          reader.expect(2, "healthledger.v1.ExportFhirBundleResponse.started");
+          const existing = message.part.case === "started" ? message.part.value : undefined;
+          message.part = { case: "started", value: reader.message(ExportFhirBundleStarted, existing) };
+          break;
+        }
+        case 2:
+          reader.expect(2, "healthledger.v1.ExportFhirBundleResponse.bundle_chunk");
+          message.part = { case: "bundleChunk", value: reader.bytes() };
+          break;
+        default:
+          message.#unknownFields.push(reader.skip(keyStart));
+      }
+    }
+    return message;
+  }
+}
+
 /** Request of Ledger.RotateKey. */
 export class RotateKeyRequest {
   /** The fully qualified proto name of this message type. */
@@ -5177,6 +5513,30 @@ export class LedgerClient {
       "/healthledger.v1.Ledger/ResearchFeed",
       ResearchFeedRequest.from(request),
       ResearchFeedResponse,
+      options,
+    );
+  }
+
+  /**
+   * Exports all of a patient's data as one FHIR R4 Bundle (type collection):
+   * every record, every grant as a Consent and every audit event as an
+   * AuditEvent; the patient's own copy (GDPR Article 15, HIPAA right of
+   * access). Only the patient, in a session, for their own data; anyone else
+   * gets PERMISSION_DENIED (and the attempt is audited). Audited before
+   * release like a Query: the export's audit events are committed before the
+   * first byte is sent. The stream is one ExportFhirBundleStarted, then the
+   * Bundle's UTF-8 JSON text in pieces (see ExportFhirBundleResponse); see
+   * docs/FHIR.md for what the Bundle holds. Needs a session.
+   * Server-streaming.
+   * @param {ExportFhirBundleRequest | Partial<ExportFhirBundleRequest>} request
+   * @param {CallOptions} [options]
+   * @returns {AsyncIterable<ExportFhirBundleResponse>}
+   */
+  exportFhirBundle(request, options) {
+    return this.transport.serverStream(
+      "/healthledger.v1.Ledger/ExportFhirBundle",
+      ExportFhirBundleRequest.from(request),
+      ExportFhirBundleResponse,
       options,
     );
   }
