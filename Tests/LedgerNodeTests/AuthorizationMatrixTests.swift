@@ -61,7 +61,7 @@ extension LedgerSecurityTests {
         enum Row: Hashable, Sendable, CustomStringConvertible {
             case createSessionChallenge, createSession, deleteSession, grant, revoke, write(Category), query(Category)
             case auditStream, erase, openEmergencyAccess, listGrants, getPrincipal, getChainHead, getBlocks
-            case getCheckpoint, getInclusionProof, getConsistencyProof, researchFeed, rotateKey
+            case getCheckpoint, getInclusionProof, getConsistencyProof, researchFeed, exportFhirBundle, rotateKey
 
             var description: String {
                 switch self {
@@ -83,6 +83,7 @@ extension LedgerSecurityTests {
                 case .getInclusionProof: "GetInclusionProof"
                 case .getConsistencyProof: "GetConsistencyProof"
                 case .researchFeed: "ResearchFeed"
+                case .exportFhirBundle: "ExportFhirBundle"
                 case .rotateKey: "RotateKey"
                 }
             }
@@ -298,6 +299,13 @@ extension LedgerSecurityTests {
                 [
                     notOpen, notOpen, notOpen, notOpen, notOpen, notOpen, notOpen, notOpen, notOpen, notOpen,
                     ok, unauthenticated, unauthenticated, unauthenticated, unauthenticated,
+                ]
+            ),
+            (
+                .exportFhirBundle,
+                [
+                    all, denied, denied, denied, denied, denied, denied, denied, denied, denied, denied,
+                    unauthenticated, unauthenticated, unauthenticated, unauthenticated,
                 ]
             ),
             (
@@ -812,6 +820,18 @@ extension LedgerSecurityTests.AuthorizationMatrix {
                     let events = messages.compactMap { if case .event(let event)? = $0.item { event } else { nil } }
                     #expect(!events.isEmpty && events.allSatisfy { $0.patientPseudonym.hasPrefix("ps-") })
                     return .done
+                }
+            case .exportFhirBundle:
+                return try await privateRead(by: caller) { options in
+                    var request = Healthledger_V1_ExportFhirBundleRequest()
+                    request.patient = patientID
+                    let messages = try await LedgerSecurityTests.drain(
+                        try await stub.exportFhirBundle(request, options: options))
+                    let text = messages.flatMap { message -> [UInt8] in
+                        if case .bundleChunk(let chunk)? = message.part { chunk } else { [] }
+                    }
+                    #expect(text.starts(with: Array(#"{"resourceType":"Bundle""#.utf8)))
+                    return .everything
                 }
             case .getChainHead, .getBlocks, .getCheckpoint, .getInclusionProof, .getConsistencyProof:
                 // Public: whatever credentials come along are not looked at.
