@@ -357,6 +357,7 @@ def unauthenticated_statuses(observer: Observer, story: Story) -> dict:
                                             purpose=pb.PURPOSE_TREATMENT)),
         "AuditStream": ("stream", pb.AuditStreamRequest(patient=patient, start_sequence=1)),
         "ResearchFeed": ("stream", None),
+        "ExportFhirBundle": ("stream", pb.ExportFhirBundleRequest(patient=patient)),
         "ListGrants": ("unary", pb.ListGrantsRequest(patient=patient, include_inactive=True)),
         "GetPrincipal": ("unary", pb.GetPrincipalRequest(principal_id=patient)),
         "DeleteSession": ("unary", pb.DeleteSessionRequest()),
