@@ -80,6 +80,7 @@ struct BenchOptions {
               fill           --transactions N --per-patient K --connections C --inflight N --batch-patients B
               head           prints the chain head (height, tree size, audit sequence)
               soak           --duration 30m --server-pid PID --csv FILE [--interval S] [--*-rate R]   mixed load, a CSV row per interval
+              export         --records R --events E --record-bytes B --writers W --repeats N [--server-pid PID]   FHIR Bundle export of one patient
             Every scenario prints RESULT lines (key=value) on stdout and exits non-zero on any failed call.
             """)
         exit(2)

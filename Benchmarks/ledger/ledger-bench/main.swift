@@ -23,6 +23,7 @@ func runScenario(_ arguments: [String]) async {
         case "fill": try await FillScenario.run(&options, port: port)
         case "head": try await HeadScenario.run(&options, port: port)
         case "soak": try await SoakScenario.run(&options, port: port)
+        case "export": try await ExportScenario.run(&options, port: port)
         default: BenchOptions.fail("unknown scenario \(options.scenario)")
         }
     } catch {
