@@ -88,7 +88,8 @@ public enum AuditEventMapping {
         if let emergencyAccessID = event.emergencyAccessId {
             entities.append(
                 .members([
-                    "what": .members(["identifier": FHIRVocabulary.identifier(emergencyAccessSystem, emergencyAccessID)]),
+                    "what": .members(["identifier": FHIRVocabulary.identifier(emergencyAccessSystem, emergencyAccessID)]
+                    ),
                     "type": FHIRCoding(entityTypeSystem, "2", display: "System Object").json,
                     "role": FHIRCoding(objectRoleSystem, "13", display: "Security Resource").json,
                     "description": .string("emergency access (break-glass) used or opened"),
@@ -162,7 +163,9 @@ public enum AuditEventMapping {
             detail("entry-index", String(event.entryIndex)),
             detail("decision-basis", basisCode(event.basis)),
         ]
-        details += event.categories.map { detail("category", FHIRVocabulary.terms($0)?.code ?? "unknown-\($0.rawValue)") }
+        details += event.categories.map {
+            detail("category", FHIRVocabulary.terms($0)?.code ?? "unknown-\($0.rawValue)")
+        }
         if event.emergency { details.append(detail("emergency", "true")) }
         return .members([
             "what": .members([

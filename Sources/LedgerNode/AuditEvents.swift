@@ -41,8 +41,10 @@ enum AuditEvents {
         var event = query(
             caller: patient, patient: patient, asked: .every, purpose: .patientRequest, decision: decision,
             released: Array(released), now: now)
-        let range = released.isEmpty ? "no records" : "records \(released.startIndex + 1) to \(released.endIndex) of \(total)"
-        event.reason = parts == 1 ? "FHIR export by the patient: \(range)" : "FHIR export by the patient, part \(part) of \(parts): \(range)"
+        let range =
+            released.isEmpty ? "no records" : "records \(released.startIndex + 1) to \(released.endIndex) of \(total)"
+        let which = parts == 1 ? "" : ", part \(part) of \(parts)"
+        event.reason = "FHIR export by the patient\(which): \(range)"
         return event
     }
 

@@ -24,7 +24,8 @@ extension LedgerService {
         let now = runtime.now()
         guard caller == patient else {
             // The patient sees who tried to take a copy of their data.
-            _ = try await runtime.commitAudit(AuditEvents.exportRefused(caller: caller.text, patient: patient.text, now: now))
+            _ = try await runtime.commitAudit(
+                AuditEvents.exportRefused(caller: caller.text, patient: patient.text, now: now))
             throw RPCError(.permissionDenied, "only the patient may export their own data")
         }
 
@@ -66,7 +67,8 @@ extension LedgerService {
             var event = Healthledger_V1_LoggedAuditEvent()
             event.event = audit.event
             event.ledgerEntry = audit.ledgerEntry
-            event.proof = try runtime.entryProof(entryIndex: audit.event.entryIndex, blockHeight: audit.event.blockHeight)
+            event.proof = try runtime.entryProof(
+                entryIndex: audit.event.entryIndex, blockHeight: audit.event.blockHeight)
             logged.append(event)
             sequences.append(audit.event.sequence)
         }
@@ -76,7 +78,8 @@ extension LedgerService {
         var grantRecords: [Healthledger_V1_GrantRecord] = []
         grantRecords.reserveCapacity(grants.count)
         for (detail, grantState) in grants {
-            grantRecords.append(try Self.wire(detail, state: grantState, ledgerEntry: try runtime.ledgerEntry(at: detail.position)))
+            grantRecords.append(
+                try Self.wire(detail, state: grantState, ledgerEntry: try runtime.ledgerEntry(at: detail.position)))
         }
         let consents = Self.consents(of: grantRecords, now: now)
         let auditSequences = runtime.cell.read { state in
@@ -104,12 +107,14 @@ extension LedgerService {
         }
         var scan = BlockReader.Scan()
         for batchStart in stride(from: 0, to: auditSequences.count, by: Self.exportAuditBatchSize) {
-            let sequences = auditSequences[batchStart..<min(auditSequences.count, batchStart + Self.exportAuditBatchSize)]
+            let sequences = auditSequences[
+                batchStart..<min(auditSequences.count, batchStart + Self.exportAuditBatchSize)]
             let positions = try runtime.cell.read { (state) throws(RPCError) -> [EntryPosition] in
                 var positions: [EntryPosition] = []
                 positions.reserveCapacity(sequences.count)
                 for sequence in sequences {
-                    positions.append(try LedgerRuntime.auditEntryPosition(sequence: sequence, in: state, after: positions.last))
+                    positions.append(
+                        try LedgerRuntime.auditEntryPosition(sequence: sequence, in: state, after: positions.last))
                 }
                 return positions
             }
@@ -119,7 +124,8 @@ extension LedgerService {
                 events.append(try LedgerRuntime.auditEvent(in: entry))
             }
             for event in events {
-                try await output.append(bundle.entry(AuditEventMapping.auditEvent(for: event, chainID: runtime.chainID)))
+                try await output.append(
+                    bundle.entry(AuditEventMapping.auditEvent(for: event, chainID: runtime.chainID)))
             }
         }
         try await output.append(bundle.closing())

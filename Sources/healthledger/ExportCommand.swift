@@ -108,7 +108,9 @@ struct ExportCommand: AsyncParsableCommand {
         }
         progress?.finish()
         guard summary.bytes > 0 else {
-            throw CommandFailure(.failure, "the node sent no Bundle", hint: "try again; if it persists, report it to the node's operator")
+            throw CommandFailure(
+                .failure, "the node sent no Bundle", hint: "try again; if it persists, report it to the node's operator"
+            )
         }
         return summary
     }
@@ -130,11 +132,14 @@ struct ExportDestination {
         }
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).partial").path
+            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).partial")
+            .path
         guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]),
             let handle = FileHandle(forWritingAtPath: temporary)
         else {
-            throw CommandFailure(.failure, "cannot write \(temporary)", hint: "check that --out names a file in a directory you may write to")
+            throw CommandFailure(
+                .failure, "cannot write \(temporary)",
+                hint: "check that --out names a file in a directory you may write to")
         }
         temporaryPath = temporary
         self.handle = handle
@@ -153,7 +158,9 @@ struct ExportDestination {
         guard rename(temporaryPath, path) == 0 else {
             let reason = String(cString: strerror(errno))
             discard()
-            throw CommandFailure(.failure, "cannot rename the export onto \(path): \(reason)", hint: "check that --out names a file you may replace")
+            throw CommandFailure(
+                .failure, "cannot rename the export onto \(path): \(reason)",
+                hint: "check that --out names a file you may replace")
         }
     }
 

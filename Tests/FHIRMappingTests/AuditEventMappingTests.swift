@@ -34,7 +34,9 @@ import Testing
         return event
     }
 
-    static func released(_ id: String, _ category: Healthledger_V1_DataCategory, fill: UInt8) -> Healthledger_V1_ReleasedRecord {
+    static func released(_ id: String, _ category: Healthledger_V1_DataCategory, fill: UInt8)
+        -> Healthledger_V1_ReleasedRecord
+    {
         var record = Healthledger_V1_ReleasedRecord()
         record.recordId = id
         record.contentSha256 = [UInt8](repeating: fill, count: 32)
@@ -123,8 +125,12 @@ import Testing
         event: Healthledger_V1_AuditEvent, subtype: String, action: String, outcome: String
     ) {
         let resource = AuditEventMapping.auditEvent(for: event, chainID: Self.chainID)
-        #expect(resource["type"] == FHIRCoding(AuditEventMapping.auditEventTypeSystem, "rest", display: "Restful Operation").json)
-        #expect(resource["subtype"]?.arrayValue?.first?["system"]?.stringValue == AuditEventMapping.restfulInteractionSystem)
+        #expect(
+            resource["type"]
+                == FHIRCoding(AuditEventMapping.auditEventTypeSystem, "rest", display: "Restful Operation").json)
+        #expect(
+            resource["subtype"]?.arrayValue?.first?["system"]?.stringValue == AuditEventMapping.restfulInteractionSystem
+        )
         #expect(resource["subtype"]?.arrayValue?.first?["code"]?.stringValue == subtype)
         #expect(resource["action"] == .string(action))
         #expect(resource["outcome"] == .string(outcome))
@@ -146,7 +152,9 @@ import Testing
         #expect(agents[0]["who"]?["identifier"]?["value"] == .string(Self.clinician))
         #expect(agents[0]["who"]?["type"] == nil)
         let purpose = agents[0]["purposeOfUse"]?.arrayValue?.first?["coding"]?.arrayValue?.first
-        #expect(purpose.flatMap(FHIRCoding.init(json:)) == FHIRCoding(FHIRSystem.purposeOfUse, "TREAT", display: "treatment"))
+        #expect(
+            purpose.flatMap(FHIRCoding.init(json:))
+                == FHIRCoding(FHIRSystem.purposeOfUse, "TREAT", display: "treatment"))
         #expect(agents[1]["requestor"] == .bool(false))
         #expect(agents[1]["who"]?["identifier"]?["value"] == .string(Self.chainID))
         #expect(resource["source"]?["observer"] == agents[1]["who"])

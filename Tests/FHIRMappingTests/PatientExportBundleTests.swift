@@ -34,7 +34,8 @@ import Testing
         let observation = Array("{ \"resourceType\" : \"Observation\", \"valueQuantity\": {\"value\": 4.10} }".utf8)
         var text = bundle.opening()
         text += bundle.entry(resourceText: observation)
-        text += bundle.entry(PatientExportBundle.documentReference(for: Self.record(.labs, mediaType: "application/pdf", size: 10)))
+        text += bundle.entry(
+            PatientExportBundle.documentReference(for: Self.record(.labs, mediaType: "application/pdf", size: 10)))
         text += bundle.closing()
         #expect(bundle.entryCount == 2)
 
@@ -65,24 +66,26 @@ import Testing
         #expect(PatientExportBundle.isFHIRJSON(mediaType: mediaType) == isFHIR)
     }
 
-    @Test(arguments: [
-        ("{\"resourceType\":\"Observation\"}", "Observation"),
-        ("\n  {\"status\": \"final\", \"resourceType\": \"Condition\"}\n", "Condition"),
-        ("[{\"resourceType\":\"Observation\"}]", nil),
-        ("{\"resourceType\":\"observation\"}", nil),
-        ("{\"resourceType\":\"Obs ervation\"}", nil),
-        ("{\"resourceType\":7}", nil),
-        ("{\"status\":\"final\"}", nil),
-        ("{\"resourceType\":\"Observation\",\"resourceType\":\"Patient\"}", nil),
-        ("not json", nil),
-    ] as [(String, String?)])
+    @Test(
+        arguments: [
+            ("{\"resourceType\":\"Observation\"}", "Observation"),
+            ("\n  {\"status\": \"final\", \"resourceType\": \"Condition\"}\n", "Condition"),
+            ("[{\"resourceType\":\"Observation\"}]", nil),
+            ("{\"resourceType\":\"observation\"}", nil),
+            ("{\"resourceType\":\"Obs ervation\"}", nil),
+            ("{\"resourceType\":7}", nil),
+            ("{\"status\":\"final\"}", nil),
+            ("{\"resourceType\":\"Observation\",\"resourceType\":\"Patient\"}", nil),
+            ("not json", nil),
+        ] as [(String, String?)])
     func onlyAJSONObjectWithAResourceTypeIsSplicedAsItIs(content: String, resourceType: String?) {
         #expect(PatientExportBundle.embeddableResourceType(Array(content.utf8)) == resourceType)
     }
 
     @Test func aRecordIsDescribedByADocumentReferenceWithoutItsContent() {
         let document = PatientExportBundle.documentReference(
-            for: Self.record(.mentalHealth, mediaType: "application/pdf", size: 2_048, amends: String(repeating: "e5", count: 32)))
+            for: Self.record(
+                .mentalHealth, mediaType: "application/pdf", size: 2_048, amends: String(repeating: "e5", count: 32)))
         GoldenFile.expect(document, equals: "documentreference-record.json")
         #expect(document["meta"]?["security"]?.arrayValue?.first?["code"] == .string("PSY"))
         #expect(document["content"]?.arrayValue?.first?["attachment"]?["size"] == .number("2048"))
@@ -102,7 +105,8 @@ import Testing
         #expect(attachment?["size"] == nil)
         #expect(attachment?["extension"]?.arrayValue?.first?["valueDecimal"] == .number("3000000000"))
         let fits = PatientExportBundle.documentReference(
-            for: Self.record(.genomics, mediaType: "application/octet-stream", size: PatientExportBundle.largestAttachmentSize))
+            for: Self.record(
+                .genomics, mediaType: "application/octet-stream", size: PatientExportBundle.largestAttachmentSize))
         #expect(fits["content"]?.arrayValue?.first?["attachment"]?["size"] == .number("2147483647"))
     }
 }

@@ -30,7 +30,9 @@ struct LedgerFHIRExportTests {
         return (try #require(started), bundle, chunkSizes)
     }
 
-    @Test("a patient with a FHIR lab result, a PDF note, an erased record and a grant exports everything: the FHIR record byte for byte, the others as DocumentReferences, and every audit event including the export's own, committed before the first byte")
+    @Test(
+        "a patient with a FHIR lab result, a PDF note, an erased record and a grant exports everything: the FHIR record byte for byte, the others as DocumentReferences, and every audit event including the export's own, committed before the first byte"
+    )
     func patientExportsEverything() async throws {
         let node = try await LedgerTestNode()
         let patient = LedgerIdentity.generate()
@@ -71,7 +73,10 @@ struct LedgerFHIRExportTests {
         let exportEvent = try #require(started.auditEvents.first?.event)
         #expect(exportEvent.actor == patient.id && exportEvent.patient == patient.id)
         #expect(exportEvent.outcome == .allowed && exportEvent.purpose == .patientRequest)
-        #expect(Set(exportEvent.releasedRecords.map(\.recordId)) == [fhirRecord.recordId, note.recordId, erased.recordId, notJSON.recordId])
+        #expect(
+            Set(exportEvent.releasedRecords.map(\.recordId)) == [
+                fhirRecord.recordId, note.recordId, erased.recordId, notJSON.recordId,
+            ])
         #expect(exportEvent.categories.contains(.mentalHealth), "the patient's own sensitive data is theirs to export")
 
         // The Bundle parses with a strict parser, and holds what the opening message counted.
@@ -96,7 +101,9 @@ struct LedgerFHIRExportTests {
         let noteDocument = try #require(byID[note.recordId])
         #expect(noteDocument["content"]?.arrayValue?.first?["attachment"]?["contentType"] == .string("application/pdf"))
         #expect(noteDocument["meta"]?["security"]?.arrayValue?.first?["code"] == .string("PSY"))
-        #expect(noteDocument["identifier"]?.arrayValue?.last?["value"] == .string(Hex.encode(SHA256.hash(Array("%PDF-1.7 session notes".utf8)))))
+        #expect(
+            noteDocument["identifier"]?.arrayValue?.last?["value"]
+                == .string(Hex.encode(SHA256.hash(Array("%PDF-1.7 session notes".utf8)))))
         #expect(byID[erased.recordId]?["description"] != nil)
         #expect(byID[notJSON.recordId] != nil, "content that is not a FHIR resource falls back to a DocumentReference")
 
@@ -105,11 +112,14 @@ struct LedgerFHIRExportTests {
         #expect(outcomes.contains("4"))
         let exportAudit = try #require(auditEvents.last)
         #expect(exportAudit["id"] == .string("audit-\(exportEvent.sequence)"))
-        #expect(exportAudit["purposeOfEvent"]?.arrayValue?.first?["coding"]?.arrayValue?.first?["code"] == .string("PATRQT"))
+        #expect(
+            exportAudit["purposeOfEvent"]?.arrayValue?.first?["coding"]?.arrayValue?.first?["code"] == .string("PATRQT")
+        )
         let releasedEntities = exportAudit["entity"]?.arrayValue?.filter { $0["role"]?["code"] == .string("4") }
         #expect(releasedEntities?.count == 4)
         let grantAudits = auditEvents.filter { event in
-            event["entity"]?.arrayValue?.contains { $0["what"]?["identifier"]?["value"] == .string(granted.grantId) } == true
+            event["entity"]?.arrayValue?.contains { $0["what"]?["identifier"]?["value"] == .string(granted.grantId) }
+                == true
         }
         #expect(grantAudits.count == 1, "the clinician's query rested on the grant")
 
@@ -166,7 +176,9 @@ struct LedgerFHIRExportTests {
         await node.stop()
     }
 
-    @Test("an export of more records than one audit event may list is logged in parts, all committed before the first byte, each listing its own records in order")
+    @Test(
+        "an export of more records than one audit event may list is logged in parts, all committed before the first byte, each listing its own records in order"
+    )
     func largeExportIsLoggedInParts() async throws {
         // The node lists 4 records per event here (10,000 by default, the API's limit), so that 10 records need 3.
         let node = try await LedgerTestNode { $0.exportRecordsPerAuditEvent = 4 }
@@ -185,15 +197,18 @@ struct LedgerFHIRExportTests {
         let parts = started.auditEvents.compactMap(\.event)
         #expect(parts.map(\.releasedRecords.count) == [4, 4, 2])
         #expect(parts.flatMap { $0.releasedRecords.map(\.recordId) } == written)
-        #expect(parts.map(\.reason) == [
-            "FHIR export by the patient, part 1 of 3: records 1 to 4 of 10",
-            "FHIR export by the patient, part 2 of 3: records 5 to 8 of 10",
-            "FHIR export by the patient, part 3 of 3: records 9 to 10 of 10",
-        ])
+        #expect(
+            parts.map(\.reason) == [
+                "FHIR export by the patient, part 1 of 3: records 1 to 4 of 10",
+                "FHIR export by the patient, part 2 of 3: records 5 to 8 of 10",
+                "FHIR export by the patient, part 3 of 3: records 9 to 10 of 10",
+            ])
         let bundle = try FHIRJSONParser.parse(bundleText)
         #expect(bundle["id"] == .string("export-\(parts[0].sequence)"))
         let resources = try #require(bundle["entry"]?.arrayValue).compactMap { $0["resource"] }
-        #expect(resources.filter { $0["resourceType"] == .string("DocumentReference") }.compactMap { $0["id"]?.stringValue } == written)
+        #expect(
+            resources.filter { $0["resourceType"] == .string("DocumentReference") }.compactMap { $0["id"]?.stringValue }
+                == written)
         let audits = resources.filter { $0["resourceType"] == .string("AuditEvent") }
         #expect(audits.suffix(3).map { $0["id"] } == parts.map { .string("audit-\($0.sequence)") })
         await node.stop()

@@ -30,7 +30,8 @@ enum ExportScenario {
         let writers = (0..<writerCount).map { _ in LedgerIdentity.generate() }
         let createdAt = Presigner.wallClockMs()
         Report.progress(
-            "export: setup: \(recordCount) records of \(recordBytes) B by \(writerCount) writers, \(eventCount) audited queries")
+            "export: setup: \(recordCount) records of \(recordBytes) B by \(writerCount) writers, \(eventCount) audited queries"
+        )
 
         let patientSigner = TransactionSigner(identity: patient, chainID: chainID)
         var grants: [PreparedCall] = []
@@ -47,7 +48,9 @@ enum ExportScenario {
             var request = Healthledger_V1_GrantRequest()
             request.transaction = signed
             grants.append(
-                PreparedCall(kind: .grant, requests: [request.serializedBytes()], transactionID: TransactionSigner.transactionID(of: signed)))
+                PreparedCall(
+                    kind: .grant, requests: [request.serializedBytes()],
+                    transactionID: TransactionSigner.transactionID(of: signed)))
         }
         grants.append(
             Presigner.grantCall(
@@ -142,10 +145,12 @@ enum ExportScenario {
             else {
                 Report.failRun(
                     "export",
-                    "export \(attempt + 1): \(started?.recordCount ?? 0) records, \(started?.auditEventCount ?? 0) events, ends \(tail)")
+                    "export \(attempt + 1): \(started?.recordCount ?? 0) records, \(started?.auditEventCount ?? 0) events, ends \(tail)"
+                )
             }
             Report.progress(
-                "export \(attempt + 1): \(Format.fixed(Double(total) / 1e9, 2)) s, first message after \(Format.ms(firstMessage)) ms, \(size) bytes")
+                "export \(attempt + 1): \(Format.fixed(Double(total) / 1e9, 2)) s, first message after \(Format.ms(firstMessage)) ms, \(size) bytes"
+            )
             totals.append(total)
             firstMessages.append(firstMessage)
             sizes.append(size)
@@ -157,7 +162,8 @@ enum ExportScenario {
         Report.result(
             "export",
             [
-                "records": "\(recordCount)", "audit_events": "\(eventCount)", "min_s": Format.fixed(Double(sorted[0]) / 1e9, 2),
+                "records": "\(recordCount)", "audit_events": "\(eventCount)",
+                "min_s": Format.fixed(Double(sorted[0]) / 1e9, 2),
                 "median_s": Format.fixed(Double(median) / 1e9, 2),
                 "first_message_median_ms": Format.ms(firstMessages.sorted()[firstMessages.count / 2]),
                 "bundle_mib": Format.fixed(mib, 1), "mib_per_s": Format.fixed(mib / (Double(median) / 1e9), 1),
