@@ -81,7 +81,7 @@ extension LedgerService {
             grantRecords.append(
                 try Self.wire(detail, state: grantState, ledgerEntry: try runtime.ledgerEntry(at: detail.position)))
         }
-        let consents = Self.consents(of: grantRecords, now: now)
+        let consents = grantRecords.map { ConsentMapping.consent(for: $0, now: now) }
         let auditSequences = runtime.cell.read { state in
             Array((state.auditByPatient[patient.text] ?? []).prefix { $0 <= lastSequence })
         }
@@ -163,10 +163,6 @@ extension LedgerService {
             throw Self.contentFailure(of: record, error)
         }
     }
-
-    /// The Consent entries of the patient's grants: none until the grant → Consent mapping is part of FHIRMapping,
-    /// when each grant becomes its `ConsentMapping.consent(for:now:)`.
-    static func consents(of grants: [Healthledger_V1_GrantRecord], now: Int64) -> [FHIRJSON] { [] }
 }
 
 /// Bundle text gathered into response messages of `chunkSize` bytes (the last one shorter), so that the transport

@@ -144,7 +144,12 @@ def test_patient_export_is_a_bundle_fhir_resources_validates_with_records_consen
     assert note["id"] == note_record and note["status"] == "current" and "erased" in note["description"]
     assert note["content"][0]["attachment"] == {"contentType": "text/plain", "size": len("follow-up in two weeks\n")}
     assert fhir_record not in [document["id"] for document in by_type["DocumentReference"]]
-    assert len(by_type.get("Consent", [])) == summary["consents"]
+    [consent] = by_type["Consent"]
+    assert summary["consents"] == 1
+    assert consent["status"] == "active" and consent["provision"]["type"] == "permit"
+    assert consent["patient"]["identifier"]["value"] == ids["patient"]
+    assert consent["provision"]["actor"][0]["reference"]["identifier"]["value"] == ids["clinician"]
+    assert [coding["code"] for coding in consent["provision"]["code"][0]["coding"]][0] == "labs"
 
     audit_events = by_type["AuditEvent"]
     assert len(audit_events) == summary["audit_events"]

@@ -535,7 +535,8 @@ struct StateSnapshotTests {
             let record = records.entry(at: row)
             var old = Healthledger_Storage_V1_RecordSnapshot()
             old.id = record.id
-            old.metadata = try #require(RecordEntry.metadata(inLedgerEntry: chain.entry(at: record.position)))
+            let metadata = try #require(RecordEntry.metadata(inLedgerEntry: chain.entry(at: record.position)))
+            old.metadata = metadata
             old.author = record.author.text
             old.createdAtUnixMs = record.createdAt
             old.location = record.position.wire

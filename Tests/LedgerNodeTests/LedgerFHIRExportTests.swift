@@ -62,7 +62,8 @@ struct LedgerFHIRExportTests {
         let notJSON = try await patientClient.write(
             patient: patient.id, category: .labs, content: Array("not json".utf8), mediaType: "application/fhir+json")
         _ = try await patientClient.erase(recordIDs: [erased.recordId], reason: "no longer relevant")
-        let granted = try await patientClient.grant(.permit(to: clinician.id, actions: [.read], categories: [.labs]))
+        let grantedGrant = Healthledger_V1_Grant.permit(to: clinician.id, actions: [.read], categories: [.labs])
+        let granted = try await patientClient.grant(grantedGrant)
         _ = try await clinicianClient.query(.of(patient.id, [.labs]))
         await #expect(throws: RPCError.self) { try await clinicianClient.query(.of(patient.id, [.genomics])) }
 
@@ -89,7 +90,20 @@ struct LedgerFHIRExportTests {
         let documents = resources.filter { $0["resourceType"] == .string("DocumentReference") }
         let observations = resources.filter { $0["resourceType"] == .string("Observation") }
         #expect(UInt64(auditEvents.count) == started.auditEventCount)
-        #expect(UInt64(resources.filter { $0["resourceType"] == .string("Consent") }.count) == started.consentCount)
+        let consents = resources.filter { $0["resourceType"] == .string("Consent") }
+        #expect(UInt64(consents.count) == started.consentCount)
+        // The grant reads as its Consent: its id, active, permitting the clinician to read labs.
+        let consent = try #require(consents.first)
+        #expect(consents.count == 1)
+        #expect(consent["id"] == .string(granted.receipt?.transactionId ?? ""))
+        #expect(consent["status"] == .string("active"))
+        #expect(consent["provision"]?["type"] == .string("permit"))
+        #expect(
+            consent["provision"]?["actor"]?.arrayValue?.first?["reference"]?["identifier"]?["value"]
+                == .string(clinician.id))
+        var signedGrant = grantedGrant
+        signedGrant.patient = patient.id
+        #expect(try ConsentMapping.grantProposals(from: consent) == [signedGrant], "the Consent reads back as the grant")
         #expect(observations.count == 1)
         #expect(documents.count == 3)
 
