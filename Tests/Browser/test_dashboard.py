@@ -19,6 +19,7 @@ import os
 import time
 from pathlib import Path
 
+from fhir.resources import construct_fhir_element
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
@@ -268,6 +269,24 @@ def test_patient_grants_sees_access_live_revokes_and_sees_denial(node, browsers,
     take_screenshots(driver, "record")
     driver.find_element(By.ID, "record-close").click()
     take_screenshots(driver, "records")
+
+    # The patient downloads all their data: a FHIR R4 Bundle that an independent FHIR implementation reads, with
+    # the lab record, the grant as a Consent and the accesses as AuditEvents, the download's own read included.
+    driver.find_element(By.ID, "records-export").click()
+    bundle_file = wait_for(driver, lambda d: next(iter(sorted(d.downloads.glob("health-data-*.json"))), False),
+                           "the downloaded FHIR Bundle")
+    wait_for(driver, lambda d: d.find_element(By.ID, "records-export-status").text.startswith("Saved "),
+             "the export's summary")
+    bundle = json.loads(bundle_file.read_text())
+    construct_fhir_element("Bundle", bundle)
+    resources = [entry["resource"] for entry in bundle["entry"]]
+    for resource in resources:
+        construct_fhir_element(resource["resourceType"], resource)
+    [consent] = [resource for resource in resources if resource["resourceType"] == "Consent"]
+    assert consent["provision"]["actor"][0]["reference"]["identifier"]["value"] == clinician
+    audit_events = [resource for resource in resources if resource["resourceType"] == "AuditEvent"]
+    assert audit_events[-1]["purposeOfEvent"][0]["coding"][0]["code"] == "PATRQT", "the export's own read is last"
+    assert clinician in {event["agent"][0]["who"]["identifier"]["value"] for event in audit_events}
 
     # When the patient revokes the clinician's access in the page, confirming in the dialog.
     open_screen(driver, "access")

@@ -10,6 +10,7 @@ import {
   AuditStreamRequest,
   CreateSessionChallengeRequest,
   CreateSessionRequest,
+  ExportFhirBundleRequest,
   GetChainHeadRequest,
   GetConsistencyProofRequest,
   GetPrincipalRequest,
@@ -413,14 +414,47 @@ export class Ledger {
   /** Checks a query's own audit event (QueryStarted.audit_event): in the log, the read of this query by the
    * patient, before any record of it is used. */
   async checkOwnRead(started) {
-    const logged = started.auditEvent;
+    await this.checkOwnEvent(started.auditEvent, started.auditSequence);
+  }
+
+  /** Checks one logged audit event of a read by the patient: proven in the log, the patient's own read of their
+   * own data, and (when given) at `sequence`. */
+  async checkOwnEvent(logged, sequence = undefined) {
     if (logged === undefined) throw new LogVerificationError("invalid", "The node released records without the proof that it logged your read.");
     const event = await this.checked(() => this.verifier.verifyAuditEvent(logged));
-    if (event.sequence !== started.auditSequence || event.actor !== this.principalId || event.patient !== this.principalId) {
+    const expected = sequence === undefined || event.sequence === sequence;
+    if (!expected || event.actor !== this.principalId || event.patient !== this.principalId) {
       await this.checked(async () => {
         throw new LogVerificationError("invalid", `The audit event the node logged for your read (sequence ${event.sequence}) is not your read.`);
       });
     }
+  }
+
+  /** The patient's copy of everything the ledger holds about them, as the FHIR R4 Bundle of
+   * Ledger.ExportFhirBundle (records, grants as Consents, the audit trail as AuditEvents): { started, bundle },
+   * `bundle` its UTF-8 JSON bytes. The export's own audit events are checked as logged reads of this patient
+   * before any of the Bundle is taken; `onProgress(bytes)` follows the download. */
+  async exportFhirBundle({ onProgress = () => {} } = {}) {
+    const request = new ExportFhirBundleRequest({ patient: this.principalId });
+    return this.privateCall(async (options) => {
+      let started = null;
+      const pieces = [];
+      let received = 0;
+      for await (const response of this.client.exportFhirBundle(request, options)) {
+        const part = response.part;
+        if (part.case === "started") {
+          if (part.value.auditEvents.length === 0) await this.checkOwnEvent(undefined);
+          for (const logged of part.value.auditEvents) await this.checkOwnEvent(logged);
+          started = part.value;
+        } else if (part.case === "bundleChunk" && started !== null) {
+          pieces.push(part.value);
+          received += part.value.length;
+          onProgress(received);
+        }
+      }
+      if (started === null) throw new LedgerClientError("The node ended the export without sending it.");
+      return { started, bundle: concatBytes(...pieces) };
+    });
   }
 
   /** Follows the patient's audit trail from the first event, live, until `signal` aborts: `onEvent(event)` per

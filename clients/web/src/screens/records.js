@@ -20,6 +20,7 @@ export class RecordsScreen {
   /** Wires the refresh and close buttons. */
   setUp() {
     byId("records-refresh").addEventListener("click", () => this.refresh());
+    byId("records-export").addEventListener("click", () => this.exportData());
     byId("record-close").addEventListener("click", () => this.closeRecord());
   }
 
@@ -33,6 +34,33 @@ export class RecordsScreen {
       showMessage(byId("records-empty"), records.length === 0 ? "No records yet." : "");
     } catch (error) {
       showMessage(byId("records-empty"), `Could not list your records. ${describeError(error)}`);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /** Downloads the patient's FHIR Bundle (Ledger.ExportFhirBundle) as a file, reporting progress and counts. */
+  async exportData() {
+    const button = byId("records-export");
+    const status = byId("records-export-status");
+    button.disabled = true;
+    showMessage(status, "Preparing your copy…");
+    try {
+      const { started, bundle } = await this.ledger.exportFhirBundle({
+        onProgress: (bytes) => showMessage(status, `Receiving your copy… ${formatBytes(bytes)}`),
+      });
+      const url = URL.createObjectURL(new Blob([bundle], { type: "application/fhir+json" }));
+      const day = new Date().toISOString().slice(0, 10);
+      h("a", { href: url, download: `health-data-${day}.json` }).click();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      showMessage(
+        status,
+        `Saved health-data-${day}.json (${formatBytes(bundle.length)}): ${started.recordCount} records, ` +
+          `${started.consentCount} access rules and ${started.auditEventCount} access events.`,
+      );
+    } catch (error) {
+      showMessage(status, "");
+      this.report.error(`Could not download your data. ${describeError(error)}`);
     } finally {
       button.disabled = false;
     }
