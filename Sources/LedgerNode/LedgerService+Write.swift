@@ -1,3 +1,4 @@
+import FHIRMapping
 import HealthLedgerProtos
 import LedgerCrypto
 import LedgerDomain
@@ -24,6 +25,14 @@ extension LedgerService {
             throw RPCError(
                 .resourceExhausted,
                 "transaction.body.write_record.size_bytes: \(record.sizeBytes) bytes is above this node's maximum of \(runtime.configuration.maxRecordBytes)")
+        }
+        // FHIR content is named by the signed media type, so a version this node cannot check is refused before
+        // anything else; the content itself is checked as it streams in, below.
+        var fhirContent: FHIRRecordContentCheck?
+        if case .writeRecord(let metadata)? = transaction.body.operation {
+            fhirContent = try FHIRRecordContentCheck(
+                mediaType: metadata.mediaType, category: metadata.category,
+                field: "transaction.body.write_record.media_type")
         }
         let now = runtime.now()
         let auditDenial: @Sendable (ValidatedTransaction, RPCError) -> Healthledger_V1_AuditEvent? = { transaction, error in
@@ -72,6 +81,8 @@ extension LedgerService {
                 throw InputValidation.invalid(
                     "write[\(index)].chunk", "content is longer than size_bytes (\(record.sizeBytes))")
             }
+            // FHIR content that cannot fit its category fails at the chunk that shows it, not after the upload.
+            try fhirContent?.inspect(chunk.data)
             do { try upload.append(chunk.data) } catch { throw RPCError(storage: error) }
             index += 1
         }
@@ -84,6 +95,7 @@ extension LedgerService {
         if uploaded.sha256 != record.contentSHA256 {
             throw InputValidation.invalid("write", "the content does not hash to content_sha256")
         }
+        _ = try fhirContent?.finish()
         // Content is durable before the transaction that points at it commits. If the transaction is refused
         // after all (the state moved on during the upload), the content goes again unless something else uses it.
         let reference = runtime.contentReferences.retain(patient: record.patient.text, sha256: record.contentSHA256)
