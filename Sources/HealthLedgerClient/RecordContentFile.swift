@@ -154,6 +154,12 @@ public final class RecordContentFile: Sendable {
     /// The problem that ended the last streaming of this file early, if any (the call then ends CANCELLED).
     public var lastReadFailure: RecordContentError? { readFailure.withLock { $0 } }
 
+    /// Up to `chunkBytes` bytes at `offset`, read on the calling thread: for a pass over the content before it is
+    /// signed and sent, such as checking its format.
+    public func contentChunk(at offset: UInt64) throws(RecordContentError) -> [UInt8] {
+        try readChunk(at: offset, length: Int(min(UInt64(Self.chunkBytes), sizeBytes - offset))).get()
+    }
+
     /// Up to `chunkBytes` bytes at `offset`, read off the caller's executor (a transport may run its request
     /// pump on an event loop that must not wait on a disk).
     fileprivate func chunk(at offset: UInt64) async throws(RecordContentError) -> [UInt8] {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FHIRMapping
 import Foundation
 import HealthLedgerClient
 import HealthLedgerProtos
@@ -16,18 +17,28 @@ struct WriteCommand: AsyncParsableCommand {
             streamed in 1 MiB chunks; stdin is first copied to a private temporary
             file ($TMPDIR, removed at once). For many files, see healthledger import.
 
+            With --fhir (or the media type application/fhir+json) the file is one FHIR R4
+            resource in JSON. It is checked before anything is signed: valid JSON, a known
+            resourceType, one the category may hold. The category may then be left out
+            when the resourceType fits only one (Patient: demographics).
+
             Examples:
               healthledger write --category labs results.json
               healthledger write --patient hl1q... --category imaging scan.dcm
+              healthledger write --fhir --category labs potassium.json
+              healthledger write --fhir allergy-penicillin.json
               cat note.txt | healthledger write --category clinical-notes --media-type text/plain -
             """)
 
     @Option(name: .long, help: "Principal id of the patient (default: you).")
     var patient: String?
     @Option(
-        name: .long, help: "The record's data category, e.g. labs.",
+        name: .long,
+        help: "The record's data category, e.g. labs (FHIR content: default, the one its resourceType fits).",
         completion: .list(CommandLineVocabulary.categories.dropLast().map(\.name)))
-    var category: String
+    var category: String?
+    @Flag(name: .long, help: "The file is a FHIR R4 resource in JSON (media type application/fhir+json).")
+    var fhir = false
     @Option(name: .long, help: "Media type (default: from the file extension, else application/octet-stream).")
     var mediaType: String?
     @Option(name: .long, help: "Id of the record this one amends.")
@@ -36,21 +47,39 @@ struct WriteCommand: AsyncParsableCommand {
     var file = "-"
     @OptionGroup var options: ClientOptions
 
+    /// The media type sent: --media-type, else FHIR JSON with --fhir, else the one the file extension suggests.
+    var effectiveMediaType: String { mediaType ?? (fhir ? FHIRRecordContentCheck.mediaType : Self.mediaType(forFile: file)) }
+
+    func validate() throws {
+        if fhir, let mediaType, !FHIRRecordContentCheck.isFHIRJSON(mediaType) {
+            throw ValidationError("--fhir means --media-type application/fhir+json, not \(mediaType)")
+        }
+        if category == nil && !FHIRRecordContentCheck.isFHIRJSON(effectiveMediaType) {
+            throw ValidationError("--category is required unless the file is a FHIR resource (--fhir)")
+        }
+    }
+
     func run() async throws {
         var hints = CommandFailure.Hints()
-        hints.refused = "ask the patient for a write grant: healthledger grant <your id> --actions write --categories \(category)"
+        hints.refused =
+            "ask the patient for a write grant: healthledger grant <your id> --actions write --categories \(category ?? "<category>")"
         try await options.withClient(hints: hints) { client in
-            let category = try CommandLineVocabulary.category(self.category)
+            var category = try self.category.map { text throws(InvalidInput) in try CommandLineVocabulary.category(text) }
             let me = await client.identity.id
             let patient = try patient.map { try GrantCommand.principal($0) } ?? me
+            let mediaType = effectiveMediaType
             // A file is hashed in a first pass, then streamed; stdin is spooled to a private, already
             // unlinked temporary file on the way, so memory stays bounded for any size.
             let content = try file == "-"
                 ? RecordContentFile.spooling(from: STDIN_FILENO, directory: Self.spoolDirectory)
                 : RecordContentFile(path: file)
+            if FHIRRecordContentCheck.isFHIRJSON(mediaType) {
+                category = try Self.checkFHIR(
+                    content, named: file == "-" ? "stdin" : file, mediaType: mediaType, category: category)
+            }
+            guard let category else { preconditionFailure("validate() requires --category for content that is not FHIR") }
             let response = try await client.write(
-                patient: patient, category: category, content: content,
-                mediaType: mediaType ?? Self.mediaType(forFile: file), amends: amends)
+                patient: patient, category: category, content: content, mediaType: mediaType, amends: amends)
             if options.json {
                 CommandOutput.json([
                     "record_id": response.recordId, "patient": patient, "size_bytes": content.sizeBytes,
@@ -64,6 +93,51 @@ struct WriteCommand: AsyncParsableCommand {
                     ]).rendered())
             }
         }
+    }
+
+    /// Checks FHIR content as the node will, before it is signed: one R4 resource whose resourceType `category`
+    /// may hold. Returns the category, the one the resourceType fits when `category` is nil.
+    static func checkFHIR(
+        _ content: RecordContentFile, named name: String, mediaType: String, category: Healthledger_V1_DataCategory?
+    ) throws -> Healthledger_V1_DataCategory {
+        do {
+            _ = try FHIRRecordContentCheck(mediaType: mediaType, category: category ?? .unspecified, field: "--media-type")
+        } catch {
+            throw InvalidInput(error.message, hint: "use --media-type application/fhir+json; fhirVersion=4.0")
+        }
+        var inspector = FHIRContentInspector()
+        let resourceType: String
+        do {
+            var offset: UInt64 = 0
+            while offset < content.sizeBytes {
+                let chunk = try content.contentChunk(at: offset)
+                try inspector.inspect(chunk)
+                offset += UInt64(chunk.count)
+            }
+            resourceType = try inspector.finish()
+        } catch let error as FHIRContentError {
+            throw InvalidInput(
+                "\(name) is not one FHIR resource: \(error)",
+                hint: "a FHIR record is one R4 resource in JSON, an object with a resourceType")
+        }
+        let fitting = FHIRVocabulary.categories(holding: resourceType)
+        let names = fitting.map { CommandLineVocabulary.name(of: $0, in: CommandLineVocabulary.categories) }
+        if let category {
+            if let mismatch = FHIRRecordContentCheck.categoryMismatch(resourceType, category) {
+                throw InvalidInput(
+                    "\(name): \(mismatch.message)",
+                    hint: names.isEmpty ? "no category holds \(resourceType) resources" : "use --category \(names[0])")
+            }
+            return category
+        }
+        guard fitting.count == 1 else {
+            throw InvalidInput(
+                fitting.isEmpty
+                    ? "\(name): no category holds \(resourceType) resources"
+                    : "\(name): \(resourceType) fits \(names.count) categories: \(names.joined(separator: ", "))",
+                hint: fitting.isEmpty ? "write it as another resource type" : "say which with --category, e.g. --category \(names[0])")
+        }
+        return fitting[0]
     }
 
     /// Where standard input is spooled: $TMPDIR, else /tmp.

@@ -226,3 +226,50 @@ final class CommandLineNode: @unchecked Sendable {
 struct CommandLineNodeError: Error, CustomStringConvertible {
     var description: String
 }
+
+extension CommandLineTests {
+    @Test(
+        "a FHIR resource is checked before anything is signed, and its category is the one its resourceType fits when not given"
+    )
+    func writeFHIR() throws {
+        let workspace = try CommandLineWorkspace()
+        defer { workspace.remove() }
+        let node = try CommandLineNode(dataDirectory: workspace.path + "/data")
+        defer { node.stop() }
+        let run = { (arguments: [String]) in workspace.run(arguments, server: "127.0.0.1:\(node.port)") }
+        let files = [
+            "allergy.json": #"{"resourceType":"AllergyIntolerance","code":{"text":"penicillin"}}"#,
+            "potassium.json": #"{"resourceType":"Observation","status":"final","valueQuantity":{"value":4.10}}"#,
+            "patient.json": #"{"resourceType":"Patient","name":[{"family":"Ng"}]}"#,
+            "broken.json": #"{"resourceType":"Observation","status":"final""#,
+        ]
+        for (name, text) in files {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: workspace.path + "/" + name))
+        }
+        #expect(run(["keygen", "--identity", "patient.pem"]).status == 0)
+
+        let allergy = run(["write", "--identity", "patient.pem", "--fhir", "allergy.json", "--json"])
+        #expect(allergy.status == 0, "\(allergy.stderr)")
+        let labs = run(["write", "--identity", "patient.pem", "--fhir", "--category", "labs", "potassium.json", "--json"])
+        #expect(labs.status == 0, "\(labs.stderr)")
+
+        let ambiguous = run(["write", "--identity", "patient.pem", "--fhir", "potassium.json"])
+        #expect(ambiguous.status == 5 && ambiguous.isOneLineError)
+        #expect(ambiguous.stderr.contains("potassium.json: Observation fits") && ambiguous.stderr.contains("labs, imaging, vitals"))
+        let misfiled = run(["write", "--identity", "patient.pem", "--fhir", "--category", "labs", "patient.json"])
+        #expect(misfiled.status == 5 && misfiled.isOneLineError)
+        #expect(misfiled.stderr.contains(#"content.resourceType: "Patient" does not fit category DATA_CATEGORY_LABS"#))
+        #expect(misfiled.stderr.contains("--category demographics"))
+        let broken = run(["write", "--identity", "patient.pem", "--media-type", "application/fhir+json", "broken.json"])
+        #expect(broken.status == 5 && broken.isOneLineError)
+        #expect(broken.stderr.contains("not JSON at byte 46: expected ',' or '}' in an object"))
+        let conflicting = run(["write", "--identity", "patient.pem", "--fhir", "--media-type", "text/plain", "allergy.json"])
+        #expect(conflicting.status == 64 && conflicting.isOneLineError)
+        let uncategorised = run(["write", "--identity", "patient.pem", "patient.json"])
+        #expect(uncategorised.status == 64 && uncategorised.isOneLineError && uncategorised.stderr.contains("--fhir"))
+
+        let records = try run(["query", "--identity", "patient.pem", "--categories", "allergies,labs", "--json"]).jsonLines()
+        #expect(records.map { $0["category"] as? String } == ["allergies", "labs"])
+        #expect(records.allSatisfy { $0["media_type"] as? String == "application/fhir+json" })
+    }
+}
