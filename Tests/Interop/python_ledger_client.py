@@ -495,6 +495,63 @@ def _describe_query(client: LedgerClient, responses: list, write_transaction, me
     return described
 
 
+def scenario_fhir_content(client: LedgerClient) -> dict:
+    """A patient writes a FHIR Observation (application/fhir+json) as labs and reads it back; a Patient resource
+    as labs and an Observation without its closing brace are refused, and the sequence each refused write used is
+    still free afterwards (nothing was applied)."""
+    pb = client.pb
+    observed: dict = {}
+    patient = Principal(Ed25519SigningKey())
+
+    def write(content: bytes, media_type: str) -> tuple[str, object]:
+        metadata = pb.RecordMetadata(patient=patient.id, category=pb.DATA_CATEGORY_LABS,
+                                     content_sha256=hashlib.sha256(content).digest(), size_bytes=len(content),
+                                     media_type=media_type)
+        transaction = client.sign(patient, "write_record", metadata)
+        status, result = client.status_of(client.stub.Write, client.write_requests(transaction, content),
+                                          timeout=CALL_TIMEOUT)
+        if status != "OK":
+            patient.next_sequence -= 1  # refused: the sequence was not used
+        return status, result
+
+    observation = (b'{"resourceType": "Observation", "status": "final",\n'
+                   b' "code": {"coding": [{"system": "http://loinc.org", "code": "2823-3"}]},\n'
+                   b' "valueQuantity": {"value": 4.10, "unit": "mmol/L"}}\n')
+    status, result = write(observation, "application/fhir+json; fhirVersion=4.0")
+    observed["observation_status"] = status if status == "OK" else f"{status}: {result}"
+    observed["observation_sequence"] = patient.next_sequence - 1
+
+    refusals = {}
+    for name, content in {"patient_as_labs": b'{"resourceType": "Patient", "name": [{"family": "Ng"}]}',
+                          "unclosed": observation.rstrip()[:-1]}.items():
+        refusals[name] = dict(zip(("status", "details"), write(content, "application/fhir+json")))
+    observed["refusals"] = refusals
+
+    second = b'{"resourceType":"DiagnosticReport","status":"final","code":{"text":"electrolytes"}}'
+    status, result = write(second, "application/fhir+json")
+    observed["next_write_status"] = status if status == "OK" else f"{status}: {result}"
+    observed["next_write_sequence"] = patient.next_sequence - 1
+
+    client.open_session(patient)
+    request = pb.QueryRequest(patient=patient.id, categories=[pb.DATA_CATEGORY_LABS],
+                              purpose=pb.PURPOSE_PATIENT_REQUEST, include_content=True)
+    status, responses = client.query(patient, request)
+    observed["query_status"] = status if status == "OK" else f"{status}: {responses}"
+    contents: list[bytearray] = []
+    media_types: list[str] = []
+    for response in responses if status == "OK" else []:
+        part = response.WhichOneof("part")
+        if part == "record":
+            contents.append(bytearray())
+            media_types.append(response.record.metadata.media_type)
+        elif part == "chunk" and contents:
+            contents[-1] += response.chunk.data
+    observed["returned_contents"] = [bytes(content).decode() for content in contents]
+    observed["returned_media_types"] = media_types
+    observed["written_contents"] = [observation.decode(), second.decode()]
+    return observed
+
+
 def _hand_reordered(body: bytes) -> bytes:
     """The same fields, written in another order (sequence, then chain id, then the rest): a valid protobuf
     encoding of the same message that is not the deterministic one."""
@@ -745,7 +802,8 @@ def scenario_reflection(client: LedgerClient) -> dict:
 
 
 SCENARIOS = {"vectors": scenario_vectors, "access-story": scenario_access_story,
-             "rejections": scenario_rejections, "chain": scenario_chain, "reflection": scenario_reflection}
+             "rejections": scenario_rejections, "chain": scenario_chain, "reflection": scenario_reflection,
+             "fhir-content": scenario_fhir_content}
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -188,6 +188,31 @@ def test_patient_grants_reads_and_revokes_a_clinicians_access_to_labs(plaintext_
     assert_access_story(observed)
 
 
+def test_fhir_content_is_checked_against_its_category_and_read_back_unchanged(plaintext_node):
+    """Given a patient, when they write a FHIR Observation as labs (application/fhir+json), then Query returns its
+    exact bytes, which fhir.resources (R4) parses as an Observation; a Patient resource as labs and an unclosed
+    Observation are INVALID_ARGUMENT naming the element, and the sequence each used is taken by the next write
+    (nothing was applied)."""
+    from fhir.resources import construct_fhir_element
+
+    observed = run_client("fhir-content", node=plaintext_node)["fhir-content"]
+    assert observed["observation_status"] == "OK"
+    refusals = observed["refusals"]
+    assert refusals["patient_as_labs"]["status"] == "INVALID_ARGUMENT"
+    assert refusals["patient_as_labs"]["details"].startswith(
+        'content.resourceType: "Patient" does not fit category DATA_CATEGORY_LABS')
+    assert refusals["unclosed"]["status"] == "INVALID_ARGUMENT"
+    assert refusals["unclosed"]["details"].startswith("content: not JSON at byte ")
+    assert observed["next_write_status"] == "OK"
+    assert observed["next_write_sequence"] == observed["observation_sequence"] + 1
+    assert observed["query_status"] == "OK"
+    assert observed["returned_contents"] == observed["written_contents"]
+    assert observed["returned_media_types"] == ["application/fhir+json; fhirVersion=4.0", "application/fhir+json"]
+    for text, resource_type in zip(observed["returned_contents"], ["Observation", "DiagnosticReport"]):
+        resource = json.loads(text)
+        assert construct_fhir_element(resource["resourceType"], resource).resource_type == resource_type
+
+
 def test_node_refuses_replayed_tampered_and_non_deterministic_transactions(plaintext_node):
     """Given signed Grants, when one is sent twice, its signature or body is tampered with, or its body is
     a valid but non-deterministic encoding, then the node answers ALREADY_EXISTS, UNAUTHENTICATED and
