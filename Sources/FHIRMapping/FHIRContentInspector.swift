@@ -105,12 +105,12 @@ public struct FHIRContentInspector: Sendable {
         case resourceTypeValue
     }
 
-    private static let objectKind: UInt8 = 0
-    private static let arrayKind: UInt8 = 1
 
     private var state = State.value
-    /// Kinds of the open containers, outermost first.
-    private var containers: [UInt8] = []
+    /// Kinds of the open containers as bits, innermost lowest: 1 an array, 0 an object (at most 100 of them).
+    private var containerBits: UInt128 = 0
+    /// How many containers are open.
+    private var depth = 0
     private var stringRole = StringRole.other
     /// Offset of the opening quote of the string being read.
     private var stringStart = 0
@@ -139,7 +139,6 @@ public struct FHIRContentInspector: Sendable {
 
     /// An inspector before the first byte.
     public init() {
-        containers.reserveCapacity(FHIRJSONParser.maximumDepth)
         kept.reserveCapacity(64)
     }
 
@@ -195,10 +194,12 @@ public struct FHIRContentInspector: Sendable {
         .notJSON(FHIRJSONSyntaxError(offset: at, reason: reason))
     }
 
+    @inline(__always)
     private static func isWhitespace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
     }
 
+    @inline(__always)
     private static func isDigit(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 }
 
     // Bytes are read through a pointer, one state transition at a time; the common states (whitespace, plain
@@ -210,11 +211,9 @@ public struct FHIRContentInspector: Sendable {
             case .string:
                 try scanString(bytes, count: count, index: &index)
             case .value, .arrayValueOrEnd:
+                while index < count && Self.isWhitespace(bytes[index]) { index += 1 }
+                guard index < count else { break }
                 let byte = bytes[index]
-                if Self.isWhitespace(byte) {
-                    index += 1
-                    continue
-                }
                 if state == .arrayValueOrEnd && byte == UInt8(ascii: "]") {
                     index += 1
                     closeContainer()
@@ -223,11 +222,9 @@ public struct FHIRContentInspector: Sendable {
                 try beginValue(byte, at: offset + index)
                 index += 1
             case .memberNameOrEnd, .memberName:
+                while index < count && Self.isWhitespace(bytes[index]) { index += 1 }
+                guard index < count else { break }
                 let byte = bytes[index]
-                if Self.isWhitespace(byte) {
-                    index += 1
-                    continue
-                }
                 if state == .memberNameOrEnd && byte == UInt8(ascii: "}") {
                     try closeObject(at: offset + index)
                     index += 1
@@ -236,24 +233,20 @@ public struct FHIRContentInspector: Sendable {
                 guard byte == UInt8(ascii: "\"") else {
                     throw syntaxError(offset + index, "expected a member name in quotes")
                 }
-                beginString(at: offset + index, role: containers.count == 1 ? .topLevelName : .nestedName)
+                beginString(at: offset + index, role: depth == 1 ? .topLevelName : .nestedName)
                 index += 1
             case .colon:
+                while index < count && Self.isWhitespace(bytes[index]) { index += 1 }
+                guard index < count else { break }
                 let byte = bytes[index]
-                if Self.isWhitespace(byte) {
-                    index += 1
-                    continue
-                }
                 guard byte == UInt8(ascii: ":") else { throw syntaxError(offset + index, "expected ':' after a member name") }
                 state = .value
                 index += 1
             case .afterValue:
+                while index < count && Self.isWhitespace(bytes[index]) { index += 1 }
+                guard index < count else { break }
                 let byte = bytes[index]
-                if Self.isWhitespace(byte) {
-                    index += 1
-                    continue
-                }
-                if containers[containers.count - 1] == Self.objectKind {
+                if innermostIsObject {
                     switch byte {
                     case UInt8(ascii: ","): state = .memberName
                     case UInt8(ascii: "}"): try closeObject(at: offset + index)
@@ -268,8 +261,9 @@ public struct FHIRContentInspector: Sendable {
                 }
                 index += 1
             case .done:
-                guard Self.isWhitespace(bytes[index]) else { throw syntaxError(offset + index, "text after the JSON value") }
-                index += 1
+                while index < count && Self.isWhitespace(bytes[index]) { index += 1 }
+                guard index < count else { break }
+                throw syntaxError(offset + index, "text after the JSON value")
             case .escape:
                 try escape(bytes[index], at: offset + index)
                 index += 1
@@ -349,20 +343,20 @@ public struct FHIRContentInspector: Sendable {
     }
 
     private mutating func beginValue(_ byte: UInt8, at position: Int) throws(FHIRContentError) {
-        let topLevel = containers.isEmpty
-        let resourceTypeValue = containers.count == 1 && memberIsResourceType
+        let topLevel = depth == 0
+        let resourceTypeValue = depth == 1 && memberIsResourceType
         switch byte {
         case UInt8(ascii: "{"):
             if topLevel { break }
             try requireString(resourceTypeValue, at: position)
-            guard containers.count < FHIRJSONParser.maximumDepth else {
+            guard depth < FHIRJSONParser.maximumDepth else {
                 throw syntaxError(position, "nested deeper than \(FHIRJSONParser.maximumDepth) levels")
             }
         case UInt8(ascii: "["), UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "-"),
             UInt8(ascii: "0")...UInt8(ascii: "9"):
             if topLevel { throw notAnObject(byte, at: position) }
             try requireString(resourceTypeValue, at: position)
-            guard byte != UInt8(ascii: "[") || containers.count < FHIRJSONParser.maximumDepth else {
+            guard byte != UInt8(ascii: "[") || depth < FHIRJSONParser.maximumDepth else {
                 throw syntaxError(position, "nested deeper than \(FHIRJSONParser.maximumDepth) levels")
             }
         case UInt8(ascii: "\""):
@@ -372,10 +366,12 @@ public struct FHIRContentInspector: Sendable {
         }
         switch byte {
         case UInt8(ascii: "{"):
-            containers.append(Self.objectKind)
+            containerBits <<= 1
+            depth += 1
             state = .memberNameOrEnd
         case UInt8(ascii: "["):
-            containers.append(Self.arrayKind)
+            containerBits = containerBits << 1 | 1
+            depth += 1
             state = .arrayValueOrEnd
         case UInt8(ascii: "\""): beginString(at: position, role: resourceTypeValue ? .resourceTypeValue : .other)
         case UInt8(ascii: "t"): beginLiteral("true")
@@ -412,18 +408,24 @@ public struct FHIRContentInspector: Sendable {
         state = .literal
     }
 
+    @inline(__always)
+    private var innermostIsObject: Bool { containerBits & 1 == 0 }
+
     /// A value ended; what may follow depends on the container it is in.
+    @inline(__always)
     private mutating func endValue() {
-        state = containers.isEmpty ? .done : .afterValue
+        state = depth == 0 ? .done : .afterValue
     }
 
+    @inline(__always)
     private mutating func closeContainer() {
-        containers.removeLast()
+        containerBits >>= 1
+        depth -= 1
         endValue()
     }
 
     private mutating func closeObject(at position: Int) throws(FHIRContentError) {
-        if containers.count == 1 && !sawResourceType {
+        if depth == 1 && !sawResourceType {
             throw FHIRContentError(element: "content.resourceType", offset: position, reason: "required")
         }
         closeContainer()
@@ -431,10 +433,13 @@ public struct FHIRContentInspector: Sendable {
 
     // MARK: Strings
 
+    @inline(__always)
     private mutating func beginString(at position: Int, role: StringRole) {
         stringRole = role
-        kept.removeAll(keepingCapacity: true)
-        keptOverflowed = false
+        if role == .topLevelName || role == .resourceTypeValue {
+            kept.removeAll(keepingCapacity: true)
+            keptOverflowed = false
+        }
         stringStart = position
         state = .string
         runStart = position + 1
@@ -448,6 +453,18 @@ public struct FHIRContentInspector: Sendable {
     ) throws(FHIRContentError) {
         let keeping = stringRole == .topLevelName || stringRole == .resourceTypeValue
         while index < count {
+            if !keeping && utf8Needed == 0 {
+                // Eight bytes at a time up to the first quote, backslash, control character or non-ASCII byte.
+                while index + 8 <= count {
+                    let special = Self.specialStringBytes(UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self))
+                    if special != 0 {
+                        index += special.trailingZeroBitCount >> 3
+                        break
+                    }
+                    index += 8
+                }
+                guard index < count else { return }
+            }
             let byte = bytes[index]
             if utf8Needed == 0 && byte >= 0x20 && byte < 0x80 && byte != UInt8(ascii: "\"")
                 && byte != UInt8(ascii: "\\")
@@ -477,8 +494,25 @@ public struct FHIRContentInspector: Sendable {
         }
     }
 
+    /// The bytes of `word` (eight string bytes, the first lowest) that end a run of plain string bytes: '"', '\\',
+    /// a control character or a byte of a multi-byte UTF-8 sequence, as the high bit of each such byte. Only the
+    /// lowest set bit is exact (a borrow may mark bytes after it), which is all the caller uses. The tests for
+    /// "a byte below n" and "a byte equal to n" are the usual word-at-a-time ones.
+    @inline(__always)
+    private static func specialStringBytes(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let control = (word &- ones &* 0x20) & ~word
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let quote = (quotes &- ones) & ~quotes
+        let backslash = (backslashes &- ones) & ~backslashes
+        return (word | control | quote | backslash) & highBits
+    }
+
     /// Advances UTF-8 validation by one byte (Unicode's well-formed sequences: no overlong forms, surrogates or
     /// scalars above U+10FFFF).
+    @inline(__always)
     private mutating func stepUTF8(_ byte: UInt8) {
         if utf8Needed > 0 {
             if byte >= utf8Low && byte <= utf8High {
@@ -513,7 +547,9 @@ public struct FHIRContentInspector: Sendable {
     }
 
     /// A run of unescaped bytes ended (at a quote or a backslash): it must have been whole UTF-8.
+    @inline(__always)
     private mutating func endRun() throws(FHIRContentError) {
+        if utf8Needed == 0 && !runHasInvalidUTF8 { return }
         if utf8Needed > 0 {
             runHasInvalidUTF8 = true
             utf8Needed = 0
@@ -523,6 +559,7 @@ public struct FHIRContentInspector: Sendable {
         if runHasInvalidUTF8 { throw syntaxError(runStart, "invalid UTF-8 in a string") }
     }
 
+    @inline(__always)
     private mutating func keep(_ byte: UInt8) throws(FHIRContentError) {
         switch stringRole {
         case .topLevelName:
@@ -659,7 +696,7 @@ public struct FHIRContentInspector: Sendable {
     }
 
     private func unclosedContainer(at end: Int) -> FHIRContentError {
-        containers[containers.count - 1] == Self.objectKind
+        innermostIsObject
             ? syntaxError(end, "expected ',' or '}' in an object") : syntaxError(end, "expected ',' or ']' in an array")
     }
 }

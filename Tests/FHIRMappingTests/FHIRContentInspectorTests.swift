@@ -221,6 +221,20 @@ enum InspectionResult: Equatable, CustomStringConvertible {
         }
     }
 
+    @Test func aStringByteThatEndsAPlainRunIsFoundAtEveryPositionOfAWord() {
+        // Strings are read eight bytes at a time; put each kind of byte that stops that at every position of a word.
+        var random = SeededRandom(state: 20)
+        let stoppers: [[UInt8]] = [[0x22], [0x5C, 0x6E], [0x5C, 0x75, 0x30, 0x30, 0x65, 0x39], [0x01], [0x1F], [0xC3, 0xA9], [0xFF], [0x80], [0xE2, 0x82]]
+        for stopper in stoppers {
+            for position in 0..<18 {
+                let text =
+                    Array(#"{"resourceType":"Patient","a":""#.utf8) + [UInt8](repeating: 0x78, count: position) + stopper
+                    + [UInt8](repeating: 0x7E, count: 11) + Array(#""}"#.utf8)
+                Self.expectAgreement(text, random: &random)
+            }
+        }
+    }
+
     @Test func aDuplicateMemberNameInsideANestedObjectIsNotLookedFor() {
         let text = Array(#"{"resourceType":"Patient","name":{"family":"A","family":"B"}}"#.utf8)
         #expect(throws: FHIRJSONSyntaxError.self) { try FHIRJSONParser.parse(text) }
