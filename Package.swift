@@ -31,6 +31,7 @@ let package = Package(
         .executable(name: "echo-bench-server", targets: ["echo-bench-server"]),
         .executable(name: "ledger-bench", targets: ["ledger-bench"]),
         .executable(name: "proof-bench", targets: ["proof-bench"]),
+        .executable(name: "fhir-inspector-bench", targets: ["fhir-inspector-bench"]),
         .executable(name: "ledger-client-example", targets: ["ledger-client-example"]),
     ],
     dependencies: [
@@ -152,6 +153,11 @@ let package = Package(
             name: "proof-bench",
             dependencies: ["LedgerDomain", "LedgerCrypto", "MerkleLog", "HealthLedgerProtos", "ProtobufWire"],
             path: "Benchmarks/ledger/proof-bench"),
+        // The FHIR content check of Write next to its SHA-256 hashing, MB/s on one thread (run by hand; see
+        // BENCHMARKS.md, "FHIR content check").
+        .executableTarget(
+            name: "fhir-inspector-bench", dependencies: ["FHIRMapping", "LedgerCrypto"],
+            path: "Benchmarks/ledger/fhir-inspector-bench"),
 
         // The client library end to end (grant, write, query, revoke, audit) against a running node; see its README.
         .executableTarget(
