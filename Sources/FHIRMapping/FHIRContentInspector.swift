@@ -31,14 +31,18 @@ public struct FHIRContentError: Error, Sendable, Equatable, CustomStringConverti
 /// value under FHIRJSONParser's rules (UTF-8, escapes, numbers, nesting depth, nothing after the value), an object
 /// whose string member `resourceType` names an R4 resource type, and no member name twice at its top level.
 ///
-/// Memory stays a few KiB whatever the content's size: a stack of container kinds at most
-/// `FHIRJSONParser.maximumDepth` deep, the top-level member names (at most `maximumTopLevelNameBytes`), and the
-/// `resourceType` value. Duplicate names inside nested objects are not looked for, as that would need memory
+/// Memory stays bounded whatever the content's size: a stack of container kinds at most
+/// `FHIRJSONParser.maximumDepth` deep (bits of one integer), the top-level member names (at most
+/// `maximumTopLevelMembers` of them in `maximumTopLevelNameBytes`: some KiB for a real resource, tens at most), and
+/// the `resourceType` value. A text with more top-level members than that is refused: no FHIR resource has them. Duplicate names inside nested objects are not looked for, as that would need memory
 /// growing with the content. Errors carry the offset FHIRJSONParser would give for the same bytes.
 public struct FHIRContentInspector: Sendable {
     /// Most bytes of top-level member names, all names together; a FHIR resource's few dozen elements use a few
     /// hundred.
     public static let maximumTopLevelNameBytes = 16 * 1024
+    /// Most top-level members; R4's largest resources have about a hundred elements, with their primitive
+    /// extensions (`_name`) twice that.
+    public static let maximumTopLevelMembers = 512
     /// Longest `resourceType` value kept; R4's longest type name has 33 bytes.
     static let maximumResourceTypeBytes = 64
 
@@ -607,7 +611,7 @@ public struct FHIRContentInspector: Sendable {
                 throw FHIRContentError(
                     element: "content", offset: stringStart,
                     reason:
-                        "its top-level member names take more than \(Self.maximumTopLevelNameBytes) bytes; a FHIR resource has a few dozen elements"
+                        "its top-level members exceed \(Self.maximumTopLevelNameBytes) bytes of names; a FHIR resource has a few dozen elements"
                 )
             }
             kept.append(byte)
@@ -631,9 +635,14 @@ public struct FHIRContentInspector: Sendable {
             state = .colon
         case .topLevelName:
             let name = String(decoding: kept, as: UTF8.self)
-            guard topLevelNames.insert(name).inserted else {
-                throw syntaxError(stringStart, "duplicate member \"\(name)\"")
+            if topLevelNames.contains(name) { throw syntaxError(stringStart, "duplicate member \"\(name)\"") }
+            guard topLevelNames.count < Self.maximumTopLevelMembers else {
+                throw FHIRContentError(
+                    element: "content", offset: stringStart,
+                    reason:
+                        "its top-level members exceed \(Self.maximumTopLevelMembers); a FHIR resource has a few dozen elements")
             }
+            topLevelNames.insert(name)
             topLevelNameBytes += kept.count
             memberIsResourceType = name == "resourceType"
             state = .colon

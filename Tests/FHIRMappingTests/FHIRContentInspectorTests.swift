@@ -283,13 +283,19 @@ enum InspectionResult: Equatable, CustomStringConvertible {
         #expect(try inspector.finish() == "DocumentReference")
     }
 
-    @Test func theTopLevelNamesMayNotExceedTheirBudget() {
-        var text = #"{"resourceType":"Patient""#
-        for index in 0..<700 { text += #","element\#(index)_padding_padding":1"# }
-        text += "}"
-        let error = Self.inspect(Array(text.utf8), splits: []).error
-        #expect(error?.element == "content")
-        #expect(error?.reason.hasPrefix("its top-level member names take more than 16384 bytes") == true)
+    @Test func theTopLevelMembersMayNotExceedTheirBudget() {
+        func resource(members: Int, nameBytes: Int) -> [UInt8] {
+            var text = #"{"resourceType":"Patient""#
+            for index in 0..<members { text += ",\"" + String(repeating: "e", count: nameBytes) + "\(index)\":1" }
+            return Array((text + "}").utf8)
+        }
+        #expect(Self.inspect(resource(members: 511, nameBytes: 1), splits: []) == .resource("Patient"))
+        let many = Self.inspect(resource(members: 512, nameBytes: 1), splits: []).error
+        #expect(many?.element == "content")
+        #expect(many?.reason.hasPrefix("its top-level members exceed 512;") == true)
+        let long = Self.inspect(resource(members: 100, nameBytes: 200), splits: []).error
+        #expect(long?.element == "content")
+        #expect(long?.reason.hasPrefix("its top-level members exceed 16384 bytes of names;") == true)
     }
 }
 
