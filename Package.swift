@@ -252,5 +252,8 @@ if Context.environment["HEALTHLEDGER_FUZZ"] == "1" {
         // .proto text into the generator's parser, resolver, descriptor builder and renderers.
         .executableTarget(
             name: "fuzz-proto-parser", dependencies: ["ProtoCodegen"], path: "Fuzz/Sources/fuzz-proto-parser"),
+        // FHIR content, whole and in chunks, through Write's streaming check, against FHIRJSONParser's verdict.
+        .executableTarget(
+            name: "fuzz-fhir-content", dependencies: ["FHIRMapping"], path: "Fuzz/Sources/fuzz-fhir-content"),
     ]
 }
