@@ -126,7 +126,7 @@ struct WriteCommand: AsyncParsableCommand {
             if let mismatch = FHIRRecordContentCheck.categoryMismatch(resourceType, category) {
                 throw InvalidInput(
                     "\(name): \(mismatch.message)",
-                    hint: names.isEmpty ? "no category holds \(resourceType) resources" : "use --category \(names[0])")
+                    hint: names.isEmpty ? "write a resource type the category holds (docs/FHIR.md)" : "use --category \(names[0])")
             }
             return category
         }
@@ -135,7 +135,9 @@ struct WriteCommand: AsyncParsableCommand {
                 fitting.isEmpty
                     ? "\(name): no category holds \(resourceType) resources"
                     : "\(name): \(resourceType) fits \(names.count) categories: \(names.joined(separator: ", "))",
-                hint: fitting.isEmpty ? "write it as another resource type" : "say which with --category, e.g. --category \(names[0])")
+                hint: fitting.isEmpty
+                    ? "write a resource type a category holds (docs/FHIR.md)"
+                    : "say which with --category, e.g. --category \(names[0])")
         }
         return fitting[0]
     }

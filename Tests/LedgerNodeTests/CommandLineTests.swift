@@ -242,6 +242,7 @@ extension CommandLineTests {
             "potassium.json": #"{"resourceType":"Observation","status":"final","valueQuantity":{"value":4.10}}"#,
             "patient.json": #"{"resourceType":"Patient","name":[{"family":"Ng"}]}"#,
             "broken.json": #"{"resourceType":"Observation","status":"final""#,
+            "bundle.json": #"{"resourceType":"Bundle","type":"collection"}"#,
         ]
         for (name, text) in files {
             try Data(text.utf8).write(to: URL(fileURLWithPath: workspace.path + "/" + name))
@@ -263,6 +264,9 @@ extension CommandLineTests {
         let broken = run(["write", "--identity", "patient.pem", "--media-type", "application/fhir+json", "broken.json"])
         #expect(broken.status == 5 && broken.isOneLineError)
         #expect(broken.stderr.contains("not JSON at byte 46: expected ',' or '}' in an object"))
+        let bundle = run(["write", "--identity", "patient.pem", "--fhir", "bundle.json"])
+        #expect(bundle.status == 5 && bundle.isOneLineError)
+        #expect(bundle.stderr.contains("bundle.json: no category holds Bundle resources"))
         let conflicting = run(["write", "--identity", "patient.pem", "--fhir", "--media-type", "text/plain", "allergy.json"])
         #expect(conflicting.status == 64 && conflicting.isOneLineError)
         let uncategorised = run(["write", "--identity", "patient.pem", "patient.json"])
