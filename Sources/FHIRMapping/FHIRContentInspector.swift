@@ -109,7 +109,6 @@ public struct FHIRContentInspector: Sendable {
         case resourceTypeValue
     }
 
-
     private var state = State.value
     /// Kinds of the open containers as bits, innermost lowest: 1 an array, 0 an object (at most 100 of them).
     private var containerBits: UInt128 = 0
@@ -300,7 +299,9 @@ public struct FHIRContentInspector: Sendable {
                 guard index < count else { break }
                 if state == .numberExponent || !numberGoesOn(bytes[index]) { endValue() } else { index += 1 }
             case .numberFractionStart:
-                guard Self.isDigit(bytes[index]) else { throw syntaxError(offset + index, "expected a digit after '.'") }
+                guard Self.isDigit(bytes[index]) else {
+                    throw syntaxError(offset + index, "expected a digit after '.'")
+                }
                 state = .numberFraction
                 index += 1
             case .numberExponentStart:
@@ -500,7 +501,8 @@ public struct FHIRContentInspector: Sendable {
             if !keeping && utf8Needed == 0 {
                 // Eight bytes at a time up to the first quote, backslash, control character or non-ASCII byte.
                 while index + 8 <= count {
-                    let special = Self.specialStringBytes(UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self))
+                    let special = Self.specialStringBytes(
+                        UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self))
                     if special != 0 {
                         index += special.trailingZeroBitCount >> 3
                         break
@@ -640,7 +642,8 @@ public struct FHIRContentInspector: Sendable {
                 throw FHIRContentError(
                     element: "content", offset: stringStart,
                     reason:
-                        "its top-level members exceed \(Self.maximumTopLevelMembers); a FHIR resource has a few dozen elements")
+                        "its top-level members exceed \(Self.maximumTopLevelMembers); a FHIR resource has a few dozen elements"
+                )
             }
             topLevelNames.insert(name)
             topLevelNameBytes += kept.count

@@ -37,7 +37,9 @@ public struct FHIRRecordContentCheck: Sendable {
         return parts.dropFirst().compactMap { parameter in
             guard let equals = parameter.firstIndex(of: "=") else { return nil }
             var value = trimmed(parameter[parameter.index(after: equals)...])
-            if value.count >= 2 && value.hasPrefix("\"") && value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            if value.count >= 2 && value.hasPrefix("\"") && value.hasSuffix("\"") {
+                value = String(value.dropFirst().dropLast())
+            }
             return (trimmed(parameter[..<equals]).lowercased(), value)
         }
     }

@@ -28,6 +28,6 @@ public enum FHIRResourceTypes {
         "Subscription", "Substance", "SubstanceNucleicAcid", "SubstancePolymer", "SubstanceProtein",
         "SubstanceReferenceInformation", "SubstanceSourceMaterial", "SubstanceSpecification", "SupplyDelivery",
         "SupplyRequest", "Task", "TerminologyCapabilities", "TestReport", "TestScript", "ValueSet",
-        "VerificationResult", "VisionPrescription"
+        "VerificationResult", "VisionPrescription",
     ]
 }

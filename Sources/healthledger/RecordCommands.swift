@@ -48,7 +48,9 @@ struct WriteCommand: AsyncParsableCommand {
     @OptionGroup var options: ClientOptions
 
     /// The media type sent: --media-type, else FHIR JSON with --fhir, else the one the file extension suggests.
-    var effectiveMediaType: String { mediaType ?? (fhir ? FHIRRecordContentCheck.mediaType : Self.mediaType(forFile: file)) }
+    var effectiveMediaType: String {
+        mediaType ?? (fhir ? FHIRRecordContentCheck.mediaType : Self.mediaType(forFile: file))
+    }
 
     func validate() throws {
         if fhir, let mediaType, !FHIRRecordContentCheck.isFHIRJSON(mediaType) {
@@ -64,7 +66,9 @@ struct WriteCommand: AsyncParsableCommand {
         hints.refused =
             "ask the patient for a write grant: healthledger grant <your id> --actions write --categories \(category ?? "<category>")"
         try await options.withClient(hints: hints) { client in
-            var category = try self.category.map { text throws(InvalidInput) in try CommandLineVocabulary.category(text) }
+            var category = try self.category.map { text throws(InvalidInput) in
+                try CommandLineVocabulary.category(text)
+            }
             let me = await client.identity.id
             let patient = try patient.map { try GrantCommand.principal($0) } ?? me
             let mediaType = effectiveMediaType
@@ -77,7 +81,9 @@ struct WriteCommand: AsyncParsableCommand {
                 category = try Self.checkFHIR(
                     content, named: file == "-" ? "stdin" : file, mediaType: mediaType, category: category)
             }
-            guard let category else { preconditionFailure("validate() requires --category for content that is not FHIR") }
+            guard let category else {
+                preconditionFailure("validate() requires --category for content that is not FHIR")
+            }
             let response = try await client.write(
                 patient: patient, category: category, content: content, mediaType: mediaType, amends: amends)
             if options.json {
@@ -101,7 +107,8 @@ struct WriteCommand: AsyncParsableCommand {
         _ content: RecordContentFile, named name: String, mediaType: String, category: Healthledger_V1_DataCategory?
     ) throws -> Healthledger_V1_DataCategory {
         do {
-            _ = try FHIRRecordContentCheck(mediaType: mediaType, category: category ?? .unspecified, field: "--media-type")
+            _ = try FHIRRecordContentCheck(
+                mediaType: mediaType, category: category ?? .unspecified, field: "--media-type")
         } catch {
             throw InvalidInput(error.message, hint: "use --media-type application/fhir+json; fhirVersion=4.0")
         }
@@ -126,7 +133,8 @@ struct WriteCommand: AsyncParsableCommand {
             if let mismatch = FHIRRecordContentCheck.categoryMismatch(resourceType, category) {
                 throw InvalidInput(
                     "\(name): \(mismatch.message)",
-                    hint: names.isEmpty ? "write a resource type the category holds (docs/FHIR.md)" : "use --category \(names[0])")
+                    hint: names.isEmpty
+                        ? "write a resource type the category holds (docs/FHIR.md)" : "use --category \(names[0])")
             }
             return category
         }

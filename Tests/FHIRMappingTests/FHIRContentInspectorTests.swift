@@ -63,7 +63,8 @@ enum InspectionResult: Equatable, CustomStringConvertible {
         #"{"id":"1"}"#, "{}", "[]", "[1,2]", #""Patient""#, "12", "true", "null", "", "   ",
         #"{"resourceType":"Patient",}"#, #"{"resourceType":"Patient"} x"#, #"{"resourceType":"Patient"}}"#,
         #"{"resourceType":"Patient","a":[1,]}"#, #"{"resourceType":"Patient","a":01}"#,
-        #"{"resourceType":"Patient","a":1.}"#, #"{"resourceType":"Patient","a":1e}"#, #"{"resourceType":"Patient","a":-}"#,
+        #"{"resourceType":"Patient","a":1.}"#, #"{"resourceType":"Patient","a":1e}"#,
+        #"{"resourceType":"Patient","a":-}"#,
         #"{"resourceType":"Patient","a":"\x"}"#, #"{"resourceType":"Patient","a":"\u12"}"#,
         #"{"resourceType":"Patient","a":"\ud800"}"#, #"{"resourceType":"Patient","a":"\udc00"}"#,
         #"{"resourceType":"Patient","a":"\ud800\u0041"}"#, #"{"resourceType":"Patient","a":"\ud800\n"}"#,
@@ -72,9 +73,12 @@ enum InspectionResult: Equatable, CustomStringConvertible {
         #"{"resourceType":"Patient","a":"unterminated"#, #"{"resourceType":"Patient""#,
         "{\"resourceType\":\"Patient\",\"a\":\"tab\tinside\"}",
         "{\"resourceType\":\"Patient\"," + String(repeating: "[", count: 99) + String(repeating: "]", count: 99) + "}",
-        "{\"resourceType\":\"Patient\"," + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}",
-        "{\"resourceType\":\"Patient\",\"a\":" + String(repeating: "[", count: 99) + String(repeating: "]", count: 99) + "}",
-        "{\"resourceType\":\"Patient\",\"a\":" + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}",
+        "{\"resourceType\":\"Patient\"," + String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+            + "}",
+        "{\"resourceType\":\"Patient\",\"a\":" + String(repeating: "[", count: 99) + String(repeating: "]", count: 99)
+            + "}",
+        "{\"resourceType\":\"Patient\",\"a\":" + String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+            + "}",
     ]
 
     /// Invalid UTF-8 in strings and outside them, which Swift string literals cannot hold.
@@ -110,7 +114,9 @@ enum InspectionResult: Equatable, CustomStringConvertible {
     }
 
     /// The verdict every chunking must give, checked against FHIRJSONParser's.
-    static func expectAgreement(_ text: [UInt8], random: inout SeededRandom, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectAgreement(
+        _ text: [UInt8], random: inout SeededRandom, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let whole = inspect(text, splits: [])
         var chunkings: [[Int]] = [Array(0..<text.count)]
         for _ in 0..<3 where text.count > 1 {
@@ -120,7 +126,9 @@ enum InspectionResult: Equatable, CustomStringConvertible {
         }
         for splits in chunkings {
             let result = inspect(text, splits: splits)
-            #expect(result == whole, "chunked at \(splits.prefix(8)) of \(text.count) bytes", sourceLocation: sourceLocation)
+            #expect(
+                result == whole, "chunked at \(splits.prefix(8)) of \(text.count) bytes", sourceLocation: sourceLocation
+            )
         }
         let shown = String(decoding: text.prefix(200), as: UTF8.self).debugDescription
         do {
@@ -129,7 +137,9 @@ enum InspectionResult: Equatable, CustomStringConvertible {
             case (.resource(let type), .resource(let found)):
                 #expect(type == found, "\(shown)", sourceLocation: sourceLocation)
             case (.refused(let expected), .refused(let found)):
-                #expect(found.element == expected.element && found.reason == expected.reason, "\(shown): \(found)", sourceLocation: sourceLocation)
+                #expect(
+                    found.element == expected.element && found.reason == expected.reason, "\(shown): \(found)",
+                    sourceLocation: sourceLocation)
                 #expect(found.syntax == nil, "\(shown): \(found)", sourceLocation: sourceLocation)
             case (let expected, let found):
                 Issue.record("\(shown): expected \(expected), found \(found)", sourceLocation: sourceLocation)
@@ -140,13 +150,17 @@ enum InspectionResult: Equatable, CustomStringConvertible {
                 return
             }
             guard let found = whole.error else {
-                Issue.record("\(shown): the parser refused it (\(error)) but the inspector found \(whole)", sourceLocation: sourceLocation)
+                Issue.record(
+                    "\(shown): the parser refused it (\(error)) but the inspector found \(whole)",
+                    sourceLocation: sourceLocation)
                 return
             }
             if let syntax = found.syntax {
                 #expect(syntax == error, "\(shown)", sourceLocation: sourceLocation)
             } else {
-                #expect(found.offset <= error.offset, "\(shown): \(found) before the parser's \(error)", sourceLocation: sourceLocation)
+                #expect(
+                    found.offset <= error.offset, "\(shown): \(found) before the parser's \(error)",
+                    sourceLocation: sourceLocation)
             }
         }
     }
@@ -180,7 +194,13 @@ enum InspectionResult: Equatable, CustomStringConvertible {
         var escaped = false
         for byte in text.prefix(offset) {
             if inString {
-                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
             } else if byte == UInt8(ascii: "\"") {
                 inString = true
             } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
@@ -201,7 +221,10 @@ enum InspectionResult: Equatable, CustomStringConvertible {
 
     @Test func mutatedResourcesGetTheParsersVerdictInEveryChunking() {
         var random = SeededRandom(state: 10)
-        let alphabet: [UInt8] = Array(#"{}[]:,"\/u0123456789.eE+-tfnrl aA"#.utf8) + [0x00, 0x01, 0x09, 0x0A, 0x7F, 0x80, 0xBF, 0xC3, 0xA9, 0xED, 0xA0, 0xF0, 0x9F, 0xF4, 0xFF]
+        let alphabet: [UInt8] =
+            Array(#"{}[]:,"\/u0123456789.eE+-tfnrl aA"#.utf8) + [
+                0x00, 0x01, 0x09, 0x0A, 0x7F, 0x80, 0xBF, 0xC3, 0xA9, 0xED, 0xA0, 0xF0, 0x9F, 0xF4, 0xFF,
+            ]
         let seeds = Self.corpus.prefix(4).map { Array($0.utf8) }
         for round in 0..<4_000 {
             var text = seeds[round % seeds.count]
@@ -224,11 +247,15 @@ enum InspectionResult: Equatable, CustomStringConvertible {
     @Test func aStringByteThatEndsAPlainRunIsFoundAtEveryPositionOfAWord() {
         // Strings are read eight bytes at a time; put each kind of byte that stops that at every position of a word.
         var random = SeededRandom(state: 20)
-        let stoppers: [[UInt8]] = [[0x22], [0x5C, 0x6E], [0x5C, 0x75, 0x30, 0x30, 0x65, 0x39], [0x01], [0x1F], [0xC3, 0xA9], [0xFF], [0x80], [0xE2, 0x82]]
+        let stoppers: [[UInt8]] = [
+            [0x22], [0x5C, 0x6E], [0x5C, 0x75, 0x30, 0x30, 0x65, 0x39], [0x01], [0x1F], [0xC3, 0xA9], [0xFF], [0x80],
+            [0xE2, 0x82],
+        ]
         for stopper in stoppers {
             for position in 0..<18 {
                 let text =
-                    Array(#"{"resourceType":"Patient","a":""#.utf8) + [UInt8](repeating: 0x78, count: position) + stopper
+                    Array(#"{"resourceType":"Patient","a":""#.utf8) + [UInt8](repeating: 0x78, count: position)
+                    + stopper
                     + [UInt8](repeating: 0x7E, count: 11) + Array(#""}"#.utf8)
                 Self.expectAgreement(text, random: &random)
             }
@@ -262,7 +289,8 @@ enum InspectionResult: Equatable, CustomStringConvertible {
         #expect(inspector.resourceType == "Observation")
         #expect(inspector.offset == 35)
         #expect(throws: FHIRContentError.self) { try inspector.inspect(Array(#""a", x"#.utf8)) }
-        let error = try #require(Self.inspect(Array(#"{"resourceType":"Observation","id":"a", x"#.utf8), splits: []).error)
+        let error = try #require(
+            Self.inspect(Array(#"{"resourceType":"Observation","id":"a", x"#.utf8), splits: []).error)
         #expect(error.offset == 40)
         // An inspector that failed keeps failing with the same error.
         #expect(throws: error) { try inspector.inspect(Array("}".utf8)) }
@@ -301,7 +329,8 @@ enum InspectionResult: Equatable, CustomStringConvertible {
 
 @Suite struct FHIRRecordContentCheckTests {
     @Test(arguments: [
-        ("application/fhir+json", true), ("Application/FHIR+JSON", true), ("application/fhir+json; fhirVersion=4.0", true),
+        ("application/fhir+json", true), ("Application/FHIR+JSON", true),
+        ("application/fhir+json; fhirVersion=4.0", true),
         ("application/fhir+json;charset=utf-8", true), (" application/fhir+json ", true), ("application/json", false),
         ("application/fhir+xml", false), ("application/fhir+jsonx", false), ("text/plain", false),
     ])
@@ -310,17 +339,22 @@ enum InspectionResult: Equatable, CustomStringConvertible {
     }
 
     @Test func aFHIRVersionOtherThanR4IsRefusedUpFront() throws {
-        #expect(try FHIRRecordContentCheck(mediaType: "application/fhir+json; fhirVersion=4.0.1", category: .labs, field: "m") != nil)
+        #expect(
+            try FHIRRecordContentCheck(
+                mediaType: "application/fhir+json; fhirVersion=4.0.1", category: .labs, field: "m") != nil)
         #expect(try FHIRRecordContentCheck(mediaType: "text/plain", category: .labs, field: "m") == nil)
         let error = #expect(throws: RPCError.self) {
-            try FHIRRecordContentCheck(mediaType: "application/fhir+json; fhirVersion=\"5.0\"", category: .labs, field: "m")
+            try FHIRRecordContentCheck(
+                mediaType: "application/fhir+json; fhirVersion=\"5.0\"", category: .labs, field: "m")
         }
         #expect(error?.code == .invalidArgument)
-        #expect(error?.message == "m: fhirVersion 5.0 is not supported; records are checked as FHIR R4 (fhirVersion=4.0)")
+        #expect(
+            error?.message == "m: fhirVersion 5.0 is not supported; records are checked as FHIR R4 (fhirVersion=4.0)")
     }
 
     @Test func aPatientResourceInALabsRecordIsRefusedAsSoonAsItsResourceTypeArrives() throws {
-        var check = try #require(try FHIRRecordContentCheck(mediaType: "application/fhir+json", category: .labs, field: "m"))
+        var check = try #require(
+            try FHIRRecordContentCheck(mediaType: "application/fhir+json", category: .labs, field: "m"))
         let error = #expect(throws: RPCError.self) { try check.inspect(Array(#"{"resourceType":"Patient","#.utf8)) }
         #expect(error?.code == .invalidArgument)
         #expect(
@@ -330,13 +364,16 @@ enum InspectionResult: Equatable, CustomStringConvertible {
     }
 
     @Test func anObservationFitsLabsAndEveryCategoryNamesItsProtoName() throws {
-        var check = try #require(try FHIRRecordContentCheck(mediaType: "application/fhir+json", category: .labs, field: "m"))
+        var check = try #require(
+            try FHIRRecordContentCheck(mediaType: "application/fhir+json", category: .labs, field: "m"))
         try check.inspect(Array(#"{"resourceType":"Observation","status":"final"}"#.utf8))
         #expect(try check.finish() == "Observation")
         #expect(
             FHIRRecordContentCheck.categoryMismatch("Observation", .clinicalNotes)?.message.contains(
                 "DATA_CATEGORY_CLINICAL_NOTES (a clinical-notes record holds") == true)
-        #expect(FHIRRecordContentCheck.categoryMismatch("Bundle", .labs)?.message.hasSuffix("; no category holds it") == true)
+        #expect(
+            FHIRRecordContentCheck.categoryMismatch("Bundle", .labs)?.message.hasSuffix("; no category holds it")
+                == true)
         for terms in FHIRVocabulary.categories {
             for type in terms.resourceTypes { #expect(FHIRResourceTypes.r4.contains(type), "\(type)") }
         }

@@ -62,7 +62,8 @@ extension LedgerSecurityTests {
                         #"{"resourceType":"DocumentReference","status":"current","content":[{"attachment":{"contentType":"text/plain","data":""#
                             .utf8)
                     let body =
-                        head + [UInt8](repeating: UInt8(ascii: "Q"), count: (2 << 20) - head.count - 4) + Array(#""}}]"#.utf8)
+                        head + [UInt8](repeating: UInt8(ascii: "Q"), count: (2 << 20) - head.count - 4)
+                        + Array(#""}}]"#.utf8)
                     return [Array(body[..<(1 << 20)]), Array(body[(1 << 20)...])]
                 case .fhirVersion5: return [Array(#"{"resourceType":"Observation","status":"final"}"#.utf8)]
                 }
@@ -76,7 +77,10 @@ extension LedgerSecurityTests {
             var expected: (element: String, saying: String) {
                 switch self {
                 case .patientAsLabs:
-                    ("content.resourceType", #""Patient" does not fit category DATA_CATEGORY_LABS (a labs record holds Observation, DiagnosticReport, Specimen, DocumentReference)"#)
+                    (
+                        "content.resourceType",
+                        #""Patient" does not fit category DATA_CATEGORY_LABS (a labs record holds Observation, DiagnosticReport, Specimen, DocumentReference)"#
+                    )
                 case .notJSON: ("content", "not JSON at byte 0: unexpected character")
                 case .missingResourceType: ("content.resourceType", "required")
                 case .topLevelArray: ("content", "a FHIR resource is a JSON object, not an array")

@@ -23,12 +23,14 @@ func option(_ name: String, _ fallback: Int) -> Int {
 
 let mebibytes = option("--mib", 256)
 let repeats = option("--repeats", 5)
-let shapes = CommandLine.arguments.firstIndex(of: "--shape").map { [CommandLine.arguments[$0 + 1]] }
+let shapes =
+    CommandLine.arguments.firstIndex(of: "--shape").map { [CommandLine.arguments[$0 + 1]] }
     ?? ["observations", "pretty", "attachment"]
 
 /// One lab result as a Bundle entry, numbered so that no two are the same.
 func observation(_ index: Int, pretty: Bool) -> String {
-    let compact = #"{"fullUrl":"urn:uuid:obs-\#(index)","resource":{"resourceType":"Observation","id":"obs-\#(index)","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory","display":"Laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"2823-3","display":"Potassium [Moles/volume] in Serum or Plasma"}],"text":"Potassium"},"subject":{"reference":"Patient/p-1"},"effectiveDateTime":"2026-03-01T08:30:00Z","valueQuantity":{"value":4.\#(index % 90 + 10),"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"},"referenceRange":[{"low":{"value":3.5},"high":{"value":5.1}}],"interpretation":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation","code":"N"}]}]}}"#
+    let compact =
+        #"{"fullUrl":"urn:uuid:obs-\#(index)","resource":{"resourceType":"Observation","id":"obs-\#(index)","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory","display":"Laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"2823-3","display":"Potassium [Moles/volume] in Serum or Plasma"}],"text":"Potassium"},"subject":{"reference":"Patient/p-1"},"effectiveDateTime":"2026-03-01T08:30:00Z","valueQuantity":{"value":4.\#(index % 90 + 10),"unit":"mmol/L","system":"http://unitsofmeasure.org","code":"mmol/L"},"referenceRange":[{"low":{"value":3.5},"high":{"value":5.1}}],"interpretation":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation","code":"N"}]}]}}"#
     guard pretty else { return compact }
     return String(decoding: try! FHIRJSONParser.parse(compact).serialized(pretty: true), as: UTF8.self)
 }
@@ -38,7 +40,9 @@ func content(_ shape: String, bytes: Int) -> [UInt8] {
     var text: [UInt8] = []
     text.reserveCapacity(bytes + 4096)
     if shape == "attachment" {
-        text += Array(#"{"resourceType":"DocumentReference","status":"current","content":[{"attachment":{"contentType":"application/pdf","data":""#.utf8)
+        text += Array(
+            #"{"resourceType":"DocumentReference","status":"current","content":[{"attachment":{"contentType":"application/pdf","data":""#
+                .utf8)
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         var state: UInt32 = 1
         while text.count < bytes {
@@ -72,7 +76,9 @@ func timed(_ body: () -> Void) -> Double {
 
 for shape in shapes {
     let bytes = content(shape, bytes: mebibytes << 20)
-    let chunks = stride(from: 0, to: bytes.count, by: 1 << 20).map { Array(bytes[$0..<min(bytes.count, $0 + (1 << 20))]) }
+    let chunks = stride(from: 0, to: bytes.count, by: 1 << 20).map {
+        Array(bytes[$0..<min(bytes.count, $0 + (1 << 20))])
+    }
     let megabytes = Double(bytes.count) / 1e6
     for repeatIndex in 1...repeats {
         var resourceType = ""

@@ -31,7 +31,13 @@ func nestingDepth(of text: [UInt8], at offset: Int) -> Int {
     var escaped = false
     for byte in text.prefix(offset) {
         if inString {
-            if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+            if escaped {
+                escaped = false
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+            } else if byte == UInt8(ascii: "\"") {
+                inString = false
+            }
         } else if byte == UInt8(ascii: "\"") {
             inString = true
         } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
@@ -55,14 +61,18 @@ public func fuzzFHIRContent(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 
     do {
         let value = try FHIRJSONParser.parse(text)
         let expected: String? =
-            if let type = value["resourceType"]?.stringValue, value.objectMembers != nil, FHIRResourceTypes.r4.contains(type) {
+            if let type = value["resourceType"]?.stringValue, value.objectMembers != nil,
+                FHIRResourceTypes.r4.contains(type)
+            {
                 type
             } else {
                 nil
             }
         switch whole {
         case .success(let type):
-            guard type == expected else { fatalError("accepted as \(type), the parser's value says \(expected ?? "refuse")") }
+            guard type == expected else {
+                fatalError("accepted as \(type), the parser's value says \(expected ?? "refuse")")
+            }
         case .failure(let error):
             // A text with more top-level members than any resource has is refused by design.
             guard expected == nil || error.reason.hasPrefix("its top-level members exceed") else {
