@@ -3,16 +3,12 @@ Bundle and every resource in it validated by an independent FHIR implementation,
 (R4 models), and the codes it does not check (value sets) checked here."""
 
 import json
-import os
-import subprocess
-from pathlib import Path
 
 import pytest
 from fhir.resources import construct_fhir_element
 
-from interop_processes import ServerProcess
+from cli_story import CommandLineStory, told_story
 
-CLI_TIMEOUT = 60.0
 REST_INTERACTIONS = {"read", "search-type", "create", "update", "delete"}
 PURPOSES = {"TREAT", "ETREAT", "HRESCH", "HPAYMT", "HOPERAT", "PATRQT"}
 
@@ -26,55 +22,9 @@ OBSERVATION = """{
 """
 
 
-class Story:
-    """Identities in a scratch folder and the CLI run as each of them against one plaintext node."""
-
-    def __init__(self, healthledger: Path, workspace: Path):
-        self.healthledger = healthledger
-        self.workspace = workspace
-        self.environment = {key: value for key, value in os.environ.items() if not key.startswith("HEALTHLEDGER_")}
-        self.environment.update(XDG_DATA_HOME=str(workspace / "data-home"), XDG_CONFIG_HOME=str(workspace / "config"),
-                                XDG_STATE_HOME=str(workspace / "state"))
-        self.ids: dict[str, str] = {}
-        self.server: ServerProcess | None = None
-
-    def keygen(self, name: str) -> str:
-        self.ids[name] = json.loads(self.run(None, "keygen", "--identity", str(self.workspace / f"{name}.pem"),
-                                             "--json").stdout)["principal_id"]
-        return self.ids[name]
-
-    def start(self) -> None:
-        command = [str(self.healthledger), "serve", "--data-dir", str(self.workspace / "data"), "--plaintext",
-                   "--log-level", "warning"]
-        self.server = ServerProcess(command, self.workspace / "node.log", None)
-
-    def stop(self) -> None:
-        assert self.server is not None
-        was_running, death = self.server.is_running, self.server.death()
-        exit_code = self.server.stop()
-        assert was_running, f"the node died ({death}); log:\n{self.server.log_tail()}"
-        assert exit_code == 0, f"the node exited with {exit_code} on SIGTERM; log:\n{self.server.log_tail()}"
-        self.server = None
-
-    def run(self, who: str | None, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
-        command = [str(self.healthledger), *arguments]
-        if who is not None:
-            assert self.server is not None
-            command += ["--identity", str(self.workspace / f"{who}.pem"), "--plaintext",
-                        "--server", f"127.0.0.1:{self.server.port}"]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=CLI_TIMEOUT, env=self.environment,
-                                stdin=subprocess.DEVNULL, cwd=self.workspace)
-        if check:
-            assert result.returncode == 0, f"healthledger {' '.join(arguments)} exited {result.returncode}: {result.stderr}"
-        return result
-
-
 @pytest.fixture
 def story(healthledger, tmp_path):
-    started = Story(healthledger, tmp_path)
-    yield started
-    if started.server is not None:
-        started.stop()
+    yield from told_story(CommandLineStory(healthledger, tmp_path))
 
 
 def check_audit_event(event: dict, patient: str) -> None:

@@ -8,11 +8,10 @@ import json
 import os
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from interop_processes import ServerProcess
+from cli_story import CommandLineStory, told_story
 
 CLI_TIMEOUT = 60.0
 CONTEXT = b"healthledger.v1.research-pseudonym"
@@ -33,50 +32,11 @@ def test_pseudonym_definition_matches_the_published_vector():
     assert pseudonym(secret, "hl1researcherbeta", "hl1patientone") == "ps-8882affcf32d5d26ad447a6ff2cd7c9c"
 
 
-class Story:
-    """Identities in a scratch folder and the CLI run as each of them against one plaintext node."""
+class Story(CommandLineStory):
+    """A command-line story whose node has registered researchers."""
 
-    def __init__(self, healthledger: Path, workspace: Path):
-        self.healthledger = healthledger
-        self.workspace = workspace
-        self.environment = {key: value for key, value in os.environ.items() if not key.startswith("HEALTHLEDGER_")}
-        self.environment.update(XDG_DATA_HOME=str(workspace / "data-home"), XDG_CONFIG_HOME=str(workspace / "config"),
-                                XDG_STATE_HOME=str(workspace / "state"))
-        self.data_dir = workspace / "data"
-        self.ids: dict[str, str] = {}
-        self.server: ServerProcess | None = None
-
-    def keygen(self, name: str) -> str:
-        self.ids[name] = json.loads(self.run(None, "keygen", "--identity", str(self.workspace / f"{name}.pem"),
-                                             "--json").stdout)["principal_id"]
-        return self.ids[name]
-
-    def start(self, researchers: list[str]) -> None:
-        command = [str(self.healthledger), "serve", "--data-dir", str(self.data_dir), "--plaintext",
-                   "--log-level", "warning"]
-        for researcher in researchers:
-            command += ["--researcher", researcher]
-        self.server = ServerProcess(command, self.workspace / "node.log", None)
-
-    def stop(self) -> None:
-        assert self.server is not None
-        was_running, death = self.server.is_running, self.server.death()
-        exit_code = self.server.stop()
-        assert was_running, f"the node died ({death}); log:\n{self.server.log_tail()}"
-        assert exit_code == 0, f"the node exited with {exit_code} on SIGTERM; log:\n{self.server.log_tail()}"
-        self.server = None
-
-    def run(self, who: str | None, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
-        command = [str(self.healthledger), *arguments]
-        if who is not None:
-            assert self.server is not None
-            command += ["--identity", str(self.workspace / f"{who}.pem"), "--plaintext",
-                        "--server", f"127.0.0.1:{self.server.port}"]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=CLI_TIMEOUT, env=self.environment,
-                                stdin=subprocess.DEVNULL, cwd=self.workspace)
-        if check:
-            assert result.returncode == 0, f"healthledger {' '.join(arguments)} exited {result.returncode}: {result.stderr}"
-        return result
+    def start_with_researchers(self, researchers: list[str]) -> None:
+        self.start(*[argument for researcher in researchers for argument in ("--researcher", researcher)])
 
     def feed(self, who: str) -> tuple[str, list[dict]]:
         output = self.run(who, "research-feed", "--from", "1", "--json").stdout
@@ -91,10 +51,7 @@ class Story:
 
 @pytest.fixture
 def story(healthledger, tmp_path):
-    started = Story(healthledger, tmp_path)
-    yield started
-    if started.server is not None:
-        started.stop()
+    yield from told_story(Story(healthledger, tmp_path))
 
 
 def test_research_feed_shows_stable_per_researcher_pseudonyms_of_opted_in_patients_only(story):
@@ -105,7 +62,7 @@ def test_research_feed_shows_stable_per_researcher_pseudonyms_of_opted_in_patien
     for name in ["alpha", "beta", "stranger", "opted_in", "opted_out", "clinician"]:
         story.keygen(name)
     ids = story.ids
-    story.start([ids["alpha"], ids["beta"]])
+    story.start_with_researchers([ids["alpha"], ids["beta"]])
     mode = os.stat(story.data_dir / "research-pseudonym.key").st_mode & 0o777
     assert mode == 0o600, oct(mode)
 
@@ -164,7 +121,7 @@ def test_research_feed_shows_stable_per_researcher_pseudonyms_of_opted_in_patien
     assert beta_events and {event["patient_pseudonym"] for event in beta_events} == {beta_patient}
 
     story.stop()
-    story.start([ids["alpha"], ids["beta"]])
+    story.start_with_researchers([ids["alpha"], ids["beta"]])
     assert story.secret == secret
     _, after_restart = story.feed("alpha")
     assert after_restart[:len(alpha_events)] == alpha_events
