@@ -1376,6 +1376,76 @@ public struct Healthledger_V1_ListGrantsResponse: ProtoMessage {
     }
 }
 
+/// Request of Ledger.ProposeGrantsFromConsent.
+public struct Healthledger_V1_ProposeGrantsFromConsentRequest: ProtoMessage {
+    public static let protoMessageName = "healthledger.v1.ProposeGrantsFromConsentRequest"
+
+    /// A FHIR R4 Consent resource as UTF-8 JSON, at most 1,048,576 bytes
+    /// (1 MiB; RESOURCE_EXHAUSTED above).
+    public var consentJson: [UInt8] = []
+
+    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
+    public var unknownFields = UnknownFields()
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Writes the fields that are set, in field-number order, then the unknown fields.
+    public func encodeFields(to writer: inout ProtoWriter) {
+        if !consentJson.isEmpty { writer.writeBytes(consentJson, field: 1) }
+        writer.writeUnknown(unknownFields)
+    }
+
+    /// Reads fields until the end of the message, merging them into this one.
+    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1:
+                consentJson = try reader.readBytes(
+                    tag, field: "healthledger.v1.ProposeGrantsFromConsentRequest.consent_json"
+                )
+            default: try reader.skipField(tag, into: &unknownFields)
+            }
+        }
+    }
+}
+
+/// Response of Ledger.ProposeGrantsFromConsent.
+public struct Healthledger_V1_ProposeGrantsFromConsentResponse: ProtoMessage {
+    public static let protoMessageName = "healthledger.v1.ProposeGrantsFromConsentResponse"
+
+    /// The grants the Consent states, in the order to sign and submit them
+    /// (denies first), exactly as they would go into Grant transactions: the
+    /// patient, grantee, effect, actions, categories, purposes, validity,
+    /// record date range, delegation grant and note are the Consent's.
+    public var grants: [Healthledger_V1_Grant] = []
+
+    /// Fields this schema doesn't know, kept verbatim so they survive decoding and re-encoding.
+    public var unknownFields = UnknownFields()
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Writes the fields that are set, in field-number order, then the unknown fields.
+    public func encodeFields(to writer: inout ProtoWriter) {
+        for element in grants { writer.writeMessage(element, field: 1) }
+        writer.writeUnknown(unknownFields)
+    }
+
+    /// Reads fields until the end of the message, merging them into this one.
+    public mutating func decodeFields(from reader: inout ProtoReader) throws(ProtoDecodingError) {
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1:
+                try reader.readRepeatedMessage(
+                    tag, into: &grants, field: "healthledger.v1.ProposeGrantsFromConsentResponse.grants"
+                )
+            default: try reader.skipField(tag, into: &unknownFields)
+            }
+        }
+    }
+}
+
 /// Request of Ledger.GetPrincipal.
 public struct Healthledger_V1_GetPrincipalRequest: ProtoMessage {
     public static let protoMessageName = "healthledger.v1.GetPrincipalRequest"
@@ -2183,6 +2253,18 @@ public protocol Healthledger_V1_LedgerService: Sendable {
         responses: ResponseWriter<Healthledger_V1_ExportFhirBundleResponse>,
         context: ServerContext
     ) async throws
+
+    /// Reads a FHIR R4 Consent drafted elsewhere (an EHR, by hand) as the
+    /// grants that state it, for the patient (or a delegate) to review, sign
+    /// and submit with Grant in the order returned: one DENY per nested
+    /// provision first, then the base provision's grant. Only translates:
+    /// reads no ledger state, commits and audits nothing, and the grants are
+    /// not checked against the ledger (Grant does that). INVALID_ARGUMENT,
+    /// naming the FHIR element, for anything the grants cannot state exactly;
+    /// see docs/FHIR.md "Importing a Consent". Needs a session. Unary.
+    func proposeGrantsFromConsent(
+        request: Healthledger_V1_ProposeGrantsFromConsentRequest, context: ServerContext
+    ) async throws -> Healthledger_V1_ProposeGrantsFromConsentResponse
 }
 
 /// The methods of `healthledger.v1.Ledger`, as RPC descriptors.
@@ -2279,6 +2361,11 @@ public enum Healthledger_V1_LedgerMethods {
         service: "healthledger.v1.Ledger", method: "ExportFhirBundle", kind: .serverStreaming
     )
 
+    /// `healthledger.v1.Ledger/ProposeGrantsFromConsent`.
+    public static let proposeGrantsFromConsent = MethodDescriptor(
+        service: "healthledger.v1.Ledger", method: "ProposeGrantsFromConsent", kind: .unary
+    )
+
     /// Every method, in declaration order.
     public static let all: [MethodDescriptor] = [
         createSessionChallenge,
@@ -2301,6 +2388,7 @@ public enum Healthledger_V1_LedgerMethods {
         getConsistencyProof,
         researchFeed,
         exportFhirBundle,
+        proposeGrantsFromConsent,
     ]
 }
 
@@ -2369,6 +2457,9 @@ extension Healthledger_V1_LedgerService {
                 },
                 .serverStreaming(Healthledger_V1_LedgerMethods.exportFhirBundle) { request, responses, context in
                     try await self.exportFhirBundle(request: request, responses: responses, context: context)
+                },
+                .unary(Healthledger_V1_LedgerMethods.proposeGrantsFromConsent) { request, context in
+                    try await self.proposeGrantsFromConsent(request: request, context: context)
                 },
             ]
         )
@@ -2564,6 +2655,20 @@ public struct Healthledger_V1_LedgerClient<Transport: ClientTransport>: Sendable
     ) async throws -> ResponseStream<Healthledger_V1_ExportFhirBundleResponse> {
         try await transport.serverStreaming(Healthledger_V1_LedgerMethods.exportFhirBundle, request, options: options)
     }
+
+    /// Reads a FHIR R4 Consent drafted elsewhere (an EHR, by hand) as the
+    /// grants that state it, for the patient (or a delegate) to review, sign
+    /// and submit with Grant in the order returned: one DENY per nested
+    /// provision first, then the base provision's grant. Only translates:
+    /// reads no ledger state, commits and audits nothing, and the grants are
+    /// not checked against the ledger (Grant does that). INVALID_ARGUMENT,
+    /// naming the FHIR element, for anything the grants cannot state exactly;
+    /// see docs/FHIR.md "Importing a Consent". Needs a session. Unary.
+    public func proposeGrantsFromConsent(
+        _ request: Healthledger_V1_ProposeGrantsFromConsentRequest, options: CallOptions = CallOptions()
+    ) async throws -> Healthledger_V1_ProposeGrantsFromConsentResponse {
+        try await transport.unary(Healthledger_V1_LedgerMethods.proposeGrantsFromConsent, request, options: options)
+    }
 }
 
 /// `healthledger/v1/ledger_service.proto`: its descriptor for server reflection and type registries.
@@ -2636,63 +2741,66 @@ public enum HealthledgerV1LedgerServiceProtoFile {
             UmVxdWVzdBIYCgdwYXRpZW50GAEgASgJUgdwYXRpZW50EhgKB2dyYW50ZWUYAiABKAlSB2dyYW50ZWUSKQoQaW5jbHVkZV9pbmFj\
             dGl2ZRgDIAEoCFIPaW5jbHVkZUluYWN0aXZlEhsKCXBhZ2Vfc2l6ZRgEIAEoBVIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgFIAEo\
             CVIJcGFnZVRva2VuInIKEkxpc3RHcmFudHNSZXNwb25zZRI0CgZncmFudHMYASADKAsyHC5oZWFsdGhsZWRnZXIudjEuR3JhbnRS\
-            ZWNvcmRSBmdyYW50cxImCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAlSDW5leHRQYWdlVG9rZW4iOAoTR2V0UHJpbmNpcGFsUmVxdWVz\
-            dBIhCgxwcmluY2lwYWxfaWQYASABKAlSC3ByaW5jaXBhbElkIlAKFEdldFByaW5jaXBhbFJlc3BvbnNlEjgKCXByaW5jaXBhbBgB\
-            IAEoCzIaLmhlYWx0aGxlZGdlci52MS5QcmluY2lwYWxSCXByaW5jaXBhbCIVChNHZXRDaGFpbkhlYWRSZXF1ZXN0IscCChRHZXRD\
-            aGFpbkhlYWRSZXNwb25zZRIZCghjaGFpbl9pZBgBIAEoCVIHY2hhaW5JZBI2CgRoZWFkGAIgASgLMiIuaGVhbHRobGVkZ2VyLnYx\
-            LlNpZ25lZEJsb2NrSGVhZGVyUgRoZWFkEkEKCmNoZWNrcG9pbnQYAyABKAsyIS5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQ2hlY2tw\
-            b2ludFIKY2hlY2twb2ludBI1Cglub2RlX2tleXMYBCADKAsyGC5oZWFsdGhsZWRnZXIudjEuTm9kZUtleVIIbm9kZUtleXMSLQoT\
-            c2VydmVyX3RpbWVfdW5peF9tcxgFIAEoA1IQc2VydmVyVGltZVVuaXhNcxIWCgZoZWlnaHQYBiABKARSBmhlaWdodBIbCgl0cmVl\
-            X3NpemUYByABKARSCHRyZWVTaXplIoABChBHZXRCbG9ja3NSZXF1ZXN0EiEKDHN0YXJ0X2hlaWdodBgBIAEoBFILc3RhcnRIZWln\
-            aHQSIgoKZW5kX2hlaWdodBgCIAEoBEgAUgllbmRIZWlnaHSIAQESFgoGZm9sbG93GAMgASgIUgZmb2xsb3dCDQoLX2VuZF9oZWln\
-            aHQiTQoRR2V0QmxvY2tzUmVzcG9uc2USOAoFYmxvY2sYASABKAsyIi5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQmxvY2tIZWFkZXJS\
-            BWJsb2NrIkYKFEdldENoZWNrcG9pbnRSZXF1ZXN0EiAKCXRyZWVfc2l6ZRgBIAEoBEgAUgh0cmVlU2l6ZYgBAUIMCgpfdHJlZV9z\
-            aXplIloKFUdldENoZWNrcG9pbnRSZXNwb25zZRJBCgpjaGVja3BvaW50GAEgASgLMiEuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZENo\
-            ZWNrcG9pbnRSCmNoZWNrcG9pbnQiaQoYR2V0SW5jbHVzaW9uUHJvb2ZSZXF1ZXN0Eh0KCmxlYWZfaW5kZXgYASABKARSCWxlYWZJ\
-            bmRleBIgCgl0cmVlX3NpemUYAiABKARIAFIIdHJlZVNpemWIAQFCDAoKX3RyZWVfc2l6ZSKVAQoZR2V0SW5jbHVzaW9uUHJvb2ZS\
-            ZXNwb25zZRI1CgVwcm9vZhgBIAEoCzIfLmhlYWx0aGxlZGdlci52MS5JbmNsdXNpb25Qcm9vZlIFcHJvb2YSQQoKY2hlY2twb2lu\
-            dBgCIAEoCzIhLmhlYWx0aGxlZGdlci52MS5TaWduZWRDaGVja3BvaW50UgpjaGVja3BvaW50IogBChpHZXRDb25zaXN0ZW5jeVBy\
-            b29mUmVxdWVzdBImCg9maXJzdF90cmVlX3NpemUYASABKARSDWZpcnN0VHJlZVNpemUSLQoQc2Vjb25kX3RyZWVfc2l6ZRgCIAEo\
-            BEgAUg5zZWNvbmRUcmVlU2l6ZYgBAUITChFfc2Vjb25kX3RyZWVfc2l6ZSL0AQobR2V0Q29uc2lzdGVuY3lQcm9vZlJlc3BvbnNl\
-            EjcKBXByb29mGAEgASgLMiEuaGVhbHRobGVkZ2VyLnYxLkNvbnNpc3RlbmN5UHJvb2ZSBXByb29mEkwKEGZpcnN0X2NoZWNrcG9p\
-            bnQYAiABKAsyIS5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQ2hlY2twb2ludFIPZmlyc3RDaGVja3BvaW50Ek4KEXNlY29uZF9jaGVj\
-            a3BvaW50GAMgASgLMiEuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZENoZWNrcG9pbnRSEHNlY29uZENoZWNrcG9pbnQiVAoTUmVzZWFy\
-            Y2hGZWVkUmVxdWVzdBIlCg5zdGFydF9zZXF1ZW5jZRgBIAEoBFINc3RhcnRTZXF1ZW5jZRIWCgZmb2xsb3cYAiABKAhSBmZvbGxv\
-            dyKDBAoNUmVzZWFyY2hFdmVudBIaCghzZXF1ZW5jZRgBIAEoBFIIc2VxdWVuY2USIAoMdGltZV91bml4X21zGAIgASgDUgp0aW1l\
-            VW5peE1zEicKD2FjdG9yX3BzZXVkb255bRgDIAEoCVIOYWN0b3JQc2V1ZG9ueW0SKwoRcGF0aWVudF9wc2V1ZG9ueW0YBCABKAlS\
-            EHBhdGllbnRQc2V1ZG9ueW0SLwoGYWN0aW9uGAUgASgOMhcuaGVhbHRobGVkZ2VyLnYxLkFjdGlvblIGYWN0aW9uEj0KCmNhdGVn\
-            b3JpZXMYBiADKA4yHS5oZWFsdGhsZWRnZXIudjEuRGF0YUNhdGVnb3J5UgpjYXRlZ29yaWVzEjIKB3B1cnBvc2UYByABKA4yGC5o\
-            ZWFsdGhsZWRnZXIudjEuUHVycG9zZVIHcHVycG9zZRIyCgdvdXRjb21lGAggASgOMhguaGVhbHRobGVkZ2VyLnYxLk91dGNvbWVS\
-            B291dGNvbWUSNAoFYmFzaXMYCSABKA4yHi5oZWFsdGhsZWRnZXIudjEuRGVjaXNpb25CYXNpc1IFYmFzaXMSHAoJZW1lcmdlbmN5\
-            GAogASgIUgllbWVyZ2VuY3kSMgoVcmVsZWFzZWRfcmVjb3JkX2NvdW50GAsgASgNUhNyZWxlYXNlZFJlY29yZENvdW50IqoBChRS\
-            ZXNlYXJjaEZlZWRSZXNwb25zZRI2CgVldmVudBgBIAEoCzIeLmhlYWx0aGxlZGdlci52MS5SZXNlYXJjaEV2ZW50SABSBWV2ZW50\
-            ElIKEHJlcGxheV9jb21wbGV0ZWQYAiABKAsyJS5oZWFsdGhsZWRnZXIudjEuQXVkaXRSZXBsYXlDb21wbGV0ZWRIAFIPcmVwbGF5\
-            Q29tcGxldGVkQgYKBGl0ZW0yww4KBkxlZGdlchJ5ChZDcmVhdGVTZXNzaW9uQ2hhbGxlbmdlEi4uaGVhbHRobGVkZ2VyLnYxLkNy\
-            ZWF0ZVNlc3Npb25DaGFsbGVuZ2VSZXF1ZXN0Gi8uaGVhbHRobGVkZ2VyLnYxLkNyZWF0ZVNlc3Npb25DaGFsbGVuZ2VSZXNwb25z\
-            ZRJeCg1DcmVhdGVTZXNzaW9uEiUuaGVhbHRobGVkZ2VyLnYxLkNyZWF0ZVNlc3Npb25SZXF1ZXN0GiYuaGVhbHRobGVkZ2VyLnYx\
-            LkNyZWF0ZVNlc3Npb25SZXNwb25zZRJeCg1EZWxldGVTZXNzaW9uEiUuaGVhbHRobGVkZ2VyLnYxLkRlbGV0ZVNlc3Npb25SZXF1\
-            ZXN0GiYuaGVhbHRobGVkZ2VyLnYxLkRlbGV0ZVNlc3Npb25SZXNwb25zZRJGCgVHcmFudBIdLmhlYWx0aGxlZGdlci52MS5HcmFu\
-            dFJlcXVlc3QaHi5oZWFsdGhsZWRnZXIudjEuR3JhbnRSZXNwb25zZRJJCgZSZXZva2USHi5oZWFsdGhsZWRnZXIudjEuUmV2b2tl\
-            UmVxdWVzdBofLmhlYWx0aGxlZGdlci52MS5SZXZva2VSZXNwb25zZRJICgVXcml0ZRIdLmhlYWx0aGxlZGdlci52MS5Xcml0ZVJl\
-            cXVlc3QaHi5oZWFsdGhsZWRnZXIudjEuV3JpdGVSZXNwb25zZSgBEkgKBVF1ZXJ5Eh0uaGVhbHRobGVkZ2VyLnYxLlF1ZXJ5UmVx\
-            dWVzdBoeLmhlYWx0aGxlZGdlci52MS5RdWVyeVJlc3BvbnNlMAESWgoLQXVkaXRTdHJlYW0SIy5oZWFsdGhsZWRnZXIudjEuQXVk\
-            aXRTdHJlYW1SZXF1ZXN0GiQuaGVhbHRobGVkZ2VyLnYxLkF1ZGl0U3RyZWFtUmVzcG9uc2UwARJSCglSb3RhdGVLZXkSIS5oZWFs\
-            dGhsZWRnZXIudjEuUm90YXRlS2V5UmVxdWVzdBoiLmhlYWx0aGxlZGdlci52MS5Sb3RhdGVLZXlSZXNwb25zZRJGCgVFcmFzZRId\
-            LmhlYWx0aGxlZGdlci52MS5FcmFzZVJlcXVlc3QaHi5oZWFsdGhsZWRnZXIudjEuRXJhc2VSZXNwb25zZRJwChNPcGVuRW1lcmdl\
-            bmN5QWNjZXNzEisuaGVhbHRobGVkZ2VyLnYxLk9wZW5FbWVyZ2VuY3lBY2Nlc3NSZXF1ZXN0GiwuaGVhbHRobGVkZ2VyLnYxLk9w\
-            ZW5FbWVyZ2VuY3lBY2Nlc3NSZXNwb25zZRJVCgpMaXN0R3JhbnRzEiIuaGVhbHRobGVkZ2VyLnYxLkxpc3RHcmFudHNSZXF1ZXN0\
-            GiMuaGVhbHRobGVkZ2VyLnYxLkxpc3RHcmFudHNSZXNwb25zZRJbCgxHZXRQcmluY2lwYWwSJC5oZWFsdGhsZWRnZXIudjEuR2V0\
-            UHJpbmNpcGFsUmVxdWVzdBolLmhlYWx0aGxlZGdlci52MS5HZXRQcmluY2lwYWxSZXNwb25zZRJbCgxHZXRDaGFpbkhlYWQSJC5o\
-            ZWFsdGhsZWRnZXIudjEuR2V0Q2hhaW5IZWFkUmVxdWVzdBolLmhlYWx0aGxlZGdlci52MS5HZXRDaGFpbkhlYWRSZXNwb25zZRJU\
-            CglHZXRCbG9ja3MSIS5oZWFsdGhsZWRnZXIudjEuR2V0QmxvY2tzUmVxdWVzdBoiLmhlYWx0aGxlZGdlci52MS5HZXRCbG9ja3NS\
-            ZXNwb25zZTABEl4KDUdldENoZWNrcG9pbnQSJS5oZWFsdGhsZWRnZXIudjEuR2V0Q2hlY2twb2ludFJlcXVlc3QaJi5oZWFsdGhs\
-            ZWRnZXIudjEuR2V0Q2hlY2twb2ludFJlc3BvbnNlEmoKEUdldEluY2x1c2lvblByb29mEikuaGVhbHRobGVkZ2VyLnYxLkdldElu\
-            Y2x1c2lvblByb29mUmVxdWVzdBoqLmhlYWx0aGxlZGdlci52MS5HZXRJbmNsdXNpb25Qcm9vZlJlc3BvbnNlEnAKE0dldENvbnNp\
-            c3RlbmN5UHJvb2YSKy5oZWFsdGhsZWRnZXIudjEuR2V0Q29uc2lzdGVuY3lQcm9vZlJlcXVlc3QaLC5oZWFsdGhsZWRnZXIudjEu\
-            R2V0Q29uc2lzdGVuY3lQcm9vZlJlc3BvbnNlEl0KDFJlc2VhcmNoRmVlZBIkLmhlYWx0aGxlZGdlci52MS5SZXNlYXJjaEZlZWRS\
-            ZXF1ZXN0GiUuaGVhbHRobGVkZ2VyLnYxLlJlc2VhcmNoRmVlZFJlc3BvbnNlMAESaQoQRXhwb3J0RmhpckJ1bmRsZRIoLmhlYWx0\
-            aGxlZGdlci52MS5FeHBvcnRGaGlyQnVuZGxlUmVxdWVzdBopLmhlYWx0aGxlZGdlci52MS5FeHBvcnRGaGlyQnVuZGxlUmVzcG9u\
-            c2UwAWIGcHJvdG8z
+            ZWNvcmRSBmdyYW50cxImCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAlSDW5leHRQYWdlVG9rZW4iRAofUHJvcG9zZUdyYW50c0Zyb21D\
+            b25zZW50UmVxdWVzdBIhCgxjb25zZW50X2pzb24YASABKAxSC2NvbnNlbnRKc29uIlIKIFByb3Bvc2VHcmFudHNGcm9tQ29uc2Vu\
+            dFJlc3BvbnNlEi4KBmdyYW50cxgBIAMoCzIWLmhlYWx0aGxlZGdlci52MS5HcmFudFIGZ3JhbnRzIjgKE0dldFByaW5jaXBhbFJl\
+            cXVlc3QSIQoMcHJpbmNpcGFsX2lkGAEgASgJUgtwcmluY2lwYWxJZCJQChRHZXRQcmluY2lwYWxSZXNwb25zZRI4CglwcmluY2lw\
+            YWwYASABKAsyGi5oZWFsdGhsZWRnZXIudjEuUHJpbmNpcGFsUglwcmluY2lwYWwiFQoTR2V0Q2hhaW5IZWFkUmVxdWVzdCLHAgoU\
+            R2V0Q2hhaW5IZWFkUmVzcG9uc2USGQoIY2hhaW5faWQYASABKAlSB2NoYWluSWQSNgoEaGVhZBgCIAEoCzIiLmhlYWx0aGxlZGdl\
+            ci52MS5TaWduZWRCbG9ja0hlYWRlclIEaGVhZBJBCgpjaGVja3BvaW50GAMgASgLMiEuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZENo\
+            ZWNrcG9pbnRSCmNoZWNrcG9pbnQSNQoJbm9kZV9rZXlzGAQgAygLMhguaGVhbHRobGVkZ2VyLnYxLk5vZGVLZXlSCG5vZGVLZXlz\
+            Ei0KE3NlcnZlcl90aW1lX3VuaXhfbXMYBSABKANSEHNlcnZlclRpbWVVbml4TXMSFgoGaGVpZ2h0GAYgASgEUgZoZWlnaHQSGwoJ\
+            dHJlZV9zaXplGAcgASgEUgh0cmVlU2l6ZSKAAQoQR2V0QmxvY2tzUmVxdWVzdBIhCgxzdGFydF9oZWlnaHQYASABKARSC3N0YXJ0\
+            SGVpZ2h0EiIKCmVuZF9oZWlnaHQYAiABKARIAFIJZW5kSGVpZ2h0iAEBEhYKBmZvbGxvdxgDIAEoCFIGZm9sbG93Qg0KC19lbmRf\
+            aGVpZ2h0Ik0KEUdldEJsb2Nrc1Jlc3BvbnNlEjgKBWJsb2NrGAEgASgLMiIuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZEJsb2NrSGVh\
+            ZGVyUgVibG9jayJGChRHZXRDaGVja3BvaW50UmVxdWVzdBIgCgl0cmVlX3NpemUYASABKARIAFIIdHJlZVNpemWIAQFCDAoKX3Ry\
+            ZWVfc2l6ZSJaChVHZXRDaGVja3BvaW50UmVzcG9uc2USQQoKY2hlY2twb2ludBgBIAEoCzIhLmhlYWx0aGxlZGdlci52MS5TaWdu\
+            ZWRDaGVja3BvaW50UgpjaGVja3BvaW50ImkKGEdldEluY2x1c2lvblByb29mUmVxdWVzdBIdCgpsZWFmX2luZGV4GAEgASgEUgls\
+            ZWFmSW5kZXgSIAoJdHJlZV9zaXplGAIgASgESABSCHRyZWVTaXpliAEBQgwKCl90cmVlX3NpemUilQEKGUdldEluY2x1c2lvblBy\
+            b29mUmVzcG9uc2USNQoFcHJvb2YYASABKAsyHy5oZWFsdGhsZWRnZXIudjEuSW5jbHVzaW9uUHJvb2ZSBXByb29mEkEKCmNoZWNr\
+            cG9pbnQYAiABKAsyIS5oZWFsdGhsZWRnZXIudjEuU2lnbmVkQ2hlY2twb2ludFIKY2hlY2twb2ludCKIAQoaR2V0Q29uc2lzdGVu\
+            Y3lQcm9vZlJlcXVlc3QSJgoPZmlyc3RfdHJlZV9zaXplGAEgASgEUg1maXJzdFRyZWVTaXplEi0KEHNlY29uZF90cmVlX3NpemUY\
+            AiABKARIAFIOc2Vjb25kVHJlZVNpemWIAQFCEwoRX3NlY29uZF90cmVlX3NpemUi9AEKG0dldENvbnNpc3RlbmN5UHJvb2ZSZXNw\
+            b25zZRI3CgVwcm9vZhgBIAEoCzIhLmhlYWx0aGxlZGdlci52MS5Db25zaXN0ZW5jeVByb29mUgVwcm9vZhJMChBmaXJzdF9jaGVj\
+            a3BvaW50GAIgASgLMiEuaGVhbHRobGVkZ2VyLnYxLlNpZ25lZENoZWNrcG9pbnRSD2ZpcnN0Q2hlY2twb2ludBJOChFzZWNvbmRf\
+            Y2hlY2twb2ludBgDIAEoCzIhLmhlYWx0aGxlZGdlci52MS5TaWduZWRDaGVja3BvaW50UhBzZWNvbmRDaGVja3BvaW50IlQKE1Jl\
+            c2VhcmNoRmVlZFJlcXVlc3QSJQoOc3RhcnRfc2VxdWVuY2UYASABKARSDXN0YXJ0U2VxdWVuY2USFgoGZm9sbG93GAIgASgIUgZm\
+            b2xsb3cigwQKDVJlc2VhcmNoRXZlbnQSGgoIc2VxdWVuY2UYASABKARSCHNlcXVlbmNlEiAKDHRpbWVfdW5peF9tcxgCIAEoA1IK\
+            dGltZVVuaXhNcxInCg9hY3Rvcl9wc2V1ZG9ueW0YAyABKAlSDmFjdG9yUHNldWRvbnltEisKEXBhdGllbnRfcHNldWRvbnltGAQg\
+            ASgJUhBwYXRpZW50UHNldWRvbnltEi8KBmFjdGlvbhgFIAEoDjIXLmhlYWx0aGxlZGdlci52MS5BY3Rpb25SBmFjdGlvbhI9Cgpj\
+            YXRlZ29yaWVzGAYgAygOMh0uaGVhbHRobGVkZ2VyLnYxLkRhdGFDYXRlZ29yeVIKY2F0ZWdvcmllcxIyCgdwdXJwb3NlGAcgASgO\
+            MhguaGVhbHRobGVkZ2VyLnYxLlB1cnBvc2VSB3B1cnBvc2USMgoHb3V0Y29tZRgIIAEoDjIYLmhlYWx0aGxlZGdlci52MS5PdXRj\
+            b21lUgdvdXRjb21lEjQKBWJhc2lzGAkgASgOMh4uaGVhbHRobGVkZ2VyLnYxLkRlY2lzaW9uQmFzaXNSBWJhc2lzEhwKCWVtZXJn\
+            ZW5jeRgKIAEoCFIJZW1lcmdlbmN5EjIKFXJlbGVhc2VkX3JlY29yZF9jb3VudBgLIAEoDVITcmVsZWFzZWRSZWNvcmRDb3VudCKq\
+            AQoUUmVzZWFyY2hGZWVkUmVzcG9uc2USNgoFZXZlbnQYASABKAsyHi5oZWFsdGhsZWRnZXIudjEuUmVzZWFyY2hFdmVudEgAUgVl\
+            dmVudBJSChByZXBsYXlfY29tcGxldGVkGAIgASgLMiUuaGVhbHRobGVkZ2VyLnYxLkF1ZGl0UmVwbGF5Q29tcGxldGVkSABSD3Jl\
+            cGxheUNvbXBsZXRlZEIGCgRpdGVtMsQPCgZMZWRnZXISeQoWQ3JlYXRlU2Vzc2lvbkNoYWxsZW5nZRIuLmhlYWx0aGxlZGdlci52\
+            MS5DcmVhdGVTZXNzaW9uQ2hhbGxlbmdlUmVxdWVzdBovLmhlYWx0aGxlZGdlci52MS5DcmVhdGVTZXNzaW9uQ2hhbGxlbmdlUmVz\
+            cG9uc2USXgoNQ3JlYXRlU2Vzc2lvbhIlLmhlYWx0aGxlZGdlci52MS5DcmVhdGVTZXNzaW9uUmVxdWVzdBomLmhlYWx0aGxlZGdl\
+            ci52MS5DcmVhdGVTZXNzaW9uUmVzcG9uc2USXgoNRGVsZXRlU2Vzc2lvbhIlLmhlYWx0aGxlZGdlci52MS5EZWxldGVTZXNzaW9u\
+            UmVxdWVzdBomLmhlYWx0aGxlZGdlci52MS5EZWxldGVTZXNzaW9uUmVzcG9uc2USRgoFR3JhbnQSHS5oZWFsdGhsZWRnZXIudjEu\
+            R3JhbnRSZXF1ZXN0Gh4uaGVhbHRobGVkZ2VyLnYxLkdyYW50UmVzcG9uc2USSQoGUmV2b2tlEh4uaGVhbHRobGVkZ2VyLnYxLlJl\
+            dm9rZVJlcXVlc3QaHy5oZWFsdGhsZWRnZXIudjEuUmV2b2tlUmVzcG9uc2USSAoFV3JpdGUSHS5oZWFsdGhsZWRnZXIudjEuV3Jp\
+            dGVSZXF1ZXN0Gh4uaGVhbHRobGVkZ2VyLnYxLldyaXRlUmVzcG9uc2UoARJICgVRdWVyeRIdLmhlYWx0aGxlZGdlci52MS5RdWVy\
+            eVJlcXVlc3QaHi5oZWFsdGhsZWRnZXIudjEuUXVlcnlSZXNwb25zZTABEloKC0F1ZGl0U3RyZWFtEiMuaGVhbHRobGVkZ2VyLnYx\
+            LkF1ZGl0U3RyZWFtUmVxdWVzdBokLmhlYWx0aGxlZGdlci52MS5BdWRpdFN0cmVhbVJlc3BvbnNlMAESUgoJUm90YXRlS2V5EiEu\
+            aGVhbHRobGVkZ2VyLnYxLlJvdGF0ZUtleVJlcXVlc3QaIi5oZWFsdGhsZWRnZXIudjEuUm90YXRlS2V5UmVzcG9uc2USRgoFRXJh\
+            c2USHS5oZWFsdGhsZWRnZXIudjEuRXJhc2VSZXF1ZXN0Gh4uaGVhbHRobGVkZ2VyLnYxLkVyYXNlUmVzcG9uc2UScAoTT3BlbkVt\
+            ZXJnZW5jeUFjY2VzcxIrLmhlYWx0aGxlZGdlci52MS5PcGVuRW1lcmdlbmN5QWNjZXNzUmVxdWVzdBosLmhlYWx0aGxlZGdlci52\
+            MS5PcGVuRW1lcmdlbmN5QWNjZXNzUmVzcG9uc2USVQoKTGlzdEdyYW50cxIiLmhlYWx0aGxlZGdlci52MS5MaXN0R3JhbnRzUmVx\
+            dWVzdBojLmhlYWx0aGxlZGdlci52MS5MaXN0R3JhbnRzUmVzcG9uc2USWwoMR2V0UHJpbmNpcGFsEiQuaGVhbHRobGVkZ2VyLnYx\
+            LkdldFByaW5jaXBhbFJlcXVlc3QaJS5oZWFsdGhsZWRnZXIudjEuR2V0UHJpbmNpcGFsUmVzcG9uc2USWwoMR2V0Q2hhaW5IZWFk\
+            EiQuaGVhbHRobGVkZ2VyLnYxLkdldENoYWluSGVhZFJlcXVlc3QaJS5oZWFsdGhsZWRnZXIudjEuR2V0Q2hhaW5IZWFkUmVzcG9u\
+            c2USVAoJR2V0QmxvY2tzEiEuaGVhbHRobGVkZ2VyLnYxLkdldEJsb2Nrc1JlcXVlc3QaIi5oZWFsdGhsZWRnZXIudjEuR2V0Qmxv\
+            Y2tzUmVzcG9uc2UwARJeCg1HZXRDaGVja3BvaW50EiUuaGVhbHRobGVkZ2VyLnYxLkdldENoZWNrcG9pbnRSZXF1ZXN0GiYuaGVh\
+            bHRobGVkZ2VyLnYxLkdldENoZWNrcG9pbnRSZXNwb25zZRJqChFHZXRJbmNsdXNpb25Qcm9vZhIpLmhlYWx0aGxlZGdlci52MS5H\
+            ZXRJbmNsdXNpb25Qcm9vZlJlcXVlc3QaKi5oZWFsdGhsZWRnZXIudjEuR2V0SW5jbHVzaW9uUHJvb2ZSZXNwb25zZRJwChNHZXRD\
+            b25zaXN0ZW5jeVByb29mEisuaGVhbHRobGVkZ2VyLnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXF1ZXN0GiwuaGVhbHRobGVkZ2Vy\
+            LnYxLkdldENvbnNpc3RlbmN5UHJvb2ZSZXNwb25zZRJdCgxSZXNlYXJjaEZlZWQSJC5oZWFsdGhsZWRnZXIudjEuUmVzZWFyY2hG\
+            ZWVkUmVxdWVzdBolLmhlYWx0aGxlZGdlci52MS5SZXNlYXJjaEZlZWRSZXNwb25zZTABEmkKEEV4cG9ydEZoaXJCdW5kbGUSKC5o\
+            ZWFsdGhsZWRnZXIudjEuRXhwb3J0RmhpckJ1bmRsZVJlcXVlc3QaKS5oZWFsdGhsZWRnZXIudjEuRXhwb3J0RmhpckJ1bmRsZVJl\
+            c3BvbnNlMAESfwoYUHJvcG9zZUdyYW50c0Zyb21Db25zZW50EjAuaGVhbHRobGVkZ2VyLnYxLlByb3Bvc2VHcmFudHNGcm9tQ29u\
+            c2VudFJlcXVlc3QaMS5oZWFsdGhsZWRnZXIudjEuUHJvcG9zZUdyYW50c0Zyb21Db25zZW50UmVzcG9uc2ViBnByb3RvMw==
             """
         ),
         dependencies: [
@@ -2736,6 +2844,8 @@ public enum HealthledgerV1LedgerServiceProtoFile {
             Healthledger_V1_OpenEmergencyAccessResponse.self,
             Healthledger_V1_ListGrantsRequest.self,
             Healthledger_V1_ListGrantsResponse.self,
+            Healthledger_V1_ProposeGrantsFromConsentRequest.self,
+            Healthledger_V1_ProposeGrantsFromConsentResponse.self,
             Healthledger_V1_GetPrincipalRequest.self,
             Healthledger_V1_GetPrincipalResponse.self,
             Healthledger_V1_GetChainHeadRequest.self,

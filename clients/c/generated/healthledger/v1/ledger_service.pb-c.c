@@ -1402,6 +1402,96 @@ void   healthledger__v1__list_grants_response__free_unpacked
   assert(message->base.descriptor == &healthledger__v1__list_grants_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   healthledger__v1__propose_grants_from_consent_request__init
+                     (Healthledger__V1__ProposeGrantsFromConsentRequest         *message)
+{
+  static const Healthledger__V1__ProposeGrantsFromConsentRequest init_value = HEALTHLEDGER__V1__PROPOSE_GRANTS_FROM_CONSENT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t healthledger__v1__propose_grants_from_consent_request__get_packed_size
+                     (const Healthledger__V1__ProposeGrantsFromConsentRequest *message)
+{
+  assert(message->base.descriptor == &healthledger__v1__propose_grants_from_consent_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t healthledger__v1__propose_grants_from_consent_request__pack
+                     (const Healthledger__V1__ProposeGrantsFromConsentRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &healthledger__v1__propose_grants_from_consent_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t healthledger__v1__propose_grants_from_consent_request__pack_to_buffer
+                     (const Healthledger__V1__ProposeGrantsFromConsentRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &healthledger__v1__propose_grants_from_consent_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Healthledger__V1__ProposeGrantsFromConsentRequest *
+       healthledger__v1__propose_grants_from_consent_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Healthledger__V1__ProposeGrantsFromConsentRequest *)
+     protobuf_c_message_unpack (&healthledger__v1__propose_grants_from_consent_request__descriptor,
+                                allocator, len, data);
+}
+void   healthledger__v1__propose_grants_from_consent_request__free_unpacked
+                     (Healthledger__V1__ProposeGrantsFromConsentRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &healthledger__v1__propose_grants_from_consent_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   healthledger__v1__propose_grants_from_consent_response__init
+                     (Healthledger__V1__ProposeGrantsFromConsentResponse         *message)
+{
+  static const Healthledger__V1__ProposeGrantsFromConsentResponse init_value = HEALTHLEDGER__V1__PROPOSE_GRANTS_FROM_CONSENT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t healthledger__v1__propose_grants_from_consent_response__get_packed_size
+                     (const Healthledger__V1__ProposeGrantsFromConsentResponse *message)
+{
+  assert(message->base.descriptor == &healthledger__v1__propose_grants_from_consent_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t healthledger__v1__propose_grants_from_consent_response__pack
+                     (const Healthledger__V1__ProposeGrantsFromConsentResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &healthledger__v1__propose_grants_from_consent_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t healthledger__v1__propose_grants_from_consent_response__pack_to_buffer
+                     (const Healthledger__V1__ProposeGrantsFromConsentResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &healthledger__v1__propose_grants_from_consent_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Healthledger__V1__ProposeGrantsFromConsentResponse *
+       healthledger__v1__propose_grants_from_consent_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Healthledger__V1__ProposeGrantsFromConsentResponse *)
+     protobuf_c_message_unpack (&healthledger__v1__propose_grants_from_consent_response__descriptor,
+                                allocator, len, data);
+}
+void   healthledger__v1__propose_grants_from_consent_response__free_unpacked
+                     (Healthledger__V1__ProposeGrantsFromConsentResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &healthledger__v1__propose_grants_from_consent_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   healthledger__v1__get_principal_request__init
                      (Healthledger__V1__GetPrincipalRequest         *message)
 {
@@ -3904,6 +3994,82 @@ const ProtobufCMessageDescriptor healthledger__v1__list_grants_response__descrip
   (ProtobufCMessageInit) healthledger__v1__list_grants_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor healthledger__v1__propose_grants_from_consent_request__field_descriptors[1] =
+{
+  {
+    "consent_json",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Healthledger__V1__ProposeGrantsFromConsentRequest, consent_json),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned healthledger__v1__propose_grants_from_consent_request__field_indices_by_name[] = {
+  0,   /* field[0] = consent_json */
+};
+static const ProtobufCIntRange healthledger__v1__propose_grants_from_consent_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor healthledger__v1__propose_grants_from_consent_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "healthledger.v1.ProposeGrantsFromConsentRequest",
+  "ProposeGrantsFromConsentRequest",
+  "Healthledger__V1__ProposeGrantsFromConsentRequest",
+  "healthledger.v1",
+  sizeof(Healthledger__V1__ProposeGrantsFromConsentRequest),
+  1,
+  healthledger__v1__propose_grants_from_consent_request__field_descriptors,
+  healthledger__v1__propose_grants_from_consent_request__field_indices_by_name,
+  1,  healthledger__v1__propose_grants_from_consent_request__number_ranges,
+  (ProtobufCMessageInit) healthledger__v1__propose_grants_from_consent_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor healthledger__v1__propose_grants_from_consent_response__field_descriptors[1] =
+{
+  {
+    "grants",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Healthledger__V1__ProposeGrantsFromConsentResponse, n_grants),
+    offsetof(Healthledger__V1__ProposeGrantsFromConsentResponse, grants),
+    &healthledger__v1__grant__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned healthledger__v1__propose_grants_from_consent_response__field_indices_by_name[] = {
+  0,   /* field[0] = grants */
+};
+static const ProtobufCIntRange healthledger__v1__propose_grants_from_consent_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor healthledger__v1__propose_grants_from_consent_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "healthledger.v1.ProposeGrantsFromConsentResponse",
+  "ProposeGrantsFromConsentResponse",
+  "Healthledger__V1__ProposeGrantsFromConsentResponse",
+  "healthledger.v1",
+  sizeof(Healthledger__V1__ProposeGrantsFromConsentResponse),
+  1,
+  healthledger__v1__propose_grants_from_consent_response__field_descriptors,
+  healthledger__v1__propose_grants_from_consent_response__field_indices_by_name,
+  1,  healthledger__v1__propose_grants_from_consent_response__number_ranges,
+  (ProtobufCMessageInit) healthledger__v1__propose_grants_from_consent_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor healthledger__v1__get_principal_request__field_descriptors[1] =
 {
   {
@@ -4779,7 +4945,7 @@ const ProtobufCMessageDescriptor healthledger__v1__research_feed_response__descr
   (ProtobufCMessageInit) healthledger__v1__research_feed_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor healthledger__v1__ledger__method_descriptors[20] =
+static const ProtobufCMethodDescriptor healthledger__v1__ledger__method_descriptors[21] =
 {
   { "CreateSessionChallenge", &healthledger__v1__create_session_challenge_request__descriptor, &healthledger__v1__create_session_challenge_response__descriptor },
   { "CreateSession", &healthledger__v1__create_session_request__descriptor, &healthledger__v1__create_session_response__descriptor },
@@ -4801,6 +4967,7 @@ static const ProtobufCMethodDescriptor healthledger__v1__ledger__method_descript
   { "GetConsistencyProof", &healthledger__v1__get_consistency_proof_request__descriptor, &healthledger__v1__get_consistency_proof_response__descriptor },
   { "ResearchFeed", &healthledger__v1__research_feed_request__descriptor, &healthledger__v1__research_feed_response__descriptor },
   { "ExportFhirBundle", &healthledger__v1__export_fhir_bundle_request__descriptor, &healthledger__v1__export_fhir_bundle_response__descriptor },
+  { "ProposeGrantsFromConsent", &healthledger__v1__propose_grants_from_consent_request__descriptor, &healthledger__v1__propose_grants_from_consent_response__descriptor },
 };
 const unsigned healthledger__v1__ledger__method_indices_by_name[] = {
   7,        /* AuditStream */
@@ -4818,6 +4985,7 @@ const unsigned healthledger__v1__ledger__method_indices_by_name[] = {
   3,        /* Grant */
   11,        /* ListGrants */
   10,        /* OpenEmergencyAccess */
+  20,        /* ProposeGrantsFromConsent */
   6,        /* Query */
   18,        /* ResearchFeed */
   4,        /* Revoke */
@@ -4831,7 +4999,7 @@ const ProtobufCServiceDescriptor healthledger__v1__ledger__descriptor =
   "Ledger",
   "Healthledger__V1__Ledger",
   "healthledger.v1",
-  20,
+  21,
   healthledger__v1__ledger__method_descriptors,
   healthledger__v1__ledger__method_indices_by_name
 };
@@ -4994,6 +5162,14 @@ void healthledger__v1__ledger__export_fhir_bundle(ProtobufCService *service,
 {
   assert(service->descriptor == &healthledger__v1__ledger__descriptor);
   service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void healthledger__v1__ledger__propose_grants_from_consent(ProtobufCService *service,
+                                                           const Healthledger__V1__ProposeGrantsFromConsentRequest *input,
+                                                           Healthledger__V1__ProposeGrantsFromConsentResponse_Closure closure,
+                                                           void *closure_data)
+{
+  assert(service->descriptor == &healthledger__v1__ledger__descriptor);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void healthledger__v1__ledger__init (Healthledger__V1__Ledger_Service *service,
                                      Healthledger__V1__Ledger_ServiceDestroy destroy)

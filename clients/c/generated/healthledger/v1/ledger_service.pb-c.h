@@ -53,6 +53,8 @@ typedef struct Healthledger__V1__OpenEmergencyAccessRequest Healthledger__V1__Op
 typedef struct Healthledger__V1__OpenEmergencyAccessResponse Healthledger__V1__OpenEmergencyAccessResponse;
 typedef struct Healthledger__V1__ListGrantsRequest Healthledger__V1__ListGrantsRequest;
 typedef struct Healthledger__V1__ListGrantsResponse Healthledger__V1__ListGrantsResponse;
+typedef struct Healthledger__V1__ProposeGrantsFromConsentRequest Healthledger__V1__ProposeGrantsFromConsentRequest;
+typedef struct Healthledger__V1__ProposeGrantsFromConsentResponse Healthledger__V1__ProposeGrantsFromConsentResponse;
 typedef struct Healthledger__V1__GetPrincipalRequest Healthledger__V1__GetPrincipalRequest;
 typedef struct Healthledger__V1__GetPrincipalResponse Healthledger__V1__GetPrincipalResponse;
 typedef struct Healthledger__V1__GetChainHeadRequest Healthledger__V1__GetChainHeadRequest;
@@ -891,6 +893,43 @@ struct  Healthledger__V1__ListGrantsResponse
 #define HEALTHLEDGER__V1__LIST_GRANTS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__list_grants_response__descriptor) \
     , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Request of Ledger.ProposeGrantsFromConsent.
+ */
+struct  Healthledger__V1__ProposeGrantsFromConsentRequest
+{
+  ProtobufCMessage base;
+  /*
+   * A FHIR R4 Consent resource as UTF-8 JSON, at most 1,048,576 bytes
+   * (1 MiB; RESOURCE_EXHAUSTED above).
+   */
+  ProtobufCBinaryData consent_json;
+};
+#define HEALTHLEDGER__V1__PROPOSE_GRANTS_FROM_CONSENT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__propose_grants_from_consent_request__descriptor) \
+    , {0,NULL} }
+
+
+/*
+ * Response of Ledger.ProposeGrantsFromConsent.
+ */
+struct  Healthledger__V1__ProposeGrantsFromConsentResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The grants the Consent states, in the order to sign and submit them
+   * (denies first), exactly as they would go into Grant transactions: the
+   * patient, grantee, effect, actions, categories, purposes, validity,
+   * record date range, delegation grant and note are the Consent's.
+   */
+  size_t n_grants;
+  Healthledger__V1__Grant **grants;
+};
+#define HEALTHLEDGER__V1__PROPOSE_GRANTS_FROM_CONSENT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&healthledger__v1__propose_grants_from_consent_response__descriptor) \
+    , 0,NULL }
 
 
 /*
@@ -1883,6 +1922,44 @@ Healthledger__V1__ListGrantsResponse *
 void   healthledger__v1__list_grants_response__free_unpacked
                      (Healthledger__V1__ListGrantsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Healthledger__V1__ProposeGrantsFromConsentRequest methods */
+void   healthledger__v1__propose_grants_from_consent_request__init
+                     (Healthledger__V1__ProposeGrantsFromConsentRequest         *message);
+size_t healthledger__v1__propose_grants_from_consent_request__get_packed_size
+                     (const Healthledger__V1__ProposeGrantsFromConsentRequest   *message);
+size_t healthledger__v1__propose_grants_from_consent_request__pack
+                     (const Healthledger__V1__ProposeGrantsFromConsentRequest   *message,
+                      uint8_t             *out);
+size_t healthledger__v1__propose_grants_from_consent_request__pack_to_buffer
+                     (const Healthledger__V1__ProposeGrantsFromConsentRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Healthledger__V1__ProposeGrantsFromConsentRequest *
+       healthledger__v1__propose_grants_from_consent_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   healthledger__v1__propose_grants_from_consent_request__free_unpacked
+                     (Healthledger__V1__ProposeGrantsFromConsentRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Healthledger__V1__ProposeGrantsFromConsentResponse methods */
+void   healthledger__v1__propose_grants_from_consent_response__init
+                     (Healthledger__V1__ProposeGrantsFromConsentResponse         *message);
+size_t healthledger__v1__propose_grants_from_consent_response__get_packed_size
+                     (const Healthledger__V1__ProposeGrantsFromConsentResponse   *message);
+size_t healthledger__v1__propose_grants_from_consent_response__pack
+                     (const Healthledger__V1__ProposeGrantsFromConsentResponse   *message,
+                      uint8_t             *out);
+size_t healthledger__v1__propose_grants_from_consent_response__pack_to_buffer
+                     (const Healthledger__V1__ProposeGrantsFromConsentResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Healthledger__V1__ProposeGrantsFromConsentResponse *
+       healthledger__v1__propose_grants_from_consent_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   healthledger__v1__propose_grants_from_consent_response__free_unpacked
+                     (Healthledger__V1__ProposeGrantsFromConsentResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Healthledger__V1__GetPrincipalRequest methods */
 void   healthledger__v1__get_principal_request__init
                      (Healthledger__V1__GetPrincipalRequest         *message);
@@ -2263,6 +2340,12 @@ typedef void (*Healthledger__V1__ListGrantsRequest_Closure)
 typedef void (*Healthledger__V1__ListGrantsResponse_Closure)
                  (const Healthledger__V1__ListGrantsResponse *message,
                   void *closure_data);
+typedef void (*Healthledger__V1__ProposeGrantsFromConsentRequest_Closure)
+                 (const Healthledger__V1__ProposeGrantsFromConsentRequest *message,
+                  void *closure_data);
+typedef void (*Healthledger__V1__ProposeGrantsFromConsentResponse_Closure)
+                 (const Healthledger__V1__ProposeGrantsFromConsentResponse *message,
+                  void *closure_data);
 typedef void (*Healthledger__V1__GetPrincipalRequest_Closure)
                  (const Healthledger__V1__GetPrincipalRequest *message,
                   void *closure_data);
@@ -2395,6 +2478,10 @@ struct Healthledger__V1__Ledger_Service
                              const Healthledger__V1__ExportFhirBundleRequest *input,
                              Healthledger__V1__ExportFhirBundleResponse_Closure closure,
                              void *closure_data);
+  void (*propose_grants_from_consent)(Healthledger__V1__Ledger_Service *service,
+                                      const Healthledger__V1__ProposeGrantsFromConsentRequest *input,
+                                      Healthledger__V1__ProposeGrantsFromConsentResponse_Closure closure,
+                                      void *closure_data);
 };
 typedef void (*Healthledger__V1__Ledger_ServiceDestroy)(Healthledger__V1__Ledger_Service *);
 void healthledger__v1__ledger__init (Healthledger__V1__Ledger_Service *service,
@@ -2422,7 +2509,8 @@ void healthledger__v1__ledger__init (Healthledger__V1__Ledger_Service *service,
       function_prefix__ ## get_inclusion_proof,\
       function_prefix__ ## get_consistency_proof,\
       function_prefix__ ## research_feed,\
-      function_prefix__ ## export_fhir_bundle  }
+      function_prefix__ ## export_fhir_bundle,\
+      function_prefix__ ## propose_grants_from_consent  }
 void healthledger__v1__ledger__create_session_challenge(ProtobufCService *service,
                                                         const Healthledger__V1__CreateSessionChallengeRequest *input,
                                                         Healthledger__V1__CreateSessionChallengeResponse_Closure closure,
@@ -2503,6 +2591,10 @@ void healthledger__v1__ledger__export_fhir_bundle(ProtobufCService *service,
                                                   const Healthledger__V1__ExportFhirBundleRequest *input,
                                                   Healthledger__V1__ExportFhirBundleResponse_Closure closure,
                                                   void *closure_data);
+void healthledger__v1__ledger__propose_grants_from_consent(ProtobufCService *service,
+                                                           const Healthledger__V1__ProposeGrantsFromConsentRequest *input,
+                                                           Healthledger__V1__ProposeGrantsFromConsentResponse_Closure closure,
+                                                           void *closure_data);
 
 /* --- descriptors --- */
 
@@ -2537,6 +2629,8 @@ extern const ProtobufCMessageDescriptor healthledger__v1__open_emergency_access_
 extern const ProtobufCMessageDescriptor healthledger__v1__open_emergency_access_response__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__list_grants_request__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__list_grants_response__descriptor;
+extern const ProtobufCMessageDescriptor healthledger__v1__propose_grants_from_consent_request__descriptor;
+extern const ProtobufCMessageDescriptor healthledger__v1__propose_grants_from_consent_response__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__get_principal_request__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__get_principal_response__descriptor;
 extern const ProtobufCMessageDescriptor healthledger__v1__get_chain_head_request__descriptor;

@@ -301,6 +301,18 @@ class ListGrantsResponse(_message.Message):
     next_page_token: str
     def __init__(self, grants: _Optional[_Iterable[_Union[_state_pb2.GrantRecord, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class ProposeGrantsFromConsentRequest(_message.Message):
+    __slots__ = ("consent_json",)
+    CONSENT_JSON_FIELD_NUMBER: _ClassVar[int]
+    consent_json: bytes
+    def __init__(self, consent_json: _Optional[bytes] = ...) -> None: ...
+
+class ProposeGrantsFromConsentResponse(_message.Message):
+    __slots__ = ("grants",)
+    GRANTS_FIELD_NUMBER: _ClassVar[int]
+    grants: _containers.RepeatedCompositeFieldContainer[_policy_pb2.Grant]
+    def __init__(self, grants: _Optional[_Iterable[_Union[_policy_pb2.Grant, _Mapping]]] = ...) -> None: ...
+
 class GetPrincipalRequest(_message.Message):
     __slots__ = ("principal_id",)
     PRINCIPAL_ID_FIELD_NUMBER: _ClassVar[int]

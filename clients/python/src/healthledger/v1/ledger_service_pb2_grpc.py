@@ -137,6 +137,11 @@ class LedgerStub:
                 request_serializer=healthledger_dot_v1_dot_ledger__service__pb2.ExportFhirBundleRequest.SerializeToString,
                 response_deserializer=healthledger_dot_v1_dot_ledger__service__pb2.ExportFhirBundleResponse.FromString,
                 _registered_method=True)
+        self.ProposeGrantsFromConsent = channel.unary_unary(
+                '/healthledger.v1.Ledger/ProposeGrantsFromConsent',
+                request_serializer=healthledger_dot_v1_dot_ledger__service__pb2.ProposeGrantsFromConsentRequest.SerializeToString,
+                response_deserializer=healthledger_dot_v1_dot_ledger__service__pb2.ProposeGrantsFromConsentResponse.FromString,
+                _registered_method=True)
 
 
 class LedgerServicer:
@@ -325,6 +330,20 @@ class LedgerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProposeGrantsFromConsent(self, request, context):
+        """Reads a FHIR R4 Consent drafted elsewhere (an EHR, by hand) as the
+        grants that state it, for the patient (or a delegate) to review, sign
+        and submit with Grant in the order returned: one DENY per nested
+        provision first, then the base provision's grant. Only translates:
+        reads no ledger state, commits and audits nothing, and the grants are
+        not checked against the ledger (Grant does that). INVALID_ARGUMENT,
+        naming the FHIR element, for anything the grants cannot state exactly;
+        see docs/FHIR.md "Importing a Consent". Needs a session. Unary.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -427,6 +446,11 @@ def add_LedgerServicer_to_server(servicer, server):
                     servicer.ExportFhirBundle,
                     request_deserializer=healthledger_dot_v1_dot_ledger__service__pb2.ExportFhirBundleRequest.FromString,
                     response_serializer=healthledger_dot_v1_dot_ledger__service__pb2.ExportFhirBundleResponse.SerializeToString,
+            ),
+            'ProposeGrantsFromConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProposeGrantsFromConsent,
+                    request_deserializer=healthledger_dot_v1_dot_ledger__service__pb2.ProposeGrantsFromConsentRequest.FromString,
+                    response_serializer=healthledger_dot_v1_dot_ledger__service__pb2.ProposeGrantsFromConsentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -972,6 +996,33 @@ class Ledger:
             '/healthledger.v1.Ledger/ExportFhirBundle',
             healthledger_dot_v1_dot_ledger__service__pb2.ExportFhirBundleRequest.SerializeToString,
             healthledger_dot_v1_dot_ledger__service__pb2.ExportFhirBundleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProposeGrantsFromConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthledger.v1.Ledger/ProposeGrantsFromConsent',
+            healthledger_dot_v1_dot_ledger__service__pb2.ProposeGrantsFromConsentRequest.SerializeToString,
+            healthledger_dot_v1_dot_ledger__service__pb2.ProposeGrantsFromConsentResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -3,7 +3,7 @@
 // Source: healthledger/v1/ledger_service.proto
 
 import * as $pb from "../../../lib/protobuf.js";
-import { RecordDateRange } from "./policy.js";
+import { Grant, RecordDateRange } from "./policy.js";
 import { AuditEvent } from "./audit.js";
 import { PublicKey } from "./identity.js";
 import { ContentChunk } from "./records.js";
@@ -3519,6 +3519,188 @@ export class ListGrantsResponse {
   }
 }
 
+/** Request of Ledger.ProposeGrantsFromConsent. */
+export class ProposeGrantsFromConsentRequest {
+  /** The fully qualified proto name of this message type. */
+  static typeName = "healthledger.v1.ProposeGrantsFromConsentRequest";
+
+  /**
+   * A FHIR R4 Consent resource as UTF-8 JSON, at most 1,048,576 bytes
+   * (1 MiB; RESOURCE_EXHAUSTED above).
+   * @type {Uint8Array}
+   */
+  consentJson = new Uint8Array(0);
+
+  /** Fields this schema does not know, each with its key, kept verbatim so they are written back. */
+  #unknownFields = [];
+
+  /**
+   * Creates a message with every field at its default, then sets the fields `init` has (plain objects are accepted for
+   * message fields, numbers and strings for 64-bit ones).
+   * @param {Partial<ProposeGrantsFromConsentRequest>} [init]
+   */
+  constructor(init) {
+    if (init == null) return;
+    if (init.consentJson !== undefined) this.consentJson = init.consentJson;
+  }
+
+  /**
+   * `value` itself when it is a `ProposeGrantsFromConsentRequest`, otherwise a new one initialised from it.
+   * @param {ProposeGrantsFromConsentRequest | Partial<ProposeGrantsFromConsentRequest>} value
+   * @returns {ProposeGrantsFromConsentRequest}
+   */
+  static from(value) {
+    return value instanceof ProposeGrantsFromConsentRequest ? value : new ProposeGrantsFromConsentRequest(value);
+  }
+
+  /**
+   * The deterministic encoding: fields in field-number order, packed repeated scalars, map entries sorted by key,
+   * default values left out, then the unknown fields.
+   * @returns {Uint8Array}
+   */
+  toBinary() {
+    const writer = new $pb.BinaryWriter();
+    ProposeGrantsFromConsentRequest.encode(this, writer);
+    return writer.finish();
+  }
+
+  /**
+   * Decodes `bytes`; throws a `ProtobufError` saying what is wrong when they are malformed.
+   * @param {Uint8Array} bytes
+   * @param {{ depthLimit?: number }} [options]
+   * @returns {ProposeGrantsFromConsentRequest}
+   */
+  static fromBinary(bytes, options) {
+    const reader = new $pb.BinaryReader(bytes, options);
+    return ProposeGrantsFromConsentRequest.decode(reader, reader.end, new ProposeGrantsFromConsentRequest());
+  }
+
+  /**
+   * Writes the fields of `message` that are set, then its unknown fields.
+   * @param {ProposeGrantsFromConsentRequest} message
+   * @param {$pb.BinaryWriter} writer
+   */
+  static encode(message, writer) {
+    if (message.consentJson.length > 0) writer.tag(1, 2).bytes(message.consentJson);
+    for (const field of message.#unknownFields) writer.raw(field);
+  }
+
+  /**
+   * Reads fields into `message` until `end`; fields seen again replace scalars, append to repeated fields and merge
+   * into messages, as protobuf's merge rules say.
+   * @param {$pb.BinaryReader} reader
+   * @param {number} end
+   * @param {ProposeGrantsFromConsentRequest} message
+   * @returns {ProposeGrantsFromConsentRequest}
+   */
+  static decode(reader, end, message) {
+    while (reader.pos < end) {
+      const keyStart = reader.pos;
+      switch (reader.tag()) {
+        case 1:
+          reader.expect(2, "healthledger.v1.ProposeGrantsFromConsentRequest.consent_json");
+          message.consentJson = reader.bytes();
+          break;
+        default:
+          message.#unknownFields.push(reader.skip(keyStart));
+      }
+    }
+    return message;
+  }
+}
+
+/** Response of Ledger.ProposeGrantsFromConsent. */
+export class ProposeGrantsFromConsentResponse {
+  /** The fully qualified proto name of this message type. */
+  static typeName = "healthledger.v1.ProposeGrantsFromConsentResponse";
+
+  /**
+   * The grants the Consent states, in the order to sign and submit them
+   * (denies first), exactly as they would go into Grant transactions: the
+   * patient, grantee, effect, actions, categories, purposes, validity,
+   * record date range, delegation grant and note are the Consent's.
+   * @type {Grant[]}
+   */
+  grants = [];
+
+  /** Fields this schema does not know, each with its key, kept verbatim so they are written back. */
+  #unknownFields = [];
+
+  /**
+   * Creates a message with every field at its default, then sets the fields `init` has (plain objects are accepted for
+   * message fields, numbers and strings for 64-bit ones).
+   * @param {Partial<ProposeGrantsFromConsentResponse>} [init]
+   */
+  constructor(init) {
+    if (init == null) return;
+    if (init.grants !== undefined) this.grants = Array.from(init.grants, Grant.from);
+  }
+
+  /**
+   * `value` itself when it is a `ProposeGrantsFromConsentResponse`, otherwise a new one initialised from it.
+   * @param {ProposeGrantsFromConsentResponse | Partial<ProposeGrantsFromConsentResponse>} value
+   * @returns {ProposeGrantsFromConsentResponse}
+   */
+  static from(value) {
+    return value instanceof ProposeGrantsFromConsentResponse ? value : new ProposeGrantsFromConsentResponse(value);
+  }
+
+  /**
+   * The deterministic encoding: fields in field-number order, packed repeated scalars, map entries sorted by key,
+   * default values left out, then the unknown fields.
+   * @returns {Uint8Array}
+   */
+  toBinary() {
+    const writer = new $pb.BinaryWriter();
+    ProposeGrantsFromConsentResponse.encode(this, writer);
+    return writer.finish();
+  }
+
+  /**
+   * Decodes `bytes`; throws a `ProtobufError` saying what is wrong when they are malformed.
+   * @param {Uint8Array} bytes
+   * @param {{ depthLimit?: number }} [options]
+   * @returns {ProposeGrantsFromConsentResponse}
+   */
+  static fromBinary(bytes, options) {
+    const reader = new $pb.BinaryReader(bytes, options);
+    return ProposeGrantsFromConsentResponse.decode(reader, reader.end, new ProposeGrantsFromConsentResponse());
+  }
+
+  /**
+   * Writes the fields of `message` that are set, then its unknown fields.
+   * @param {ProposeGrantsFromConsentResponse} message
+   * @param {$pb.BinaryWriter} writer
+   */
+  static encode(message, writer) {
+    for (const value of message.grants) writer.message(1, value, Grant);
+    for (const field of message.#unknownFields) writer.raw(field);
+  }
+
+  /**
+   * Reads fields into `message` until `end`; fields seen again replace scalars, append to repeated fields and merge
+   * into messages, as protobuf's merge rules say.
+   * @param {$pb.BinaryReader} reader
+   * @param {number} end
+   * @param {ProposeGrantsFromConsentResponse} message
+   * @returns {ProposeGrantsFromConsentResponse}
+   */
+  static decode(reader, end, message) {
+    while (reader.pos < end) {
+      const keyStart = reader.pos;
+      switch (reader.tag()) {
+        case 1:
+          reader.expect(2, "healthledger.v1.ProposeGrantsFromConsentResponse.grants");
+          message.grants.push(reader.message(Grant, undefined));
+          break;
+        default:
+          message.#unknownFields.push(reader.skip(keyStart));
+      }
+    }
+    return message;
+  }
+}
+
 /** Request of Ledger.GetPrincipal. */
 export class GetPrincipalRequest {
   /** The fully qualified proto name of this message type. */
@@ -5537,6 +5719,28 @@ export class LedgerClient {
       "/healthledger.v1.Ledger/ExportFhirBundle",
       ExportFhirBundleRequest.from(request),
       ExportFhirBundleResponse,
+      options,
+    );
+  }
+
+  /**
+   * Reads a FHIR R4 Consent drafted elsewhere (an EHR, by hand) as the
+   * grants that state it, for the patient (or a delegate) to review, sign
+   * and submit with Grant in the order returned: one DENY per nested
+   * provision first, then the base provision's grant. Only translates:
+   * reads no ledger state, commits and audits nothing, and the grants are
+   * not checked against the ledger (Grant does that). INVALID_ARGUMENT,
+   * naming the FHIR element, for anything the grants cannot state exactly;
+   * see docs/FHIR.md "Importing a Consent". Needs a session. Unary.
+   * @param {ProposeGrantsFromConsentRequest | Partial<ProposeGrantsFromConsentRequest>} request
+   * @param {CallOptions} [options]
+   * @returns {Promise<ProposeGrantsFromConsentResponse>}
+   */
+  proposeGrantsFromConsent(request, options) {
+    return this.transport.unary(
+      "/healthledger.v1.Ledger/ProposeGrantsFromConsent",
+      ProposeGrantsFromConsentRequest.from(request),
+      ProposeGrantsFromConsentResponse,
       options,
     );
   }
