@@ -1,3 +1,4 @@
+import FHIRMapping
 import Foundation
 import HTTP2Transport
 import HealthLedgerClient
@@ -61,7 +62,8 @@ extension LedgerSecurityTests {
         enum Row: Hashable, Sendable, CustomStringConvertible {
             case createSessionChallenge, createSession, deleteSession, grant, revoke, write(Category), query(Category)
             case auditStream, erase, openEmergencyAccess, listGrants, getPrincipal, getChainHead, getBlocks
-            case getCheckpoint, getInclusionProof, getConsistencyProof, researchFeed, exportFhirBundle, rotateKey
+            case getCheckpoint, getInclusionProof, getConsistencyProof, researchFeed, exportFhirBundle
+            case proposeGrantsFromConsent, rotateKey
 
             var description: String {
                 switch self {
@@ -84,6 +86,7 @@ extension LedgerSecurityTests {
                 case .getConsistencyProof: "GetConsistencyProof"
                 case .researchFeed: "ResearchFeed"
                 case .exportFhirBundle: "ExportFhirBundle"
+                case .proposeGrantsFromConsent: "ProposeGrantsFromConsent"
                 case .rotateKey: "RotateKey"
                 }
             }
@@ -305,6 +308,13 @@ extension LedgerSecurityTests {
                 .exportFhirBundle,
                 [
                     all, denied, denied, denied, denied, denied, denied, denied, denied, denied, denied,
+                    unauthenticated, unauthenticated, unauthenticated, unauthenticated,
+                ]
+            ),
+            (
+                .proposeGrantsFromConsent,
+                [
+                    ok, ok, ok, ok, ok, ok, ok, ok, ok, ok, ok,
                     unauthenticated, unauthenticated, unauthenticated, unauthenticated,
                 ]
             ),
@@ -832,6 +842,21 @@ extension LedgerSecurityTests.AuthorizationMatrix {
                     }
                     #expect(text.starts(with: Array(#"{"resourceType":"Bundle""#.utf8)))
                     return .everything
+                }
+            case .proposeGrantsFromConsent:
+                // Only translates: every principal in a session gets the same grants back, whatever the ledger lets
+                // it do, and nothing is committed or audited.
+                let grant = Healthledger_V1_Grant.permit(to: accomplice.id, actions: [.read], categories: [.labs])
+                    .about(patientID)
+                var record = Healthledger_V1_GrantRecord()
+                record.grant = grant
+                let consent = ConsentMapping.consent(for: record, now: 0).serialized()
+                return try await privateRead(by: caller) { options in
+                    var request = Healthledger_V1_ProposeGrantsFromConsentRequest()
+                    request.consentJson = consent
+                    let proposed = try await stub.proposeGrantsFromConsent(request, options: options).grants
+                    #expect(proposed == [grant])
+                    return .done
                 }
             case .getChainHead, .getBlocks, .getCheckpoint, .getInclusionProof, .getConsistencyProof:
                 // Public: whatever credentials come along are not looked at.
