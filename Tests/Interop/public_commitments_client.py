@@ -30,6 +30,8 @@ from healthledger.signing import public_key_message, session_message
 from healthledger.v1 import ledger_service_pb2_grpc
 from python_ledger_client import CALL_TIMEOUT, LedgerClient, Principal, now_ms, read_varint, transaction_id
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
 SERVICE = "/healthledger.v1.Ledger/"
 # Any run of this many bytes of a private entry found in a public answer is reported. Long enough that no run
 # of public structure (the chain id is shorter) or chance can match; short enough for any id, key or hash.
@@ -358,6 +360,8 @@ def unauthenticated_statuses(observer: Observer, story: Story) -> dict:
         "AuditStream": ("stream", pb.AuditStreamRequest(patient=patient, start_sequence=1)),
         "ResearchFeed": ("stream", None),
         "ExportFhirBundle": ("stream", pb.ExportFhirBundleRequest(patient=patient)),
+        "ProposeGrantsFromConsent": ("unary", pb.ProposeGrantsFromConsentRequest(consent_json=(
+            REPO_ROOT / "Examples" / "fhir" / "consent-labs-vitals-treatment.json").read_bytes())),
         "ListGrants": ("unary", pb.ListGrantsRequest(patient=patient, include_inactive=True)),
         "GetPrincipal": ("unary", pb.GetPrincipalRequest(principal_id=patient)),
         "DeleteSession": ("unary", pb.DeleteSessionRequest()),

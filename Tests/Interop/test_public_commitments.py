@@ -123,7 +123,8 @@ def test_private_rpcs_without_a_session_are_unauthenticated(observed):
     nothing else (the scan above covers their status texts too)."""
     statuses = observed["unauthenticated"]
     assert set(statuses) == {f"{method} {how}" for method in ("Query", "AuditStream", "ResearchFeed", "ListGrants",
-                                                              "GetPrincipal", "DeleteSession", "ExportFhirBundle")
+                                                              "GetPrincipal", "DeleteSession", "ExportFhirBundle",
+                                                              "ProposeGrantsFromConsent")
                              for how in ("without a token", "with a made-up token")}
     assert set(statuses.values()) == {"UNAUTHENTICATED"}, statuses
 
