@@ -8,6 +8,10 @@ denial. Finally the exported key backup restores the same patient in a fresh bro
 screen at phone (390×844) and desktop (1280×800) size go to docs/screenshots/ (or $HEALTHLEDGER_SCREENSHOTS_DIR),
 after checking each screen's text contrast and its reflow at 200 % zoom.
 
+A patient imports a FHIR Consent drafted for them (Examples/fhir, filled in with this run's ids as an EHR would):
+the page shows the grants the node reads in it, one card each, the nested deny first; signed, they let the clinician
+read labs for treatment and refuse vitals for operations; a consent made out to another patient is refused.
+
 Around that story: a wrong backup passphrase is refused; a Grant whose answer is lost on the way is sent again
 with the same bytes and counted once; the live activity view resumes after the node is killed and restarted; a
 node whose log no longer matches the checkpoint the page remembers is refused with an alert.
@@ -39,6 +43,9 @@ PAGE_TIMEOUT = 20.0
 ACTIVITY_LATENCY_LIMIT = 1.0
 ACTION_READ = 1
 REASON = "unconscious on arrival, ER bay 3"
+# The principal ids written in Examples/fhir's Consents, replaced by this run's people.
+EXAMPLE_PATIENT = "hl15239u0zfuppj4mxutmyufu8udr8s8wt6kdxlpu"
+EXAMPLE_CLINICIAN = "hl14mgv5ku9v8zclaln3w5x8vtctpc0jvzc8pf9zd"
 
 
 def screenshots_dir() -> Path:
@@ -90,12 +97,15 @@ LOW_CONTRAST_TEXT = """
 """
 
 
-def take_screenshots(driver, name: str) -> None:
+def take_screenshots(driver, name: str, scroll_to: str | None = None) -> None:
     """Checks the current screen's text contrast and that it reflows without sideways scrolling (at 200 % zoom
-    too), saves it at phone and desktop size, and returns to desktop size."""
+    too), saves it at phone and desktop size (scrolled to the element with id `scroll_to` when given, for a part
+    of the screen below the fold), and returns to desktop size."""
     for width, height in [*SCREEN_SIZES, ZOOMED_SIZE]:
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
             "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+        if scroll_to is not None:
+            driver.execute_script("document.getElementById(arguments[0]).scrollIntoView()", scroll_to)
         driver.execute_script("return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         low_contrast = driver.execute_script(LOW_CONTRAST_TEXT)
         assert low_contrast == [], f"text below 4.5:1 contrast on the {name} screen: {low_contrast}"
@@ -513,3 +523,95 @@ def test_emergency_access_stands_out_in_the_activity_view(emergency_setting, eme
     shown = [r for r in driver.find_elements(By.CSS_SELECTOR, "#activity-list li") if r.is_displayed()]
     assert shown and all(r.get_attribute("data-emergency") == "true" for r in shown), [r.text for r in shown]
     take_screenshots(driver, "activity-emergency")
+
+
+def drafted_consent(path: Path, patient: str, clinician: str) -> Path:
+    """Examples/fhir's labs-and-vitals Consent made out to `patient` and `clinician`, written to `path`."""
+    text = (REPO_ROOT / "Examples" / "fhir" / "consent-labs-vitals-treatment.json").read_text()
+    path.write_text(text.replace(EXAMPLE_PATIENT, patient).replace(EXAMPLE_CLINICIAN, clinician))
+    return path
+
+
+def test_patient_imports_a_fhir_consent_reviews_and_signs_it(node, browsers, tmp_path):
+    clinician_identity = tmp_path / "clinician.pem"
+    clinician = node.keygen(clinician_identity)
+    someone_else = node.keygen(tmp_path / "someone-else.pem")
+    driver = browsers.start("consent")
+    patient = create_key(driver, node)
+    open_screen(driver, "give")
+
+    # Given a consent the clinic drafted for this patient and clinician, when the patient picks its file.
+    driver.find_element(By.ID, "consent-file").send_keys(
+        str(drafted_consent(tmp_path / "consent.json", patient, clinician)))
+
+    # Then the page shows what the node read in it: the nested deny first, then the grant, in the page's words.
+    visible(driver, "#consent-proposal", "the proposed grants of the consent")
+    assert driver.switch_to.active_element.get_attribute("id") == "consent-proposal-title", "focus moves to them"
+    cards = driver.find_elements(By.CSS_SELECTOR, "#consent-grants li.proposal")
+    assert [card.get_attribute("data-effect") for card in cards] == ["deny", "permit"]
+    assert all(card.get_attribute("data-grantee") == clinician and clinician in card.text for card in cards)
+    deny, permit = cards[0].text, cards[1].text
+    assert "Refuse" in deny and "May not" in deny and "See records" in deny, deny
+    assert "Vital signs" in deny and "Healthcare operations" in deny and "Lab results" not in deny, deny
+    assert "Give access" in permit and "Lab results" in permit and "Vital signs" in permit, permit
+    assert "Treatment" in permit and "Healthcare operations" in permit, permit
+    # From 2026-01-01 to 2030-12-31 inclusive: [from, until) to the millisecond, whatever the browser's time zone.
+    for card in cards:
+        times = [element.get_attribute("datetime") for element in card.find_elements(By.CSS_SELECTOR, "time")]
+        assert times == ["2026-01-01T00:00:00.000Z", "2031-01-01T00:00:00.000Z"], times
+        assert "Records dated" in card.text and "Any date" in card.text, card.text
+    summary = driver.find_element(By.ID, "consent-summary").text
+    assert summary.startswith("consent.json states 2 grants: 1 gives access, 1 refuses it (refusals are signed first)."), summary
+    take_screenshots(driver, "import-consent", scroll_to="import-consent")
+    # Nothing is signed before the patient says so.
+    open_screen(driver, "access")
+    visible(driver, "#access-empty", "the empty access list before signing")
+    open_screen(driver, "give")
+
+    # When the patient signs.
+    driver.find_element(By.ID, "consent-sign").click()
+    result = visible(driver, "#consent-result", "the confirmation of the signed consent")
+    assert result.text.startswith("Consent signed: 2 grants given."), result.text
+    grant_ids = result.get_attribute("data-grant-ids").split()
+    assert len(grant_ids) == 2 and all(len(grant_id) == 64 for grant_id in grant_ids), grant_ids
+    assert not driver.find_element(By.ID, "consent-proposal").is_displayed()
+
+    # Then both grants are listed under who can see what, the deny as a refusal.
+    open_screen(driver, "access")
+    card = visible(driver, f'#access-list li[data-grantee="{clinician}"]', "the clinician's card after signing")
+    listed = {item.get_attribute("data-grant-id"): item.get_attribute("data-effect")
+              for item in card.find_elements(By.CSS_SELECTOR, "li.grant")}
+    assert listed == {grant_ids[0]: "deny", grant_ids[1]: "permit"}, listed
+
+    # (The clinician's own view of them: the same two grants, in signing order, with the consent's end.)
+    received = node.cli("grants", "--received", "--json", identity=clinician_identity)
+    assert received.exit_code == 0, f"the clinician's grant list failed: {received.stderr}"
+    grants = [json.loads(line) for line in received.stdout.splitlines() if line.strip()]
+    assert [(grant["grant_id"], grant["effect"]) for grant in grants] == [(grant_ids[0], "deny"), (grant_ids[1], "permit")]
+    assert all(grant["valid_until_unix_ms"] == 1924992000000 for grant in grants), grants
+
+    # And the clinician may read labs for treatment, and is refused vitals for operations (exit code 2).
+    allowed = node.cli("query", "--patient", patient, "--categories", "labs", "--purpose", "treatment",
+                       identity=clinician_identity)
+    assert allowed.exit_code == 0, f"the clinician's labs query failed: {allowed.stderr}"
+    refused = node.cli("query", "--patient", patient, "--categories", "vitals", "--purpose", "operations",
+                       identity=clinician_identity)
+    assert refused.exit_code == 2, f"expected vitals for operations refused (exit 2): {refused.exit_code} {refused.stderr}"
+
+    # When the patient picks a consent made out to someone else, then the page refuses it and offers nothing to sign.
+    open_screen(driver, "give")
+    driver.find_element(By.ID, "consent-file").send_keys(
+        str(drafted_consent(tmp_path / "other-patient.json", someone_else, clinician)))
+    error = visible(driver, "#consent-error", "the refusal of another patient's consent")
+    assert f"This consent is for another patient ({someone_else})" in error.text, error.text
+    assert not driver.find_element(By.ID, "consent-proposal").is_displayed()
+
+    # And a consent the ledger cannot state is refused naming the element to fix.
+    unsupported = drafted_consent(tmp_path / "disclose.json", patient, clinician)
+    unsupported.write_text(unsupported.read_text().replace('"code": "access"', '"code": "disclose"'))
+    driver.find_element(By.ID, "consent-file").send_keys(str(unsupported))
+    wait_for(driver, lambda d: "Consent.provision.action[0]" in d.find_element(By.ID, "consent-error").text,
+             "the element named in the refusal of an unsupported consent")
+    assert not driver.find_element(By.ID, "consent-proposal").is_displayed()
+    errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == [], f"the page logged errors: {errors}"

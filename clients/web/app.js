@@ -9,6 +9,7 @@ import { Ledger } from "./src/ledger.js";
 import { AccessScreen } from "./src/screens/access.js";
 import { ActivityScreen } from "./src/screens/activity.js";
 import { GiveScreen } from "./src/screens/give.js";
+import { ConsentImport } from "./src/screens/import-consent.js";
 import { setUpIdentity, showIdentity } from "./src/screens/identity.js";
 import { setUpOnboarding } from "./src/screens/onboarding.js";
 import { RecordsScreen } from "./src/screens/records.js";
@@ -114,6 +115,7 @@ async function start(identity, { created = false } = {}) {
   const records = new RecordsScreen(ledger, report);
   const give = new GiveScreen(ledger, () => access.refresh().catch((error) => access.showError(error)));
   give.setUp();
+  new ConsentImport(ledger, () => access.refresh().catch((error) => access.showError(error))).setUp();
   records.setUp();
   let recordsLoaded = false;
   app = {

@@ -34,6 +34,18 @@ export function describeError(error) {
   return sentence(error?.message ?? String(error));
 }
 
+/** The one-line message shown when a FHIR Consent cannot be imported: the node's reason names the Consent's element
+ * that no grant can state, which is what whoever drafted it needs to hear. */
+export function describeConsentError(error) {
+  if (error?.codeName === "INVALID_ARGUMENT") {
+    return sentence(`This consent cannot be imported as it is; ask whoever drafted it to fix ${error.message}`);
+  }
+  if (error?.codeName === "RESOURCE_EXHAUSTED" && /consent_json/.test(error.message ?? "")) {
+    return "This file is too large to be a consent (the limit is 1 MiB); choose the consent's own file.";
+  }
+  return describeError(error);
+}
+
 /** Whether a transaction whose call failed this way may have committed, so the same bytes must be resent. */
 export function outcomeUnknown(error) {
   return (

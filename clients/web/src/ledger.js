@@ -17,6 +17,7 @@ import {
   GrantRequest,
   LedgerClient,
   ListGrantsRequest,
+  ProposeGrantsFromConsentRequest,
   QueryRequest,
   RevokeRequest,
 } from "../generated/healthledger/v1/ledger_service.js";
@@ -345,7 +346,14 @@ export class Ledger {
   /** Grants `grantee` the `actions` on `categories` for `purposes` until `validUntilUnixMs` (null: until
    * revoked); the grant id. */
   async grant({ grantee, actions, categories, purposes, validUntilUnixMs, note }) {
-    const grant = permitGrant({ patient: this.principalId, grantee, actions, categories, purposes, validUntilUnixMs, note });
+    return this.submitGrant(
+      permitGrant({ patient: this.principalId, grantee, actions, categories, purposes, validUntilUnixMs, note }),
+    );
+  }
+
+  /** Signs and submits a whole Grant message exactly as given (effect, validity, record date range, delegation
+   * id and note included), through the same queue and resend path as `grant`; the grant id. */
+  async submitGrant(grant) {
     const { id } = await this.submit("grant", grant);
     return id;
   }
@@ -356,6 +364,16 @@ export class Ledger {
   }
 
   // --- Private reads ---
+
+  /** The grants a FHIR R4 Consent (its JSON bytes) states, as Ledger.ProposeGrantsFromConsent reads it: Grant
+   * messages in the order to sign them, nested denies first. The node's Consent mapping does the reading, so
+   * the page holds no FHIR rules of its own; a Consent it cannot state exactly is INVALID_ARGUMENT naming the
+   * FHIR element. */
+  async proposeGrantsFromConsent(consentJson) {
+    const request = new ProposeGrantsFromConsentRequest({ consentJson });
+    const response = await this.privateCall((options) => this.client.proposeGrantsFromConsent(request, options));
+    return response.grants;
+  }
 
   /** The patient's grants (GrantRecord messages), oldest first; inactive ones too when asked. */
   async listGrants({ includeInactive = false } = {}) {

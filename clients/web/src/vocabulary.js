@@ -131,6 +131,16 @@ export function isoTime(unixMs) {
   return new Date(Number(unixMs)).toISOString();
 }
 
+/** The dates of records a grant covers (a RecordDateRange: inclusive from, exclusive until; absent: any date). */
+export function recordDatesPhrase(range) {
+  const from = range?.fromUnixMs;
+  const until = range?.untilUnixMs;
+  if (from === undefined && until === undefined) return "Any date";
+  if (until === undefined) return `From ${formatTime(from)}`;
+  if (from === undefined) return `Before ${formatTime(until)}`;
+  return `From ${formatTime(from)}, before ${formatTime(until)}`;
+}
+
 /** A byte count as people read it. */
 export function formatBytes(count) {
   const bytes = Number(count);

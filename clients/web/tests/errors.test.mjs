@@ -3,7 +3,7 @@
 import "./webcrypto.mjs";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { describeError, describeTrustFailure, outcomeUnknown } from "../src/errors.js";
+import { describeConsentError, describeError, describeTrustFailure, outcomeUnknown } from "../src/errors.js";
 import { LogVerificationError } from "../src/proofs.js";
 
 function grpcError(codeName, message) {
@@ -36,4 +36,13 @@ test("a log that fails a check is reported with what was found and that nothing 
   assert.match(describeTrustFailure(invalid), /^The node sent something its own signed log does not back: Entry 5 is not in the log the node signed\. This page shows nothing more/);
   const unsupported = new LogVerificationError("unsupported", "This browser cannot check Ed25519 signatures, so it cannot check the node's log; use a current browser.");
   assert.equal(describeTrustFailure(unsupported), unsupported.message);
+});
+
+test("a consent that cannot be imported names the element to fix; other failures read as any call's", () => {
+  assert.equal(
+    describeConsentError(grpcError("INVALID_ARGUMENT", 'Consent.provision.action[0]: action "disclose" is not supported')),
+    'This consent cannot be imported as it is; ask whoever drafted it to fix Consent.provision.action[0]: action "disclose" is not supported.',
+  );
+  assert.match(describeConsentError(grpcError("RESOURCE_EXHAUSTED", "consent_json: 2000000 bytes, above the limit of 1048576")), /too large to be a consent/);
+  assert.equal(describeConsentError(grpcError("UNAVAILABLE", "")), describeError(grpcError("UNAVAILABLE", "")));
 });

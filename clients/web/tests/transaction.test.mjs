@@ -50,3 +50,40 @@ test("a grant until revoked leaves valid_until out of the body", () => {
   assert.ok(!toHex(bytes(grant)).includes("3805"));
   assert.ok(toHex(bytes(withEnd)).includes("3805"));
 });
+
+test("a whole proposed Grant (DENY, valid_from, record dates, delegation id, note) goes into the body unchanged", async () => {
+  const { Effect, Grant, RecordDateRange } = await import("../generated/healthledger/v1/policy.js");
+  const { ProposeGrantsFromConsentResponse } = await import("../generated/healthledger/v1/ledger_service.js");
+  const { TransactionBody } = await import("../generated/healthledger/v1/transaction.js");
+  const proposed = new Grant({
+    patient: P256_PRINCIPAL,
+    grantee: "*",
+    actions: [Action.ACTION_READ],
+    categories: [DataCategory.DATA_CATEGORY_GENOMICS],
+    purposes: [Purpose.PURPOSE_RESEARCH],
+    validFromUnixMs: 1767225600000n,
+    validUntilUnixMs: 1924992000000n,
+    recordDateRange: new RecordDateRange({ fromUnixMs: 1577836800000n, untilUnixMs: 1767225600000n }),
+    effect: Effect.EFFECT_DENY,
+    delegationGrantId: "ab".repeat(32),
+    note: "no research on my genome",
+  });
+  // As the page receives it: decoded from the node's answer.
+  const [grant] = ProposeGrantsFromConsentResponse.fromBinary(
+    new ProposeGrantsFromConsentResponse({ grants: [proposed] }).toBinary(),
+  ).grants;
+  const body = transactionBodyBytes({
+    chainId: "healthledger-local",
+    author: P256_PRINCIPAL,
+    sequence: 3,
+    createdAtUnixMs: 1767225600456,
+    operationCase: "grant",
+    operation: grant,
+  });
+  const signed = TransactionBody.fromBinary(body).operation;
+  assert.equal(signed.case, "grant");
+  assert.deepEqual(signed.value.toBinary(), proposed.toBinary());
+  assert.equal(signed.value.effect, Effect.EFFECT_DENY);
+  assert.equal(signed.value.recordDateRange.fromUnixMs, 1577836800000n);
+  assert.equal(signed.value.delegationGrantId, "ab".repeat(32));
+});

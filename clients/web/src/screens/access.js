@@ -4,6 +4,7 @@
 import { byId, h, showMessage } from "../dom.js";
 import { describeError } from "../errors.js";
 import { displayName } from "../names.js";
+import { Effect } from "../../generated/healthledger/v1/policy.js";
 import {
   actionLabel,
   categoryLabel,
@@ -62,14 +63,16 @@ export class AccessScreen {
       grant.validUntilUnixMs === undefined
         ? "You revoke it"
         : h("time", { datetime: isoTime(grant.validUntilUnixMs) }, formatTime(grant.validUntilUnixMs));
+    // A DENY grant (an exception a consent carved out) must not read as access given.
+    const deny = grant.effect === Effect.EFFECT_DENY;
     return h(
       "li",
-      { class: "grant", "data-grant-id": record.grantId },
+      { class: deny ? "grant deny" : "grant", "data-grant-id": record.grantId, "data-effect": deny ? "deny" : "permit" },
       h("p", { class: "grant-categories" }, grant.categories.map((c) => h("span", { class: "chip" }, categoryLabel(c)))),
       h(
         "dl",
         { class: "facts compact" },
-        h("dt", {}, "May"),
+        h("dt", {}, deny ? "May not" : "May"),
         h("dd", {}, grant.actions.map(actionLabel).join(", ")),
         h("dt", {}, "Why"),
         h("dd", {}, grant.purposes.map(purposeLabel).join(", ")),
@@ -84,7 +87,7 @@ export class AccessScreen {
         {
           type: "button",
           class: "danger revoke",
-          "aria-label": `Revoke access of ${displayName(grant.grantee, this.ledger.principalId)} to ${grant.categories.map(categoryLabel).join(", ")}`,
+          "aria-label": `${deny ? "Revoke the refusal of" : "Revoke access of"} ${displayName(grant.grantee, this.ledger.principalId)} to ${grant.categories.map(categoryLabel).join(", ")}`,
           onclick: (event) => this.confirmRevoke(record, event.currentTarget),
         },
         "Revoke",
@@ -94,9 +97,11 @@ export class AccessScreen {
 
   confirmRevoke(record, button) {
     const name = displayName(record.grant.grantee, this.ledger.principalId);
+    const what = `${grantedVerbs(record.grant.actions)} ${record.grant.categories.map(categoryLabel).join(", ")}`;
     byId("revoke-text").textContent =
-      `${name} will no longer be able to ${grantedVerbs(record.grant.actions)} ` +
-      `${record.grant.categories.map(categoryLabel).join(", ")}. This takes effect at once.`;
+      record.grant.effect === Effect.EFFECT_DENY
+        ? `${name} will no longer be refused to ${what}; other grants may then allow it. This takes effect at once.`
+        : `${name} will no longer be able to ${what}. This takes effect at once.`;
     this.dialog.returnValue = "";
     this.dialog.addEventListener(
       "close",
