@@ -274,7 +274,7 @@ LEDGER_METHODS = {
     "OpenEmergencyAccess": (False, False), "ListGrants": (False, False), "GetPrincipal": (False, False),
     "GetChainHead": (False, False), "GetBlocks": (False, True), "GetCheckpoint": (False, False),
     "GetInclusionProof": (False, False), "GetConsistencyProof": (False, False), "ResearchFeed": (False, True),
-    "ExportFhirBundle": (False, True),
+    "ExportFhirBundle": (False, True), "ProposeGrantsFromConsent": (False, False),
 }
 
 
@@ -293,7 +293,7 @@ def assert_reflection_and_health(observed: dict) -> None:
 
 def test_reflection_lists_the_ledger_and_health_says_serving(plaintext_node):
     """Given the node, when grpcio-reflection's descriptor database asks it, then it lists
-    healthledger.v1.Ledger with all twenty methods and their streaming kinds, and grpc.health.v1 Check
+    healthledger.v1.Ledger with all twenty-one methods and their streaming kinds, and grpc.health.v1 Check
     says SERVING for the server and for "healthledger.v1.Ledger"."""
     observed = run_client("reflection", node=plaintext_node)["reflection"]
     assert_reflection_and_health(observed)
