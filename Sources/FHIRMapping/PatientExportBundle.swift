@@ -73,22 +73,11 @@ public struct PatientExportBundle: Sendable {
         return text
     }
 
-    /// Whether a record of media type `mediaType` holds a FHIR resource in JSON (`application/fhir+json`, any
-    /// parameters and case).
-    public static func isFHIRJSON(mediaType: String) -> Bool {
-        let essence = mediaType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        return essence.trimmingSpaces.lowercased() == "application/fhir+json"
-    }
-
     /// The resourceType of `content` when it is a JSON object whose resourceType is a FHIR resource type name, so it
     /// can be spliced into a Bundle as it is; nil otherwise (the record is then exported as a DocumentReference).
     public static func embeddableResourceType(_ content: [UInt8]) -> String? {
-        guard let parsed = try? FHIRJSONParser.parse(content), parsed.objectMembers != nil,
-            let type = parsed["resourceType"]?.stringValue, let first = type.utf8.first,
-            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(first),
-            type.utf8.allSatisfy({ isASCIILetterOrDigit($0) })
-        else { return nil }
-        return type
+        // The same check Write makes of FHIR content, in bounded memory whatever the record's size.
+        try? FHIRContentInspector.inspect(content)
     }
 
     /// A record as a DocumentReference: what the ledger knows of it (ids, content hash, category, author, dates,
@@ -140,20 +129,5 @@ public struct PatientExportBundle: Sendable {
             "content": .array([.members(["attachment": attachment])]),
             "context": effective.map { .members(["period": .members(["start": $0, "end": $0])]) },
         ])
-    }
-
-    private static func isASCIILetterOrDigit(_ byte: UInt8) -> Bool {
-        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-    }
-}
-
-extension Substring {
-    /// The text without leading and trailing spaces and tabs.
-    fileprivate var trimmingSpaces: Substring {
-        var text = self
-        while let first = text.first, first == " " || first == "\t" { text = text.dropFirst() }
-        while let last = text.last, last == " " || last == "\t" { text = text.dropLast() }
-        return text
     }
 }

@@ -137,7 +137,7 @@ extension LedgerService {
     private func exportEntry(of record: RecordEntry, in bundle: inout PatientExportBundle) throws -> [UInt8] {
         let wire = try Self.wire(record, ledgerEntry: try runtime.ledgerEntry(at: record.position))
         if !record.contentErased, record.sizeBytes <= UInt64(Self.largestEmbeddedResource),
-            PatientExportBundle.isFHIRJSON(mediaType: wire.metadata?.mediaType ?? "")
+            FHIRRecordContentCheck.isFHIRJSON(wire.metadata?.mediaType ?? "")
         {
             let content = try wholeContent(of: record)
             if PatientExportBundle.embeddableResourceType(content) != nil {

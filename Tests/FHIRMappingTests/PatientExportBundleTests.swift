@@ -63,7 +63,7 @@ import Testing
         (" application/fhir+json ;charset=utf-8", true), ("application/json", false), ("application/fhir+xml", false),
     ])
     func fhirJSONIsRecognisedByItsMediaTypeEssence(mediaType: String, isFHIR: Bool) {
-        #expect(PatientExportBundle.isFHIRJSON(mediaType: mediaType) == isFHIR)
+        #expect(FHIRRecordContentCheck.isFHIRJSON(mediaType) == isFHIR)
     }
 
     @Test(
