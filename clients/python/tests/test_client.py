@@ -1,11 +1,13 @@
 """LedgerClient against a real node: typed errors with the node's status and message, bad input refused
 before anything is sent, verified reads, and a resubmitted transaction whose first attempt had committed."""
 
+import json
+
 import grpc
 import pytest
 
-from healthledger import (AlreadyExistsError, Identity, InvalidPrincipalId, LedgerClient, NotFoundError,
-                          PermissionDeniedError, UnavailableError, messages as pb)
+from healthledger import (AlreadyExistsError, Identity, InvalidArgumentError, InvalidPrincipalId, LedgerClient,
+                          NotFoundError, PermissionDeniedError, UnavailableError, messages as pb)
 from healthledger.errors import FailedPreconditionError
 
 
@@ -79,3 +81,40 @@ def test_a_transaction_resent_after_a_lost_answer_is_reported_committed(node):
         assert committed.value.committed_by_earlier_attempt
         assert committed.value.transaction_id
         assert as_patient.revoke(committed.value.transaction_id).receipt.transaction_id
+
+
+def test_a_patient_exports_their_fhir_bundle_and_reads_a_consent_as_the_grants_it_states(node, tmp_path):
+    """Given a patient with a record and a grant to a clinician, when they export, then the Bundle holds the
+    record, the grant as a Consent and the audit trail, and its audit event was checked as their own read; a
+    clinician's export holds nothing of the patient's; and a FHIR Consent reads back as the grant it states, nothing committed."""
+    patient, clinician = Identity.generate(), Identity.generate("p256")
+    with client(node, patient) as as_patient, client(node, clinician) as as_clinician:
+        granted = as_patient.grant(clinician.principal_id, [pb.DATA_CATEGORY_LABS])
+        as_patient.write(patient.principal_id, pb.DATA_CATEGORY_VITALS, b"bp 120/80", "text/plain")
+        as_clinician.query(patient.principal_id, [pb.DATA_CATEGORY_LABS])
+
+        exported = as_patient.export_fhir_bundle()
+        assert exported.started.record_count == 1 and exported.started.consent_count == 1
+        assert exported.size_bytes == len(exported.bundle)
+        bundle = json.loads(exported.bundle)
+        resources = [entry["resource"] for entry in bundle["entry"]]
+        assert [resource["resourceType"] for resource in resources[:2]] == ["DocumentReference", "Consent"]
+        [consent] = [resource for resource in resources if resource["resourceType"] == "Consent"]
+        assert consent["id"] == granted.grant_id
+        own = exported.started.audit_events[-1].event
+        assert resources[-1]["id"] == f"audit-{own.sequence}"
+
+        with open(tmp_path / "bundle.json", "wb") as out:
+            written = as_patient.export_fhir_bundle(out)
+        assert written.bundle == b"" and (tmp_path / "bundle.json").stat().st_size == written.size_bytes
+
+        # A clinician's export is of their own data: nothing of the patient's.
+        theirs = as_clinician.export_fhir_bundle()
+        assert theirs.started.record_count == 0 and theirs.started.consent_count == 0
+        assert patient.principal_id.encode() not in theirs.bundle
+
+        [proposed] = as_patient.propose_grants_from_consent(json.dumps(consent))
+        assert proposed.grantee == clinician.principal_id
+        assert list(proposed.categories) == [pb.DATA_CATEGORY_LABS] and proposed.effect == pb.EFFECT_PERMIT
+        with pytest.raises(InvalidArgumentError, match="Consent.patient"):
+            as_patient.propose_grants_from_consent(json.dumps({**consent, "patient": None}))

@@ -9,7 +9,7 @@ verification and a LedgerClient for a node's gRPC API (proto/healthledger/v1).
 
 from . import messages
 from .audit import AuditResumePoint
-from .client import LedgerClient, QueriedRecord, QueryResult
+from .client import FhirExport, LedgerClient, QueriedRecord, QueryResult
 from .errors import (AlreadyExistsError, DataLossError, DeadlineExceededError, FailedPreconditionError,
                      HealthLedgerError, HistoryMismatchError, IdentityFileError, InternalError, InvalidArgumentError,
                      InvalidKeyError, InvalidPrincipalId, LedgerError, NotFoundError, PermissionDeniedError,
@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AlreadyExistsError", "AuditResumePoint", "ChainVerifier", "CheckpointHistory", "DataLossError",
-    "DeadlineExceededError", "ECDSA_P256", "ED25519", "Ed25519SigningKey", "FailedPreconditionError",
+    "DeadlineExceededError", "ECDSA_P256", "ED25519", "Ed25519SigningKey", "FailedPreconditionError", "FhirExport",
     "HealthLedgerError", "HistoryMismatchError", "Identity", "IdentityFileError", "InternalError",
     "InvalidArgumentError", "InvalidKeyError", "InvalidPrincipalId", "LedgerClient", "LedgerError", "NotFoundError",
     "P256SigningKey", "PermissionDeniedError", "QueriedRecord", "QueryResult", "ResourceExhaustedError",

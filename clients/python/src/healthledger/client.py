@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import grpc
 
@@ -47,6 +47,16 @@ class QueriedRecord:
 
     record: pb.Record
     content: bytes | None = None
+
+
+@dataclass
+class FhirExport:
+    """A patient's FHIR export: what ExportFhirBundleStarted said (counts, and the export's own audit events with
+    their proofs), the Bundle's size in bytes, and its JSON text unless it was written to a file."""
+
+    started: pb.ExportFhirBundleStarted | None = None
+    size_bytes: int = 0
+    bundle: bytes = b""
 
 
 @dataclass
@@ -544,6 +554,65 @@ class LedgerClient:
             raise VerificationError(f"audit event {event.sequence} is of {event.actor} reading {event.patient}, "
                                     f"not of this query")
         self._observe_checkpoint(logged.proof.checkpoint, self.verifier.verify_logged_audit_event(logged))
+
+    def export_fhir_bundle(self, out: BinaryIO | None = None) -> FhirExport:
+        """The caller's own copy of everything the ledger holds about them (Ledger.ExportFhirBundle): a FHIR R4
+        Bundle of their records, their grants as Consents and their audit trail as AuditEvents (docs/FHIR.md). The
+        export's audit events are checked as this patient's reads, proved in the log, before any of the Bundle is
+        taken. The Bundle's JSON text is written to `out` when given (memory stays bounded), else returned."""
+        patient = self._require_identity().principal_id
+        request = pb.ExportFhirBundleRequest(patient=patient)
+        for attempt in (1, 2):
+            try:
+                return self._collect_export(request, self._authorization(renew=attempt == 2), out)
+            except UnauthenticatedError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _collect_export(self, request: pb.ExportFhirBundleRequest, metadata: tuple[tuple[str, str], ...],
+                        out: BinaryIO | None) -> FhirExport:
+        result = FhirExport()
+        pieces: list[bytes] = []
+        for response in self._stream("ExportFhirBundle", self.stub.ExportFhirBundle, request, metadata=metadata,
+                                     timeout=self.timeout):
+            part = response.WhichOneof("part")
+            if part == "started":
+                result.started = response.started
+                if self.verify_proofs:
+                    self._verify_export_audit_events(request, response.started)
+            elif part == "bundle_chunk":
+                if result.started is None:
+                    raise VerificationError("Bundle text arrived before the export's audit events")
+                result.size_bytes += len(response.bundle_chunk)
+                if out is not None:
+                    out.write(response.bundle_chunk)
+                else:
+                    pieces.append(response.bundle_chunk)
+        if result.started is None or result.size_bytes == 0:
+            raise VerificationError("the node ended the export without sending its Bundle")
+        result.bundle = b"".join(pieces)
+        return result
+
+    def _verify_export_audit_events(self, request: pb.ExportFhirBundleRequest,
+                                    started: pb.ExportFhirBundleStarted) -> None:
+        """Checks that ExportFhirBundleStarted carried the export's own audit events, each proved in the log."""
+        if not started.audit_events:
+            raise VerificationError("ExportFhirBundleStarted carries no audit event")
+        for logged in started.audit_events:
+            event = logged.event
+            if event.patient != request.patient or event.actor != request.patient:
+                raise VerificationError(f"audit event {event.sequence} is of {event.actor} reading {event.patient}, "
+                                        f"not of this export")
+            self._observe_checkpoint(logged.proof.checkpoint, self.verifier.verify_logged_audit_event(logged))
+
+    def propose_grants_from_consent(self, consent_json: bytes | str) -> list[pb.Grant]:
+        """The grants a FHIR R4 Consent states (Ledger.ProposeGrantsFromConsent), in the order to sign them:
+        nested DENY grants before their permit. Nothing is signed or committed; InvalidArgumentError names the
+        Consent element the node cannot read as a grant."""
+        text = consent_json.encode() if isinstance(consent_json, str) else consent_json
+        request = pb.ProposeGrantsFromConsentRequest(consent_json=text)
+        return list(self._private_call("ProposeGrantsFromConsent", self.stub.ProposeGrantsFromConsent, request).grants)
 
     def audit_stream(self, patient: str, start_sequence: int = 1, follow: bool = False, *,
                      actor: str = "", outcome: int = 0, emergency_only: bool = False,
