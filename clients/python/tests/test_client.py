@@ -86,7 +86,7 @@ def test_a_transaction_resent_after_a_lost_answer_is_reported_committed(node):
 def test_a_patient_exports_their_fhir_bundle_and_reads_a_consent_as_the_grants_it_states(node, tmp_path):
     """Given a patient with a record and a grant to a clinician, when they export, then the Bundle holds the
     record, the grant as a Consent and the audit trail, and its audit event was checked as their own read; a
-    clinician's export holds nothing of the patient's; and a FHIR Consent reads back as the grant it states, nothing committed."""
+    clinician's export holds nothing of the patient's; and a FHIR Consent reads back as the grant it states, committed only when signed."""
     patient, clinician = Identity.generate(), Identity.generate("p256")
     with client(node, patient) as as_patient, client(node, clinician) as as_clinician:
         granted = as_patient.grant(clinician.principal_id, [pb.DATA_CATEGORY_LABS])
@@ -116,5 +116,8 @@ def test_a_patient_exports_their_fhir_bundle_and_reads_a_consent_as_the_grants_i
         [proposed] = as_patient.propose_grants_from_consent(json.dumps(consent))
         assert proposed.grantee == clinician.principal_id
         assert list(proposed.categories) == [pb.DATA_CATEGORY_LABS] and proposed.effect == pb.EFFECT_PERMIT
+        signed = as_patient.submit_grant(proposed)
+        assert {grant.grant_id for grant in as_patient.list_grants(patient=patient.principal_id)} == {
+            granted.grant_id, signed.grant_id}
         with pytest.raises(InvalidArgumentError, match="Consent.patient"):
             as_patient.propose_grants_from_consent(json.dumps({**consent, "patient": None}))

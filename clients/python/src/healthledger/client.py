@@ -418,6 +418,11 @@ class LedgerClient:
             grant.delegation_grant_id = delegation_grant_id
         if record_date_range is not None:
             grant.record_date_range.CopyFrom(record_date_range)
+        return self.submit_grant(grant)
+
+    def submit_grant(self, grant: pb.Grant) -> pb.GrantResponse:
+        """Commits `grant` exactly as given, signed by this principal: one of `propose_grants_from_consent`'s, say.
+        Returns the grant id and receipt."""
         return self.submit(grant, lambda signed: self._call("Grant", self.stub.Grant,
                                                             pb.GrantRequest(transaction=signed)))
 
