@@ -35,6 +35,9 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
     private(set) var keepaliveAcks = 0
     /// The keepalive time this connection pings after.
     var keepaliveTime: Duration? { keepalive?.time }
+    /// Who waits for the connection to be ready (`whenReady`), by id, with the timer that gives up on it.
+    private var readinessWaiters: [Int: (timer: TimerID, callback: (RPCError?) -> Void)] = [:]
+    private var nextReadinessWaiterID = 0
 
     private let tlsContext: TLSContext?
 
@@ -68,6 +71,57 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
     var isClosed: Bool {
         if case .closed = phase { return true }
         return false
+    }
+
+    // MARK: Readiness
+
+    /// Calls `callback` once the server has answered the connection preface with its SETTINGS (nil: a call started
+    /// now goes out at once), or with the error when connecting fails, the connection closes or goes away first, or
+    /// `timeout` passes. Connects when idle. Returns the wait's id for `abandonReadinessWait`; nil when `callback` was
+    /// called already.
+    @discardableResult
+    func whenReady(within timeout: Duration, _ callback: @escaping (RPCError?) -> Void) -> Int? {
+        loop.assertInLoop()
+        switch phase {
+        case .closed(let error):
+            callback(reconnection.backoffError() ?? error)
+            return nil
+        case .connected where isReady:
+            callback(goingAway ? goingAwayError : nil)
+            return nil
+        case .idle, .connecting, .connected:
+            break
+        }
+        let id = nextReadinessWaiterID
+        nextReadinessWaiterID += 1
+        let target = "\(configuration.host):\(configuration.port)"
+        let timer = loop.scheduleTimer(after: timeout) { [weak self] in
+            self?.resolveReadinessWait(
+                id, with: RPCError(.unavailable, "connection to \(target) failed: not ready within \(timeout)"))
+        }
+        readinessWaiters[id] = (timer, callback)
+        if case .idle = phase { connect() }
+        return readinessWaiters[id] == nil ? nil : id
+    }
+
+    /// Gives up the readiness wait `id` (its caller went away): its callback gets `error` now.
+    func abandonReadinessWait(_ id: Int, error: RPCError) {
+        resolveReadinessWait(id, with: error)
+    }
+
+    private func resolveReadinessWait(_ id: Int, with error: RPCError?) {
+        guard let waiter = readinessWaiters.removeValue(forKey: id) else { return }
+        loop.cancelTimer(waiter.timer)
+        waiter.callback(error)
+    }
+
+    /// Tells every readiness waiter the outcome: nil (ready) or why the connection is of no use.
+    private func resolveReadinessWaits(with error: RPCError?) {
+        for id in readinessWaiters.keys.sorted() { resolveReadinessWait(id, with: error) }
+    }
+
+    private var goingAwayError: RPCError {
+        RPCError(.unavailable, "connection to \(configuration.host):\(configuration.port) is going away (GOAWAY)")
     }
 
     // MARK: Calls
@@ -230,6 +284,7 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         let waiting = pending
         pending = []
         for stream in waiting { perform(stream.lifecycle.connectionFailed(error), on: stream) }
+        resolveReadinessWaits(with: error)
     }
 
     /// Sends GOAWAY and closes the socket, failing open calls with UNAVAILABLE.
@@ -243,6 +298,7 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
             connectFailed(RPCError(.unavailable, "the client transport was closed"), isFailure: false)
         case .idle, .closed:
             phase = .closed(RPCError(.unavailable, "the client transport was closed"))
+            resolveReadinessWaits(with: RPCError(.unavailable, "the client transport was closed"))
         }
     }
 
@@ -276,6 +332,7 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         let open = Array(calls.values)
         for stream in open { perform(stream.lifecycle.connectionFailed(error), on: stream) }
         streams = [:]
+        resolveReadinessWaits(with: error)
     }
 
     // MARK: HTTP2SessionDelegate
@@ -323,10 +380,12 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         case NGHTTP2_GOAWAY.rawValue:
             goingAway = true
             if Self.isTooManyPings(frame.pointee.goaway) { reconnection.serverWantsFewerPings() }
+            resolveReadinessWaits(with: goingAwayError)
         case NGHTTP2_SETTINGS.rawValue:
             if !isReady && UInt32(header.flags) & NGHTTP2_FLAG_ACK.rawValue == 0 {
                 isReady = true
                 reconnection.attemptSucceeded()
+                resolveReadinessWaits(with: goingAway ? goingAwayError : nil)
             }
         case NGHTTP2_PING.rawValue:
             if NGHTTP2Session.isKeepaliveAck(frame), keepalivePinger?.acknowledged() == true, let keepalive {

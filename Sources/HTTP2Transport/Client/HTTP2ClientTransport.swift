@@ -133,6 +133,35 @@ public final class HTTP2ClientTransport: ClientTransport {
         }
     }
 
+    /// Connects when there is no usable connection and waits until the server has answered the connection preface,
+    /// so that a call started next goes out at once. Throws UNAVAILABLE with the connect error (or the backoff's,
+    /// while it lasts) when connecting fails, or once `timeout` has passed; CANCELLED when the task is cancelled.
+    /// A failover transport asks this before it hands a call over: a call whose endpoint cannot be reached then
+    /// never touched its requests, so it may go to another endpoint.
+    func waitUntilConnected(within timeout: Duration) async throws(RPCError) {
+        if state.withLock({ $0.isClosed }) { throw RPCError(.unavailable, "the client transport is closed") }
+        let wait = ReadinessWait()
+        let loop = self.loop
+        let outcome: RPCError? = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<RPCError?, Never>) in
+                loop.execute { [self] in
+                    guard !wait.isCancelled else {
+                        continuation.resume(returning: ReadinessWait.cancelled)
+                        return
+                    }
+                    let connection = connectionForNewCall()
+                    let id = connection.whenReady(within: timeout) { continuation.resume(returning: $0) }
+                    if let id { wait.waiting(on: LoopBound(connection, loop: loop), id: id) }
+                }
+            }
+        } onCancel: {
+            loop.execute {
+                wait.cancel()?.abandon()
+            }
+        }
+        if let outcome { throw outcome }
+    }
+
     /// What the transport's connections have done so far, read on the loop (for tests).
     func connectionStatistics() async -> ClientConnectionStatistics {
         await withCheckedContinuation { (continuation: CheckedContinuation<ClientConnectionStatistics, Never>) in
@@ -164,6 +193,39 @@ public final class HTTP2ClientTransport: ClientTransport {
                 continuation.resume()
             }
         }
+    }
+}
+
+/// One `waitUntilConnected` as the loop knows it: the connection and id it waits on, or that its task was cancelled
+/// before it started waiting. Touched only on the transport's loop; the lock is there for Sendable.
+private final class ReadinessWait: Sendable {
+    private struct State {
+        var isCancelled = false
+        var waiting: (connection: LoopBound<ClientConnection>, id: Int)?
+    }
+    private let state = Mutex(State())
+
+    static var cancelled: RPCError { RPCError(.cancelled, "cancelled while waiting for the connection") }
+
+    var isCancelled: Bool { state.withLock { $0.isCancelled } }
+
+    func waiting(on connection: LoopBound<ClientConnection>, id: Int) {
+        state.withLock { $0.waiting = (connection, id) }
+    }
+
+    /// Marks the wait cancelled; returns how to end it when it is waiting already.
+    func cancel() -> Abandon? {
+        state.withLock { state in
+            state.isCancelled = true
+            return state.waiting.map { Abandon(connection: $0.connection, id: $0.id) }
+        }
+    }
+
+    /// Ends a wait its task gave up on.
+    struct Abandon {
+        let connection: LoopBound<ClientConnection>
+        let id: Int
+        func abandon() { connection.value.abandonReadinessWait(id, error: ReadinessWait.cancelled) }
     }
 }
 
