@@ -6,13 +6,17 @@ extension LedgerClient {
     /// PERMISSION_DENIED) as a FHIR R4 Bundle (Ledger.ExportFhirBundle): the stream's first message
     /// is the `started` one, then the Bundle's text in pieces. Unless verification is off, the export's audit events
     /// must each come with a proof that they are in the log before any piece is accepted: iterating throws
-    /// `HistoryVerificationError` otherwise.
+    /// `HistoryVerificationError` otherwise. Returns once the first message has arrived: until then the export is
+    /// asked for again after UNAVAILABLE, and with a new session when the node does not know the token.
     public func exportFhirBundle(patient: String? = nil) async throws
         -> ResponseStream<Healthledger_V1_ExportFhirBundleResponse>
     {
         var request = Healthledger_V1_ExportFhirBundleRequest()
         request.patient = patient ?? identity.id
-        let stream = try await stub.exportFhirBundle(request, options: try await authenticated())
+        let stub = self.stub
+        let stream = try await openPrivateStream { [request] options in
+            try await stub.exportFhirBundle(request, options: options)
+        }
         guard verification.isEnabled else { return stream }
         return ResponseStream(VerifiedExportMessages(base: stream, client: self), metadata: stream.metadata)
     }

@@ -163,7 +163,8 @@ extension LedgerClient {
                 request.firstTreeSize = first
                 request.secondTreeSize = second
                 do {
-                    let response = try await stub.getConsistencyProof(request)
+                    let stub = self.stub
+                    let response = try await retryingUnavailable { try await stub.getConsistencyProof(request) }
                     let proof = response.proof ?? Healthledger_V1_ConsistencyProof()
                     guard proof.firstTreeSize == first, proof.secondTreeSize == second else {
                         throw current.unprovable(

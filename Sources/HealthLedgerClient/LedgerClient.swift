@@ -7,9 +7,11 @@ import Synchronization
 
 /// A HealthLedger client acting as one principal: it learns the chain id, keeps a session for private reads,
 /// numbers and signs the principal's transactions, and resubmits a transaction whose outcome is unknown
-/// (UNAVAILABLE) with the very same bytes, which the replay guard makes safe. Unless told otherwise it verifies what
-/// the node answers against the history it saw before (see `HistoryVerification`): a node that rewrites or forks its
-/// log makes calls throw `HistoryVerificationError`.
+/// (UNAVAILABLE) with the very same bytes, which the replay guard makes safe. Reads it makes are asked again after
+/// UNAVAILABLE too, and a session the node does not know (another node of a cluster, or a restarted one) is made
+/// again once, so through a `FailoverClientTransport` a node's death costs its callers no error. Unless told
+/// otherwise it verifies what the node answers against the history it saw before (see `HistoryVerification`): a node
+/// that rewrites or forks its log makes calls throw `HistoryVerificationError`.
 public actor LedgerClient<Transport: ClientTransport> {
     /// The generated stubs, for calls this layer does not wrap.
     public nonisolated let stub: Healthledger_V1_LedgerClient<Transport>
@@ -24,13 +26,20 @@ public actor LedgerClient<Transport: ClientTransport> {
     public nonisolated let verification: HistoryVerification
     /// What the client knows of the chain's history; nil before the first call or with verification off.
     public internal(set) var witness: CheckpointWitness?
+    /// How calls that failed with UNAVAILABLE are repeated.
+    public nonisolated let retry: RetrySchedule
 
     /// A client calling through `transport` as `identity`, checking answers as `verification` says (by default:
-    /// every proof, node keys pinned on first use, nothing kept between runs).
-    public init(transport: Transport, identity: LedgerIdentity, verification: HistoryVerification = .enabled()) {
+    /// every proof, node keys pinned on first use, nothing kept between runs) and repeating calls that fail with
+    /// UNAVAILABLE as `retry` says.
+    public init(
+        transport: Transport, identity: LedgerIdentity, verification: HistoryVerification = .enabled(),
+        retry: RetrySchedule = .standard
+    ) {
         stub = Healthledger_V1_LedgerClient(transport: transport)
         self.identity = identity
         self.verification = verification
+        self.retry = retry
     }
 
     /// Milliseconds since the Unix epoch.
@@ -43,7 +52,7 @@ public actor LedgerClient<Transport: ClientTransport> {
     /// The chain id, fetched once from GetChainHead (whose checkpoint is then checked against the history seen before).
     public func chain() async throws -> String {
         if let chainID { return chainID }
-        let head = try await stub.getChainHead(Healthledger_V1_GetChainHeadRequest())
+        let head = try await chainHead()
         chainID = head.chainId
         if verification.isEnabled { try await witnessHead(head) }
         return head.chainId
@@ -55,7 +64,7 @@ public actor LedgerClient<Transport: ClientTransport> {
     @discardableResult
     public func checkChainHead() async throws -> Healthledger_V1_GetChainHeadResponse? {
         guard verification.isEnabled else { return nil }
-        let head = try await stub.getChainHead(Healthledger_V1_GetChainHeadRequest())
+        let head = try await chainHead()
         if let chainID, chainID != head.chainId {
             throw HistoryVerificationError(
                 .wrongChain, "the node now serves chain \(head.chainId), not chain \(chainID)")
@@ -65,9 +74,50 @@ public actor LedgerClient<Transport: ClientTransport> {
         return head
     }
 
+    /// The node's GetChainHead, asked again while it is UNAVAILABLE.
+    private func chainHead() async throws -> Healthledger_V1_GetChainHeadResponse {
+        let stub = self.stub
+        return try await retryingUnavailable { try await stub.getChainHead(Healthledger_V1_GetChainHeadRequest()) }
+    }
+
     /// Forgets the session, so the next private read creates one (after the node refused the token: a node restarted
     /// or replaced).
     public func forgetSession() { session = nil }
+
+    /// Runs `body`, and again after each of `retry`'s delays while it fails with UNAVAILABLE: for calls that are safe to
+    /// repeat (reads, and transactions resent with the same bytes).
+    func retryingUnavailable<Result>(_ body: () async throws -> Result) async throws -> Result {
+        var repetition = 0
+        while true {
+            do {
+                return try await body()
+            } catch let error as RPCError where error.code == .unavailable {
+                repetition += 1
+                guard let delay = retry.delay(beforeRepetition: repetition) else { throw error }
+                try await Task.sleep(for: delay)
+            }
+        }
+    }
+
+    /// Runs a private call with options carrying the session's token. When the node answers UNAUTHENTICATED (it does
+    /// not know the token: another node of a cluster after a failover, or a restarted node; or it expired early by the
+    /// node's clock) the session is made again, once, and the call repeated; a second refusal is the caller's. Repeats
+    /// nothing after UNAVAILABLE: wrap it in a retry for that.
+    public func withSession<Result>(
+        _ call: (CallOptions) async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await call(try await authenticated())
+        } catch let error as RPCError where error.code == .unauthenticated {
+            forgetSession()
+            return try await call(try await authenticated())
+        }
+    }
+
+    /// A private read: `withSession`, asked again while it fails with UNAVAILABLE.
+    func privateRead<Result>(_ call: (CallOptions) async throws -> Result) async throws -> Result {
+        try await retryingUnavailable { try await withSession(call) }
+    }
 
     /// Call options carrying a valid session token, creating or renewing the session when needed.
     public func authenticated(_ options: CallOptions = CallOptions()) async throws -> CallOptions {
@@ -79,7 +129,12 @@ public actor LedgerClient<Transport: ClientTransport> {
     /// A valid session token.
     public func sessionToken() async throws -> String {
         if let session, session.expiresAt - Self.now() > 30_000 { return session.token }
-        let response = try await Self.createSession(for: identity, chainID: try await chain(), through: stub)
+        let (identity, chainID, stub) = (self.identity, try await chain(), self.stub)
+        // The challenge and the session are asked for again together: a challenge is known only to the node that
+        // made it.
+        let response = try await retryingUnavailable {
+            try await Self.createSession(for: identity, chainID: chainID, through: stub)
+        }
         session = (response.token, response.expiresAtUnixMs)
         return response.token
     }
@@ -110,7 +165,8 @@ public actor LedgerClient<Transport: ClientTransport> {
         var request = Healthledger_V1_GetPrincipalRequest()
         request.principalId = identity.id
         do {
-            let principal = try await stub.getPrincipal(request, options: try await authenticated())
+            let stub = self.stub
+            let principal = try await privateRead { options in try await stub.getPrincipal(request, options: options) }
             nextSequence = principal.principal?.nextSequence ?? 1
             hasKeyOnLedger = true
         } catch let error as RPCError where error.code == .notFound {
@@ -149,9 +205,12 @@ public actor LedgerClient<Transport: ClientTransport> {
                 nextSequence = sequence + 1
                 hasKeyOnLedger = true
                 return (response, signed)
-            } catch let error as RPCError where error.code == .unavailable && attempt < 3 {
+            } catch let error as RPCError
+                where error.code == .unavailable && retry.delay(beforeRepetition: attempt + 1) != nil
+            {
+                // The same bytes again: through a failover transport, to the next node.
                 attempt += 1
-                try await Task.sleep(for: .milliseconds(100 << attempt))
+                try await Task.sleep(for: retry.delay(beforeRepetition: attempt)!)
             } catch let error as RPCError where error.code == .alreadyExists && attempt > 0 {
                 // An earlier attempt was committed: the transaction took effect.
                 nextSequence = sequence + 1
@@ -317,9 +376,17 @@ public actor LedgerClient<Transport: ClientTransport> {
 
     /// Runs a query and collects the records and their content. Unless verification is off, the query's own audit
     /// event must come with a proof that it is in the log (and the log must extend the history seen before) before
-    /// anything released is accepted.
+    /// anything released is accepted. A query whose answer ends with UNAVAILABLE (the node went away, or could not log the query and released
+    /// nothing) is asked again from the start, with a new session once when the node does not know the token.
     public func query(_ request: Healthledger_V1_QueryRequest) async throws -> QueryResult {
-        let stream = try await stub.query(request, options: try await authenticated())
+        let stub = self.stub
+        return try await privateRead { options in
+            try await collectQuery(try await stub.query(request, options: options))
+        }
+    }
+
+    /// The records and content of one query's answer, its audit event checked first.
+    private func collectQuery(_ stream: ResponseStream<Healthledger_V1_QueryResponse>) async throws -> QueryResult {
         var result = QueryResult()
         for try await message in stream {
             switch message.part {
@@ -349,17 +416,22 @@ public actor LedgerClient<Transport: ClientTransport> {
 
     /// Streams a patient's audit events (see Ledger.AuditStream). Unless verification is off, the node's chain head is
     /// checked first, proofs are asked for, and every event's proof is checked as it arrives: iterating throws
-    /// `HistoryVerificationError` at the first event that does not verify.
+    /// `HistoryVerificationError` at the first event that does not verify. Returns once the stream's first message
+    /// has arrived (an event, or the end of the replay): until then it is opened again after UNAVAILABLE, and with a
+    /// new session when the node does not know the token.
     public func auditStream(_ request: Healthledger_V1_AuditStreamRequest) async throws
         -> ResponseStream<Healthledger_V1_AuditStreamResponse>
     {
+        let stub = self.stub
         guard verification.isEnabled else {
-            return try await stub.auditStream(request, options: try await authenticated())
+            return try await openPrivateStream { options in try await stub.auditStream(request, options: options) }
         }
         try await checkChainHead()
         var request = request
         request.includeProofs = true
-        let stream = try await stub.auditStream(request, options: try await authenticated())
+        let stream = try await openPrivateStream { [request] options in
+            try await stub.auditStream(request, options: options)
+        }
         return ResponseStream(VerifiedAuditMessages(base: stream, client: self), metadata: stream.metadata)
     }
 }
