@@ -345,7 +345,8 @@ public actor LedgerClient<Transport: ClientTransport> {
     }
 
     /// Writes a record: the signed metadata, then the content in chunks of at most 1 MiB; `amends` names the
-    /// record this one corrects.
+    /// record this one corrects. A retry that finds the transaction already committed (an earlier attempt's answer
+    /// was lost) counts as written, as for a content file: the response then has the record id and no receipt.
     public func write(
         patient: String, category: Healthledger_V1_DataCategory, content: [UInt8], mediaType: String,
         effectiveAt: Int64 = 0, labels: [String: String] = [:], amends: String? = nil
@@ -354,24 +355,42 @@ public actor LedgerClient<Transport: ClientTransport> {
             patient: patient, category: category, sha256: SHA256.hash(content), sizeBytes: UInt64(content.count),
             mediaType: mediaType, effectiveAt: effectiveAt, labels: labels, amends: amends)
         let stub = self.stub
-        return try await submit(.writeRecord(metadata)) { signed in
-            var messages: [Healthledger_V1_WriteRequest] = []
-            var first = Healthledger_V1_WriteRequest()
-            first.part = .transaction(signed)
-            messages.append(first)
-            var offset = 0
-            while offset < content.count {
-                let end = min(content.count, offset + (1 << 20))
-                var chunk = Healthledger_V1_ContentChunk()
-                chunk.data = Array(content[offset..<end])
-                chunk.offsetBytes = UInt64(offset)
-                var message = Healthledger_V1_WriteRequest()
-                message.part = .chunk(chunk)
-                messages.append(message)
-                offset = end
+        let sent = Mutex<(transaction: Healthledger_V1_SignedTransaction?, attempts: Int)>((nil, 0))
+        do {
+            return try await submit(.writeRecord(metadata)) { signed in
+                sent.withLock { $0 = (signed, $0.attempts + 1) }
+                return try await Self.sendWrite(signed, content: content, through: stub)
             }
-            return try await stub.write(AsyncMessages(messages))
+        } catch let error as RPCError where error.code == .alreadyExists {
+            let (signed, attempts) = sent.withLock { $0 }
+            guard let signed, attempts > 1 else { throw error }
+            var response = Healthledger_V1_WriteResponse()
+            response.recordId = TransactionSigner.transactionID(of: signed)
+            return response
         }
+    }
+
+    /// Sends a write transaction with content in memory, in chunks of at most 1 MiB, without retrying.
+    private static func sendWrite(
+        _ signed: Healthledger_V1_SignedTransaction, content: [UInt8],
+        through stub: Healthledger_V1_LedgerClient<Transport>
+    ) async throws -> Healthledger_V1_WriteResponse {
+        var messages: [Healthledger_V1_WriteRequest] = []
+        var first = Healthledger_V1_WriteRequest()
+        first.part = .transaction(signed)
+        messages.append(first)
+        var offset = 0
+        while offset < content.count {
+            let end = min(content.count, offset + (1 << 20))
+            var chunk = Healthledger_V1_ContentChunk()
+            chunk.data = Array(content[offset..<end])
+            chunk.offsetBytes = UInt64(offset)
+            var message = Healthledger_V1_WriteRequest()
+            message.part = .chunk(chunk)
+            messages.append(message)
+            offset = end
+        }
+        return try await stub.write(AsyncMessages(messages))
     }
 
     /// Runs a query and collects the records and their content. Unless verification is off, the query's own audit
