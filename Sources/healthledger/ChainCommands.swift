@@ -177,16 +177,19 @@ struct StatusCommand: AsyncParsableCommand {
             let blockHash = Hex.encode(SHA256.hash(head.head?.header ?? []))
             let header = try? Healthledger_V1_BlockHeader(serializedBytes: head.head?.header ?? [])
             let nodeKey = head.head?.nodeKeyId ?? ""
+            // Of a cluster, the node that answered.
+            let transport = stub.transport
+            let server = transport.endpoints.count > 1 ? "\(transport.currentEndpoint)" : options.serverText
             if options.json {
                 CommandOutput.json([
                     "chain_id": head.chainId, "height": head.height, "tree_size": head.treeSize,
                     "head_block_hash": blockHash, "head_time_unix_ms": header?.timeUnixMs ?? 0, "node_key_id": nodeKey,
-                    "server_time_unix_ms": head.serverTimeUnixMs, "server": options.serverText,
+                    "server_time_unix_ms": head.serverTimeUnixMs, "server": server,
                 ])
             } else {
                 CommandOutput.write(
                     FieldList(fields: [
-                        ("server", options.serverText), ("chain id", head.chainId), ("height", "\(head.height)"),
+                        ("server", server), ("chain id", head.chainId), ("height", "\(head.height)"),
                         ("log size", "\(head.treeSize) entries"), ("head block hash", blockHash),
                         ("head time", header.map { CommandLineVocabulary.display(unixMs: $0.timeUnixMs) } ?? "-"),
                         ("node key", nodeKey),
@@ -359,7 +362,7 @@ struct VerifyCommand: AsyncParsableCommand {
     /// consistency proofs (RFC 9162 section 2.1.4), a window of calls in flight at once: the headers alone sign each
     /// block's root but do not show that a later log kept the earlier entries.
     private func checkConsistency(
-        of ends: [LogEnd], stub: Healthledger_V1_LedgerClient<HTTP2ClientTransport>
+        of ends: [LogEnd], stub: Healthledger_V1_LedgerClient<FailoverClientTransport>
     ) async throws {
         let steps = zip(ends, ends.dropFirst()).filter { $0.0.treeSize > 0 }
         var progress = ProgressBar(

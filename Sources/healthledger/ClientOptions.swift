@@ -25,7 +25,9 @@ struct IdentityOption: ParsableArguments {
 struct ClientOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: ArgumentHelp("The node, host:port (default: $HEALTHLEDGER_SERVER, else 127.0.0.1:7443).", valueName: "host:port"))
+        help: ArgumentHelp(
+            "The node, host:port; or several nodes of one cluster, host:port,host:port,..., tried in turn when one cannot be reached (default: $HEALTHLEDGER_SERVER, else 127.0.0.1:7443).",
+            valueName: "host:port[,...]"))
     var server: String?
     @Option(
         name: .long,
@@ -52,7 +54,7 @@ struct ClientOptions: ParsableArguments {
         CheckpointFile(explicitPath: checkpointFile, environment: ProcessInfo.processInfo.environment)
     }
 
-    /// The node's address as given (flag, environment or default).
+    /// The node's address, or the cluster's addresses, as given (flag, environment or default).
     var serverText: String {
         if let server, !server.isEmpty { return server }
         if let fromEnvironment = ProcessInfo.processInfo.environment["HEALTHLEDGER_SERVER"], !fromEnvironment.isEmpty {
@@ -68,10 +70,19 @@ struct ClientOptions: ParsableArguments {
         return FileManager.default.isReadableFile(atPath: development) ? development : nil
     }
 
-    /// A transport to the node; nothing connects before the first call.
-    func transport() throws -> HTTP2ClientTransport {
-        let (host, port) = try CommandLineVocabulary.server(serverText)
-        var configuration = ClientConfiguration(host: host, port: port)
+    /// How errors name the node: its address, or "any of" the cluster's.
+    var serverDescription: String {
+        guard let servers = try? CommandLineVocabulary.servers(serverText), servers.count > 1 else { return serverText }
+        return "any of " + servers.map { "\(ClientEndpoint(host: $0.host, port: $0.port))" }.joined(separator: ", ")
+    }
+
+    /// A transport to the node, or to the cluster's nodes (calls move on to the next when one cannot be reached);
+    /// nothing connects before the first call.
+    func transport() throws -> FailoverClientTransport {
+        let endpoints = try CommandLineVocabulary.servers(serverText).map {
+            ClientEndpoint(host: $0.host, port: $0.port)
+        }
+        var configuration = ClientConfiguration(host: endpoints[0].host, port: endpoints[0].port)
         configuration.connectTimeout = .seconds(5)
         if !plaintext {
             if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
@@ -81,7 +92,7 @@ struct ClientOptions: ParsableArguments {
             }
             configuration.tls = TLSClientConfiguration(trustRootsPEMPath: trustRoots)
         }
-        return try HTTP2ClientTransport(configuration: configuration)
+        return try FailoverClientTransport(endpoints: endpoints, configuration: configuration)
     }
 
     /// Runs `body` with a client acting as the identity, reporting any failure as one line with an exit status. The
@@ -90,9 +101,9 @@ struct ClientOptions: ParsableArguments {
     /// commands that make only public calls.
     func withClient(
         hints: CommandFailure.Hints = CommandFailure.Hints(), publicCallsOnly: Bool = false,
-        _ body: (LedgerClient<HTTP2ClientTransport>) async throws -> Void
+        _ body: (LedgerClient<FailoverClientTransport>) async throws -> Void
     ) async throws {
-        try await reportingFailures(server: serverText, hints: hints) {
+        try await reportingFailures(server: serverDescription, hints: hints) {
             let identity = publicCallsOnly ? LedgerIdentity.generate() : try identity.load()
             let transport = try transport()
             let checkpoints = self.checkpoints
@@ -103,7 +114,7 @@ struct ClientOptions: ParsableArguments {
             } catch let problem as HistoryVerificationError {
                 await transport.close()
                 let chain = await client.witness?.chainID ?? "<chain-id>"
-                throw CommandFailure.history(problem, server: serverText, file: checkpoints.path(chainID: chain))
+                throw CommandFailure.history(problem, server: serverDescription, file: checkpoints.path(chainID: chain))
             } catch {
                 await transport.close()
                 throw error
@@ -113,8 +124,8 @@ struct ClientOptions: ParsableArguments {
     }
 
     /// Runs `body` with the generated stubs and no identity (public calls only).
-    func withStub(_ body: (Healthledger_V1_LedgerClient<HTTP2ClientTransport>) async throws -> Void) async throws {
-        try await reportingFailures(server: serverText) {
+    func withStub(_ body: (Healthledger_V1_LedgerClient<FailoverClientTransport>) async throws -> Void) async throws {
+        try await reportingFailures(server: serverDescription) {
             let transport = try transport()
             do {
                 try await body(Healthledger_V1_LedgerClient(transport: transport))

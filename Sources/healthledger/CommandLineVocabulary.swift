@@ -127,6 +127,25 @@ enum CommandLineVocabulary {
         return (String(host), port)
     }
 
+    /// One address, or several nodes of one cluster separated by commas ("a:7443,b:7443"), each as `server` reads
+    /// it; spaces around the commas are ignored.
+    static func servers(_ text: String) throws(InvalidInput) -> [(host: String, port: Int)] {
+        let addresses = text.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        guard addresses.count > 1 else { return [try server(text)] }
+        var servers: [(host: String, port: Int)] = []
+        for address in addresses {
+            guard !address.isEmpty else {
+                throw InvalidInput(
+                    "bad server list \"\(text)\": an empty address",
+                    hint: "write host:port,host:port, e.g. a:7443,b:7443")
+            }
+            servers.append(try server(address))
+        }
+        return servers
+    }
+
     private static func list<Value: Equatable>(
         _ text: String, of table: [(name: String, value: Value)], what: String, plural: String
     ) throws(InvalidInput) -> [Value] {

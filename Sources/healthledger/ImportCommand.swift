@@ -92,7 +92,7 @@ struct ImportCommand: AsyncParsableCommand {
             _ = try await client.chain()
             defer { journal.sync() }
             try await Self.importing(
-                items, journal: journal, client: client, options: options, server: options.serverText, hints: hints)
+                items, journal: journal, client: client, options: options, server: options.serverDescription, hints: hints)
         }
     }
 

@@ -200,10 +200,13 @@ final class CommandLineNode: @unchecked Sendable {
         try process.run()
         port = try Self.listeningPort(of: process)
         // Clients find the development CA where a node with the default data directory keeps it:
-        // <XDG_DATA_HOME>/healthledger/tls/ca.pem.
+        // <XDG_DATA_HOME>/healthledger/tls/ca.pem. A node restarted, or one serving a copy of the directory (with its
+        // certificate), finds the link made already.
         let home = URL(fileURLWithPath: dataDirectory).deletingLastPathComponent().path + "/data-home/healthledger"
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: home + "/tls", withDestinationPath: dataDirectory + "/tls")
+        if (try? FileManager.default.destinationOfSymbolicLink(atPath: home + "/tls")) == nil {
+            try FileManager.default.createSymbolicLink(atPath: home + "/tls", withDestinationPath: dataDirectory + "/tls")
+        }
     }
 
     func stop() {
