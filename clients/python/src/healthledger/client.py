@@ -1,9 +1,9 @@
-"""LedgerClient: one principal's connection to a node. It learns the chain id and pins the node keys, keeps a
-session for private reads, numbers and signs the principal's transactions, resubmits a transaction whose
-outcome is unknown with the very same bytes (which the replay guard makes safe), verifies what it reads (by
-default every receipt, query audit event and audit stream event against its proof and a signed checkpoint,
-and every checkpoint's consistency with those seen before), and resumes audit streams after a dropped
-connection without a gap or a duplicate."""
+"""LedgerClient: one principal's connection to a node, or to the nodes of one cluster. It learns the chain id and
+pins the node keys, keeps a session for private reads, numbers and signs the principal's transactions, resubmits a
+transaction whose outcome is unknown with the very same bytes (which the replay guard makes safe), verifies what it
+reads (by default every receipt, query audit event and audit stream event against its proof and a signed
+checkpoint, and every checkpoint's consistency with those seen before), resumes audit streams after a dropped
+connection without a gap or a duplicate, and, given several nodes, moves on to the next when one cannot serve."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from . import messages as pb
 from .audit import AuditResumePoint
 from .errors import (AlreadyExistsError, LedgerError, NotFoundError, UnauthenticatedError, VerificationError,
                      from_rpc_error, ledger_error)
+from .failover import DEFAULT_DOWNTIME, TargetRotation, parse_targets
 from .identity import Identity
 from .principal import parse_principal_id
 from .signing import TransactionSigner, now_unix_ms, public_key_message, transaction_id
@@ -72,6 +73,14 @@ class QueryResult:
 class LedgerClient:
     """A connection to a HealthLedger node acting as `identity` (optional for public calls only).
 
+    `target` is the node's "host:port", or several nodes of one cluster (each serving the whole API for one chain):
+    a list of targets, or one string with commas ("a:7443,b:7443"). Calls go to the first node until it fails, then
+    to the next: a read the node in use answers UNAVAILABLE (unreachable, connection lost, shutting down) is asked
+    of the next node at once (a stream only before its first item), and that node is passed over for
+    `failover_downtime` seconds while others work; a transaction is resent with the very same signed bytes, after
+    the backoff, to whichever node is in use then; a session the next node does not know is made again. With every
+    node down the error names each one. One channel per node, all with the same settings.
+
     TLS by default, trusting `ca_file` (PEM) or the system's CAs; `plaintext=True` for h2c (a node started with
     `healthledger serve --plaintext`). `server_name` overrides the name checked in the node's certificate.
     `timeout` is the deadline, in seconds, of every unary call and of non-following streams. Use it as a
@@ -84,16 +93,20 @@ class LedgerClient:
     pinned keys and the largest checkpoint in a JSON file across runs (written atomically);
     `checkpoint_history` shares one history between clients."""
 
-    def __init__(self, target: str, identity: Identity | None = None, *, ca_file: str | os.PathLike[str] | None = None,
+    def __init__(self, target: str | Sequence[str], identity: Identity | None = None, *,
+                 ca_file: str | os.PathLike[str] | None = None,
                  server_name: str | None = None, plaintext: bool = False, timeout: float = 30.0,
                  transaction_attempts: int = 4, retry_backoff: float = 0.1,
                  channel_options: Sequence[tuple[str, Any]] = (), verify_proofs: bool = True,
                  node_keys: Iterable[pb.NodeKey] | None = None,
                  checkpoint_file: str | os.PathLike[str] | None = None,
-                 checkpoint_history: CheckpointHistory | None = None):
+                 checkpoint_history: CheckpointHistory | None = None,
+                 failover_downtime: float = DEFAULT_DOWNTIME):
         if plaintext and ca_file is not None:
             raise ValueError("ca_file is for TLS; a plaintext connection has no CA")
-        self.target = target
+        #: Every node's target, in the order they are tried first.
+        self.targets = parse_targets(target)
+        self._rotation = TargetRotation(len(self.targets), failover_downtime)
         self.identity = identity
         self.timeout = timeout
         self.transaction_attempts = transaction_attempts
@@ -103,14 +116,14 @@ class LedgerClient:
                    ("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 2_000),
                    *channel_options]
         if plaintext:
-            self.channel = grpc.insecure_channel(target, options=options)
+            self.channels = [grpc.insecure_channel(node, options=options) for node in self.targets]
         else:
             root_certificates = Path(ca_file).read_bytes() if ca_file is not None else None
             credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
             if server_name:
                 options.append(("grpc.ssl_target_name_override", server_name))
-            self.channel = grpc.secure_channel(target, credentials, options=options)
-        self.stub = ledger_service_pb2_grpc.LedgerStub(self.channel)
+            self.channels = [grpc.secure_channel(node, credentials, options=options) for node in self.targets]
+        self._stubs = [ledger_service_pb2_grpc.LedgerStub(channel) for channel in self.channels]
         self._lock = threading.RLock()
         self._chain_id: str | None = None
         self._verifier: ChainVerifier | None = None
@@ -128,9 +141,25 @@ class LedgerClient:
 
     # Lifetime -------------------------------------------------------------------------------------------
 
+    @property
+    def target(self) -> str:
+        """The target of the node calls go to now (the first until one fails)."""
+        return self.targets[self._rotation.current]
+
+    @property
+    def channel(self) -> grpc.Channel:
+        """The channel to the node calls go to now."""
+        return self.channels[self._rotation.current]
+
+    @property
+    def stub(self) -> ledger_service_pb2_grpc.LedgerStub:
+        """The raw stub of the node calls go to now, for calls this client does not wrap."""
+        return self._stubs[self._rotation.current]
+
     def close(self) -> None:
-        """Closes the channel; calls in flight end with CANCELLED."""
-        self.channel.close()
+        """Closes the channels; calls in flight end with CANCELLED."""
+        for channel in self.channels:
+            channel.close()
 
     def __enter__(self) -> LedgerClient:
         return self
@@ -139,36 +168,81 @@ class LedgerClient:
         self.close()
 
     def wait_until_ready(self, timeout: float | None = None) -> None:
-        """Blocks until the channel is connected; UnavailableError when it is not within `timeout` seconds."""
-        try:
-            grpc.channel_ready_future(self.channel).result(timeout=self.timeout if timeout is None else timeout)
-        except grpc.FutureTimeoutError:
-            raise ledger_error(grpc.StatusCode.UNAVAILABLE, f"cannot reach the node at {self.target}") from None
+        """Blocks until a node's channel is connected, trying the nodes in turn, each for what is left of `timeout`
+        seconds; that node is then the one in use. UnavailableError naming them when none connects in time."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        for index in self._rotation.attempt_order():
+            try:
+                grpc.channel_ready_future(self.channels[index]).result(timeout=max(deadline - time.monotonic(), 0))
+            except grpc.FutureTimeoutError:
+                self._rotation.failed(index)
+                continue
+            self._rotation.reached(index)
+            return
+        raise ledger_error(grpc.StatusCode.UNAVAILABLE, f"cannot reach the node at {', '.join(self.targets)}") from None
 
     # Calls ----------------------------------------------------------------------------------------------
 
-    def _call(self, rpc: str, method: Callable[..., Response], request: Any, **options: Any) -> Response:
+    def _call(self, rpc: str, request: Any, *, failover: bool = True, **options: Any) -> Response:
+        """Calls method `rpc` of the node in use. With `failover` (reads), UNAVAILABLE moves the call on to the next
+        node at once, each node tried once; without (transactions: their sender resends), it is raised, and the next
+        call goes to the next node."""
         options.setdefault("timeout", self.timeout)
-        try:
-            return method(request, **options)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error, rpc) from None
+        order = self._rotation.attempt_order() if failover else [self._rotation.current]
+        failures: list[tuple[int, LedgerError]] = []
+        for index in order:
+            try:
+                response = getattr(self._stubs[index], rpc)(request, **options)
+            except grpc.RpcError as rpc_error:
+                error = from_rpc_error(rpc_error, rpc)
+                if error.code != grpc.StatusCode.UNAVAILABLE:
+                    raise error from None
+                self._rotation.failed(index)
+                failures.append((index, error))
+                continue
+            self._rotation.reached(index)
+            return response
+        raise self._every_node_failed(rpc, failures) from None
 
-    def _stream(self, rpc: str, method: Callable[..., Iterable[Response]], request: Any,
-                **options: Any) -> Iterator[Response]:
-        call = method(request, **options)
-        try:
-            yield from call
-        except grpc.RpcError as error:
-            raise from_rpc_error(error, rpc) from None
-        finally:
-            call.cancel()  # a consumer that stops early ends the call rather than leaving it open
+    def _stream(self, rpc: str, request: Any, **options: Any) -> Iterator[Response]:
+        """The responses of server-streaming method `rpc`. Before the first arrives, UNAVAILABLE moves the call on to
+        the next node (nothing was released yet); after, it is raised."""
+        failures: list[tuple[int, LedgerError]] = []
+        for index in self._rotation.attempt_order():
+            call = getattr(self._stubs[index], rpc)(request, **options)
+            received = False
+            try:
+                for response in call:
+                    if not received:
+                        received = True
+                        self._rotation.reached(index)
+                    yield response
+                self._rotation.reached(index)
+                return
+            except grpc.RpcError as rpc_error:
+                error = from_rpc_error(rpc_error, rpc)
+                if error.code != grpc.StatusCode.UNAVAILABLE:
+                    raise error from None
+                self._rotation.failed(index)
+                if received:
+                    raise error from None
+                failures.append((index, error))
+            finally:
+                call.cancel()  # a consumer that stops early ends the call rather than leaving it open
+        raise self._every_node_failed(rpc, failures) from None
+
+    def _every_node_failed(self, rpc: str, failures: list[tuple[int, LedgerError]]) -> LedgerError:
+        """UNAVAILABLE from every node tried: the node's own error when there is one node, else one naming each."""
+        if len(failures) == 1:
+            return failures[0][1]
+        return ledger_error(grpc.StatusCode.UNAVAILABLE, f"none of the {len(failures)} nodes could serve the call: "
+                            + "; ".join(f"{self.targets[index]}: {error.message}" for index, error in failures), rpc)
 
     # The chain ------------------------------------------------------------------------------------------
 
     def chain_head(self) -> pb.GetChainHeadResponse:
         """The latest GetChainHead, its header and checkpoint verified; the first one pins the node keys."""
-        head = self._call("GetChainHead", self.stub.GetChainHead, pb.GetChainHeadRequest())
+        head = self._call("GetChainHead", pb.GetChainHeadRequest())
         with self._lock:
             if self._verifier is None:
                 if self.history.chain_id is not None and head.chain_id != self.history.chain_id:
@@ -212,7 +286,7 @@ class LedgerClient:
         if end_height is not None:
             request.end_height = end_height
         previous: bytes | None = None
-        for response in self._stream("GetBlocks", self.stub.GetBlocks, request, timeout=self.timeout):
+        for response in self._stream("GetBlocks", request, timeout=self.timeout):
             header = self.verifier.verify_block_header(response.block)
             if previous is not None and header.previous_block_hash != hashlib.sha256(previous).digest():
                 raise VerificationError(f"block {header.height} does not link to the block before it")
@@ -225,7 +299,7 @@ class LedgerClient:
         request = pb.GetInclusionProofRequest(leaf_index=entry_index)
         if tree_size is not None:
             request.tree_size = tree_size
-        response = self._call("GetInclusionProof", self.stub.GetInclusionProof, request)
+        response = self._call("GetInclusionProof", request)
         checkpoint = self.verifier.verify_inclusion_response(entry, entry_index, response)
         if self.verify_proofs:
             self._observe_checkpoint(response.checkpoint, checkpoint)
@@ -237,7 +311,7 @@ class LedgerClient:
         request = pb.GetConsistencyProofRequest(first_tree_size=first_tree_size)
         if second_tree_size is not None:
             request.second_tree_size = second_tree_size
-        response = self._call("GetConsistencyProof", self.stub.GetConsistencyProof, request)
+        response = self._call("GetConsistencyProof", request)
         older, newer = self.verifier.verify_consistency_response(response)
         if self.verify_proofs:
             self._observe_checkpoint(response.first_checkpoint, older)
@@ -258,7 +332,7 @@ class LedgerClient:
             if needed is not None:
                 request = pb.GetConsistencyProofRequest(first_tree_size=needed[0], second_tree_size=needed[1])
                 try:
-                    response = self._call("GetConsistencyProof", self.stub.GetConsistencyProof, request)
+                    response = self._call("GetConsistencyProof", request)
                 except NotFoundError as error:
                     seen = needed[0] if needed[0] in self.history.roots else needed[1]
                     raise self.history.missing_checkpoint(seen, error.message) from None
@@ -306,12 +380,11 @@ class LedgerClient:
             if not renew and self._session is not None and self._session[1] - now_unix_ms() > SESSION_RENEWAL_MARGIN_MS:
                 return self._session[0]
             public_key = public_key_message(identity.key)
-            challenge = self._call("CreateSessionChallenge", self.stub.CreateSessionChallenge,
-                                   pb.CreateSessionChallengeRequest(principal_id=identity.principal_id,
-                                                                    key_id=identity.key_id, public_key=public_key))
+            challenge = self._call("CreateSessionChallenge", pb.CreateSessionChallengeRequest(
+                principal_id=identity.principal_id, key_id=identity.key_id, public_key=public_key))
             if challenge.chain_id != self.chain_id:
                 raise VerificationError(f"the challenge names chain {challenge.chain_id!r}, not {self.chain_id!r}")
-            session = self._call("CreateSession", self.stub.CreateSession, pb.CreateSessionRequest(
+            session = self._call("CreateSession", pb.CreateSessionRequest(
                 principal_id=identity.principal_id, key_id=identity.key_id, public_key=public_key,
                 challenge=challenge.challenge, signature=self.signer.session_signature(challenge.challenge),
                 requested_ttl_ms=3_600_000))
@@ -327,16 +400,16 @@ class LedgerClient:
             if self._session is None:
                 return
             token, self._session = self._session[0], None
-        self._call("DeleteSession", self.stub.DeleteSession, pb.DeleteSessionRequest(),
+        self._call("DeleteSession", pb.DeleteSessionRequest(),
                    metadata=(("authorization", f"Bearer {token}"),))
 
-    def _private_call(self, rpc: str, method: Callable[..., Response], request: Any) -> Response:
+    def _private_call(self, rpc: str, request: Any) -> Response:
         """A session-authenticated unary call, retried once with a new session when the node forgot the old
-        one (a restart, or an expiry the clocks disagreed on)."""
+        one (a restart, another node of a cluster, or an expiry the clocks disagreed on)."""
         try:
-            return self._call(rpc, method, request, metadata=self._authorization())
+            return self._call(rpc, request, metadata=self._authorization())
         except UnauthenticatedError:
-            return self._call(rpc, method, request, metadata=self._authorization(renew=True))
+            return self._call(rpc, request, metadata=self._authorization(renew=True))
 
     # Transactions ---------------------------------------------------------------------------------------
 
@@ -346,7 +419,7 @@ class LedgerClient:
         with self._lock:
             if self._next_sequence is None:
                 try:
-                    principal = self._private_call("GetPrincipal", self.stub.GetPrincipal,
+                    principal = self._private_call("GetPrincipal",
                                                    pb.GetPrincipalRequest(principal_id=identity.principal_id))
                     self._next_sequence = max(principal.principal.next_sequence, 1)
                     self._key_on_ledger = True
@@ -360,7 +433,8 @@ class LedgerClient:
                expires_at_unix_ms: int | None = None) -> Response:
         """Signs `operation` at the next sequence and sends it with `send`. A transaction whose outcome is
         unknown (UNAVAILABLE, DEADLINE_EXCEEDED) is sent again with the very same bytes, up to
-        `transaction_attempts` times in all; the sequence advances once the node committed it. Nothing else is
+        `transaction_attempts` times in all, to the next node when there are several; the sequence advances once
+        the node committed it. Nothing else is
         retried. `send` may raise grpc.RpcError or LedgerError; either way a typed LedgerError comes out.
         AlreadyExistsError with committed_by_earlier_attempt set means an earlier attempt committed. With
         `verify_proofs`, the response's receipt must prove that the transaction sent is in the log
@@ -371,12 +445,15 @@ class LedgerClient:
                                       expires_at_unix_ms=expires_at_unix_ms)
             attempt = 1
             while True:
+                node = self._rotation.current
                 try:
                     try:
                         response = send(signed)
                     except grpc.RpcError as rpc_error:
                         raise from_rpc_error(rpc_error, type(operation).DESCRIPTOR.name) from None
                 except LedgerError as error:
+                    if error.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                        self._rotation.failed(node)  # the same bytes go to the next node, if there is one
                     if error.code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) \
                             and attempt < self.transaction_attempts:
                         time.sleep(self.retry_backoff * (2 ** (attempt - 1)))
@@ -423,16 +500,16 @@ class LedgerClient:
     def submit_grant(self, grant: pb.Grant) -> pb.GrantResponse:
         """Commits `grant` exactly as given, signed by this principal: one of `propose_grants_from_consent`'s, say.
         Returns the grant id and receipt."""
-        return self.submit(grant, lambda signed: self._call("Grant", self.stub.Grant,
-                                                            pb.GrantRequest(transaction=signed)))
+        return self.submit(grant, lambda signed: self._call("Grant", pb.GrantRequest(transaction=signed),
+                                                            failover=False))
 
     def revoke(self, grant_id: str, delegation_grant_id: str | None = None) -> pb.RevokeResponse:
         """Commits the revocation of `grant_id`; decisions made after this returns see the grant revoked."""
         revoke = pb.Revoke(grant_id=grant_id)
         if delegation_grant_id is not None:
             revoke.delegation_grant_id = delegation_grant_id
-        return self.submit(revoke, lambda signed: self._call("Revoke", self.stub.Revoke,
-                                                             pb.RevokeRequest(transaction=signed)))
+        return self.submit(revoke, lambda signed: self._call("Revoke", pb.RevokeRequest(transaction=signed),
+                                                             failover=False))
 
     def write(self, patient: str, category: int, content: bytes | os.PathLike[str], media_type: str = "application/octet-stream",
               *, effective_at_unix_ms: int = 0, labels: dict[str, str] | None = None,
@@ -470,7 +547,7 @@ class LedgerClient:
             if offset != size:
                 raise VerificationError(f"{content} changed while it was written: {offset} bytes, hashed {size}")
 
-        return self.submit(metadata, lambda signed: self._call("Write", self.stub.Write, requests(signed)))
+        return self.submit(metadata, lambda signed: self._call("Write", requests(signed), failover=False))
 
     # Private reads --------------------------------------------------------------------------------------
 
@@ -478,7 +555,7 @@ class LedgerClient:
         """A principal's keys (and, for this client's own principal, its next sequence number)."""
         request = pb.GetPrincipalRequest(principal_id=parse_principal_id(principal_id) if principal_id
                                          else self._require_identity().principal_id)
-        return self._private_call("GetPrincipal", self.stub.GetPrincipal, request).principal
+        return self._private_call("GetPrincipal", request).principal
 
     def list_grants(self, patient: str = "", grantee: str = "", include_inactive: bool = False,
                     page_size: int = 0) -> Iterator[pb.GrantRecord]:
@@ -486,7 +563,7 @@ class LedgerClient:
         request = pb.ListGrantsRequest(patient=patient, grantee=grantee, include_inactive=include_inactive,
                                        page_size=page_size)
         while True:
-            page = self._private_call("ListGrants", self.stub.ListGrants, request)
+            page = self._private_call("ListGrants", request)
             yield from page.grants
             if not page.next_page_token:
                 return
@@ -523,7 +600,7 @@ class LedgerClient:
                     verify_content(current.record.metadata, bytes(content))
                     current.content = bytes(content)
 
-        for response in self._stream("Query", self.stub.Query, request, metadata=metadata, timeout=self.timeout):
+        for response in self._stream("Query", request, metadata=metadata, timeout=self.timeout):
             part = response.WhichOneof("part")
             if part == "started":
                 result.audit_sequence = response.started.audit_sequence
@@ -579,7 +656,7 @@ class LedgerClient:
                         out: BinaryIO | None) -> FhirExport:
         result = FhirExport()
         pieces: list[bytes] = []
-        for response in self._stream("ExportFhirBundle", self.stub.ExportFhirBundle, request, metadata=metadata,
+        for response in self._stream("ExportFhirBundle", request, metadata=metadata,
                                      timeout=self.timeout):
             part = response.WhichOneof("part")
             if part == "started":
@@ -617,7 +694,7 @@ class LedgerClient:
         Consent element the node cannot read as a grant."""
         text = consent_json.encode() if isinstance(consent_json, str) else consent_json
         request = pb.ProposeGrantsFromConsentRequest(consent_json=text)
-        return list(self._private_call("ProposeGrantsFromConsent", self.stub.ProposeGrantsFromConsent, request).grants)
+        return list(self._private_call("ProposeGrantsFromConsent", request).grants)
 
     def audit_stream(self, patient: str, start_sequence: int = 1, follow: bool = False, *,
                      actor: str = "", outcome: int = 0, emergency_only: bool = False,
@@ -642,7 +719,7 @@ class LedgerClient:
             request.from_unix_ms = from_unix_ms
         if until_unix_ms is not None:
             request.until_unix_ms = until_unix_ms
-        for logged in self._resumable_stream("AuditStream", self.stub.AuditStream, request, start_sequence, follow,
+        for logged in self._resumable_stream("AuditStream", request, start_sequence, follow,
                                              lambda event: event.event.sequence, reconnect_timeout,
                                              on_replay_completed):
             if self.verify_proofs:
@@ -656,10 +733,10 @@ class LedgerClient:
         committed. PermissionDeniedError when this principal is not a registered researcher. Resumes after a
         dropped connection or an expired session like audit_stream."""
         request = pb.ResearchFeedRequest(follow=follow)
-        yield from self._resumable_stream("ResearchFeed", self.stub.ResearchFeed, request, start_sequence, follow,
+        yield from self._resumable_stream("ResearchFeed", request, start_sequence, follow,
                                           lambda event: event.sequence, reconnect_timeout, on_replay_completed)
 
-    def _resumable_stream(self, rpc: str, method: Callable[..., Iterable[Any]], request: Any, start_sequence: int,
+    def _resumable_stream(self, rpc: str, request: Any, start_sequence: int,
                           follow: bool, sequence_of: Callable[[Any], int], reconnect_timeout: float,
                           on_replay_completed: Callable[[int], None] | None) -> Iterator[Any]:
         """The events of a session-authenticated stream whose responses are an `event` or a `replay_completed`
@@ -672,7 +749,7 @@ class LedgerClient:
             request.start_sequence = position.next_start_sequence()
             try:
                 metadata = self._authorization(renew=renew)
-                for item in self._stream(rpc, method, request, metadata=metadata,
+                for item in self._stream(rpc, request, metadata=metadata,
                                          timeout=None if follow else self.timeout):
                     failing_since, renew = None, False
                     if item.WhichOneof("item") == "replay_completed":

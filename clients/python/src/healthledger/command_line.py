@@ -1,5 +1,6 @@
 """The connection options of the `healthledger` command line (docs/CLI.md), for Python programs that want
-the same flags and defaults: --server, --ca-file, --plaintext, --server-name and --identity."""
+the same flags and defaults: --server (one node, or several of one cluster separated by commas), --ca-file,
+--plaintext, --server-name and --identity."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 from pathlib import Path
 
 from .client import LedgerClient
+from .failover import parse_targets
 from .identity import Identity, default_identity_path, load_identity
 
 DEFAULT_PORT = 7443
@@ -28,10 +30,17 @@ def normalized_target(server: str) -> str:
     return server if ":" in server else f"{server}:{DEFAULT_PORT}"
 
 
+def normalized_targets(servers: str) -> list[str]:
+    """Each node of `servers` ("host:port", or several of one cluster separated by commas) with the default port
+    added where it names none; ValueError for an empty one."""
+    return [normalized_target(server) for server in parse_targets(servers)]
+
+
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds --server, --ca-file, --plaintext, --server-name and --identity with the command line's defaults."""
     parser.add_argument("--server", default=os.environ.get("HEALTHLEDGER_SERVER", f"127.0.0.1:{DEFAULT_PORT}"),
-                        help="the node, host:port (default: $HEALTHLEDGER_SERVER, else 127.0.0.1:7443)")
+                        help="the node, host:port; or several nodes of one cluster, host:port,host:port,..., tried "
+                             "in turn when one cannot serve (default: $HEALTHLEDGER_SERVER, else 127.0.0.1:7443)")
     parser.add_argument("--ca-file", type=Path,
                         help="PEM CA the node's certificate must chain to (default: the development CA of "
                              "`healthledger serve` when it exists, else the system's CAs)")
@@ -50,8 +59,8 @@ def identity_from_arguments(args: argparse.Namespace) -> Identity:
 def client_from_arguments(args: argparse.Namespace, identity: Identity | None) -> LedgerClient:
     """A LedgerClient for the parsed connection options."""
     if args.plaintext:
-        return LedgerClient(normalized_target(args.server), identity, plaintext=True)
+        return LedgerClient(normalized_targets(args.server), identity, plaintext=True)
     ca_file = args.ca_file
     if ca_file is None and (default_data_dir() / "tls" / "ca.pem").is_file():
         ca_file = default_data_dir() / "tls" / "ca.pem"
-    return LedgerClient(normalized_target(args.server), identity, ca_file=ca_file, server_name=args.server_name)
+    return LedgerClient(normalized_targets(args.server), identity, ca_file=ca_file, server_name=args.server_name)
