@@ -168,6 +168,37 @@ struct CheckpointWitnessTests {
         #expect(error.description.contains("which is not pinned"), "\(error)")
     }
 
+    @Test(
+        "given a cluster's head stating every node's key, pinning on first use pins them all: checkpoints of one history signed by either node verify and extend each other"
+    )
+    func clusterKeysPinnedTogether() throws {
+        var first = SignedLog()
+        var second = SignedLog(key: .generate(.ed25519))
+        first.append(5)
+        second.append(5)
+        var witness = CheckpointWitness(chainID: "test-chain")
+        #expect(try witness.pinOnFirstUse([first.nodeKeyRecord, second.nodeKeyRecord]))
+        #expect(try witness.accept(try witness.checkSignature(first.checkpoint(height: 1))))
+
+        first.append(4)
+        second.append(4)
+        let fromSecond = try witness.checkSignature(second.checkpoint(height: 2))
+        #expect(
+            try witness.accept(fromSecond, consistencyProof: second.tree.consistencyProof(firstSize: 5, secondSize: 9)))
+        #expect(witness.latest?.treeSize == 9)
+        // The first node's checkpoint of the same block is the same history: no proof needed, nothing new.
+        #expect(try witness.accept(try witness.checkSignature(first.checkpoint(height: 2))) == false)
+
+        // A node that joins later is not trusted silently: its key was not among those pinned.
+        var third = SignedLog(key: .generate(.ed25519))
+        third.append(9)
+        #expect(try witness.pinOnFirstUse([first.nodeKeyRecord, second.nodeKeyRecord, third.nodeKeyRecord]) == false)
+        let error = try #require(throws: HistoryVerificationError.self) {
+            try witness.checkSignature(third.checkpoint(height: 2))
+        }
+        #expect(error.kind == .unknownNodeKey)
+    }
+
     @Test("a pinned key outside the heights it is in force for does not sign")
     func keyNotInForce() throws {
         var log = SignedLog()
