@@ -8,7 +8,7 @@ extension LedgerClient {
     func openPrivateStream<Message: Sendable>(
         _ open: @Sendable (CallOptions) async throws -> ResponseStream<Message>
     ) async throws -> ResponseStream<Message> {
-        try await privateRead { options in
+        try await withSession { options in
             let stream = try await open(options)
             let opened = OpenedStream(stream)
             try await opened.receiveFirst()

@@ -99,24 +99,20 @@ public actor LedgerClient<Transport: ClientTransport> {
         }
     }
 
-    /// Runs a private call with options carrying the session's token. When the node answers UNAUTHENTICATED (it does
-    /// not know the token: another node of a cluster after a failover, or a restarted node; or it expired early by the
-    /// node's clock) the session is made again, once, and the call repeated; a second refusal is the caller's. Repeats
-    /// nothing after UNAVAILABLE: wrap it in a retry for that.
-    public func withSession<Result>(
-        _ call: (CallOptions) async throws -> Result
-    ) async throws -> Result {
-        do {
-            return try await call(try await authenticated())
-        } catch let error as RPCError where error.code == .unauthenticated {
-            forgetSession()
-            return try await call(try await authenticated())
+    /// Runs a private read (ListGrants, say) with options carrying the session's token, asked again while it fails
+    /// with UNAVAILABLE (as `retry` says). When the node answers UNAUTHENTICATED (it does not know the token: another
+    /// node of a cluster after a failover, or a restarted node; or it expired early by the node's clock) the session is
+    /// made again, once, and the read repeated; a second refusal is the caller's. For reads only: `call` may run more
+    /// than once.
+    public func withSession<Result>(_ call: (CallOptions) async throws -> Result) async throws -> Result {
+        try await retryingUnavailable {
+            do {
+                return try await call(try await authenticated())
+            } catch let error as RPCError where error.code == .unauthenticated {
+                forgetSession()
+                return try await call(try await authenticated())
+            }
         }
-    }
-
-    /// A private read: `withSession`, asked again while it fails with UNAVAILABLE.
-    func privateRead<Result>(_ call: (CallOptions) async throws -> Result) async throws -> Result {
-        try await retryingUnavailable { try await withSession(call) }
     }
 
     /// Call options carrying a valid session token, creating or renewing the session when needed.
@@ -166,7 +162,7 @@ public actor LedgerClient<Transport: ClientTransport> {
         request.principalId = identity.id
         do {
             let stub = self.stub
-            let principal = try await privateRead { options in try await stub.getPrincipal(request, options: options) }
+            let principal = try await withSession { options in try await stub.getPrincipal(request, options: options) }
             nextSequence = principal.principal?.nextSequence ?? 1
             hasKeyOnLedger = true
         } catch let error as RPCError where error.code == .notFound {
@@ -399,7 +395,7 @@ public actor LedgerClient<Transport: ClientTransport> {
     /// nothing) is asked again from the start, with a new session once when the node does not know the token.
     public func query(_ request: Healthledger_V1_QueryRequest) async throws -> QueryResult {
         let stub = self.stub
-        return try await privateRead { options in
+        return try await withSession { options in
             try await collectQuery(try await stub.query(request, options: options))
         }
     }

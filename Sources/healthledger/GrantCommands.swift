@@ -305,8 +305,11 @@ struct GrantsCommand: AsyncParsableCommand {
                 request.grantee = grantee
                 request.includeInactive = all
                 request.pageSize = 1000
+                let stub = client.stub
                 repeat {
-                    let page = try await client.stub.listGrants(request, options: try await client.authenticated())
+                    let page = try await client.withSession { [request] options in
+                        try await stub.listGrants(request, options: options)
+                    }
                     for grant in page.grants where seen.insert(grant.grantId).inserted { found.append(grant) }
                     request.pageToken = page.nextPageToken
                 } while !request.pageToken.isEmpty
