@@ -32,6 +32,14 @@ struct FailoverTransportTests {
         servers.map { server in server.events.all.filter { $0 == "streamingOutputCall: started" }.count }
     }
 
+    /// Waits until `transport` has seen its connection close or go away.
+    private static func waitUntilDisconnected(_ transport: HTTP2ClientTransport) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while await transport.connectionStatistics().isConnected, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     private static func callError(_ body: () async throws -> Void) async -> RPCError? {
         do {
             try await body()
@@ -50,6 +58,9 @@ struct FailoverTransportTests {
         #expect(Self.served(servers) == [3, 0, 0])
 
         await servers[0].stop(grace: .milliseconds(50))
+        // Once the client has read the server's goodbye (a call started in that very instant may still be refused by
+        // it, UNAVAILABLE and unsent, which the caller may send again).
+        try await Self.waitUntilDisconnected(transport.transport(at: 0))
         for _ in 0..<3 { try await Self.streamingCall(client) }
         #expect(Self.served(servers) == [3, 3, 0])
         #expect(transport.currentEndpoint == ClientEndpoint(host: "127.0.0.1", port: servers[1].port))

@@ -56,6 +56,44 @@ struct TransportMeasurements {
         await transport.close()
         await server.stop()
     }
+    @Test("the failover transport's cost per unary call beside one endpoint's own transport", .enabled(if: enabled))
+    func measureFailover() async throws {
+        let server = try TestServer.start(loops: EventLoopGroupSize.processors)
+        let configuration = ClientConfiguration(host: "127.0.0.1", port: server.port)
+        let plain = try HTTP2ClientTransport(configuration: configuration)
+        let failover = try FailoverClientTransport(
+            endpoints: [ClientEndpoint(host: "127.0.0.1", port: server.port), ClientEndpoint(host: "127.0.0.1", port: 1)],
+            configuration: configuration)
+        try await Self.measureUnary("one endpoint", Grpc_Testing_TestServiceClient(transport: plain))
+        try await Self.measureUnary("failover, 2 endpoints", Grpc_Testing_TestServiceClient(transport: failover))
+        await plain.close()
+        await failover.close()
+        await server.stop()
+    }
+
+    /// Prints the time per call of 2,000 sequential EmptyCalls and the calls per second of 64 callers.
+    private static func measureUnary<Transport: ClientTransport>(
+        _ name: String, _ client: Grpc_Testing_TestServiceClient<Transport>
+    ) async throws {
+        _ = try await client.emptyCall(Grpc_Testing_Empty())
+        let sequential = 2_000
+        var start = ContinuousClock.now
+        for _ in 0..<sequential { _ = try await client.emptyCall(Grpc_Testing_Empty()) }
+        let sequentialTime = ContinuousClock.now - start
+        let concurrency = 64
+        let perTask = 300
+        start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask { for _ in 0..<perTask { _ = try await client.emptyCall(Grpc_Testing_Empty()) } }
+            }
+            try await group.waitForAll()
+        }
+        let concurrentTime = ContinuousClock.now - start
+        print(
+            "\(name): unary sequential \(sequentialTime / sequential) per call; \(concurrency) concurrent "
+                + "\(Int(Double(concurrency * perTask) / concurrentTime.seconds)) calls/s")
+    }
 }
 
 /// The machine's processor count, for sizing loops in measurements.
