@@ -1,6 +1,7 @@
 // The HealthLedgerClient library end to end: a patient and a clinician, a grant, a record, a query, a revocation
 // and the audit trail that logged every decision. Run a node first (`scripts/serve`), then
-// `swift run ledger-client-example [host:port] [ca.pem]`.
+// `swift run ledger-client-example [host:port[,host:port...]] [ca.pem]` (several nodes of one cluster: the client
+// moves on to the next when one cannot serve).
 import Foundation
 import HTTP2Transport
 import HealthLedgerClient
@@ -17,19 +18,27 @@ let defaultCA =
 let trustRoots =
     arguments.dropFirst().first ?? (FileManager.default.isReadableFile(atPath: defaultCA) ? defaultCA : nil)
 
-guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
-    FileHandle.standardError.write(Data("usage: ledger-client-example [host:port] [ca.pem]\n".utf8))
+let endpoints = server.split(separator: ",").compactMap { address -> ClientEndpoint? in
+    let address = address.trimmingCharacters(in: .whitespaces)
+    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+        return nil
+    }
+    return ClientEndpoint(host: String(address[..<colon]), port: port)
+}
+guard !endpoints.isEmpty, endpoints.count == server.split(separator: ",").count else {
+    FileHandle.standardError.write(Data("usage: ledger-client-example [host:port[,host:port...]] [ca.pem]\n".utf8))
     exit(64)
 }
-var configuration = ClientConfiguration(host: String(server[..<colon]), port: port)
+var configuration = ClientConfiguration(host: endpoints[0].host, port: endpoints[0].port)
 configuration.tls = TLSClientConfiguration(trustRootsPEMPath: trustRoots)
-// One connection serves both principals: identity is per call (signed transactions, session tokens), not per socket.
-let transport = try HTTP2ClientTransport(configuration: configuration)
+// One connection (per node) serves both principals: identity is per call (signed transactions, session tokens), not
+// per socket. With one node the failover transport is exactly that node's HTTP2ClientTransport.
+let transport = try FailoverClientTransport(endpoints: endpoints, configuration: configuration)
 
 /// The story, from both principals to the audit trail. A function rather than top-level code: Swift 6.3 never
 /// releases some of the strings that top-level async code interpolates between suspension points, which
 /// LeakSanitizer reports when the example exits.
-func tellStory(on transport: HTTP2ClientTransport) async throws {
+func tellStory(on transport: FailoverClientTransport) async throws {
     // Identities are created in memory here; `IdentityFile.save(_:to:)` and `IdentityFile.load(from:)` keep them in
     // files the `healthledger` command reads too.
     let patient = LedgerClient(transport: transport, identity: LedgerIdentity.generate())
@@ -50,7 +59,7 @@ func tellStory(on transport: HTTP2ClientTransport) async throws {
     grant.categories = [.labs]
     grant.purposes = [.treatment]
     grant.effect = .permit
-    grant.validUntilUnixMs = LedgerClient<HTTP2ClientTransport>.now() + 3_600_000  // one hour
+    grant.validUntilUnixMs = LedgerClient<FailoverClientTransport>.now() + 3_600_000  // one hour
     let granted = try await patient.grant(grant)
     print("granted    \(granted.grantId)")
 
