@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "RPCCore", targets: ["RPCCore"]),
         .library(name: "HealthLedgerProtos", targets: ["HealthLedgerProtos"]),
         .library(name: "GRPCProtos", targets: ["GRPCProtos"]),
+        .library(name: "EtcdProtos", targets: ["EtcdProtos"]),
         .library(name: "GRPCProtocol", targets: ["GRPCProtocol"]),
         .library(name: "HTTP2Transport", targets: ["HTTP2Transport"]),
         .library(name: "GRPCStandardServices", targets: ["GRPCStandardServices"]),
@@ -50,6 +51,8 @@ let package = Package(
         .target(name: "HealthLedgerProtos", dependencies: ["ProtobufWire", "RPCCore"]),
         // Generated from proto/grpc: health, reflection (v1, v1alpha) and the interop TestService.
         .target(name: "GRPCProtos", dependencies: ["ProtobufWire", "RPCCore"]),
+        // Generated from proto/etcd: the subset of etcd's v3 API the ledger's replication uses.
+        .target(name: "EtcdProtos", dependencies: ["ProtobufWire", "RPCCore"]),
 
         // C libraries, each behind a thin shim.
         .systemLibrary(
@@ -178,7 +181,7 @@ let package = Package(
         // Test-only tool: decodes and re-encodes messages for the Python differential tests.
         .executableTarget(
             name: "protobuf-roundtrip",
-            dependencies: ["ProtobufWire", "HealthLedgerProtos", "GRPCProtos", "WireFixtures"],
+            dependencies: ["ProtobufWire", "HealthLedgerProtos", "GRPCProtos", "EtcdProtos", "WireFixtures"],
             path: "Tests/Tools/protobuf-roundtrip"),
 
         .testTarget(name: "ProtobufWireTests", dependencies: ["ProtobufWire"]),

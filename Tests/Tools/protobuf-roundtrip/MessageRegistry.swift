@@ -1,3 +1,4 @@
+import EtcdProtos
 import GRPCProtos
 import HealthLedgerProtos
 import ProtobufWire
@@ -31,6 +32,9 @@ enum MessageRegistry {
         GoogleProtobufDurationProtoFile.descriptor,
         GoogleRpcErrorDetailsProtoFile.descriptor,
         GoogleRpcStatusProtoFile.descriptor,
+        // proto/etcd
+        EtcdMvccpbKvProtoFile.descriptor,
+        EtcdEtcdserverpbRpcProtoFile.descriptor,
         // Tests/WireFixtures/proto
         WireFixturesProtoFile.descriptor,
     ]
