@@ -43,7 +43,8 @@ struct ClientStreamStateMachineTests {
     static let trailers503 = RPCError(.unavailable, "server sent HTTP status 503 without grpc-status")
     static let insideMessage = RPCError(.internalError, "the response ended inside a message")
     static let deadlineExceeded = RPCError(.deadlineExceeded, "deadline exceeded after 2.0 seconds")
-    static let refused = RPCError(.unavailable, "the server refused the stream (REFUSED_STREAM)")
+    /// RFC 9113 §8.7: a refused stream was not processed, so the call may be sent again.
+    static let refused = RPCError(.unavailable, "the server refused the stream (REFUSED_STREAM)").markedUnprocessed()
     static let serverCancelled = RPCError(.cancelled, "the server cancelled the stream")
     static let protocolError = RPCError(.internalError, "the stream was reset with HTTP/2 error code 1")
 
@@ -184,12 +185,15 @@ struct ClientStreamStateMachineTests {
             var table: [Event: Expectation] = [
                 .connectionReady: x(.action(.submitRequest), .queued, deadline: armed),
                 .requestSubmitted: x(.done, .open, deadline: armed),
-                .requestSubmissionFailed: x(.action(ending(submissionFailed, cancelTimer: armed)), .finished),
-                .cancelled: x(.action(ending(cancelStatus, cancelTimer: armed)), .finished),
-                .connectionFailed: x(.action(ending(connectionError, cancelTimer: armed)), .finished),
+                // A queued call's request never left the client: every ending says it was not processed.
+                .requestSubmissionFailed: x(
+                    .action(ending(submissionFailed.markedUnprocessed(), cancelTimer: armed)), .finished),
+                .cancelled: x(.action(ending(cancelStatus.markedUnprocessed(), cancelTimer: armed)), .finished),
+                .connectionFailed: x(
+                    .action(ending(connectionError.markedUnprocessed(), cancelTimer: armed)), .finished),
             ]
             if armed {
-                table[.deadlineFired] = x(.action(ending(deadlineExceeded)), .finished)
+                table[.deadlineFired] = x(.action(ending(deadlineExceeded.markedUnprocessed())), .finished)
             } else {
                 table[.deadlineTimerArmed] = x(.done, .queued, deadline: true)
             }
@@ -319,7 +323,7 @@ struct ClientStreamStateMachineTests {
         var failing = Machine()
         failing.deadlineTimerArmed()
         let failed = failing.connectionFailed(Self.connectionError)
-        #expect(failed == Self.ending(Self.connectionError, cancelTimer: true))
+        #expect(failed == Self.ending(Self.connectionError.markedUnprocessed(), cancelTimer: true))
         let lateReady = failing.connectionReady()
         #expect(lateReady == .none, "a failed call never reaches the wire")
     }
@@ -380,7 +384,7 @@ struct ClientStreamStateMachineTests {
         var machine = Self.machine(after: [.deadlineTimerArmed, .requestSubmitted, .requestProviderParked])
         let closed = machine.streamClosed(errorCode: 7)
         #expect(closed == Self.ending(Self.refused, cancelTimer: true))
-        #expect(Self.refused.code == .unavailable)
+        #expect(Self.refused.code == .unavailable && Self.refused.isUnprocessed)
         #expect(!machine.requestParked)
         let wake = machine.requestOutputReady { true }
         #expect(wake == .none, "a gone stream's provider is never resumed")
@@ -484,7 +488,8 @@ struct ClientStreamStateMachineTests {
         #expect(
             failed
                 == Self.ending(
-                    RPCError(.unavailable, "could not start the call: nghttp2 error -509"), cancelTimer: true))
+                    RPCError(.unavailable, "could not start the call: nghttp2 error -509").markedUnprocessed(),
+                    cancelTimer: true))
         #expect(!machine.requestBodyReadable)
     }
 
@@ -545,6 +550,9 @@ struct ClientStreamStateMachineTests {
             #expect(ending.cancelDeadlineTimer == (before.deadlineArmed && event != .deadlineFired), context)
             if ending.resetStream { #expect(before.phase == .open && !event.closesStream, context) }
             if event == .connectionFailed { #expect(!ending.resetStream, context) }
+            // Unprocessed exactly when the request never left (still queued) or the server refused the stream.
+            let unprocessed = before.phase == .queued || (before.phase == .open && event == .closedRefused)
+            #expect(ending.status?.isUnprocessed ?? false == unprocessed, context)
             if ending.status == nil { #expect(ending.trailingMetadata == ["x-trailer": "t"], context) }
         }
     }

@@ -183,6 +183,35 @@ struct HTTP2ServerClientTests {
         let error = await #expect(throws: RPCError.self) { try await client.emptyCall(Grpc_Testing_Empty()) }
         #expect(error?.code == .unavailable)
         #expect(error?.message == "connection to 127.0.0.1:\(port) failed: Connection refused")
+        #expect(error?.isUnprocessed == true, "the request never left: it may be sent again, elsewhere too")
         await transport.close()
+        let closed = await #expect(throws: RPCError.self) { try await client.emptyCall(Grpc_Testing_Empty()) }
+        #expect(closed?.isUnprocessed == true, "a closed transport sends nothing")
+    }
+
+    @Test("a call the connection carried when it closed may have been processed: its error does not say otherwise")
+    func callOpenWhenTheConnectionClosesIsNotMarkedUnprocessed() async throws {
+        let server = try TestServer.start()
+        let transport = try HTTP2ClientTransport(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port))
+        let client = Grpc_Testing_TestServiceClient(transport: transport)
+        let (requests, sender) = AsyncStream<Grpc_Testing_StreamingOutputCallRequest>.makeStream()
+        var request = Grpc_Testing_StreamingOutputCallRequest()
+        var parameters = Grpc_Testing_ResponseParameters()
+        parameters.size = 1
+        request.responseParameters = [parameters]
+        sender.yield(request)
+        let responses = try await client.fullDuplexCall(requests)
+        var iterator = responses.makeAsyncIterator()
+        #expect(try await iterator.next() != nil, "the server answered the first request")
+        await transport.close()
+        do {
+            _ = try await iterator.next()
+            Issue.record("the call went on after its connection closed")
+        } catch let error as RPCError {
+            #expect(error.code == .unavailable)
+            #expect(!error.isUnprocessed, "\(error)")
+        }
+        sender.finish()
+        await server.stop()
     }
 }

@@ -49,6 +49,7 @@ struct TLSTransportTests {
         let error = await #expect(throws: RPCError.self) { try await client.emptyCall(Grpc_Testing_Empty()) }
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("certificate verify failed") == true, "\(String(describing: error))")
+        #expect(error?.isUnprocessed == true, "no request is sent before the handshake succeeds")
         await transport.close()
         await server.stop()
     }

@@ -25,6 +25,9 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
     private var goingAway = false
     /// Set when the server's SETTINGS arrived: the connection counts as made for the backoff.
     private var isReady = false
+    /// Set once the TLS handshake finished (at once in plaintext): calls submit their requests from then on, so
+    /// a call that fails before it (a certificate the client does not trust) never sent a byte of its request.
+    private var isPipeEstablished = false
     private let reconnection: ClientReconnection
     /// This connection's keepalive, fixed when it was made (`reconnection` may double the next one's time).
     private let keepalive: ClientKeepalive?
@@ -147,6 +150,10 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         case .connecting:
             pending.append(stream)
         case .connected(let socket):
+            guard isPipeEstablished else {
+                pending.append(stream)
+                return
+            }
             perform(stream.lifecycle.connectionReady(), on: stream)
             socket.flush()
         case .closed(let error):
@@ -268,8 +275,6 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         lastReceivedAt = MonotonicTime.now
         socket.start(engine: self)
         if let keepalive { armKeepaliveTimer(after: keepalive.time) }
-        for stream in pending { perform(stream.lifecycle.connectionReady(), on: stream) }
-        pending = []
         socket.flush()
     }
 
@@ -311,6 +316,10 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
             (NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, 16 * 1024),
         ])
         session.setConnectionWindow(Int32(clamping: configuration.connectionWindowSize))
+        isPipeEstablished = true
+        let waiting = pending
+        pending = []
+        for stream in waiting { perform(stream.lifecycle.connectionReady(), on: stream) }
     }
 
     func received(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -330,6 +339,7 @@ final class ClientConnection: ConnectionEngine, HTTP2SessionDelegate, FileDescri
         // Closed before the server's SETTINGS (a TLS or preface failure): an attempt that failed.
         if !isReady { reconnection.attemptFailed(error) }
         let open = Array(calls.values)
+        pending = []
         for stream in open { perform(stream.lifecycle.connectionFailed(error), on: stream) }
         streams = [:]
         resolveReadinessWaits(with: error)

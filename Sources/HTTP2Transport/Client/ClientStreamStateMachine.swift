@@ -223,7 +223,8 @@ struct ClientStreamStateMachine: Hashable {
             case NGHTTP2_NO_ERROR.rawValue:
                 status = ClientHeaders.finalStatus(fromTrailers: [], responseHead: responseHead)
             case NGHTTP2_REFUSED_STREAM.rawValue:
-                status = RPCError(.unavailable, "the server refused the stream (REFUSED_STREAM)")
+                // RFC 9113 §8.7: a refused stream was not processed, so the call may be sent again.
+                status = RPCError(.unavailable, "the server refused the stream (REFUSED_STREAM)").markedUnprocessed()
             case NGHTTP2_CANCEL.rawValue:
                 status = RPCError(.cancelled, "the server cancelled the stream")
             // gRPC's PROTOCOL-HTTP2.md, "Errors": a server that calms a client down, or finds the connection's
@@ -245,10 +246,12 @@ struct ClientStreamStateMachine: Hashable {
 
     /// Ends a running or queued call. `trailers` is the block that carried the status, whose custom metadata
     /// becomes the trailing metadata; without one the status's metadata is used. A reset is sent only for a
-    /// stream that exists.
+    /// stream that exists. A queued call's request never left the client: its status says it was not processed.
     private mutating func finish(
         status: RPCError?, trailers: [HeaderField]? = nil, resetStream: Bool = false
     ) -> Action {
+        var status = status
+        if phase == .queued { status = status?.markedUnprocessed() }
         let ending = Ending(
             status: status,
             trailingMetadata: trailers.map { MetadataHeaders.metadata(from: $0) } ?? status?.metadata ?? [:],

@@ -43,7 +43,9 @@ public final class HTTP2ClientTransport: ClientTransport {
     ) async throws -> ResponseStream<[UInt8]> {
         try options.metadata.validate()
         let callID = try state.withLock { state throws(RPCError) -> Int32 in
-            guard !state.isClosed else { throw RPCError(.unavailable, "the client transport is closed") }
+            guard !state.isClosed else {
+                throw RPCError(.unavailable, "the client transport is closed").markedUnprocessed()
+            }
             state.nextCallID = state.nextCallID == Int32.max ? 1 : state.nextCallID + 1
             return state.nextCallID
         }
