@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "LedgerNode", targets: ["LedgerNode"]),
         .library(name: "FHIRMapping", targets: ["FHIRMapping"]),
         .library(name: "HealthLedgerClient", targets: ["HealthLedgerClient"]),
+        .library(name: "EtcdClient", targets: ["EtcdClient"]),
         .executable(name: "healthledger", targets: ["healthledger"]),
         .executable(name: "healthledger-protoc", targets: ["healthledger-protoc"]),
         .executable(name: "interop-server", targets: ["interop-server"]),
@@ -117,6 +118,9 @@ let package = Package(
         .target(
             name: "HealthLedgerClient",
             dependencies: ["HealthLedgerProtos", "LedgerCrypto", "MerkleLog", "ProtobufWire", "RPCCore"]),
+        // An etcd v3 client over the generated stubs: typed calls, failover across members, leases kept alive,
+        // watches that resume where they broke off.
+        .target(name: "EtcdClient", dependencies: ["EtcdProtos", "HTTP2Transport", "RPCCore"]),
         // The healthledger command: serve, and the client commands (keygen, grant, query, audit, verify, ...).
         .executableTarget(
             name: "healthledger",
