@@ -233,6 +233,9 @@ let package = Package(
         .testTarget(
             name: "HealthLedgerClientTests",
             dependencies: ["HealthLedgerClient", "HealthLedgerProtos", "LedgerCrypto", "MerkleLog", "ProtobufWire"]),
+        // Against real etcd servers (Debian's etcd-server) started by the tests.
+        .testTarget(
+            name: "EtcdClientTests", dependencies: ["EtcdClient", "EtcdProtos", "HTTP2Transport", "RPCCore"]),
         .testTarget(
             name: "GeneratedCodeTests",
             dependencies: ["ProtobufWire", "RPCCore", "HealthLedgerProtos", "GRPCProtos", "WireFixtures"]),
