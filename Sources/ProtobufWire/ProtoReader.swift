@@ -71,7 +71,7 @@ public struct ProtoReader {
             position &+= 1
             key = UInt64(first)
         } else {
-            key = try readVarintSlow(field: nil)
+            key = try readTagVarintSlow()
         }
         let wireBits = UInt8(truncatingIfNeeded: key) & 7
         let number = key &>> 3
@@ -124,11 +124,24 @@ public struct ProtoReader {
         return result
     }
 
+    /// Reads a multi-byte key: a varint of at most 5 bytes, as upb (protobuf's Python and PHP runtimes) reads keys,
+    /// so an input with a padded key is refused here as there rather than read as a different message.
+    @usableFromInline
+    internal mutating func readTagVarintSlow() throws(ProtoDecodingError) -> UInt64 {
+        let start = position
+        let key = try readVarintSlow(field: nil)
+        guard position &- start <= 5 else {
+            position = start
+            throw makeError(.malformedVarint, field: nil, at: start, "field key is longer than 5 bytes")
+        }
+        return key
+    }
+
     /// Reads a key without the message-level checks on END_GROUP, for skipping groups.
     @usableFromInline
     internal mutating func readAnyTag() throws(ProtoDecodingError) -> FieldTag {
         tagOffset = position
-        let key = try readVarint(field: nil)
+        let key = try readTagVarintSlow()
         let wireBits = UInt8(truncatingIfNeeded: key) & 7
         let number = key &>> 3
         guard wireBits < 6 else { throw invalidKey(key) }

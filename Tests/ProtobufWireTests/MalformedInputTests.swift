@@ -67,6 +67,17 @@ struct MalformedInputTests {
         #expect(error?.offset == 0)
     }
 
+    @Test("a key padded past 5 bytes is malformed, as upb reads it; 5 bytes are fine")
+    func paddedTag() {
+        // Field 278528, varint: the same key in 5 and in 6 bytes (a trailing 0x80 0x00 pad).
+        #expect(decodingError(Note.self, hex("80 80 88 81 00  01")) == nil)
+        let error = decodingError(Note.self, hex("80 80 88 81 80 00  01"))
+        #expect(
+            error
+                == ProtoDecodingError(
+                    kind: .malformedVarint, field: nil, offset: 0, problem: "field key is longer than 5 bytes"))
+    }
+
     @Test("a known field arriving with another wire type fails naming the field")
     func wrongWireType() {
         let error = decodingError(Note.self, hex("0a 01 61  08 05"))  // text = "a", then text as a varint
