@@ -192,7 +192,8 @@ struct HTTP2ServerClientTests {
     @Test("a call the connection carried when it closed may have been processed: its error does not say otherwise")
     func callOpenWhenTheConnectionClosesIsNotMarkedUnprocessed() async throws {
         let server = try TestServer.start()
-        let transport = try HTTP2ClientTransport(configuration: ClientConfiguration(host: "127.0.0.1", port: server.port))
+        let configuration = ClientConfiguration(host: "127.0.0.1", port: server.port)
+        let transport = try HTTP2ClientTransport(configuration: configuration)
         let client = Grpc_Testing_TestServiceClient(transport: transport)
         let (requests, sender) = AsyncStream<Grpc_Testing_StreamingOutputCallRequest>.makeStream()
         var request = Grpc_Testing_StreamingOutputCallRequest()
