@@ -16,17 +16,27 @@ public struct ChainVerificationError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Re-applies blocks read back from the block log on start: every hash, root, link and node signature is
+/// A block applied by ``BlockReplay``: its filled draft, its summary, and what each transaction's admission did, by
+/// entry index (a replicating node answers the calls it forwarded from these).
+public struct AppliedBlock: Sendable {
+    public var draft: BlockDraft
+    public var summary: BlockSummary
+    public var admissions: [UInt64: Admission]
+}
+
+/// Re-applies blocks read back from the block log on start (or ordered by a cluster's leader): every hash, root, link and node signature is
 /// checked again, and every entry goes through the same admission as when it was first committed.
 public enum BlockReplay {
     /// Checks the stored block `bytes` against `state`'s head and commits it. `nodeKeys` are the keys allowed to
     /// have signed blocks, by key id. With `verifySignatures` false the node signatures are left to
     /// `verifyHeadSignatures`: every header names its predecessor's hash, so checking the links and roots of
     /// every block and the signatures of the last one authenticates the whole chain, at a fraction of the cost.
+    /// With `collectAdmissions` the result lists what each transaction's admission did.
+    @discardableResult
     public static func apply(
         _ bytes: [UInt8], to state: inout LedgerState, rules: LedgerRules, nodeKeys: [String: SigningPublicKey],
-        verifySignatures: Bool = true
-    ) throws(ChainVerificationError) {
+        verifySignatures: Bool = true, collectAdmissions: Bool = false
+    ) throws(ChainVerificationError) -> AppliedBlock {
         let height = state.height + 1
         func failure(_ reason: String, entry: Int? = nil) -> ChainVerificationError {
             ChainVerificationError(height: height, entry: entry, reason: reason)
@@ -60,6 +70,7 @@ public enum BlockReplay {
         }
 
         var draft = BlockDraft(after: state, time: header.timeUnixMs, rules: rules, mode: .replay)
+        var admissions: [UInt64: Admission] = [:]
         for (index, entryBytes) in stored.entries.enumerated() {
             let entry: Healthledger_V1_LedgerEntry
             do { entry = try Healthledger_V1_LedgerEntry(serializedBytes: entryBytes) } catch {
@@ -69,7 +80,8 @@ public enum BlockReplay {
             case .transaction(let signed)?:
                 do throws(RPCError) {
                     let transaction = try TransactionValidator.validate(signed, expecting: nil, trustingKeys: true)
-                    _ = try draft.admit(transaction, salt: entry.salt, on: state)
+                    let admission = try draft.admit(transaction, salt: entry.salt, on: state)
+                    if collectAdmissions { admissions[admission.entryIndex] = admission }
                 } catch {
                     throw failure("transaction not admissible: \(error.message)", entry: index)
                 }
@@ -96,8 +108,9 @@ public enum BlockReplay {
         guard checkpoint.treeSize == state.tree.size, checkpoint.rootHash == header.treeRootHash,
             checkpoint.blockHeight == height, checkpoint.chainId == state.chainID
         else { throw failure("checkpoint does not match the block") }
-        state.commit(
-            draft, summary: BlockSummary(header: header, signedHeader: signedHeader, checkpoint: signedCheckpoint))
+        let summary = BlockSummary(header: header, signedHeader: signedHeader, checkpoint: signedCheckpoint)
+        state.commit(draft, summary: summary)
+        return AppliedBlock(draft: draft, summary: summary, admissions: admissions)
     }
 
     /// Checks the node signatures of the head block (after a replay with `verifySignatures` false).

@@ -16,16 +16,51 @@ struct CommitReceipt: Sendable {
 
 /// Work for the next block.
 enum CommitWork: Sendable {
-    /// A transaction whose signature was verified. `auditOnSuccess` may add an audit event after it (emergency
-    /// access); `auditOnDenial` may record a refused attempt (denied writes and emergency access).
-    case transaction(
-        ValidatedTransaction,
-        auditOnSuccess: (@Sendable (Admission) -> Healthledger_V1_AuditEvent?)? = nil,
-        auditOnDenial: (@Sendable (RPCError) -> Healthledger_V1_AuditEvent?)? = nil)
+    /// A transaction whose signature was verified, received at `receivedAt` (milliseconds since the Unix epoch: the
+    /// time of the audit events its commit or refusal adds, see ``TransactionAudits``).
+    case transaction(ValidatedTransaction, receivedAt: Int64)
     /// An access decision to log before anything is released.
     case audit(Healthledger_V1_AuditEvent)
     /// A block even without entries (the first block of a new chain).
     case emptyBlock
+
+    var isEmptyBlock: Bool {
+        if case .emptyBlock = self { true } else { false }
+    }
+}
+
+extension BlockDraft {
+    /// Adds `work` as the next entries: a transaction admitted against `state` and what this draft already holds,
+    /// with the audit events its outcome calls for; an audit event as it is. A refused transaction adds only its
+    /// audit event, and its error is the result.
+    mutating func add(
+        _ work: CommitWork, salts: inout EntrySalts, on state: borrowing LedgerState, rules: LedgerRules
+    ) -> Result<(admission: Admission?, audits: [AuditEntry]), RPCError> {
+        switch work {
+        case .transaction(let transaction, let receivedAt):
+            do throws(RPCError) {
+                let admission = try admit(transaction, salt: salts.next(), on: state)
+                var audits: [AuditEntry] = []
+                if let event = TransactionAudits.onSuccess(
+                    transaction, admission: admission, rules: rules, receivedAt: receivedAt)
+                {
+                    audits.append(appendAudit(event, salt: salts.next()))
+                }
+                return .success((admission, audits))
+            } catch {
+                if let event = TransactionAudits.onDenial(
+                    transaction, error: error, rules: rules, receivedAt: receivedAt, in: state)
+                {
+                    appendAudit(event, salt: salts.next())
+                }
+                return .failure(error)
+            }
+        case .audit(let event):
+            return .success((nil, [appendAudit(event, salt: salts.next())]))
+        case .emptyBlock:
+            return .success((nil, []))
+        }
+    }
 }
 
 /// Group commit on one dedicated thread: takes every submission waiting, admits them in order into one block,
@@ -156,33 +191,16 @@ final class BlockCommitter: @unchecked Sendable {
             }
             let entriesBefore = draft.entryCount
             defer { blockBytes += draft.entries[entriesBefore...].reduce(0) { $0 + $1.count } }
-            switch submission.work {
-            case .transaction(let transaction, let auditOnSuccess, let auditOnDenial):
-                do throws(RPCError) {
-                    let admission = try cell.readAsCommitter { (state) throws(RPCError) in
-                        try draft.admit(transaction, salt: salts.next(), on: state)
-                    }
-                    var audits: [AuditEntry] = []
-                    if let event = auditOnSuccess?(admission) {
-                        audits.append(draft.appendAudit(event, salt: salts.next()))
-                    }
-                    outcomes.append(.success((admission, audits)))
-                    committedTransactions.increment()
-                } catch {
-                    refusedTransactions.increment()
-                    if let event = auditOnDenial?(error) {
-                        draft.appendAudit(event, salt: salts.next())
-                    }
-                    outcomes.append(.failure(error))
-                }
-            case .audit(let event):
-                outcomes.append(.success((nil, [draft.appendAudit(event, salt: salts.next())])))
-            case .emptyBlock:
-                outcomes.append(.success((nil, [])))
+            let outcome = cell.readAsCommitter { state in
+                draft.add(submission.work, salts: &salts, on: state, rules: rules)
             }
+            if case .transaction = submission.work {
+                if case .success = outcome { committedTransactions.increment() } else { refusedTransactions.increment() }
+            }
+            outcomes.append(outcome.map { ($0.admission, $0.audits) })
         }
 
-        if draft.entryCount > 0 || batch.contains(where: { if case .emptyBlock = $0.work { true } else { false } }) {
+        if draft.entryCount > 0 || batch.contains(where: { $0.work.isEmptyBlock }) {
             let (summary, stored) = cell.write { state in sealer.seal(draft, onto: &state) }
             do {
                 try blockLog.append(stored)

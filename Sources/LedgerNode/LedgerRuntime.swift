@@ -140,13 +140,11 @@ final class LedgerRuntime: Sendable {
     }
 
     /// Validates `signed`, verifies its signature with the author's key, and commits it.
-    func commitTransaction(
-        _ signed: Healthledger_V1_SignedTransaction?, kind: OperationKind,
-        auditOnSuccess: (@Sendable (ValidatedTransaction, Admission) -> Healthledger_V1_AuditEvent?)? = nil,
-        auditOnDenial: (@Sendable (ValidatedTransaction, RPCError) -> Healthledger_V1_AuditEvent?)? = nil
-    ) async throws(RPCError) -> (ValidatedTransaction, CommitReceipt) {
+    func commitTransaction(_ signed: Healthledger_V1_SignedTransaction?, kind: OperationKind) async throws(RPCError)
+        -> (ValidatedTransaction, CommitReceipt)
+    {
         let transaction = try verifiedTransaction(signed, kind: kind)
-        return (transaction, try await commit(transaction, auditOnSuccess: auditOnSuccess, auditOnDenial: auditOnDenial))
+        return (transaction, try await commit(transaction))
     }
 
     /// Stateless checks and the signature check of a submitted transaction, charged to its author's rate limit.
@@ -179,29 +177,19 @@ final class LedgerRuntime: Sendable {
         return transaction
     }
 
-    /// Commits a verified transaction.
-    func commit(
-        _ transaction: ValidatedTransaction,
-        auditOnSuccess: (@Sendable (ValidatedTransaction, Admission) -> Healthledger_V1_AuditEvent?)? = nil,
-        auditOnDenial: (@Sendable (ValidatedTransaction, RPCError) -> Healthledger_V1_AuditEvent?)? = nil
-    ) async throws(RPCError) -> CommitReceipt {
-        let onSuccess = auditOnSuccess.map { audit in { @Sendable (admission: Admission) in audit(transaction, admission) } }
-        let now = now()
-        let onDenial = { @Sendable (error: RPCError) in
-            Self.refusalEvent(of: transaction, error, specific: auditOnDenial, now: now)
-        }
-        return try await committer.submit(
-            .transaction(transaction, auditOnSuccess: onSuccess, auditOnDenial: onDenial)
-        ).get()
+    /// Commits a verified transaction, with the audit events its outcome calls for (``TransactionAudits``).
+    func commit(_ transaction: ValidatedTransaction, receivedAt: Int64? = nil) async throws(RPCError) -> CommitReceipt {
+        try await committer.submit(.transaction(transaction, receivedAt: receivedAt ?? now())).get()
     }
 
-    /// The audit event of a refused transaction: the one its RPC logs (`specific`), or, whatever the RPC, the
-    /// attempt with a retired key.
-    static func refusalEvent(
-        of transaction: ValidatedTransaction, _ error: RPCError,
-        specific: (@Sendable (ValidatedTransaction, RPCError) -> Healthledger_V1_AuditEvent?)?, now: Int64
-    ) -> Healthledger_V1_AuditEvent? {
-        specific?(transaction, error) ?? AuditEvents.retiredKeyUse(transaction, error: error, now: now)
+    /// The audit event refusing `transaction` now with `error` logs, if any (``TransactionAudits``).
+    func refusalEvent(of transaction: ValidatedTransaction, _ error: RPCError, receivedAt now: Int64)
+        -> Healthledger_V1_AuditEvent?
+    {
+        let rules = rules
+        return cell.read { state in
+            TransactionAudits.onDenial(transaction, error: error, rules: rules, receivedAt: now, in: state)
+        }
     }
 
     /// Logs an access decision durably; nothing may be released before this returns.

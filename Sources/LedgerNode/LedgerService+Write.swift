@@ -35,14 +35,11 @@ extension LedgerService {
                 field: "transaction.body.write_record.media_type")
         }
         let now = runtime.now()
-        let auditDenial: @Sendable (ValidatedTransaction, RPCError) -> Healthledger_V1_AuditEvent? = { transaction, error in
-            error.code == .permissionDenied ? AuditEvents.writeRefused(transaction, error: error, now: now) : nil
-        }
         // Sequence, key and permission are checked before any content is accepted, so a refused writer
         // uploads nothing. A refusal by policy or of a retired key is audited; the transaction itself never commits
         // on this path.
         if let refusal = runtime.wouldRefuse(transaction) {
-            if let event = LedgerRuntime.refusalEvent(of: transaction, refusal, specific: auditDenial, now: now) {
+            if let event = runtime.refusalEvent(of: transaction, refusal, receivedAt: now) {
                 _ = try await runtime.commitAudit(event)
             }
             throw refusal
@@ -108,7 +105,7 @@ extension LedgerService {
         committedContent = true
         let receipt: CommitReceipt
         do {
-            receipt = try await runtime.commit(transaction, auditOnDenial: auditDenial)
+            receipt = try await runtime.commit(transaction, receivedAt: now)
         } catch {
             runtime.discardUnreferencedContent(reference)
             throw error

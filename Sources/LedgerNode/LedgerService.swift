@@ -112,17 +112,7 @@ public struct LedgerService: Healthledger_V1_LedgerService {
     public func grant(
         request: Healthledger_V1_GrantRequest, context: ServerContext
     ) async throws -> Healthledger_V1_GrantResponse {
-        let now = runtime.now()
-        let (transaction, receipt) = try await runtime.commitTransaction(
-            request.transaction, kind: .grant,
-            auditOnDenial: { transaction, error in
-                guard error.code == .permissionDenied, case .grant(let operation) = transaction.operation else {
-                    return nil
-                }
-                return AuditEvents.policyChangeRefused(
-                    transaction, patient: operation.patient.text, categories: operation.categories, error: error,
-                    now: now)
-            })
+        let (transaction, receipt) = try await runtime.commitTransaction(request.transaction, kind: .grant)
         var response = Healthledger_V1_GrantResponse()
         response.grantId = transaction.id
         response.receipt = try runtime.receipt(transaction, receipt)
@@ -132,21 +122,7 @@ public struct LedgerService: Healthledger_V1_LedgerService {
     public func revoke(
         request: Healthledger_V1_RevokeRequest, context: ServerContext
     ) async throws -> Healthledger_V1_RevokeResponse {
-        let now = runtime.now()
-        let transaction = try runtime.verifiedTransaction(request.transaction, kind: .revoke)
-        guard case .revoke(let grantID, _) = transaction.operation else { preconditionFailure("validated kind") }
-        // Whose grant it is and what it covers never change, so a refusal's audit event can take them from here.
-        let target = runtime.cell.read { state -> (patient: String, categories: CategorySet)? in
-            guard let detail = state.grants[grantID] else { return nil }
-            return (detail.patient, state.policies[detail.patient]?.grant(id: grantID)?.categories ?? [])
-        }
-        let receipt = try await runtime.commit(
-            transaction,
-            auditOnDenial: { transaction, error in
-                guard error.code == .permissionDenied, let target else { return nil }
-                return AuditEvents.policyChangeRefused(
-                    transaction, patient: target.patient, categories: target.categories, error: error, now: now)
-            })
+        let (transaction, receipt) = try await runtime.commitTransaction(request.transaction, kind: .revoke)
         var response = Healthledger_V1_RevokeResponse()
         response.receipt = try runtime.receipt(transaction, receipt)
         return response
@@ -165,10 +141,7 @@ public struct LedgerService: Healthledger_V1_LedgerService {
     public func erase(
         request: Healthledger_V1_EraseRequest, context: ServerContext
     ) async throws -> Healthledger_V1_EraseResponse {
-        let now = runtime.now()
-        let (transaction, receipt) = try await runtime.commitTransaction(
-            request.transaction, kind: .erasureRequest,
-            auditOnSuccess: { transaction, admission in AuditEvents.erasure(transaction, admission: admission, now: now) })
+        let (transaction, receipt) = try await runtime.commitTransaction(request.transaction, kind: .erasureRequest)
         let admission = receipt.admission!
         // The erasure is committed: destroy the content now. A crash before this finishes leaves files that
         // nothing will serve (records are marked erased); the patient's data key goes with erase-all.
@@ -188,16 +161,7 @@ public struct LedgerService: Healthledger_V1_LedgerService {
     public func openEmergencyAccess(
         request: Healthledger_V1_OpenEmergencyAccessRequest, context: ServerContext
     ) async throws -> Healthledger_V1_OpenEmergencyAccessResponse {
-        let now = runtime.now()
-        let rules = runtime.rules
-        let (transaction, receipt) = try await runtime.commitTransaction(
-            request.transaction, kind: .emergencyAccess,
-            auditOnSuccess: { transaction, admission in
-                AuditEvents.emergencyOpened(transaction, expiresAt: admission.emergencyExpiresAt ?? now, rules: rules, now: now)
-            },
-            auditOnDenial: { transaction, error in
-                error.code == .permissionDenied ? AuditEvents.emergencyRefused(transaction, error: error, rules: rules, now: now) : nil
-            })
+        let (transaction, receipt) = try await runtime.commitTransaction(request.transaction, kind: .emergencyAccess)
         var response = Healthledger_V1_OpenEmergencyAccessResponse()
         response.emergencyAccessId = transaction.id
         response.expiresAtUnixMs = receipt.admission?.emergencyExpiresAt ?? 0
