@@ -22,6 +22,12 @@ public struct AppliedBlock: Sendable {
     public var draft: BlockDraft
     public var summary: BlockSummary
     public var admissions: [UInt64: Admission]
+
+    public init(draft: BlockDraft, summary: BlockSummary, admissions: [UInt64: Admission]) {
+        self.draft = draft
+        self.summary = summary
+        self.admissions = admissions
+    }
 }
 
 /// Re-applies blocks read back from the block log on start (or ordered by a cluster's leader): every hash, root, link and node signature is

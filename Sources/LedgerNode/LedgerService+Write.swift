@@ -3,6 +3,7 @@ import HealthLedgerProtos
 import LedgerCrypto
 import LedgerDomain
 import LedgerStorage
+import Logging
 import RPCCore
 
 extension LedgerService {
@@ -148,14 +149,27 @@ extension LedgerRuntime {
         cell.read { state in state.records.isContentLive(patient: patient, sha256: sha256) }
     }
 
-    /// Destroys the stored content of erased records, unless another live record of the patient shares it.
-    func eraseContent(of records: [RecordEntry]) {
-        for record in records {
-            let patient = record.patient
-            let hash = record.contentSha256
-            if isContentInUse(patient: patient, sha256: hash) { continue }
-            do { try contentStore.erase(patient: patient, sha256: hash) } catch {
-                logger.error("erasing content failed", metadata: ["record": "\(record.id)", "error": "\(error)"])
+    /// Destroys the stored content erased by committed erasures: a patient's data key with erase-all, else each
+    /// erased record's content unless another live record of the patient shares it. Content this node does not hold
+    /// is skipped (in a cluster, content stays on the node that received its Write).
+    static func destroyContent(
+        erasedBy admissions: [Admission], cell: LedgerStateCell, contentStore: RecordContentStore, logger: Logger
+    ) {
+        for admission in admissions {
+            if let patient = admission.erasesAllOf {
+                do { _ = try contentStore.eraseAll(patient: patient.text) } catch {
+                    logger.error("erasing content failed", metadata: ["patient": "\(patient)", "error": "\(error)"])
+                }
+                continue
+            }
+            for record in admission.erasedRecords {
+                let patient = record.patient
+                let hash = record.contentSha256
+                let inUse = cell.read { state in state.records.isContentLive(patient: patient, sha256: hash) }
+                if inUse || !contentStore.contains(patient: patient, sha256: hash) { continue }
+                do { try contentStore.erase(patient: patient, sha256: hash) } catch {
+                    logger.error("erasing content failed", metadata: ["record": "\(record.id)", "error": "\(error)"])
+                }
             }
         }
     }

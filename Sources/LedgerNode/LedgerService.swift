@@ -144,14 +144,9 @@ public struct LedgerService: Healthledger_V1_LedgerService {
         let (transaction, receipt) = try await runtime.commitTransaction(request.transaction, kind: .erasureRequest)
         let admission = receipt.admission!
         // The erasure is committed: destroy the content now. A crash before this finishes leaves files that
-        // nothing will serve (records are marked erased); the patient's data key goes with erase-all.
-        if let patient = admission.erasesAllOf {
-            do { try runtime.contentStore.eraseAll(patient: patient.text) } catch {
-                runtime.logger.error("erasing content failed", metadata: ["patient": "\(patient)", "error": "\(error)"])
-            }
-        } else {
-            runtime.eraseContent(of: admission.erasedRecords)
-        }
+        // nothing will serve (records are marked erased), which the next start deletes.
+        LedgerRuntime.destroyContent(
+            erasedBy: [admission], cell: runtime.cell, contentStore: runtime.contentStore, logger: runtime.logger)
         var response = Healthledger_V1_EraseResponse()
         response.erasedRecordCount = UInt64(admission.erasedRecords.count)
         response.receipt = try runtime.receipt(transaction, receipt)
