@@ -107,6 +107,7 @@ let package = Package(
         .target(
             name: "LedgerNode",
             dependencies: [
+                "EtcdClient", "EtcdProtos",
                 "DashboardAssets", "LedgerDomain", "LedgerStorage", "LedgerCrypto", "MerkleLog", "AccessPolicy", "CMalloc",
                 "HealthLedgerProtos", "FHIRMapping",
                 "ProtobufWire", "RPCCore", "HTTP2Transport", "GRPCStandardServices", "GRPCObservability", "GRPCProtos",
@@ -126,7 +127,7 @@ let package = Package(
             name: "healthledger",
             dependencies: [
                 "LedgerNode", "LedgerDomain", "LedgerCrypto", "HealthLedgerProtos", "RPCCore", "HTTP2Transport",
-                "HealthLedgerClient", "MerkleLog", "ProtobufWire", "FHIRMapping",
+                "HealthLedgerClient", "MerkleLog", "ProtobufWire", "FHIRMapping", "EtcdClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -63,11 +63,22 @@ extension BlockDraft {
     }
 }
 
+/// Turns submitted work into committed blocks: ``BlockCommitter`` on a single node, ``ClusterCommitter`` in a
+/// cluster.
+protocol CommitPipeline: Sendable {
+    /// Starts committing.
+    func start()
+    /// Stops; work submitted later gets UNAVAILABLE.
+    func stop()
+    /// Puts `work` into a block and waits until that block is durable (or the work refused).
+    func submit(_ work: CommitWork) async -> Result<CommitReceipt, RPCError>
+}
+
 /// Group commit on one dedicated thread: takes every submission waiting, admits them in order into one block,
 /// seals it, appends it to the block log with fsync, and only then publishes the new state and answers the
 /// submitters. While one block is being made durable the next batch accumulates, so the batch grows with load
 /// and a lone request waits for one fsync only.
-final class BlockCommitter: @unchecked Sendable {
+final class BlockCommitter: CommitPipeline, @unchecked Sendable {
     private struct Submission {
         var work: CommitWork
         var continuation: CheckedContinuation<Result<CommitReceipt, RPCError>, Never>

@@ -27,6 +27,8 @@ public final class LedgerNode: Sendable {
     let runtime: LedgerRuntime
     private let blockLog: BlockLog
     private let snapshots: SnapshotWriter
+    /// The link to the cluster; nil on a single node.
+    let coordinator: ClusterCoordinator?
 
     /// What opening the data directory found.
     public struct Recovery: Sendable {
@@ -48,8 +50,46 @@ public final class LedgerNode: Sendable {
     /// every block's hashes, links and signatures are checked again, and the state is rebuilt.
     public static func open(_ configuration: LedgerNodeConfiguration, logger: Logger) throws -> LedgerNode {
         let files = try NodeFiles.prepare(configuration, logger: logger)
+        return try open(files: files, configuration: configuration, logger: logger, cluster: nil)
+    }
+
+    /// Opens the data directory of a node of a cluster (see docs/REPLICATION.md): joins the cluster in etcd (the
+    /// chain id claimed or checked, this node's key registered), recovers the node's own chain (blocks signed by any
+    /// registered node), checks that it is a prefix of the cluster's, then follows the cluster and campaigns to lead.
+    public static func open(
+        _ configuration: LedgerNodeConfiguration, cluster settings: ClusterSettings, logger: Logger
+    ) async throws -> LedgerNode {
+        let files = try NodeFiles.prepare(configuration, logger: logger)
+        let keyspace = ClusterKeyspace(prefix: settings.prefix ?? "/healthledger/\(files.chainID)")
+        let keys = try await ClusterCoordinator.join(
+            etcd: settings.etcd, keyspace: keyspace, chainID: files.chainID, nodeKey: files.nodeKey.publicKey)
+        logger.info(
+            "joined the cluster",
+            metadata: ["prefix": "\(keyspace.prefix)", "nodes": "\(keys.count)", "node_key": "\(files.nodeKey.publicKey.keyID)"])
+        let node = try open(
+            files: files, configuration: configuration, logger: logger,
+            cluster: (settings: settings, keyspace: keyspace, nodeKeys: keys))
+        guard let coordinator = node.coordinator, let committer = node.runtime.committer as? ClusterCommitter else {
+            preconditionFailure("a cluster node has a coordinator and a cluster committer")
+        }
+        do {
+            let (height, lastBlockHash) = node.runtime.cell.read { ($0.height, $0.lastBlockHash) }
+            try await coordinator.checkLocalChain(height: height, lastBlockHash: lastBlockHash)
+        } catch {
+            node.close()
+            throw error
+        }
+        coordinator.start(committer: committer)
+        return node
+    }
+
+    private static func open(
+        files: NodeFiles, configuration: LedgerNodeConfiguration, logger: Logger,
+        cluster: (settings: ClusterSettings, keyspace: ClusterKeyspace, nodeKeys: [String: SigningPublicKey])?
+    ) throws -> LedgerNode {
         let fileIO = configuration.fileIO
-        let nodeKeys = [files.nodeKey.publicKey.keyID: files.nodeKey.publicKey]
+        var nodeKeys = cluster?.nodeKeys ?? [:]
+        nodeKeys[files.nodeKey.publicKey.keyID] = files.nodeKey.publicKey
         // The newest snapshot (periodic or from a clean shutdown) spares replaying the blocks it covers; the blocks
         // after it are replayed and checked as usual. A snapshot that does not fit the log is ignored (full replay).
         let recoveryStarted = ContinuousClock.now
@@ -106,10 +146,26 @@ public final class LedgerNode: Sendable {
             write: { bytes, height, directory throws(StorageError) in
                 try SnapshotFile.write(bytes, height: height, to: directory, fileIO: fileIO)
             })
+        var coordinator: ClusterCoordinator?
+        var context: ClusterContext?
+        if let cluster {
+            let clusterKeys = ClusterNodeKeys(nodeKeys)
+            let joined = ClusterCoordinator(
+                etcd: cluster.settings.etcd, keyspace: cluster.keyspace, nodeID: files.nodeKey.publicKey.keyID,
+                advertisedAddress: cluster.settings.advertisedAddress, leaseTTLSeconds: cluster.settings.leaseTTLSeconds,
+                nodeKeys: clusterKeys, logger: logger, appliedHeight: { cell.read { $0.height } })
+            coordinator = joined
+            let ordering = EtcdClusterOrdering(etcd: cluster.settings.etcd, keyspace: cluster.keyspace, logger: logger)
+            context = ClusterContext(
+                ordering: ordering, readIndex: ReadIndexBatcher(read: { () async throws(RPCError) in try await ordering.headHeight() }),
+                nodeKeys: clusterKeys, heights: HeightWaiters(height: cell.read { $0.height }),
+                maxBlockBytes: cluster.settings.maxBlockBytes, readIndexTimeout: cluster.settings.readIndexTimeout,
+                onLeadershipLost: { fence in joined.leadershipLost(fence) })
+        }
         let runtime = LedgerRuntime(
             configuration: configuration, chainID: files.chainID, cell: cell, blockLog: opened.log,
             sealer: BlockSealer(nodeKey: files.nodeKey), contentStore: contentStore,
-            researchSecret: files.researchSecret, logger: logger,
+            researchSecret: files.researchSecret, logger: logger, cluster: context,
             onCommit: { draft in snapshots.blockCommitted(entries: draft.nextEntryIndex) })
         let recovery = Recovery(
             blocks: opened.recovery.recordCount, truncatedBytes: opened.recovery.truncatedBytes,
@@ -117,7 +173,7 @@ public final class LedgerNode: Sendable {
             snapshotHeight: snapshotHeight, replayedBlocks: replayedBlocks)
         let node = LedgerNode(
             runtime: runtime, blockLog: opened.log, nodeKey: files.nodeKey.publicKey, recovery: recovery,
-            snapshots: snapshots)
+            snapshots: snapshots, coordinator: coordinator)
         runtime.committer.start()
         snapshots.start()
         return node
@@ -144,9 +200,10 @@ public final class LedgerNode: Sendable {
 
     private init(
         runtime: LedgerRuntime, blockLog: BlockLog, nodeKey: SigningPublicKey, recovery: Recovery,
-        snapshots: SnapshotWriter
+        snapshots: SnapshotWriter, coordinator: ClusterCoordinator?
     ) {
         self.runtime = runtime
+        self.coordinator = coordinator
         self.snapshots = snapshots
         self.blockLog = blockLog
         self.nodeKey = nodeKey
@@ -158,7 +215,21 @@ public final class LedgerNode: Sendable {
     /// Commits the first, empty block of a new chain, so clients have a head and checkpoint from the start.
     public func ensureGenesisBlock() async throws {
         guard runtime.cell.read({ $0.height }) == 0 else { return }
+        if let cluster = runtime.cluster {
+            // The first node to lead a new cluster commits it; every node waits until it has applied it.
+            guard await cluster.heights.wait(until: 1, timeout: .seconds(60)) else {
+                throw LedgerNodeError("the cluster has no first block after 60 s: is a node leading? (see the log)")
+            }
+            return
+        }
         try await runtime.commitEmptyBlock()
+    }
+
+    /// Leaves the cluster before a shutdown: stops following and campaigning, and gives up a held leadership at
+    /// once (its lease revoked), so another node takes over without waiting for the lease to end. Nothing on a
+    /// single node.
+    public func leaveCluster() async {
+        await coordinator?.stop()
     }
 
     /// Current height and log size.

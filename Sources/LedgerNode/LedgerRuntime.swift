@@ -12,7 +12,9 @@ final class LedgerRuntime: Sendable {
     let configuration: LedgerNodeConfiguration
     let chainID: String
     let cell: LedgerStateCell
-    let committer: BlockCommitter
+    let committer: any CommitPipeline
+    /// What a node of a cluster shares with the cluster; nil on a single node.
+    let cluster: ClusterContext?
     let sessions = SessionStore()
     /// Charges every Ledger call to its principal or address before it does any work.
     let rateLimiter: CallRateLimiter
@@ -31,7 +33,7 @@ final class LedgerRuntime: Sendable {
     init(
         configuration: LedgerNodeConfiguration, chainID: String, cell: LedgerStateCell, blockLog: BlockLog,
         sealer: BlockSealer, contentStore: RecordContentStore, researchSecret: [UInt8], logger: Logger,
-        onCommit: @escaping @Sendable (BlockDraft) -> Void = { _ in }
+        cluster: ClusterContext? = nil, onCommit: @escaping @Sendable (BlockDraft) -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.chainID = chainID
@@ -45,17 +47,42 @@ final class LedgerRuntime: Sendable {
         nodeKey = sealer.nodeKey.publicKey
         let feed = CommitFeed()
         self.feed = feed
-        committer = BlockCommitter(
-            cell: cell, blockLog: blockLog, sealer: sealer, rules: configuration.rules, clock: configuration.clock,
-            onCommit: { draft, summary in
-                blocks.keep(
-                    BlockReader.Block(
-                        signedHeader: summary.signedHeader, checkpoint: summary.checkpoint,
-                        firstEntryIndex: draft.firstEntryIndex, entries: draft.entries),
-                    height: draft.height)
-                feed.blockCommitted(draft)
-                onCommit(draft)
-            })
+        self.cluster = cluster
+        let published: @Sendable (BlockDraft, BlockSummary) -> Void = { draft, summary in
+            blocks.keep(
+                BlockReader.Block(
+                    signedHeader: summary.signedHeader, checkpoint: summary.checkpoint,
+                    firstEntryIndex: draft.firstEntryIndex, entries: draft.entries),
+                height: draft.height)
+            feed.blockCommitted(draft)
+            onCommit(draft)
+        }
+        if let cluster {
+            committer = ClusterCommitter(
+                cell: cell, blockLog: blockLog, sealer: sealer, rules: configuration.rules, clock: configuration.clock,
+                ordering: cluster.ordering, nodeKeys: cluster.nodeKeys, heights: cluster.heights,
+                maxBlockBytes: cluster.maxBlockBytes, logger: logger, onLeadershipLost: cluster.onLeadershipLost,
+                onErasures: { admissions in
+                    Self.destroyContent(erasedBy: admissions, cell: cell, contentStore: contentStore, logger: logger)
+                },
+                onCommit: published)
+        } else {
+            committer = BlockCommitter(
+                cell: cell, blockLog: blockLog, sealer: sealer, rules: configuration.rules, clock: configuration.clock,
+                onCommit: published)
+        }
+    }
+
+    /// Waits until this node has applied every block the cluster had ordered when the call began (the read index),
+    /// so a decision here sees every Revoke that returned on any node before it. Nothing to wait for on a single
+    /// node. UNAVAILABLE when the cluster cannot be asked or this node lags too far behind.
+    func awaitReadIndex() async throws(RPCError) {
+        guard let cluster else { return }
+        let head = try await cluster.readIndex.headHeight()
+        let caughtUp = await cluster.heights.wait(until: head, timeout: cluster.readIndexTimeout)
+        if !caughtUp {
+            throw RPCError(.unavailable, "this node has not yet applied the cluster's block \(head); retry, or call another node")
+        }
     }
 
     /// The ledger entry bytes at `position`, read back from the block log. INTERNAL when the log cannot give them:

@@ -52,6 +52,7 @@ public final class LedgerServer: Sendable {
         health.markAllNotServing()
         node.endFollowers()
         await server.shutdown(gracePeriod: gracePeriod)
+        await node.leaveCluster()
         node.close()
     }
 }

@@ -21,6 +21,7 @@ extension LedgerService {
         let caller = try runtime.authenticate(context)
         if !request.unknownFields.isEmpty { throw InputValidation.invalid("request", "unknown fields") }
         let patient = try InputValidation.principal(request.patient, field: "patient")
+        try await runtime.awaitReadIndex()
         let now = runtime.now()
         guard caller == patient else {
             // The patient sees who tried to take a copy of their data.
@@ -160,7 +161,7 @@ extension LedgerService {
             while let piece = try reader.next() { content.append(contentsOf: piece) }
             return content
         } catch {
-            throw Self.contentFailure(of: record, error)
+            throw Self.contentFailure(of: record, error, inCluster: runtime.cluster != nil)
         }
     }
 }

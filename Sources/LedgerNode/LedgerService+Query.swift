@@ -37,7 +37,9 @@ extension LedgerService {
         }
         let limit = request.maxRecords == 0 ? Self.defaultMaxRecords : min(Int(request.maxRecords), Self.largestMaxRecords)
 
-        // Decide and choose the records against one committed state.
+        // Decide and choose the records against one committed state, one that holds every Revoke any node of a
+        // cluster returned before this call began.
+        try await runtime.awaitReadIndex()
         let now = runtime.now()
         let accessRequest = AccessRequest(
             caller: caller.text, patient: patient.text, action: .read, categories: asked.set,
@@ -122,7 +124,7 @@ extension LedgerService {
             } catch {
                 // What was gathered goes out first, as it would have if each message were sent at once.
                 try await flush()
-                throw Self.contentFailure(of: record, error)
+                throw Self.contentFailure(of: record, error, inCluster: runtime.cluster != nil)
             }
             if content.isEmpty { continue }
             pending.append(Self.chunk(content, at: 0))
@@ -132,9 +134,15 @@ extension LedgerService {
         try await flush()
     }
 
-    /// DATA_LOSS for a record whose stored content cannot be served.
-    static func contentFailure(of record: RecordEntry, _ error: StorageError) -> RPCError {
+    /// DATA_LOSS for a record whose stored content cannot be served. In a cluster, content stays on the node that
+    /// received its Write (docs/REPLICATION.md): content this node never held is FAILED_PRECONDITION, not a loss.
+    static func contentFailure(of record: RecordEntry, _ error: StorageError, inCluster: Bool = false) -> RPCError {
         if error.kind == .notFound {
+            if inCluster {
+                return RPCError(
+                    .failedPrecondition,
+                    "record \(record.id): its content is held by the node of the cluster that received its Write, not this one; query that node")
+            }
             return RPCError(.dataLoss, "record \(record.id): its content is missing from this node (\(error.reason))")
         }
         return RPCError(.dataLoss, "record \(record.id): stored content does not match its hash (\(error.reason))")
@@ -158,7 +166,7 @@ extension LedgerService {
             reader = try runtime.contentStore.openContent(
                 patient: record.patient, sha256: record.contentSha256)
         } catch {
-            throw RPCError(.dataLoss, "record \(record.id): its content is missing from this node (\(error.reason))")
+            throw Self.contentFailure(of: record, error, inCluster: runtime.cluster != nil)
         }
         var offset: UInt64 = 0
         while true {

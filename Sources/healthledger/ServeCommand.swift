@@ -103,6 +103,25 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Calls an address may make at once after a quiet spell (default twice the rate: 200).")
     var addressRateBurst: Int?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Join a cluster ordered through these etcd endpoints (http:// or https://, comma-separated or repeated); see docs/REPLICATION.md.",
+            valueName: "url"))
+    var etcd: [String] = []
+    @Option(name: .long, help: "etcd key prefix of the ledger (default /healthledger/<chain id>).")
+    var etcdPrefix: String?
+    @Option(name: .long, help: "PEM CA bundle etcd's certificate must chain to (https endpoints).")
+    var etcdCaFile: String?
+    @Option(name: .long, help: "PEM client certificate for etcd (--client-cert-auth).")
+    var etcdCertFile: String?
+    @Option(name: .long, help: "PEM private key for --etcd-cert-file.")
+    var etcdKeyFile: String?
+    @Option(name: .long, help: "Seconds a silent leader keeps the lead before another node takes over (default 5).")
+    var etcdLeaseTtl: Int?
+    @Option(name: .long, help: "host:port clients reach this node at, shown to operators (default: the listen address).")
+    var advertise: String?
+
     func run() async throws {
         AllocatorPolicy.returnLargeBuffersToTheSystem()
         let resolved = Result { () throws(ServeSettings.Problem) in try ServeSettings.resolve(flags: self) }
@@ -124,7 +143,12 @@ struct ServeCommand: AsyncParsableCommand {
 
         let node: LedgerNode
         do {
-            node = try LedgerNode.open(settings.nodeConfiguration, logger: logger)
+            if let cluster = settings.cluster {
+                node = try await LedgerNode.open(
+                    settings.nodeConfiguration, cluster: try cluster.settings(), logger: logger)
+            } else {
+                node = try LedgerNode.open(settings.nodeConfiguration, logger: logger)
+            }
             try await node.ensureGenesisBlock()
         } catch {
             logger.critical("cannot open the node", metadata: ["error": "\(error)"])

@@ -1,5 +1,6 @@
 import AccessPolicy
 import Foundation
+import EtcdClient
 import HTTP2Transport
 import LedgerCrypto
 import LedgerDomain
@@ -39,6 +40,13 @@ struct ServeSettings {
         var rate_burst: Int?
         var address_rate_limit: String?
         var address_rate_burst: Int?
+        var etcd: [String]?
+        var etcd_prefix: String?
+        var etcd_ca_file: String?
+        var etcd_cert_file: String?
+        var etcd_key_file: String?
+        var etcd_lease_ttl_seconds: Int?
+        var advertise: String?
     }
 
     var dataDirectory: String
@@ -55,6 +63,19 @@ struct ServeSettings {
     var dashboard: DashboardFiles = .embedded
     /// Origins allowed to call gRPC-Web cross-origin, normalised.
     var webAllowedOrigins: [String] = []
+    /// Set when the node is one of a cluster ordered through etcd.
+    var cluster: Cluster?
+
+    /// How the node reaches its cluster's etcd.
+    struct Cluster {
+        var endpoints: [String]
+        var prefix: String?
+        var caFile: String?
+        var certificateFile: String?
+        var keyFile: String?
+        var leaseTTLSeconds: Int64
+        var advertisedAddress: String
+    }
 
     static func resolve(flags: ServeCommand) throws(Problem) -> ServeSettings {
         var file = File()
@@ -176,7 +197,34 @@ struct ServeSettings {
             logLevel: level, nodeConfiguration: configuration)
         settings.dashboard = dashboard
         settings.webAllowedOrigins = origins
+        settings.cluster = try cluster(flags: flags, file: file, host: settings.host, port: port)
         return settings
+    }
+
+    /// The cluster settings, when --etcd names etcd's endpoints.
+    static func cluster(flags: ServeCommand, file: File, host: String, port: Int) throws(Problem) -> Cluster? {
+        let endpoints = flags.etcd.isEmpty ? (file.etcd ?? []) : flags.etcd.flatMap { $0.split(separator: ",").map(String.init) }
+        let caFile = flags.etcdCaFile ?? file.etcd_ca_file
+        let certificate = flags.etcdCertFile ?? file.etcd_cert_file
+        let key = flags.etcdKeyFile ?? file.etcd_key_file
+        guard !endpoints.isEmpty else {
+            if caFile != nil || certificate != nil || flags.etcdPrefix != nil || file.etcd_prefix != nil {
+                throw Problem(description: "--etcd-* settings need --etcd, the etcd endpoints of the cluster")
+            }
+            return nil
+        }
+        if (certificate == nil) != (key == nil) {
+            throw Problem(description: "--etcd-cert-file and --etcd-key-file go together: give both or neither")
+        }
+        let ttl = flags.etcdLeaseTtl ?? file.etcd_lease_ttl_seconds ?? 5
+        guard (2...60).contains(ttl) else { throw Problem(description: "--etcd-lease-ttl \(ttl): must be 2 to 60 seconds") }
+        guard port != 0 || flags.advertise != nil || file.advertise != nil else {
+            throw Problem(description: "--port 0 in a cluster needs --advertise host:port, the address clients reach this node at")
+        }
+        return Cluster(
+            endpoints: endpoints, prefix: flags.etcdPrefix ?? file.etcd_prefix, caFile: caFile,
+            certificateFile: certificate, keyFile: key, leaseTTLSeconds: Int64(ttl),
+            advertisedAddress: flags.advertise ?? file.advertise ?? "\(host):\(port)")
     }
 
     /// A rate limit from its settings: `rate` is "N/s", "N/min" or "N/h" (a bare N is per second), "off" or 0 for
@@ -246,5 +294,21 @@ extension DataCategory {
     static func named(_ name: String) -> DataCategory? {
         let normalized = name.lowercased().replacingOccurrences(of: "_", with: "-")
         return allCases.first { $0.cliName == normalized || $0.protoName.lowercased() == name.lowercased() }
+    }
+}
+
+extension ServeSettings.Cluster {
+    /// The node's cluster settings, with a client of the etcd endpoints (nothing connects yet).
+    func settings() throws -> ClusterSettings {
+        let parsed = try endpoints.map { (text) throws(EtcdError) in try EtcdEndpoint(parsing: text) }
+        var tls: TLSClientConfiguration?
+        if caFile != nil || certificateFile != nil || endpoints.contains(where: { $0.lowercased().hasPrefix("https://") }) {
+            tls = TLSClientConfiguration(
+                trustRootsPEMPath: caFile, certificateChainPEMPath: certificateFile, privateKeyPEMPath: keyFile)
+        }
+        var settings = ClusterSettings(
+            etcd: try EtcdClient(endpoints: parsed, tls: tls), prefix: prefix, advertisedAddress: advertisedAddress)
+        settings.leaseTTLSeconds = leaseTTLSeconds
+        return settings
     }
 }

@@ -1,0 +1,315 @@
+import EtcdClient
+import EtcdProtos
+import HealthLedgerProtos
+import LedgerCrypto
+import LedgerDomain
+import Logging
+import RPCCore
+import Synchronization
+
+/// A node's link to its cluster: joining it, following what etcd orders (blocks, the leader's inbox, outcomes of this
+/// node's forwarded work) into the committer, and the election that decides which node proposes blocks. The leader
+/// is whoever holds the leader key, bound to a lease the node keeps alive; when the lease ends (the node died, hung
+/// or lost etcd), the key goes with it and another node takes over after the lease's time to live.
+final class ClusterCoordinator: Sendable {
+    let etcd: EtcdClient
+    let keyspace: ClusterKeyspace
+    let nodeID: String
+    let advertisedAddress: String
+    let leaseTTLSeconds: Int64
+    let logger: Logger
+    private let committer: Mutex<ClusterCommitter?> = Mutex(nil)
+    private let appliedHeight: @Sendable () -> UInt64
+    private let nodeKeys: ClusterNodeKeys
+    /// Ends the current leadership early (a proposal showed another node leads): the fence it ends.
+    private let lostLeadership = Mutex<[Int64: CheckedContinuation<Void, Never>]>([:])
+    private let tasks = Mutex<[Task<Void, Never>]>([])
+
+    init(
+        etcd: EtcdClient, keyspace: ClusterKeyspace, nodeID: String, advertisedAddress: String, leaseTTLSeconds: Int64,
+        nodeKeys: ClusterNodeKeys, logger: Logger, appliedHeight: @escaping @Sendable () -> UInt64
+    ) {
+        self.etcd = etcd
+        self.keyspace = keyspace
+        self.nodeID = nodeID
+        self.advertisedAddress = advertisedAddress
+        self.leaseTTLSeconds = leaseTTLSeconds
+        self.nodeKeys = nodeKeys
+        self.logger = logger
+        self.appliedHeight = appliedHeight
+    }
+
+    // MARK: Joining
+
+    /// Joins the cluster before the node opens its data: the chain id is claimed or checked, this node's key is
+    /// registered, and every registered node key is returned (the keys the chain's blocks may be signed with).
+    static func join(
+        etcd: EtcdClient, keyspace: ClusterKeyspace, chainID: String, nodeKey: SigningPublicKey
+    ) async throws -> [String: SigningPublicKey] {
+        let chain = try await createOrRead(etcd: etcd, key: keyspace.chain, value: Array(chainID.utf8))
+        if chain != Array(chainID.utf8) {
+            throw LedgerNodeError(
+                "the cluster under \(keyspace.prefix) holds chain \"\(String(decoding: chain, as: UTF8.self))\", not \"\(chainID)\"")
+        }
+        var record = Healthledger_V1_NodeKey()
+        record.keyId = nodeKey.keyID
+        record.publicKey = TransactionValidator.wire(nodeKey)
+        record.validFromHeight = 1
+        _ = try await createOrRead(etcd: etcd, key: keyspace.node(nodeKey.keyID), value: record.serializedBytes())
+        let registered = try await etcd.range(keyspace.nodesPrefix, end: EtcdClient.prefixEnd(keyspace.nodesPrefix))
+        var keys: [String: SigningPublicKey] = [:]
+        for kv in registered.kvs {
+            let key = try decodeNodeKey(kv.value)
+            keys[key.keyID] = key
+        }
+        return keys
+    }
+
+    static func decodeNodeKey(_ bytes: [UInt8]) throws -> SigningPublicKey {
+        let record = try Healthledger_V1_NodeKey(serializedBytes: bytes)
+        guard let wire = record.publicKey else { throw LedgerNodeError("a registered node key has no public key") }
+        let key = try TransactionValidator.publicKey(wire, field: "node_key.public_key")
+        guard key.keyID == record.keyId else { throw LedgerNodeError("a registered node key does not match its key id") }
+        return key
+    }
+
+    /// Puts `value` at `key` unless the key exists; returns what the key holds afterwards.
+    private static func createOrRead(etcd: EtcdClient, key: [UInt8], value: [UInt8]) async throws -> [UInt8] {
+        var absent = Etcdserverpb_Compare()
+        absent.key = key
+        absent.target = .create
+        absent.result = .equal
+        absent.targetUnion = .createRevision(0)
+        var put = Etcdserverpb_PutRequest()
+        put.key = key
+        put.value = value
+        var range = Etcdserverpb_RangeRequest()
+        range.key = key
+        var request = Etcdserverpb_TxnRequest()
+        request.compare = [absent]
+        var putOperation = Etcdserverpb_RequestOp()
+        putOperation.request = .requestPut(put)
+        var rangeOperation = Etcdserverpb_RequestOp()
+        rangeOperation.request = .requestRange(range)
+        request.success = [putOperation]
+        request.failure = [rangeOperation]
+        let response = try await etcd.txn(request)
+        if response.succeeded { return value }
+        guard case .responseRange(let existing)? = response.responses.first?.response, let kv = existing.kvs.first else {
+            throw LedgerNodeError("etcd answered a create-or-read of \(String(decoding: key, as: UTF8.self)) without the key")
+        }
+        return kv.value
+    }
+
+    /// Checks that the node's own chain is a prefix of the cluster's: its head block is the cluster's block at that
+    /// height. A data directory of another cluster, or one ahead of the cluster (restored from a newer backup than
+    /// etcd's), is refused rather than forked.
+    func checkLocalChain(height: UInt64, lastBlockHash: [UInt8]) async throws {
+        let head = try await readHead()
+        if height > head {
+            throw LedgerNodeError(
+                "this data directory holds \(height) blocks but the cluster under \(keyspace.prefix) only \(head): it belongs to another cluster or to a newer backup")
+        }
+        guard height > 0 else { return }
+        let stored = try await etcd.range(keyspace.block(height))
+        guard let bytes = stored.kvs.first?.value else {
+            // Blocks older than the cluster keeps: nothing to compare with here; the next block's link is checked.
+            return
+        }
+        guard let header = (try? StoredBlock(serializedBytes: bytes))?.header?.header else {
+            throw LedgerNodeError("the cluster's block \(height) cannot be decoded")
+        }
+        if SHA256.hash(header) != lastBlockHash {
+            throw LedgerNodeError("this data directory's block \(height) is not the cluster's: it belongs to another chain")
+        }
+    }
+
+    private func readHead() async throws -> UInt64 {
+        let response = try await etcd.range(keyspace.head)
+        guard let value = response.kvs.first?.value else { return 0 }
+        guard let height = ClusterKeyspace.height(headValue: value) else {
+            throw LedgerNodeError("the cluster's head key holds no height")
+        }
+        return height
+    }
+
+    // MARK: Running
+
+    /// Starts following the cluster and campaigning for leadership.
+    func start(committer: ClusterCommitter) {
+        self.committer.withLock { $0 = committer }
+        let follow = Task { await self.followLoop(committer) }
+        let campaign = Task { await self.campaignLoop(committer) }
+        tasks.withLock { $0 = [follow, campaign] }
+    }
+
+    /// Stops following and campaigning; a held leadership ends with its lease (revoked here when etcd answers).
+    func stop() async {
+        let running = tasks.withLock { tasks -> [Task<Void, Never>] in
+            defer { tasks = [] }
+            return tasks
+        }
+        for task in running { task.cancel() }
+        for waiter in lostLeadership.withLock({ waiters -> [CheckedContinuation<Void, Never>] in
+            defer { waiters = [:] }
+            return Array(waiters.values)
+        }) { waiter.resume() }
+        for task in running { await task.value }
+    }
+
+    /// The committer found that `fence` no longer holds.
+    func leadershipLost(_ fence: LeaderFence) {
+        lostLeadership.withLock { $0.removeValue(forKey: fence.leaderKeyRevision) }?.resume()
+    }
+
+    private func followLoop(_ committer: ClusterCommitter) async {
+        while !Task.isCancelled {
+            do {
+                let revision = try await synchronise(committer)
+                if committer.currentRole == .starting { committer.setRole(.follower) }
+                let watch = etcd.watch(keyspace.all, end: EtcdClient.prefixEnd(keyspace.all), startRevision: revision + 1)
+                for try await batch in watch {
+                    committer.deliver(events(of: batch.events))
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("following the cluster was interrupted; synchronising again", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    /// Reads, at one etcd revision, the node keys, every block after this node's head and the whole inbox, and
+    /// hands them to the committer; returns the revision, from which the watch continues.
+    private func synchronise(_ committer: ClusterCommitter) async throws -> Int64 {
+        let first = try await etcd.range(keyspace.head)
+        let revision = first.header?.revision ?? 0
+        let nodes = try await etcd.range(
+            keyspace.nodesPrefix, end: EtcdClient.prefixEnd(keyspace.nodesPrefix), revision: revision)
+        for kv in nodes.kvs {
+            if let key = try? Self.decodeNodeKey(kv.value) { nodeKeys.add(key) }
+        }
+        var next = appliedHeight() + 1
+        let blocksEnd = EtcdClient.prefixEnd(keyspace.blocksPrefix)
+        while true {
+            let page = try await etcd.range(keyspace.block(next), end: blocksEnd, revision: revision, limit: 32)
+            var events: [ClusterCommitter.Event] = []
+            for kv in page.kvs {
+                guard case .block(let height)? = keyspace.parse(kv.key) else { continue }
+                events.append(.block(height: height, bytes: kv.value))
+                next = height + 1
+            }
+            committer.deliver(events)
+            if !page.more || page.kvs.isEmpty { break }
+        }
+        let inbox = try await etcd.range(
+            keyspace.inboxPrefix, end: EtcdClient.prefixEnd(keyspace.inboxPrefix), revision: revision)
+        var entries: [(node: String, batch: String, bytes: [UInt8])] = []
+        for kv in inbox.kvs {
+            if case .inbox(let node, let batch)? = keyspace.parse(kv.key) { entries.append((node, batch, kv.value)) }
+        }
+        committer.deliver([.inboxReplaced(entries)])
+        return revision
+    }
+
+    /// The committer's events for a batch of etcd events, in order.
+    private func events(of batch: [Mvccpb_Event]) -> [ClusterCommitter.Event] {
+        var events: [ClusterCommitter.Event] = []
+        for event in batch {
+            guard let kv = event.kv, let key = keyspace.parse(kv.key) else { continue }
+            let isPut = event.type == .put
+            switch key {
+            case .block(let height) where isPut: events.append(.block(height: height, bytes: kv.value))
+            case .inbox(let node, let batch):
+                events.append(isPut ? .inboxPut(node: node, batch: batch, bytes: kv.value) : .inboxDeleted(node: node, batch: batch))
+            case .outcome(let node, let batch) where isPut && node == nodeID:
+                events.append(.outcome(batch: batch, bytes: kv.value))
+            case .node where isPut:
+                if let key = try? Self.decodeNodeKey(kv.value) { nodeKeys.add(key) }
+            default: break
+            }
+        }
+        return events
+    }
+
+    // MARK: Election
+
+    private func campaignLoop(_ committer: ClusterCommitter) async {
+        while !Task.isCancelled {
+            do {
+                try await campaign(committer)
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("the leader election was interrupted; trying again", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// One round: tries to create the leader key under a new lease; the winner leads until its lease ends or a
+    /// proposal shows it was superseded, a loser waits for the key to go.
+    private func campaign(_ committer: ClusterCommitter) async throws {
+        let lease = try await etcd.grantLease(ttlSeconds: leaseTTLSeconds)
+        var absent = Etcdserverpb_Compare()
+        absent.key = keyspace.leader
+        absent.target = .create
+        absent.result = .equal
+        absent.targetUnion = .createRevision(0)
+        var put = Etcdserverpb_PutRequest()
+        put.key = keyspace.leader
+        put.value = Array("\(nodeID) \(advertisedAddress)".utf8)
+        put.lease = lease.id
+        var putOperation = Etcdserverpb_RequestOp()
+        putOperation.request = .requestPut(put)
+        var request = Etcdserverpb_TxnRequest()
+        request.compare = [absent]
+        request.success = [putOperation]
+        let response = try await etcd.txn(request)
+        guard response.succeeded else {
+            try? await etcd.revokeLease(lease.id)
+            try await waitForLeaderToGo(after: response.header?.revision ?? 0)
+            return
+        }
+        let keepAlive = etcd.keepAlive(lease: lease.id)
+        let fence = LeaderFence(
+            leaderKeyRevision: response.header?.revision ?? 0, lease: lease.id, headAtElection: try await readHead())
+        logger.notice(
+            "this node leads the cluster", metadata: ["cluster_head": "\(fence.headAtElection)", "lease": "\(lease.id)"])
+        committer.setRole(.leader(fence))
+        if fence.headAtElection == 0 {
+            // The first leader of a new chain commits its first, empty block.
+            Task { _ = await committer.submit(.emptyBlock) }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // The events end when the lease does: it expired, or no etcd member renewed it in time.
+                for await event in keepAlive.events {
+                    if case .streamLost(let failure) = event {
+                        self.logger.warning("renewing the leader's lease: a stream was lost", metadata: ["failure": "\(failure)"])
+                    }
+                }
+            }
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    self.lostLeadership.withLock { $0[fence.leaderKeyRevision] = continuation }
+                }
+            }
+            await group.next()
+            group.cancelAll()
+            self.leadershipLost(fence)
+        }
+        keepAlive.cancel()
+        committer.stepDown(from: fence)
+        logger.notice("this node no longer leads the cluster")
+        try? await etcd.revokeLease(lease.id)
+    }
+
+    /// Returns once the leader key is gone (its lease ended or was revoked).
+    private func waitForLeaderToGo(after revision: Int64) async throws {
+        let current = try await etcd.range(keyspace.leader)
+        guard !current.kvs.isEmpty else { return }
+        for try await batch in etcd.watch(keyspace.leader, startRevision: (current.header?.revision ?? revision) + 1) {
+            if batch.events.contains(where: { $0.type == .delete }) { return }
+        }
+    }
+}

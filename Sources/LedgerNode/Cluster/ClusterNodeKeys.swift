@@ -1,0 +1,75 @@
+import HealthLedgerProtos
+import LedgerCrypto
+import Synchronization
+
+/// The block-signing keys of a cluster's nodes, as registered in etcd: the keys a replicated block may be signed
+/// with, and the node keys GetChainHead reports.
+final class ClusterNodeKeys: Sendable {
+    private let keys: Mutex<[String: SigningPublicKey]>
+
+    init(_ keys: [String: SigningPublicKey]) {
+        self.keys = Mutex(keys)
+    }
+
+    var current: [String: SigningPublicKey] { keys.withLock { $0 } }
+
+    func add(_ key: SigningPublicKey) {
+        keys.withLock { $0[key.keyID] = key }
+    }
+}
+
+/// Callers waiting until the node has applied a given height: a decision waits for its read index.
+final class HeightWaiters: Sendable {
+    private struct Waiter {
+        var id: UInt64
+        var height: UInt64
+        var continuation: CheckedContinuation<Bool, Never>
+    }
+
+    private struct Waiters {
+        var height: UInt64
+        var nextID: UInt64 = 0
+        var waiting: [Waiter] = []
+    }
+
+    private let waiters: Mutex<Waiters>
+
+    init(height: UInt64) {
+        waiters = Mutex(Waiters(height: height))
+    }
+
+    /// Whether the node applied `height` within `timeout`.
+    func wait(until height: UInt64, timeout: Duration) async -> Bool {
+        await withCheckedContinuation { continuation in
+            let id = waiters.withLock { waiters -> UInt64? in
+                if waiters.height >= height { return nil }
+                waiters.nextID += 1
+                waiters.waiting.append(Waiter(id: waiters.nextID, height: height, continuation: continuation))
+                return waiters.nextID
+            }
+            guard let id else {
+                continuation.resume(returning: true)
+                return
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                let expired = self.waiters.withLock { waiters -> Waiter? in
+                    guard let index = waiters.waiting.firstIndex(where: { $0.id == id }) else { return nil }
+                    return waiters.waiting.remove(at: index)
+                }
+                expired?.continuation.resume(returning: false)
+            }
+        }
+    }
+
+    /// The node applied `height`.
+    func reached(_ height: UInt64) {
+        let ready = waiters.withLock { waiters -> [Waiter] in
+            waiters.height = max(waiters.height, height)
+            let ready = waiters.waiting.filter { $0.height <= height }
+            waiters.waiting.removeAll { $0.height <= height }
+            return ready
+        }
+        for waiter in ready { waiter.continuation.resume(returning: true) }
+    }
+}
