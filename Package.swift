@@ -228,7 +228,7 @@ let package = Package(
             dependencies: [
                 "LedgerNode", "LedgerDomain", "LedgerStorage", "LedgerCrypto", "HealthLedgerProtos", "ProtobufWire",
                 "RPCCore", "HTTP2Transport", "HealthLedgerClient", "MerkleLog", "GRPCProtos", "GRPCStatusDetails",
-                "FHIRMapping",
+                "FHIRMapping", "EtcdClient", "EtcdTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
@@ -236,7 +236,10 @@ let package = Package(
             dependencies: ["HealthLedgerClient", "HealthLedgerProtos", "LedgerCrypto", "MerkleLog", "ProtobufWire"]),
         // Against real etcd servers (Debian's etcd-server) started by the tests.
         .testTarget(
-            name: "EtcdClientTests", dependencies: ["EtcdClient", "EtcdProtos", "HTTP2Transport", "RPCCore"]),
+            name: "EtcdClientTests",
+            dependencies: ["EtcdClient", "EtcdProtos", "EtcdTestSupport", "HTTP2Transport", "RPCCore"]),
+        // Real etcd servers for the tests of the etcd client and of the cluster mode.
+        .target(name: "EtcdTestSupport", dependencies: ["EtcdClient", "HTTP2Transport"], path: "Tests/EtcdTestSupport"),
         .testTarget(
             name: "GeneratedCodeTests",
             dependencies: ["ProtobufWire", "RPCCore", "HealthLedgerProtos", "GRPCProtos", "WireFixtures"]),

@@ -2,36 +2,40 @@ import EtcdClient
 import Foundation
 import Glibc
 import HTTP2Transport
-import Testing
 
 /// Real etcd servers (Debian's etcd-server, /usr/bin/etcd) run as child processes on free loopback ports, each with
 /// a temporary data directory: one member or a cluster of several, plaintext or TLS. `EtcdTestCluster.with` kills
 /// them (SIGKILL) and removes their directories however the test ends.
-final class EtcdTestCluster: @unchecked Sendable {
+public final class EtcdTestCluster: @unchecked Sendable {
     /// One running (or killed) member.
-    struct Member {
-        var name: String
-        var clientPort: Int
-        var peerPort: Int
-        var process: Process
+    public struct Member {
+        public var name: String
+        public var clientPort: Int
+        public var peerPort: Int
+        public var process: Process
         /// Where the member's output goes, shown when it does not come up.
-        var logPath: String
-        var endpoint: EtcdEndpoint { EtcdEndpoint(host: "127.0.0.1", port: clientPort) }
+        public var logPath: String
+        public var endpoint: EtcdEndpoint { EtcdEndpoint(host: "127.0.0.1", port: clientPort) }
     }
 
     /// The certificate files of a TLS cluster: etcd serves `certificatePath` and trusts `certificateAuthorityPath`
     /// for client certificates when `requireClientCertificates`.
-    struct TLSFiles {
-        var certificates: DevelopmentCertificate
-        var requireClientCertificates: Bool
+    public struct TLSFiles {
+        public var certificates: DevelopmentCertificate
+        public var requireClientCertificates: Bool
+
+        public init(certificates: DevelopmentCertificate, requireClientCertificates: Bool) {
+            self.certificates = certificates
+            self.requireClientCertificates = requireClientCertificates
+        }
     }
 
-    private(set) var members: [Member] = []
-    let directory: String
-    let tls: TLSFiles?
+    public private(set) var members: [Member] = []
+    public let directory: String
+    public let tls: TLSFiles?
 
     /// The members' client endpoints, in member order.
-    var endpoints: [EtcdEndpoint] { members.map(\.endpoint) }
+    public var endpoints: [EtcdEndpoint] { members.map(\.endpoint) }
 
     private init(directory: String, tls: TLSFiles?) {
         self.directory = directory
@@ -39,15 +43,16 @@ final class EtcdTestCluster: @unchecked Sendable {
     }
 
     /// The etcd binary, or a failed test saying how to get one (never a silent skip).
-    static func etcdBinary() throws -> String {
+    public static func etcdBinary() throws -> String {
         let candidates = ["/usr/bin/etcd", "/usr/local/bin/etcd"]
-        let binary = candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-        return try #require(
-            binary, "etcd is not installed (Debian's etcd-server): run scripts/setup, which installs it")
+        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw EtcdNotInstalled()
+        }
+        return binary
     }
 
     /// Starts `size` members (one cluster), runs `body` with it, and kills every member afterwards.
-    static func with<Result>(
+    public static func with<Result>(
         size: Int = 1, tls: TLSFiles? = nil, _ body: (EtcdTestCluster) async throws -> Result
     ) async throws -> Result {
         let directory = FileManager.default.temporaryDirectory
@@ -125,7 +130,7 @@ final class EtcdTestCluster: @unchecked Sendable {
     }
 
     /// A client TLS configuration for this cluster: trusting its CA, with `certificate` when given.
-    func clientTLS(certificate: DevelopmentCertificate.IssuedCertificate? = nil) -> TLSClientConfiguration? {
+    public func clientTLS(certificate: DevelopmentCertificate.IssuedCertificate? = nil) -> TLSClientConfiguration? {
         guard let tls else { return nil }
         let certificate =
             certificate
@@ -136,18 +141,18 @@ final class EtcdTestCluster: @unchecked Sendable {
     }
 
     /// The client certificate the tests present to a cluster that requires one (made once per CA).
-    static func clientCertificate(of certificates: DevelopmentCertificate) -> DevelopmentCertificate.IssuedCertificate?
+    public static func clientCertificate(of certificates: DevelopmentCertificate) -> DevelopmentCertificate.IssuedCertificate?
     {
         try? certificates.issueClientCertificate(commonName: "healthledger-node", name: "etcd-client")
     }
 
     /// A client of every member, with `callTimeout`.
-    func client(callTimeout: Duration = .seconds(5)) throws -> EtcdClient {
+    public func client(callTimeout: Duration = .seconds(5)) throws -> EtcdClient {
         try EtcdClient(endpoints: endpoints, tls: clientTLS(), callTimeout: callTimeout)
     }
 
     /// Kills member `index` at once (SIGKILL), as a crash would.
-    func kill(member index: Int) {
+    public func kill(member index: Int) {
         let process = members[index].process
         guard process.isRunning else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
@@ -155,15 +160,15 @@ final class EtcdTestCluster: @unchecked Sendable {
     }
 
     /// Kills every member still running and removes the data directories.
-    func killAll() {
+    public func killAll() {
         for index in members.indices { kill(member: index) }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// A loopback port nothing listens on right now (the kernel's choice for port 0).
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(fd >= 0)
+        guard fd >= 0 else { throw NoFreePort() }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -175,24 +180,22 @@ final class EtcdTestCluster: @unchecked Sendable {
                 bind(fd, raw, length) == 0 && getsockname(fd, raw, &length) == 0
             }
         }
-        try #require(bound)
+        guard bound else { throw NoFreePort() }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
+/// etcd is not installed: the tests fail saying how to get it (never a silent skip).
+public struct EtcdNotInstalled: Error, CustomStringConvertible {
+    public var description: String { "etcd is not installed (Debian's etcd-server): run scripts/setup, which installs it" }
+}
+
+/// The kernel gave no free loopback port.
+public struct NoFreePort: Error {}
+
 /// A member that did not answer in time, with the end of its log.
-struct EtcdDidNotStart: Error, CustomStringConvertible {
-    var member: String
-    var log: String
-    var description: String { "etcd \(member) did not come up; its log:\n\(log)" }
-}
-
-extension String {
-    /// The UTF-8 bytes, as etcd keys and values are.
-    var bytes: [UInt8] { Array(utf8) }
-}
-
-extension Array where Element == UInt8 {
-    /// The bytes as UTF-8 text, for readable expectations.
-    var text: String { String(decoding: self, as: UTF8.self) }
+public struct EtcdDidNotStart: Error, CustomStringConvertible {
+    public var member: String
+    public var log: String
+    public var description: String { "etcd \(member) did not come up; its log:\n\(log)" }
 }
