@@ -149,7 +149,14 @@ public final class LedgerNode: Sendable {
         var coordinator: ClusterCoordinator?
         var context: ClusterContext?
         if let cluster {
-            let clusterKeys = ClusterNodeKeys(nodeKeys)
+            let keyFileDirectory = configuration.dataDirectory
+            let keyFileLogger = logger
+            let clusterKeys = ClusterNodeKeys(nodeKeys) { keys in
+                do { try ClusterNodeKeyFile.write(keys, directory: keyFileDirectory, fileIO: fileIO) } catch {
+                    keyFileLogger.error("could not keep the cluster's node keys", metadata: ["error": "\(error)"])
+                }
+            }
+            try ClusterNodeKeyFile.write(Array(nodeKeys.values), directory: keyFileDirectory, fileIO: fileIO)
             let joined = ClusterCoordinator(
                 etcd: cluster.settings.etcd, keyspace: cluster.keyspace, nodeID: files.nodeKey.publicKey.keyID,
                 advertisedAddress: cluster.settings.advertisedAddress, leaseTTLSeconds: cluster.settings.leaseTTLSeconds,

@@ -4,6 +4,7 @@ import HealthLedgerClient
 import HealthLedgerProtos
 import LedgerCrypto
 import LedgerDomain
+import LedgerNode
 
 /// `verify --data-dir`: every block of a node's block log checked by `ChainVerifier` without a node, reading the
 /// directory and writing nothing. Snapshots are never read: they are the node's cache of state derived from the log,
@@ -52,8 +53,14 @@ struct DataDirectoryVerification {
         wire.keyBytes = nodeKey.rawBytes
         record.publicKey = wire
         record.validFromHeight = 1
+        // A cluster node's blocks are signed by whichever node led: the node keeps the cluster's keys beside its own.
+        let clusterKeys: [Healthledger_V1_NodeKey]
+        do { clusterKeys = try ClusterNodeKeyFile.read(directory: directory) } catch {
+            throw CommandFailure(.failure, "\(error)", hint: "restore the file from a backup, or delete it on a single node")
+        }
+        let nodeKeys = [record] + clusterKeys.filter { $0.keyId != record.keyId }
         var verifier: ChainVerifier
-        do { verifier = try ChainVerifier(chainID: chainID, nodeKeys: [record]) } catch { throw inconsistency(error) }
+        do { verifier = try ChainVerifier(chainID: chainID, nodeKeys: nodeKeys) } catch { throw inconsistency(error) }
         // The signature workers need only the node keys: a copy taken before any block shares no Merkle tree with
         // `verifier`, so its appends never copy chunks the workers hold.
         let signatures = SignatureWorkers(verifier: verifier)

@@ -6,15 +6,23 @@ import Synchronization
 /// with, and the node keys GetChainHead reports.
 final class ClusterNodeKeys: Sendable {
     private let keys: Mutex<[String: SigningPublicKey]>
+    /// Called with every key once a new one is added (the node keeps them in its data directory).
+    private let onChange: @Sendable ([SigningPublicKey]) -> Void
 
-    init(_ keys: [String: SigningPublicKey]) {
+    init(_ keys: [String: SigningPublicKey], onChange: @escaping @Sendable ([SigningPublicKey]) -> Void = { _ in }) {
         self.keys = Mutex(keys)
+        self.onChange = onChange
     }
 
     var current: [String: SigningPublicKey] { keys.withLock { $0 } }
 
     func add(_ key: SigningPublicKey) {
-        keys.withLock { $0[key.keyID] = key }
+        let changed = keys.withLock { keys -> [SigningPublicKey]? in
+            guard keys[key.keyID] == nil else { return nil }
+            keys[key.keyID] = key
+            return Array(keys.values)
+        }
+        if let changed { onChange(changed) }
     }
 }
 
