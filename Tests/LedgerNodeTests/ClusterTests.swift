@@ -23,7 +23,8 @@ private final class ClusterTestNode: @unchecked Sendable {
         self.etcd = etcd
     }
 
-    func start(leaseTTLSeconds: Int64 = 2) async throws {
+    /// Starts the node; the leader's lease lives 2 s, stretched like the tests' other bounds under the sanitizers.
+    func start(leaseTTLSeconds: Int64 = Int64(min(2 * LatencyBound.timeScale, 60))) async throws {
         var logger = Logger(label: "cluster-test-node")
         logger.logLevel = .warning
         let configuration = LedgerNodeConfiguration(dataDirectory: dataDirectory, chainID: "cluster-test-chain")
@@ -34,7 +35,9 @@ private final class ClusterTestNode: @unchecked Sendable {
         let node = try await LedgerNode.open(configuration, cluster: settings, logger: logger)
         try await node.ensureGenesisBlock()
         self.node = node
-        server = try LedgerServer(node: node, host: "127.0.0.1", port: 0, security: .plaintext, logger: logger)
+        server = try LedgerServer(
+            node: node, host: "127.0.0.1", port: 0, security: .plaintext, logger: logger,
+            limits: LatencyBound.serverLimits)
     }
 
     func stop() async {
@@ -79,8 +82,8 @@ struct ClusterTests {
     }
 
     /// Waits (at most `seconds`) until `condition` holds.
-    private func eventually(_ seconds: Double = 20, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int(seconds * 1000)))
+    private func eventually(_ seconds: Int = 20, _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now.advanced(by: LatencyBound.allowing(.seconds(seconds)))
         while !condition() {
             if ContinuousClock.now > deadline { throw ClusterTestTimeout() }
             try await Task.sleep(for: .milliseconds(50))
