@@ -283,7 +283,9 @@ final class ClusterCommitter: CommitPipeline, @unchecked Sendable {
                 answer(batch: batch, with: nil)
                 return
             }
-            if outcome.blockHeight <= cell.readAsCommitter({ $0.height }) {
+            if outcome.blockHeight == 0 {
+                answer(batch: batch, refusals: outcome)
+            } else if outcome.blockHeight <= cell.readAsCommitter({ $0.height }) {
                 resolve(batch: batch, outcome: outcome)
             } else {
                 outcomesWaitingForBlock[outcome.blockHeight, default: []].append((batch, outcome))
@@ -412,6 +414,16 @@ final class ClusterCommitter: CommitPipeline, @unchecked Sendable {
         answer(batch: batch, with: (applied, outcome))
     }
 
+    /// Answers a batch refused as a whole, without a block.
+    private func answer(batch: String, refusals: ForwardedOutcome) {
+        guard let submissions = waitingForOutcome.removeValue(forKey: batch) else { return }
+        for (index, submission) in submissions.enumerated() {
+            let refusal = index < refusals.outcomes.count ? refusals.outcomes[index] : WorkOutcome()
+            let code = RPCError.Code(rawValue: Int(refusal.statusCode)) ?? .unknown
+            submission.resume(.failure(RPCError(code == .ok ? .unavailable : code, refusal.statusMessage)))
+        }
+    }
+
     private func answer(batch: String, with settled: (applied: AppliedBlock, outcome: ForwardedOutcome)?) {
         guard let submissions = waitingForOutcome.removeValue(forKey: batch) else { return }
         guard let (applied, outcome) = settled, outcome.outcomes.count == submissions.count else {
@@ -487,6 +499,9 @@ final class ClusterCommitter: CommitPipeline, @unchecked Sendable {
                 BlockProposal(height: draft.height, storedBlock: stored, consumed: consumed), fence: fence)
         } catch {
             cell.write { $0.discardUncommittedLeaves() }
+            if error.code == .resourceExhausted && !consumed.isEmpty {
+                refuseForwarded(consumed.map { ($0.node, $0.batch) }, error: error, fence: fence)
+            }
             for submission in batch { submission.resume(.failure(error)) }
             return
         }
@@ -517,6 +532,26 @@ final class ClusterCommitter: CommitPipeline, @unchecked Sendable {
         let taken = Set(consumed.map { "\($0.node)/\($0.batch)" })
         inbox.removeAll { taken.contains("\($0.node)/\($0.batch)") }
         answer(batch, outcomes, draft: draft)
+    }
+
+    /// Answers forwarded batches with `error` without a block, so they leave the inbox.
+    private func refuseForwarded(_ batches: [(node: String, batch: String)], error: RPCError, fence: LeaderFence) {
+        let refusals = batches.map { pending in
+            let count = inbox.first { $0.node == pending.node && $0.batch == pending.batch }?.work?.work.count ?? 0
+            var refusal = WorkOutcome()
+            refusal.statusCode = UInt32(error.code.rawValue)
+            refusal.statusMessage = error.message
+            var outcome = ForwardedOutcome()
+            outcome.outcomes = Array(repeating: refusal, count: count)
+            return (pending.node, pending.batch, outcome)
+        }
+        do {
+            try ordering.refuse(refusals, fence: fence)
+            let refused = Set(batches.map { "\($0.node)/\($0.batch)" })
+            inbox.removeAll { refused.contains("\($0.node)/\($0.batch)") }
+        } catch {
+            logger.error("could not refuse forwarded work etcd cannot take", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Admits one piece of another node's work: a transaction is checked again here, signature included, since

@@ -35,6 +35,9 @@ protocol ClusterOrdering: Sendable {
     /// when etcd cannot be asked (after retrying an answer that was lost: the proposal is conditional, so it is
     /// ordered at most once, and a lost answer is settled by reading the block back).
     func propose(_ proposal: BlockProposal, fence: LeaderFence) throws(RPCError) -> ProposalResult
+    /// Takes forwarded batches that cannot be ordered (too large for etcd) out of the inbox with their refusals as
+    /// outcomes, if `fence` still holds: left there, they would fail every block they are put in.
+    func refuse(_ batches: [(node: String, batch: String, outcome: ForwardedOutcome)], fence: LeaderFence) throws(RPCError)
     /// Deletes an outcome this node has read (best effort).
     func discardOutcome(node: String, batchID: String)
     /// The cluster's head height, read linearizably: the read index of a decision.

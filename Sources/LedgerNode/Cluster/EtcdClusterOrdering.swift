@@ -41,13 +41,49 @@ struct EtcdClusterOrdering: ClusterOrdering {
                     if let value = stored.kvs.first?.value, value == proposal.storedBlock { return .committed }
                     return .superseded("block \(proposal.height) was not ordered: another node leads or the head moved")
                 } catch {
-                    lastError = error
-                    logger.warning(
-                        "a block proposal got no answer; asking again",
-                        metadata: ["height": "\(proposal.height)", "error": "\(error)"])
+                    // etcd's refusals that no retry changes.
+                    switch (error as? EtcdError)?.serverReason {
+                    case .requestTooLarge?:
+                        throw RPCError(
+                            .resourceExhausted,
+                            "block \(proposal.height) (\(proposal.storedBlock.count) bytes) is larger than etcd accepts; raise etcd's --max-request-bytes")
+                    case .noSpace?:
+                        throw RPCError(
+                            .unavailable,
+                            "etcd's storage quota is used up; compact and defragment etcd, or raise its --quota-backend-bytes (docs/DEPLOY.md)")
+                    case .leaseNotFound?:
+                        return .superseded("the leader's lease ended")
+                    default:
+                        lastError = error
+                        logger.warning(
+                            "a block proposal got no answer; asking again",
+                            metadata: ["height": "\(proposal.height)", "error": "\(error)"])
+                    }
                 }
             }
             throw Self.unavailable(lastError, doing: "order block \(proposal.height)")
+        }
+    }
+
+    func refuse(_ batches: [(node: String, batch: String, outcome: ForwardedOutcome)], fence: LeaderFence)
+        throws(RPCError)
+    {
+        var request = Etcdserverpb_TxnRequest()
+        request.compare = [leads(fence)]
+        for refused in batches {
+            var delete = Etcdserverpb_DeleteRangeRequest()
+            delete.key = keyspace.inbox(node: refused.node, batch: refused.batch)
+            var operation = Etcdserverpb_RequestOp()
+            operation.request = .requestDeleteRange(delete)
+            request.success.append(operation)
+            request.success.append(
+                Self.put(
+                    keyspace.outcome(node: refused.node, batch: refused.batch), refused.outcome.serializedBytes(),
+                    lease: fence.lease))
+        }
+        let refusal = request
+        try ThreadBridge.wait { () async throws(RPCError) in
+            do { _ = try await etcd.txn(refusal) } catch { throw Self.unavailable(error, doing: "refuse forwarded work") }
         }
     }
 
@@ -72,11 +108,6 @@ struct EtcdClusterOrdering: ClusterOrdering {
     /// The conditional etcd transaction that orders `proposal`.
     func transaction(for proposal: BlockProposal, fence: LeaderFence) -> Etcdserverpb_TxnRequest {
         var request = Etcdserverpb_TxnRequest()
-        var leads = Etcdserverpb_Compare()
-        leads.key = keyspace.leader
-        leads.target = .create
-        leads.result = .equal
-        leads.targetUnion = .createRevision(fence.leaderKeyRevision)
         var follows = Etcdserverpb_Compare()
         follows.key = keyspace.head
         if proposal.height == 1 {
@@ -87,7 +118,7 @@ struct EtcdClusterOrdering: ClusterOrdering {
             follows.targetUnion = .value(ClusterKeyspace.headValue(proposal.height - 1))
         }
         follows.result = .equal
-        request.compare = [leads, follows]
+        request.compare = [leads(fence), follows]
         request.success.append(Self.put(keyspace.block(proposal.height), proposal.storedBlock))
         request.success.append(Self.put(keyspace.head, ClusterKeyspace.headValue(proposal.height)))
         for consumed in proposal.consumed {
@@ -103,6 +134,16 @@ struct EtcdClusterOrdering: ClusterOrdering {
                     lease: fence.lease))
         }
         return request
+    }
+
+    /// Holds while `fence`'s leader key is the one in etcd.
+    private func leads(_ fence: LeaderFence) -> Etcdserverpb_Compare {
+        var leads = Etcdserverpb_Compare()
+        leads.key = keyspace.leader
+        leads.target = .create
+        leads.result = .equal
+        leads.targetUnion = .createRevision(fence.leaderKeyRevision)
+        return leads
     }
 
     private static func put(_ key: [UInt8], _ value: [UInt8], lease: Int64 = 0) -> Etcdserverpb_RequestOp {
