@@ -170,6 +170,8 @@ final class LedgerRuntime: Sendable {
     func commitTransaction(_ signed: Healthledger_V1_SignedTransaction?, kind: OperationKind) async throws(RPCError)
         -> (ValidatedTransaction, CommitReceipt)
     {
+        // The author's keys and sequence as of every block ordered before the call, whichever node committed them.
+        try await awaitReadIndex()
         let transaction = try verifiedTransaction(signed, kind: kind)
         return (transaction, try await commit(transaction))
     }

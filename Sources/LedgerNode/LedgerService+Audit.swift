@@ -26,6 +26,7 @@ extension LedgerService {
         request: Healthledger_V1_AuditStreamRequest, responses: ResponseWriter<[UInt8]>, context: ServerContext
     ) async throws {
         let session = try runtime.authenticatedSession(context)
+        try await runtime.awaitReadIndex()
         let caller = session.principal
         if !request.unknownFields.isEmpty { throw InputValidation.invalid("request", "unknown fields") }
         let patient = try InputValidation.principal(request.patient, field: "patient")

@@ -12,6 +12,7 @@ extension LedgerService {
         request: Healthledger_V1_ListGrantsRequest, context: ServerContext
     ) async throws -> Healthledger_V1_ListGrantsResponse {
         let caller = try runtime.authenticate(context).text
+        try await runtime.awaitReadIndex()
         let patient = request.patient.isEmpty ? nil : try InputValidation.principal(request.patient, field: "patient").text
         var grantee: String?
         if request.grantee == "*" {
@@ -84,6 +85,8 @@ extension LedgerService {
     ) async throws -> Healthledger_V1_GetPrincipalResponse {
         let caller = try runtime.authenticate(context)
         let id = try InputValidation.principal(request.principalId, field: "principal_id")
+        // The next sequence number a client signs with must include what it committed through another node.
+        try await runtime.awaitReadIndex()
         let principal = runtime.cell.read { state -> Healthledger_V1_Principal? in
             guard let principal = state.principals[id] else { return nil }
             var wire = Healthledger_V1_Principal()

@@ -14,6 +14,7 @@ extension LedgerService {
         context: ServerContext
     ) async throws {
         let callerSession = try runtime.authenticatedSession(context)
+        try await runtime.awaitReadIndex()
         let caller = callerSession.principal
         if !request.unknownFields.isEmpty { throw InputValidation.invalid("request", "unknown fields") }
         guard runtime.configuration.researchers.contains(caller.text) else {

@@ -20,6 +20,9 @@ extension LedgerService {
         guard case .transaction(let signed)? = first.part else {
             throw InputValidation.invalid("write[0]", "the first message must carry the transaction, not a chunk")
         }
+        // The author's keys and the patient's policy as of every block ordered before the call (the checks below
+        // refuse before any content is accepted).
+        try await runtime.awaitReadIndex()
         let transaction = try runtime.verifiedTransaction(signed, kind: .writeRecord)
         guard case .writeRecord(let record) = transaction.operation else { preconditionFailure("validated kind") }
         if record.sizeBytes > runtime.configuration.maxRecordBytes {

@@ -39,6 +39,7 @@ public struct LedgerService: Healthledger_V1_LedgerService {
     ) async throws -> Healthledger_V1_CreateSessionResponse {
         // Before the signature check: the caller has no principal yet, and proving one is the costly part.
         try runtime.rateLimiter.charge(peer: context.peer)
+        try await runtime.awaitReadIndex()
         let (principal, keyID, attached) = try sessionKey(
             principalID: request.principalId, keyID: request.keyId, publicKey: request.publicKey)
         if request.challenge.count != 32 {
