@@ -6,7 +6,7 @@ import LedgerDomain
 import LedgerNode
 import Logging
 
-/// `healthledger serve`: runs a single node.
+/// `healthledger serve`: runs a node, alone or as one of a cluster.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -24,7 +24,13 @@ struct ServeCommand: AsyncParsableCommand {
             "allergies"), researchers (list of principal ids), max_emergency_duration_minutes, max_record_bytes,
             log_level, snapshot_every_entries, snapshot_every_seconds, dashboard (true/false), dashboard_dir,
             web_allowed_origins (list of origins), rate_limit, rate_burst, address_rate_limit,
-            address_rate_burst.
+            address_rate_burst, etcd (list of endpoints), etcd_prefix, etcd_ca_file, etcd_cert_file,
+            etcd_key_file, etcd_lease_ttl_seconds, advertise.
+
+            With --etcd the node is one of a cluster that orders one chain through etcd v3 (docs/REPLICATION.md,
+            docs/DEPLOY.md): every node serves the whole API, one leads (an etcd lease decides which) and the
+            others forward their callers' work to it; each node keeps its own data directory and catches up from
+            etcd when it starts. All nodes of a cluster take the same --chain-id and the same policy settings.
 
             Every Ledger call is charged to its caller: calls with a session and signed transactions to the
             principal (default 200/s, burst 400), the others (signing in, public chain and proof reads) to the
@@ -45,6 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
               healthledger serve --plaintext --port 7080 --emergency-clinician hl1...
               healthledger serve --config /etc/healthledger/node.json
               healthledger serve --rate-limit 1000/s --rate-burst 5000 --address-rate-limit 20/s
+              healthledger serve --chain-id region-north --etcd https://10.0.0.1:2379,https://10.0.0.2:2379,https://10.0.0.3:2379 \\
+                --etcd-ca-file etcd-ca.pem --etcd-cert-file node1-etcd.pem --etcd-key-file node1-etcd-key.pem
             """)
 
     @Option(name: .long, help: "JSON config file (see the discussion for keys).")

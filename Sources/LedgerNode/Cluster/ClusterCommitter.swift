@@ -75,6 +75,8 @@ final class ClusterCommitter: CommitPipeline, @unchecked Sendable {
     private let appliedBlocks = Counter(label: "healthledger_cluster_blocks_applied_total")
     private let forwardedBatches = Counter(label: "healthledger_cluster_batches_forwarded_total")
     private let chainHeight = Gauge(label: "healthledger_chain_height")
+    /// 1 while this node leads its cluster, else 0: exactly one node of a healthy cluster reports 1.
+    private let leading = Gauge(label: "healthledger_cluster_leader")
 
     private let wakeup = ThreadCondition()
     // Guarded by wakeup.
@@ -160,13 +162,16 @@ final class ClusterCommitter: CommitPipeline, @unchecked Sendable {
         role = newRole
         wakeup.signal()
         wakeup.unlock()
+        if case .leader = newRole { leading.record(1) } else { leading.record(0) }
     }
 
     /// Becomes a follower unless the role changed since `fence` was current (a new leadership already began).
     func stepDown(from fence: LeaderFence) {
         wakeup.lock()
-        if role == .leader(fence) { role = .follower }
+        let stepped = role == .leader(fence)
+        if stepped { role = .follower }
         wakeup.unlock()
+        if stepped { leading.record(0) }
     }
 
     var currentRole: Role {
