@@ -75,24 +75,8 @@ final class ClusterCoordinator: Sendable {
 
     /// Puts `value` at `key` unless the key exists; returns what the key holds afterwards.
     private static func createOrRead(etcd: EtcdClient, key: [UInt8], value: [UInt8]) async throws -> [UInt8] {
-        var absent = Etcdserverpb_Compare()
-        absent.key = key
-        absent.target = .create
-        absent.result = .equal
-        absent.targetUnion = .createRevision(0)
-        var put = Etcdserverpb_PutRequest()
-        put.key = key
-        put.value = value
-        var range = Etcdserverpb_RangeRequest()
-        range.key = key
-        var request = Etcdserverpb_TxnRequest()
-        request.compare = [absent]
-        var putOperation = Etcdserverpb_RequestOp()
-        putOperation.request = .requestPut(put)
-        var rangeOperation = Etcdserverpb_RequestOp()
-        rangeOperation.request = .requestRange(range)
-        request.success = [putOperation]
-        request.failure = [rangeOperation]
+        let request = Etcdserverpb_TxnRequest(
+            if: [.createRevision(of: key, .equal, 0)], then: [.put(key, value)], else: [.range(key)])
         let response = try await etcd.txn(request)
         if response.succeeded { return value }
         guard case .responseRange(let existing)? = response.responses.first?.response, let kv = existing.kvs.first else {
@@ -250,20 +234,9 @@ final class ClusterCoordinator: Sendable {
     /// proposal shows it was superseded, a loser waits for the key to go.
     private func campaign(_ committer: ClusterCommitter) async throws {
         let lease = try await etcd.grantLease(ttlSeconds: leaseTTLSeconds)
-        var absent = Etcdserverpb_Compare()
-        absent.key = keyspace.leader
-        absent.target = .create
-        absent.result = .equal
-        absent.targetUnion = .createRevision(0)
-        var put = Etcdserverpb_PutRequest()
-        put.key = keyspace.leader
-        put.value = Array("\(nodeID) \(advertisedAddress)".utf8)
-        put.lease = lease.id
-        var putOperation = Etcdserverpb_RequestOp()
-        putOperation.request = .requestPut(put)
-        var request = Etcdserverpb_TxnRequest()
-        request.compare = [absent]
-        request.success = [putOperation]
+        let request = Etcdserverpb_TxnRequest(
+            if: [.createRevision(of: keyspace.leader, .equal, 0)],
+            then: [.put(keyspace.leader, Array("\(nodeID) \(advertisedAddress)".utf8), lease: lease.id)])
         let response = try await etcd.txn(request)
         guard response.succeeded else {
             try? await etcd.revokeLease(lease.id)

@@ -68,19 +68,15 @@ struct EtcdClusterOrdering: ClusterOrdering {
     func refuse(_ batches: [(node: String, batch: String, outcome: ForwardedOutcome)], fence: LeaderFence)
         throws(RPCError)
     {
-        var request = Etcdserverpb_TxnRequest()
-        request.compare = [leads(fence)]
+        var operations: [Etcdserverpb_RequestOp] = []
         for refused in batches {
-            var delete = Etcdserverpb_DeleteRangeRequest()
-            delete.key = keyspace.inbox(node: refused.node, batch: refused.batch)
-            var operation = Etcdserverpb_RequestOp()
-            operation.request = .requestDeleteRange(delete)
-            request.success.append(operation)
-            request.success.append(
-                Self.put(
+            operations.append(.deleteRange(keyspace.inbox(node: refused.node, batch: refused.batch)))
+            operations.append(
+                .put(
                     keyspace.outcome(node: refused.node, batch: refused.batch), refused.outcome.serializedBytes(),
                     lease: fence.lease))
         }
+        let request = Etcdserverpb_TxnRequest(if: [leads(fence)], then: operations)
         let refusal = request
         try ThreadBridge.wait { () async throws(RPCError) in
             do { _ = try await etcd.txn(refusal) } catch { throw Self.unavailable(error, doing: "refuse forwarded work") }
@@ -107,53 +103,28 @@ struct EtcdClusterOrdering: ClusterOrdering {
 
     /// The conditional etcd transaction that orders `proposal`.
     func transaction(for proposal: BlockProposal, fence: LeaderFence) -> Etcdserverpb_TxnRequest {
-        var request = Etcdserverpb_TxnRequest()
-        var follows = Etcdserverpb_Compare()
-        follows.key = keyspace.head
-        if proposal.height == 1 {
-            follows.target = .create
-            follows.targetUnion = .createRevision(0)
-        } else {
-            follows.target = .value
-            follows.targetUnion = .value(ClusterKeyspace.headValue(proposal.height - 1))
-        }
-        follows.result = .equal
-        request.compare = [leads(fence), follows]
-        request.success.append(Self.put(keyspace.block(proposal.height), proposal.storedBlock))
-        request.success.append(Self.put(keyspace.head, ClusterKeyspace.headValue(proposal.height)))
+        let follows: Etcdserverpb_Compare =
+            proposal.height == 1
+            ? .createRevision(of: keyspace.head, .equal, 0)
+            : .value(of: keyspace.head, .equal, ClusterKeyspace.headValue(proposal.height - 1))
+        var operations: [Etcdserverpb_RequestOp] = [
+            .put(keyspace.block(proposal.height), proposal.storedBlock),
+            .put(keyspace.head, ClusterKeyspace.headValue(proposal.height)),
+        ]
         for consumed in proposal.consumed {
-            var delete = Etcdserverpb_DeleteRangeRequest()
-            delete.key = keyspace.inbox(node: consumed.node, batch: consumed.batch)
-            var operation = Etcdserverpb_RequestOp()
-            operation.request = .requestDeleteRange(delete)
-            request.success.append(operation)
+            operations.append(.deleteRange(keyspace.inbox(node: consumed.node, batch: consumed.batch)))
             // Bound to the leader's lease, so outcomes nobody read go with the leader that wrote them.
-            request.success.append(
-                Self.put(
+            operations.append(
+                .put(
                     keyspace.outcome(node: consumed.node, batch: consumed.batch), consumed.outcome.serializedBytes(),
                     lease: fence.lease))
         }
-        return request
+        return Etcdserverpb_TxnRequest(if: [leads(fence), follows], then: operations)
     }
 
     /// Holds while `fence`'s leader key is the one in etcd.
     private func leads(_ fence: LeaderFence) -> Etcdserverpb_Compare {
-        var leads = Etcdserverpb_Compare()
-        leads.key = keyspace.leader
-        leads.target = .create
-        leads.result = .equal
-        leads.targetUnion = .createRevision(fence.leaderKeyRevision)
-        return leads
-    }
-
-    private static func put(_ key: [UInt8], _ value: [UInt8], lease: Int64 = 0) -> Etcdserverpb_RequestOp {
-        var put = Etcdserverpb_PutRequest()
-        put.key = key
-        put.value = value
-        put.lease = lease
-        var operation = Etcdserverpb_RequestOp()
-        operation.request = .requestPut(put)
-        return operation
+        .createRevision(of: keyspace.leader, .equal, fence.leaderKeyRevision)
     }
 
     static func unavailable(_ error: (any Error)?, doing what: String) -> RPCError {
