@@ -404,9 +404,13 @@ final class ClusterCommitter: CommitPipeline, @unchecked Sendable {
         do {
             try ordering.forward(ForwardedBatch(work: work), node: nodeID, batchID: batchID)
             forwardedBatches.increment()
-        } catch {
+        } catch where error.isUnprocessed {
             waitingForOutcome[batchID] = nil
             for submission in forwarded { submission.resume(.failure(error)) }
+        } catch {
+            // The batch may be in the inbox after all: its callers wait for an outcome (up to the timeout) rather
+            // than hear UNAVAILABLE for work that is then committed.
+            logger.warning("forwarding a batch lost its answer; waiting for its outcome", metadata: ["batch": "\(batchID)"])
         }
     }
 

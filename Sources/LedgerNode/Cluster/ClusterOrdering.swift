@@ -29,7 +29,8 @@ enum ProposalResult: Sendable, Equatable {
 /// What the cluster committer asks of the store that orders blocks (etcd), from its own thread: each call waits for
 /// etcd's answer.
 protocol ClusterOrdering: Sendable {
-    /// Puts a batch of forwarded work in the leader's inbox. UNAVAILABLE when etcd cannot take it.
+    /// Puts a batch of forwarded work in the leader's inbox. UNAVAILABLE when etcd cannot take it: marked
+    /// unprocessed (`RPCError.isUnprocessed`) when the batch is surely not in the inbox, else it may still be there.
     func forward(_ batch: ForwardedBatch, node: String, batchID: String) throws(RPCError)
     /// Orders `proposal` as the next block if `fence` still holds and the head is the block before it. UNAVAILABLE
     /// when etcd cannot be asked (after retrying an answer that was lost: the proposal is conditional, so it is

@@ -21,7 +21,12 @@ struct EtcdClusterOrdering: ClusterOrdering {
         let key = keyspace.inbox(node: node, batch: batchID)
         let value = batch.serializedBytes()
         try ThreadBridge.wait { () async throws(RPCError) in
-            do { _ = try await etcd.put(key, value) } catch { throw Self.unavailable(error, doing: "forward work to the leader") }
+            do { _ = try await etcd.put(key, value) } catch {
+                let failure = Self.unavailable(error, doing: "forward work to the leader")
+                // Only a put that reached etcd and lost its answer may still be in the inbox.
+                if case .outcomeUnknown? = error as? EtcdError { throw failure }
+                throw failure.markedUnprocessed()
+            }
         }
     }
 
