@@ -61,20 +61,21 @@ public final class LedgerNode: Sendable {
     ) async throws -> LedgerNode {
         let files = try NodeFiles.prepare(configuration, logger: logger)
         let keyspace = ClusterKeyspace(prefix: settings.prefix ?? "/healthledger/\(files.chainID)")
-        let keys = try await ClusterCoordinator.join(
-            etcd: settings.etcd, keyspace: keyspace, chainID: files.chainID, nodeKey: files.nodeKey.publicKey)
-        logger.info(
-            "joined the cluster",
-            metadata: ["prefix": "\(keyspace.prefix)", "nodes": "\(keys.count)", "node_key": "\(files.nodeKey.publicKey.keyID)"])
+        let keys = try await ClusterCoordinator.registeredKeys(
+            etcd: settings.etcd, keyspace: keyspace, chainID: files.chainID)
         let node = try open(
             files: files, configuration: configuration, logger: logger,
             cluster: (settings: settings, keyspace: keyspace, nodeKeys: keys))
         guard let coordinator = node.coordinator, let committer = node.runtime.committer as? ClusterCommitter else {
             preconditionFailure("a cluster node has a coordinator and a cluster committer")
         }
+        logger.info(
+            "joining the cluster",
+            metadata: ["prefix": "\(keyspace.prefix)", "nodes": "\(keys.count)", "node_key": "\(files.nodeKey.publicKey.keyID)"])
         do {
             let (height, lastBlockHash) = node.runtime.cell.read { ($0.height, $0.lastBlockHash) }
             try await coordinator.checkLocalChain(height: height, lastBlockHash: lastBlockHash)
+            try await coordinator.claim(chainID: files.chainID, nodeKey: files.nodeKey.publicKey)
         } catch {
             node.close()
             throw error

@@ -88,6 +88,14 @@ struct ServeSettings {
             } catch {
                 throw Problem(description: "--config \(path): not a valid config file (\(describe(error)))")
             }
+            // A misspelt key would otherwise be ignored, and the node start with a default instead (a cluster node
+            // alone on its own chain, say).
+            let known = Set(Mirror(reflecting: File()).children.compactMap(\.label))
+            if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+                if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+                    throw Problem(description: "--config \(path): unknown key \"\(unknown)\" (see serve --help for the keys)")
+                }
+            }
         }
         let dataDirectory = flags.dataDir ?? file.data_dir ?? defaultDataDirectory()
         let port = flags.port ?? file.port ?? 7443

@@ -217,4 +217,17 @@ struct RateLimitCommandLineTests {
         #expect(zeroBurst.status == 64 && zeroBurst.stderr.contains("must be 1 to 1000000"))
         #expect(!FileManager.default.fileExists(atPath: data), "a refused setting opened the data directory")
     }
+
+    @Test("a config file key no setting has (a misspelt one) is bad usage naming it, not a default silently taken")
+    func unknownConfigKey() throws {
+        let workspace = try CommandLineWorkspace()
+        defer { workspace.remove() }
+        let data = workspace.path + "/data"
+        try Data(#"{"etcd_endpoints": ["http://127.0.0.1:2379"], "rate_limit": "5/s"}"#.utf8)
+            .write(to: URL(fileURLWithPath: workspace.path + "/node.json"))
+        let refused = workspace.run(["serve", "--data-dir", data, "--config", "node.json"], server: "")
+        #expect(refused.status == 64 && refused.isOneLineError, "\(refused.stderr)")
+        #expect(refused.stderr.contains(#"unknown key "etcd_endpoints""#))
+        #expect(!FileManager.default.fileExists(atPath: data), "a refused setting opened the data directory")
+    }
 }

@@ -24,6 +24,8 @@ final class ClusterCoordinator: Sendable {
     /// Ends the current leadership early (a proposal showed another node leads): the fence it ends.
     private let lostLeadership = Mutex<[Int64: CheckedContinuation<Void, Never>]>([:])
     private let tasks = Mutex<[Task<Void, Never>]>([])
+    /// The lease of the leadership this node holds, revoked when the node stops.
+    private let heldLease = Mutex<Int64?>(nil)
 
     init(
         etcd: EtcdClient, keyspace: ClusterKeyspace, nodeID: String, advertisedAddress: String, leaseTTLSeconds: Int64,
@@ -41,21 +43,15 @@ final class ClusterCoordinator: Sendable {
 
     // MARK: Joining
 
-    /// Joins the cluster before the node opens its data: the chain id is claimed or checked, this node's key is
-    /// registered, and every registered node key is returned (the keys the chain's blocks may be signed with).
-    static func join(
-        etcd: EtcdClient, keyspace: ClusterKeyspace, chainID: String, nodeKey: SigningPublicKey
+    /// What a node reads of its cluster before it opens its data: every registered node key (the keys the chain's
+    /// blocks may be signed with). A cluster of another chain is refused. Nothing is written yet: a node whose data
+    /// turns out not to fit the cluster leaves no trace in it (see ``claim(chainID:nodeKey:)``).
+    static func registeredKeys(
+        etcd: EtcdClient, keyspace: ClusterKeyspace, chainID: String
     ) async throws -> [String: SigningPublicKey] {
-        let chain = try await createOrRead(etcd: etcd, key: keyspace.chain, value: Array(chainID.utf8))
-        if chain != Array(chainID.utf8) {
-            throw LedgerNodeError(
-                "the cluster under \(keyspace.prefix) holds chain \"\(String(decoding: chain, as: UTF8.self))\", not \"\(chainID)\"")
+        if let chain = try await etcd.range(keyspace.chain).kvs.first?.value {
+            try checkChain(chain, is: chainID, keyspace: keyspace)
         }
-        var record = Healthledger_V1_NodeKey()
-        record.keyId = nodeKey.keyID
-        record.publicKey = TransactionValidator.wire(nodeKey)
-        record.validFromHeight = 1
-        _ = try await createOrRead(etcd: etcd, key: keyspace.node(nodeKey.keyID), value: record.serializedBytes())
         let registered = try await etcd.range(keyspace.nodesPrefix, end: EtcdClient.prefixEnd(keyspace.nodesPrefix))
         var keys: [String: SigningPublicKey] = [:]
         for kv in registered.kvs {
@@ -63,6 +59,25 @@ final class ClusterCoordinator: Sendable {
             keys[key.keyID] = key
         }
         return keys
+    }
+
+    /// Joins: claims the chain id for a new cluster (or checks it again) and registers this node's key.
+    func claim(chainID: String, nodeKey: SigningPublicKey) async throws {
+        let chain = try await Self.createOrRead(etcd: etcd, key: keyspace.chain, value: Array(chainID.utf8))
+        try Self.checkChain(chain, is: chainID, keyspace: keyspace)
+        var record = Healthledger_V1_NodeKey()
+        record.keyId = nodeKey.keyID
+        record.publicKey = TransactionValidator.wire(nodeKey)
+        record.validFromHeight = 1
+        _ = try await Self.createOrRead(etcd: etcd, key: keyspace.node(nodeKey.keyID), value: record.serializedBytes())
+        nodeKeys.add(nodeKey)
+    }
+
+    private static func checkChain(_ chain: [UInt8], is chainID: String, keyspace: ClusterKeyspace) throws {
+        guard chain == Array(chainID.utf8) else {
+            throw LedgerNodeError(
+                "the cluster under \(keyspace.prefix) holds chain \"\(String(decoding: chain, as: UTF8.self))\", not \"\(chainID)\"")
+        }
     }
 
     static func decodeNodeKey(_ bytes: [UInt8]) throws -> SigningPublicKey {
@@ -139,6 +154,13 @@ final class ClusterCoordinator: Sendable {
             return Array(waiters.values)
         }) { waiter.resume() }
         for task in running { await task.value }
+        // Revoked here, outside the cancelled campaign: its leader key goes at once and another node takes over
+        // without waiting for the lease to run out.
+        if let lease = heldLease.withLock({ $0.take() }) {
+            do { try await etcd.revokeLease(lease) } catch {
+                logger.warning("could not give up the leadership at once; it ends with its lease", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     /// The committer found that `fence` no longer holds.
@@ -243,6 +265,7 @@ final class ClusterCoordinator: Sendable {
             try await waitForLeaderToGo(after: response.header?.revision ?? 0)
             return
         }
+        heldLease.withLock { $0 = lease.id }
         let keepAlive = etcd.keepAlive(lease: lease.id)
         let fence = LeaderFence(
             leaderKeyRevision: response.header?.revision ?? 0, lease: lease.id, headAtElection: try await readHead())
@@ -274,6 +297,8 @@ final class ClusterCoordinator: Sendable {
         keepAlive.cancel()
         committer.stepDown(from: fence)
         logger.notice("this node no longer leads the cluster")
+        guard !Task.isCancelled else { return }  // stop() revokes the lease
+        heldLease.withLock { $0 = nil }
         try? await etcd.revokeLease(lease.id)
     }
 

@@ -97,7 +97,7 @@ struct EtcdClusterOrdering: ClusterOrdering {
     func headHeight() async throws(RPCError) -> UInt64 {
         let response: Etcdserverpb_RangeResponse
         do { response = try await etcd.range(keyspace.head) } catch {
-            throw Self.unavailable(error, doing: "read the cluster's head")
+            throw Self.unavailable(error, doing: "read its head")
         }
         guard let value = response.kvs.first?.value else { return 0 }
         guard let height = ClusterKeyspace.height(headValue: value) else {
