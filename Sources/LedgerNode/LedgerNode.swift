@@ -69,9 +69,7 @@ public final class LedgerNode: Sendable {
         guard let coordinator = node.coordinator, let committer = node.runtime.committer as? ClusterCommitter else {
             preconditionFailure("a cluster node has a coordinator and a cluster committer")
         }
-        logger.info(
-            "joining the cluster",
-            metadata: ["prefix": "\(keyspace.prefix)", "nodes": "\(keys.count)", "node_key": "\(files.nodeKey.publicKey.keyID)"])
+
         do {
             let (height, lastBlockHash) = node.runtime.cell.read { ($0.height, $0.lastBlockHash) }
             try await coordinator.checkLocalChain(height: height, lastBlockHash: lastBlockHash)
@@ -80,6 +78,12 @@ public final class LedgerNode: Sendable {
             node.close()
             throw error
         }
+        logger.info(
+            "joined the cluster",
+            metadata: [
+                "prefix": "\(keyspace.prefix)", "nodes": "\(node.runtime.cluster?.nodeKeys.current.count ?? 0)",
+                "node_key": "\(files.nodeKey.publicKey.keyID)",
+            ])
         coordinator.start(committer: committer)
         return node
     }
