@@ -61,8 +61,17 @@ public final class LedgerNode: Sendable {
     ) async throws -> LedgerNode {
         let files = try NodeFiles.prepare(configuration, logger: logger)
         let keyspace = ClusterKeyspace(prefix: settings.prefix ?? "/healthledger/\(files.chainID)")
-        let keys = try await ClusterCoordinator.registeredKeys(
+        var keys = try await ClusterCoordinator.registeredKeys(
             etcd: settings.etcd, keyspace: keyspace, chainID: files.chainID)
+        // The keys this node learnt of its cluster before: its own chain may hold blocks they signed (after a
+        // restore of etcd, say, it seeds the cluster with them).
+        for record in try ClusterNodeKeyFile.read(directory: configuration.dataDirectory, fileIO: configuration.fileIO) {
+            if let wire = record.publicKey, let key = try? TransactionValidator.publicKey(wire, field: "node_key"),
+                key.keyID == record.keyId, keys[key.keyID] == nil
+            {
+                keys[key.keyID] = key
+            }
+        }
         let node = try open(
             files: files, configuration: configuration, logger: logger,
             cluster: (settings: settings, keyspace: keyspace, nodeKeys: keys))
@@ -72,8 +81,13 @@ public final class LedgerNode: Sendable {
 
         do {
             let (height, lastBlockHash) = node.runtime.cell.read { ($0.height, $0.lastBlockHash) }
-            try await coordinator.checkLocalChain(height: height, lastBlockHash: lastBlockHash)
+            let fit = try await coordinator.checkLocalChain(height: height, lastBlockHash: lastBlockHash)
             try await coordinator.claim(chainID: files.chainID, nodeKey: files.nodeKey.publicKey)
+            if fit == .seedsEmptyCluster {
+                try await coordinator.register(Array(keys.values))
+                let blockLog = node.blockLog
+                try await coordinator.seed(height: height) { height in try blockLog.readRecord(Int(height) - 1) }
+            }
         } catch {
             node.close()
             throw error

@@ -176,4 +176,56 @@ struct ClusterTests {
             }
         }
     }
+
+    @Test("a single node's chain becomes an empty cluster's first chain: a node joining later catches up to it and both go on as one")
+    func singleNodeSeedsCluster() async throws {
+        try await EtcdTestCluster.with(size: 1) { etcd in
+            let root = NSTemporaryDirectory() + "healthledger-cluster-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            let patient = LedgerIdentity.generate()
+            let clinician = LedgerIdentity.generate()
+            let until = LedgerClient<HTTP2ClientTransport>.now() + 3_600_000
+            // A single node with a history of its own.
+            var logger = Logger(label: "single-node")
+            logger.logLevel = .warning
+            let single = try LedgerNode.open(
+                LedgerNodeConfiguration(dataDirectory: "\(root)/node1", chainID: "cluster-test-chain"), logger: logger)
+            try await single.ensureGenesisBlock()
+            let singleServer = try LedgerServer(node: single, host: "127.0.0.1", port: 0, security: .plaintext, logger: logger)
+            var before: [String] = []
+            for _ in 0..<3 {
+                let transport = try HTTP2ClientTransport(
+                    configuration: ClientConfiguration(host: "127.0.0.1", port: singleServer.port))
+                let response = try await LedgerClient(transport: transport, identity: patient).grant(
+                    .permit(to: clinician.id, actions: [.read], categories: [.labs], until: until))
+                before.append(response.grantId)
+            }
+            let singleHead = single.runtime.cell.read { ($0.height, $0.lastBlockHash) }
+            await singleServer.shutdown(gracePeriod: .seconds(1))
+
+            let first = ClusterTestNode(dataDirectory: "\(root)/node1", etcd: etcd.endpoints)
+            try await first.start()
+            #expect(first.head.height == singleHead.0 && first.head.hash == singleHead.1)
+            let second = ClusterTestNode(dataDirectory: "\(root)/node2", etcd: etcd.endpoints)
+            do {
+                try await second.start()
+                try await eventually { second.head.height >= singleHead.0 }
+                let after = try await second.client(patient).grant(
+                    .permit(to: clinician.id, actions: [.read], categories: [.vitals], until: until))
+                try await eventually { first.head == second.head }
+                for node in [first, second] {
+                    let known = node.node!.runtime.cell.read { state in
+                        (before + [after.grantId]).filter { state.grants[$0] != nil }
+                    }
+                    #expect(known.count == 4)
+                }
+            } catch {
+                await first.stop()
+                await second.stop()
+                throw error
+            }
+            await first.stop()
+            await second.stop()
+        }
+    }
 }

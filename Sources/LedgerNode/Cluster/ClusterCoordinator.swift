@@ -65,12 +65,19 @@ final class ClusterCoordinator: Sendable {
     func claim(chainID: String, nodeKey: SigningPublicKey) async throws {
         let chain = try await Self.createOrRead(etcd: etcd, key: keyspace.chain, value: Array(chainID.utf8))
         try Self.checkChain(chain, is: chainID, keyspace: keyspace)
-        var record = Healthledger_V1_NodeKey()
-        record.keyId = nodeKey.keyID
-        record.publicKey = TransactionValidator.wire(nodeKey)
-        record.validFromHeight = 1
-        _ = try await Self.createOrRead(etcd: etcd, key: keyspace.node(nodeKey.keyID), value: record.serializedBytes())
-        nodeKeys.add(nodeKey)
+        try await register([nodeKey])
+    }
+
+    /// Registers node keys (this node's; or, seeding a cluster, every key its chain's blocks were signed with).
+    func register(_ keys: [SigningPublicKey]) async throws {
+        for key in keys {
+            var record = Healthledger_V1_NodeKey()
+            record.keyId = key.keyID
+            record.publicKey = TransactionValidator.wire(key)
+            record.validFromHeight = 1
+            _ = try await Self.createOrRead(etcd: etcd, key: keyspace.node(key.keyID), value: record.serializedBytes())
+            nodeKeys.add(key)
+        }
     }
 
     private static func checkChain(_ chain: [UInt8], is chainID: String, keyspace: ClusterKeyspace) throws {
@@ -100,20 +107,30 @@ final class ClusterCoordinator: Sendable {
         return kv.value
     }
 
+    /// How a node's own chain fits the cluster's.
+    enum LocalChainFit: Equatable {
+        /// It is a prefix of the cluster's chain (the node catches up from etcd).
+        case prefix
+        /// The cluster has no block yet: the node's chain becomes the cluster's (a single node turned into the
+        /// first node of a cluster; see ``seed(height:block:)``).
+        case seedsEmptyCluster
+    }
+
     /// Checks that the node's own chain is a prefix of the cluster's: its head block is the cluster's block at that
     /// height. A data directory of another cluster, or one ahead of the cluster (restored from a newer backup than
-    /// etcd's), is refused rather than forked.
-    func checkLocalChain(height: UInt64, lastBlockHash: [UInt8]) async throws {
+    /// etcd's), is refused rather than forked. A chain meeting a cluster with no block yet will seed it.
+    func checkLocalChain(height: UInt64, lastBlockHash: [UInt8]) async throws -> LocalChainFit {
         let head = try await readHead()
+        if head == 0 && height > 0 { return .seedsEmptyCluster }
         if height > head {
             throw LedgerNodeError(
                 "this data directory holds \(height) blocks but the cluster under \(keyspace.prefix) only \(head): it belongs to another cluster or to a newer backup")
         }
-        guard height > 0 else { return }
+        guard height > 0 else { return .prefix }
         let stored = try await etcd.range(keyspace.block(height))
         guard let bytes = stored.kvs.first?.value else {
             // Blocks older than the cluster keeps: nothing to compare with here; the next block's link is checked.
-            return
+            return .prefix
         }
         guard let header = (try? StoredBlock(serializedBytes: bytes))?.header?.header else {
             throw LedgerNodeError("the cluster's block \(height) cannot be decoded")
@@ -121,6 +138,42 @@ final class ClusterCoordinator: Sendable {
         if SHA256.hash(header) != lastBlockHash {
             throw LedgerNodeError("this data directory's block \(height) is not the cluster's: it belongs to another chain")
         }
+        return .prefix
+    }
+
+    /// Blocks put in etcd by one seeding transaction at most: etcd's default limits are 128 operations and 1.5 MiB.
+    static let seedBlocksPerTransaction = 100
+    static let seedBytesPerTransaction = 1 << 20
+
+    /// Makes this node's chain of `height` blocks the cluster's: its blocks go to etcd in order, each transaction
+    /// conditional on the head it continues, so a node that started the cluster meanwhile makes this fail rather
+    /// than fork. `block` reads block `height` as the block log stores it. Called after ``claim(chainID:nodeKey:)``:
+    /// the blocks are signed with this node's registered key.
+    func seed(height: UInt64, block: (UInt64) throws -> [UInt8]) async throws {
+        var next: UInt64 = 1
+        while next <= height {
+            var operations: [Etcdserverpb_RequestOp] = []
+            var bytes = 0
+            var last = next - 1
+            while last < height && operations.count < Self.seedBlocksPerTransaction && bytes < Self.seedBytesPerTransaction {
+                last += 1
+                let stored = try block(last)
+                operations.append(.put(keyspace.block(last), stored))
+                bytes += stored.count
+            }
+            operations.append(.put(keyspace.head, ClusterKeyspace.headValue(last)))
+            let follows: Etcdserverpb_Compare =
+                next == 1
+                ? .createRevision(of: keyspace.head, .equal, 0)
+                : .value(of: keyspace.head, .equal, ClusterKeyspace.headValue(next - 1))
+            let response = try await etcd.txn(Etcdserverpb_TxnRequest(if: [follows], then: operations))
+            guard response.succeeded else {
+                throw LedgerNodeError(
+                    "another node started the cluster under \(keyspace.prefix) while this node was putting its chain there (at block \(next)); start this node with an empty data directory to join it")
+            }
+            next = last + 1
+        }
+        logger.notice("this node's chain is now the cluster's", metadata: ["blocks": "\(height)", "prefix": "\(keyspace.prefix)"])
     }
 
     private func readHead() async throws -> UInt64 {
