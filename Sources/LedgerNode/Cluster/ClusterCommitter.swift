@@ -220,7 +220,7 @@ final class ClusterCommitter: CommitPipeline, @unchecked Sendable {
 
             for event in newEvents { handle(event) }
             expireForwardedBatches()
-            if let halted, !batch.isEmpty {
+            if let halted {
                 let failure = RPCError(.unavailable, "this node stopped following the cluster (\(halted)); see its log")
                 for submission in batch { submission.resume(.failure(failure)) }
                 continue
@@ -242,6 +242,8 @@ final class ClusterCommitter: CommitPipeline, @unchecked Sendable {
 
     /// Whether the thread has something to do for its role (called under the lock, on the committer thread).
     private func hasWork(role: Role) -> Bool {
+        // A halted node only answers its callers that it cannot serve them.
+        if halted != nil { return !queue.isEmpty }
         switch role {
         case .starting: return false
         case .follower: return !queue.isEmpty
@@ -252,10 +254,11 @@ final class ClusterCommitter: CommitPipeline, @unchecked Sendable {
     }
 
     private func canTakeLocalWork(role: Role) -> Bool {
+        if halted != nil { return true }
         switch role {
-        case .starting: false
-        case .follower: true
-        case .leader(let fence): isCaughtUp(fence)
+        case .starting: return false
+        case .follower: return true
+        case .leader(let fence): return isCaughtUp(fence)
         }
     }
 
