@@ -141,7 +141,7 @@ extension LedgerService {
             if inCluster {
                 return RPCError(
                     .failedPrecondition,
-                    "record \(record.id): its content is held by the node of the cluster that received its Write, not this one; query that node")
+                    "record \(record.id): its content is not on this node; in a cluster, content stays on the node that received its Write: query that node")
             }
             return RPCError(.dataLoss, "record \(record.id): its content is missing from this node (\(error.reason))")
         }

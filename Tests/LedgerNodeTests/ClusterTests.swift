@@ -138,7 +138,7 @@ struct ClusterTests {
                 Issue.record("a node without the content served it")
             } catch let error as RPCError {
                 #expect(error.code == .failedPrecondition)
-                #expect(error.message.contains("received its Write"))
+                #expect(error.message.contains("content stays on the node that received its Write"))
             }
             let heads = nodes.map(\.head)
             try await eventually { Set(nodes.map { $0.head.height }).count == 1 }
