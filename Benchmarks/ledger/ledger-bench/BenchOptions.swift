@@ -74,6 +74,7 @@ struct BenchOptions {
             usage: ledger-bench SCENARIO --port N [options]
               echo           --connections C --inflight N --seconds T --payload B   unary Echo (echo-bench-server)
               tx             --patients P --per-patient K --kind grant|write --content-bytes B --connections C --inflight N
+                             [--ports P1,P2,...]   the nodes of a cluster: connection c to node c mod N, every log checked
               query          --patients P --records R --connections C --inflight N --seconds T [--rate R]
               audit-catchup  --events E --connections C --inflight N [--decode light|full] [--proofs]
               audit-live     --rate R --seconds T --connections C

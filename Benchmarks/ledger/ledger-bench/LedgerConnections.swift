@@ -3,14 +3,23 @@ import HealthLedgerProtos
 import ProtobufWire
 import RPCCore
 
-/// C plaintext HTTP/2 connections to one server (one `HTTP2ClientTransport` each; a transport multiplexes
-/// every call it carries over its one connection). Worker `w` uses connection `w % C`.
+/// C plaintext HTTP/2 connections to one server, or spread over the nodes of a cluster (one
+/// `HTTP2ClientTransport` each; a transport multiplexes every call it carries over its one connection). Worker `w`
+/// uses connection `w % C`; connection `c` goes to node `c % N`.
 struct LedgerConnections: Sendable {
     let transports: [HTTP2ClientTransport]
+    /// The port each transport connects to.
+    let ports: [Int]
 
     /// `count` transports to 127.0.0.1:`port` (they connect on their first call).
     init(port: Int, count: Int) throws {
-        transports = try (0..<max(1, count)).map { _ in
+        try self.init(ports: [port], count: count)
+    }
+
+    /// `count` transports, connection `c` to 127.0.0.1:`ports[c % ports.count]`.
+    init(ports nodePorts: [Int], count: Int) throws {
+        ports = (0..<max(1, count, nodePorts.count)).map { nodePorts[$0 % nodePorts.count] }
+        transports = try ports.map { port in
             try HTTP2ClientTransport(configuration: ClientConfiguration(host: "127.0.0.1", port: port))
         }
     }
@@ -95,5 +104,31 @@ struct ChainHead: Sendable {
         let head = try await Healthledger_V1_LedgerClient(transport: transport).getChainHead(
             Healthledger_V1_GetChainHeadRequest())
         return ChainHead(chainID: head.chainId, height: head.height, treeSize: head.treeSize)
+    }
+
+    /// The head once the node's log holds at least `treeSize` entries, or as it is after `seconds`.
+    static func waitFor(
+        treeSize: UInt64, through transport: HTTP2ClientTransport, seconds: Int = 60
+    ) async throws -> ChainHead {
+        let deadline = Clock.now() + Int64(seconds) * 1_000_000_000
+        while true {
+            let head = try await fetch(transport)
+            if head.treeSize >= treeSize || Clock.now() > deadline { return head }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// The ports of a cluster's nodes on loopback, from `--ports P1,P2,...`.
+enum ClusterPorts {
+    /// The listed ports, or `[port]` when the list is empty.
+    static func parse(_ list: String, default port: Int) throws -> [Int] {
+        guard !list.isEmpty else { return [port] }
+        return try list.split(separator: ",").map { text in
+            guard let value = Int(text), value > 0 else {
+                throw RPCError(.invalidArgument, "--ports \(list): a comma-separated list of ports")
+            }
+            return value
+        }
     }
 }

@@ -85,10 +85,11 @@ enum TransactionScenario {
         let kind = TransactionKind(rawValue: options.string("kind", "grant")) ?? .grant
         let contentBytes = options.int("content-bytes", 1024)
         let server = ServerUsage.from(&options)
+        let nodePorts = try ClusterPorts.parse(options.string("ports", ""), default: port)
         options.rejectUnknown()
         let scenario = kind == .grant ? "tx" : "tx-write"
 
-        let connections = try LedgerConnections(port: port, count: connectionCount)
+        let connections = try LedgerConnections(ports: nodePorts, count: connectionCount)
         let before = try await ChainHead.fetch(connections.transports[0])
         let clinician = LedgerIdentity.generate()
         let signStart = Clock.now()
@@ -107,12 +108,21 @@ enum TransactionScenario {
             patients, connections: connections, inflight: inflight, scenario: scenario)
         let cpu = server?.percent(since: usage) ?? "-"
         let clientCPU = ServerUsage.client.percent(since: clientUsage)
-        let after = try await ChainHead.fetch(connections.transports[0])
         guard outcome.committed == expected else {
             Report.failRun(scenario, "\(outcome.committed) committed, expected \(expected)")
         }
-        guard after.treeSize - before.treeSize == UInt64(expected) else {
-            Report.failRun(scenario, "the log grew by \(after.treeSize - before.treeSize) entries, expected \(expected)")
+        // Every node's log must hold exactly the committed transactions (a cluster's other nodes apply the last
+        // blocks a moment after the node that answered).
+        var after = try await ChainHead.fetch(connections.transports[0])
+        for node in nodePorts.indices {
+            let head = try await ChainHead.waitFor(
+                treeSize: before.treeSize + UInt64(expected), through: connections.transports[node])
+            guard head.treeSize - before.treeSize == UInt64(expected) else {
+                Report.failRun(
+                    scenario,
+                    "node \(node + 1)'s log grew by \(head.treeSize - before.treeSize) entries, expected \(expected)")
+            }
+            if node == 0 { after = head }
         }
         let rate = Double(outcome.committed) / (Double(outcome.elapsedNs) / 1e9)
         let p = outcome.latencies.percentiles([50, 99])
@@ -122,6 +132,7 @@ enum TransactionScenario {
                 "tx_per_s": Format.fixed(rate, 0), "p50_ms": Format.ms(p[0]), "p99_ms": Format.ms(p[1]),
                 "committed": "\(outcome.committed)", "blocks": "\(after.height - before.height)",
                 "seconds": Format.fixed(Double(outcome.elapsedNs) / 1e9, 2), "connections": "\(connectionCount)",
+                "nodes": "\(nodePorts.count)",
                 "inflight": "\(min(inflight, patientCount))", "server_cpu_pct": cpu, "client_cpu_pct": clientCPU,
             ])
         await connections.close()
