@@ -9,8 +9,10 @@ is unknown and resends the same signed bytes):
 2. SIGKILL the leading node: another node must lead within the lease's time to live (plus a margin for a loaded
    machine), every patient's grants keep being acknowledged (those of the killed node's patients by the other
    nodes), then restart the node: it must serve again and acknowledge grants itself;
-3. on each ordered pair of nodes (A, B), a Revoke returned by A is seen by the next Query on B: PERMISSION_DENIED;
-4. after the load: the three nodes reach one height with the same head, the same block headers byte for byte,
+3. SIGTERM the leading node: it hands over at once (its leader key is gone when it has exited, not a lease's time
+   to live later), and the load goes on; start it again;
+4. on each ordered pair of nodes (A, B), a Revoke returned by A is seen by the next Query on B: PERMISSION_DENIED;
+5. after the load: the three nodes reach one height with the same head, the same block headers byte for byte,
    and every acknowledged grant on each of them (its receipt's entry proved against each node's checkpoint,
    ListGrants of its patient on each node), and no call of the load ended in anything but an acknowledgement.
 
@@ -40,6 +42,8 @@ TIME_SCALE = max(1, int(os.environ.get("HEALTHLEDGER_TEST_TIME_SCALE", "1")))
 LEASE_TTL = 5 * TIME_SCALE
 # A dead leader's lease ends within LEASE_TTL; the next node's campaign, and polling the key, add to it.
 ELECTION_MARGIN = 5.0 * TIME_SCALE
+# A leader stopping cleanly revokes its lease before it exits; reading the key again takes a moment.
+HANDOVER_MARGIN = 1.5 * TIME_SCALE
 PHASE_SECONDS = 4.0
 MIN_ACKS_PER_PHASE = 20
 PHASE_TIMEOUT = 60.0 * TIME_SCALE
@@ -60,10 +64,19 @@ def ports_free(base: int) -> bool:
 
 
 def free_base_port() -> int:
-    for base in range(21000 + (os.getpid() % 400) * 50, 61000, 50):
+    """A base below the kernel's ephemeral range: a port in it, freed by a killed member, can be taken as the
+    source port of any outgoing connection before the member is restarted on it."""
+    try:
+        ephemeral_start = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_start = 32768
+    first, last = 20000, min(ephemeral_start, 32768) - 30
+    span = (last - first) // 50
+    start = first + (os.getpid() % span) * 50
+    for base in list(range(start, last, 50)) + list(range(first, start, 50)):
         if ports_free(base):
             return base
-    raise RuntimeError("no free block of ports on 127.0.0.1")
+    raise RuntimeError(f"no free block of ports from {first} to {last} on 127.0.0.1")
 
 
 @dataclass
@@ -287,6 +300,26 @@ def test_acknowledged_grants_survive_an_etcd_member_and_the_leader_dying(cluster
             f"node {leader} restarted",
             lambda grants, _: any(grant["node"] + 1 == leader for grant in grants)))
 
+        # When the leader shuts down cleanly (SIGTERM), it hands over at once: its key is gone by the time it has
+        # exited, rather than when its lease would have run out.
+        leader = cluster.leader()
+        assert leader is not None, f"no node holds the leader key\n{cluster.logs()}"
+        stopping_at = time.time()
+        cluster.run("stop-node", str(leader))
+        exited_after = time.time() - stopping_at
+        handed_over_after = None
+        while time.time() - stopping_at < exited_after + LEASE_TTL + 10:
+            if cluster.leader() != leader:
+                handed_over_after = time.time() - stopping_at
+                break
+            time.sleep(0.05)
+        phases.append(load.run_phase(
+            f"leader node {leader} stopped cleanly (exited after {exited_after:.1f} s, its key gone after "
+            f"{handed_over_after if handed_over_after is None else round(handed_over_after, 1)} s)",
+            lambda grants, _: len({grant["worker"] for grant in grants}) == WORKERS, started=stopping_at))
+        cluster.run("start-node", str(leader))
+        phases.append(load.run_phase(f"node {leader} started again"))
+
         # A Revoke returned by one node is seen by the next Query on every other node, under the same load.
         revocations = run_client("revoke-check", cluster, tmp_path / "revoke", "--rounds", "6")
         phases.append(load.run_phase("after the revoke checks"))
@@ -300,6 +333,9 @@ def test_acknowledged_grants_survive_an_etcd_member_and_the_leader_dying(cluster
 
     assert elected_after <= LEASE_TTL + ELECTION_MARGIN, \
         f"node {new_leader} took the lead {elected_after:.1f} s after leader {leader} died (lease TTL {LEASE_TTL} s)"
+    assert handed_over_after is not None and handed_over_after - exited_after <= HANDOVER_MARGIN, \
+        f"the leader key of the cleanly stopped node stayed {handed_over_after} s after the SIGTERM, the node had " \
+        f"exited after {exited_after:.1f} s: its lease was not revoked on shutdown\n{story}"
     restarted_node_grants = [grant for grant in load.grants() if grant["at"] > restarted_at
                              and grant["node"] + 1 == leader]
     assert restarted_node_grants, f"the restarted node {leader} acknowledged no grant\n{story}"
