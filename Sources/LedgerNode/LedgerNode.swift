@@ -82,7 +82,8 @@ public final class LedgerNode: Sendable {
         do {
             let (height, lastBlockHash) = node.runtime.cell.read { ($0.height, $0.lastBlockHash) }
             let fit = try await coordinator.checkLocalChain(height: height, lastBlockHash: lastBlockHash)
-            try await coordinator.claim(chainID: files.chainID, nodeKey: files.nodeKey.publicKey)
+            try await coordinator.claim(
+                chainID: files.chainID, rules: configuration.rules, nodeKey: files.nodeKey.publicKey)
             if fit == .seedsEmptyCluster {
                 try await coordinator.register(Array(keys.values))
                 let blockLog = node.blockLog

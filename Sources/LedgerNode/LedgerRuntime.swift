@@ -78,6 +78,18 @@ final class LedgerRuntime: Sendable {
     /// node. UNAVAILABLE when the cluster cannot be asked or this node lags too far behind.
     func awaitReadIndex() async throws(RPCError) {
         guard let cluster else { return }
+        try await awaitReadIndex(cluster)
+    }
+
+    /// The read index before a transaction's checks, skipped on the leader once it has caught up: a transaction is
+    /// admitted on the leader's state anyway, and a deposed leader's block cannot be ordered.
+    func awaitReadIndexForTransaction() async throws(RPCError) {
+        guard let cluster else { return }
+        if (committer as? ClusterCommitter)?.leadsCaughtUp == true { return }
+        try await awaitReadIndex(cluster)
+    }
+
+    private func awaitReadIndex(_ cluster: ClusterContext) async throws(RPCError) {
         let head = try await cluster.readIndex.headHeight()
         let caughtUp = await cluster.heights.wait(until: head, timeout: cluster.readIndexTimeout)
         if !caughtUp {
@@ -171,7 +183,7 @@ final class LedgerRuntime: Sendable {
         -> (ValidatedTransaction, CommitReceipt)
     {
         // The author's keys and sequence as of every block ordered before the call, whichever node committed them.
-        try await awaitReadIndex()
+        try await awaitReadIndexForTransaction()
         let transaction = try verifiedTransaction(signed, kind: kind)
         return (transaction, try await commit(transaction))
     }

@@ -22,7 +22,7 @@ extension LedgerService {
         }
         // The author's keys and the patient's policy as of every block ordered before the call (the checks below
         // refuse before any content is accepted).
-        try await runtime.awaitReadIndex()
+        try await runtime.awaitReadIndexForTransaction()
         let transaction = try runtime.verifiedTransaction(signed, kind: .writeRecord)
         guard case .writeRecord(let record) = transaction.operation else { preconditionFailure("validated kind") }
         if record.sizeBytes > runtime.configuration.maxRecordBytes {

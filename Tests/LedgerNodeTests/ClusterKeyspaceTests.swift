@@ -18,6 +18,7 @@ struct ClusterKeyspaceTests {
     @Test("every key it writes parses back to what it names, and foreign or malformed keys parse to nothing")
     func parsing() {
         #expect(keyspace.parse(keyspace.chain) == .chain)
+        #expect(keyspace.parse(keyspace.rules) == .rules)
         #expect(keyspace.parse(keyspace.head) == .head)
         #expect(keyspace.parse(keyspace.leader) == .leader)
         #expect(keyspace.parse(keyspace.block(42)) == .block(height: 42))

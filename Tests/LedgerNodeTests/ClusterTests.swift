@@ -24,10 +24,14 @@ private final class ClusterTestNode: @unchecked Sendable {
     }
 
     /// Starts the node; the leader's lease lives 2 s, stretched like the tests' other bounds under the sanitizers.
-    func start(leaseTTLSeconds: Int64 = Int64(min(2 * LatencyBound.timeScale, 60))) async throws {
+    func start(
+        leaseTTLSeconds: Int64 = Int64(min(2 * LatencyBound.timeScale, 60)),
+        configure: (inout LedgerNodeConfiguration) -> Void = { _ in }
+    ) async throws {
         var logger = Logger(label: "cluster-test-node")
         logger.logLevel = .warning
-        let configuration = LedgerNodeConfiguration(dataDirectory: dataDirectory, chainID: "cluster-test-chain")
+        var configuration = LedgerNodeConfiguration(dataDirectory: dataDirectory, chainID: "cluster-test-chain")
+        configure(&configuration)
         var settings = ClusterSettings(
             etcd: try EtcdClient(endpoints: etcd, callTimeout: .seconds(3)), prefix: "/test/cluster",
             advertisedAddress: "127.0.0.1:0")
@@ -226,6 +230,30 @@ struct ClusterTests {
             }
             await first.stop()
             await second.stop()
+        }
+    }
+
+    @Test("a node whose policy settings differ from the cluster's is refused at start, naming the setting, and leaves no key behind")
+    func differentRulesRefused() async throws {
+        try await EtcdTestCluster.with(size: 1) { etcd in
+            let root = NSTemporaryDirectory() + "healthledger-cluster-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: root) }
+            let first = ClusterTestNode(dataDirectory: "\(root)/node1", etcd: etcd.endpoints)
+            try await first.start()
+            let other = ClusterTestNode(dataDirectory: "\(root)/node2", etcd: etcd.endpoints)
+            do {
+                try await other.start { $0.rules.emergencyClinicians = ["hl1someclinician"] }
+                Issue.record("a node with other emergency clinicians joined")
+                await other.stop()
+            } catch let error as LedgerNodeError {
+                #expect(error.description.contains("emergency_clinicians=hl1someclinician"), "\(error)")
+            }
+            let client = try etcd.client()
+            let registered = try await client.range(
+                Array("/test/cluster/nodes/".utf8), end: EtcdClient.prefixEnd(Array("/test/cluster/nodes/".utf8)))
+            #expect(registered.kvs.count == 1, "the refused node registered its key")
+            await client.close()
+            await first.stop()
         }
     }
 }

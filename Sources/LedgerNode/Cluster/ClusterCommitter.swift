@@ -174,6 +174,13 @@ final class ClusterCommitter: CommitPipeline, @unchecked Sendable {
         if stepped { leading.record(0) }
     }
 
+    /// Whether this node leads and has applied every block ordered before it won: its state then holds every
+    /// block the cluster ordered (a block needs its fence), so its own checks need no read index.
+    var leadsCaughtUp: Bool {
+        guard case .leader(let fence) = currentRole else { return false }
+        return cell.read { $0.height } >= fence.headAtElection
+    }
+
     var currentRole: Role {
         wakeup.lock()
         defer { wakeup.unlock() }

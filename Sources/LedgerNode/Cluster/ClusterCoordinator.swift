@@ -61,10 +61,19 @@ final class ClusterCoordinator: Sendable {
         return keys
     }
 
-    /// Joins: claims the chain id for a new cluster (or checks it again) and registers this node's key.
-    func claim(chainID: String, nodeKey: SigningPublicKey) async throws {
+    /// Joins: claims the chain id and the policy settings for a new cluster (or checks them against the cluster's)
+    /// and registers this node's key.
+    func claim(chainID: String, rules: LedgerRules, nodeKey: SigningPublicKey) async throws {
         let chain = try await Self.createOrRead(etcd: etcd, key: keyspace.chain, value: Array(chainID.utf8))
         try Self.checkChain(chain, is: chainID, keyspace: keyspace)
+        let mine = ClusterKeyspace.rulesValue(rules)
+        let cluster = try await Self.createOrRead(etcd: etcd, key: keyspace.rules, value: mine)
+        guard cluster == mine else {
+            let lines = { (bytes: [UInt8]) in String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init) }
+            let differing = lines(mine).filter { !lines(cluster).contains($0) }
+            throw LedgerNodeError(
+                "this node's policy settings differ from the cluster's (\(differing.joined(separator: "; ")); the cluster has \(lines(cluster).joined(separator: "; "))): every node must admit blocks alike; give it the same settings, or change \(keyspace.prefix)/rules when changing them on every node (docs/DEPLOY.md)")
+        }
         try await register([nodeKey])
     }
 

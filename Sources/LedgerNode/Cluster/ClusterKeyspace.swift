@@ -1,8 +1,11 @@
+import LedgerDomain
+
 /// Where a replicated ledger keeps its state in etcd, under one prefix (several ledgers may share an etcd cluster):
 ///
 /// | key | value |
 /// | --- | --- |
 /// | `<prefix>/chain` | the chain id, written once by the first node |
+/// | `<prefix>/rules` | the policy settings admission depends on (``ClusterKeyspace/rulesValue(_:)``), written by the first node |
 /// | `<prefix>/nodes/<node key id>` | a node's block-signing key (`NodeKey`), written when it first joins |
 /// | `<prefix>/leader` | the proposing node's key id and address, bound to its lease |
 /// | `<prefix>/head` | the height of the last block, as decimal text |
@@ -22,6 +25,7 @@ struct ClusterKeyspace: Sendable, Equatable {
     }
 
     var chain: [UInt8] { key("chain") }
+    var rules: [UInt8] { key("rules") }
     var head: [UInt8] { key("head") }
     var leader: [UInt8] { key("leader") }
     var blocksPrefix: [UInt8] { key("blocks/") }
@@ -44,9 +48,21 @@ struct ClusterKeyspace: Sendable, Equatable {
         return UInt64(String(decoding: bytes, as: UTF8.self))
     }
 
+    /// The text of a rules value: every setting a block's admission depends on, one per line, so nodes that would
+    /// admit differently are refused at start instead of following a leader whose blocks they would judge otherwise.
+    static func rulesValue(_ rules: LedgerRules) -> [UInt8] {
+        let lines = [
+            "emergency_clinicians=" + rules.emergencyClinicians.sorted().joined(separator: ","),
+            "emergency_categories=" + rules.emergencyCategories.categories.map { "\($0)" }.joined(separator: ","),
+            "max_emergency_duration_ms=\(rules.maxEmergencyDurationMs)",
+            "max_clock_skew_ms=\(rules.maxClockSkewMs)",
+        ]
+        return Array((lines.joined(separator: "\n") + "\n").utf8)
+    }
+
     /// What a key of this keyspace names.
     enum Key: Equatable {
-        case chain, head, leader
+        case chain, rules, head, leader
         case block(height: UInt64)
         case node(keyID: String)
         case inbox(node: String, batch: String)
@@ -61,6 +77,7 @@ struct ClusterKeyspace: Sendable, Equatable {
         let parts = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         switch (parts.first, parts.count) {
         case ("chain", 1): return .chain
+        case ("rules", 1): return .rules
         case ("head", 1): return .head
         case ("leader", 1): return .leader
         case ("blocks", 2):
