@@ -84,14 +84,16 @@ public actor LedgerClient<Transport: ClientTransport> {
     /// or replaced).
     public func forgetSession() { session = nil }
 
-    /// Runs `body`, and again after each of `retry`'s delays while it fails with UNAVAILABLE: for calls that are safe to
-    /// repeat (reads, and transactions resent with the same bytes).
+    /// Runs `body`, and again after each of `retry`'s delays while it fails with UNAVAILABLE, or RESOURCE_EXHAUSTED
+    /// (a node's rate limit, which says to retry shortly): for calls that are safe to repeat (reads, and transactions
+    /// resent with the same bytes). A proof read after a transaction committed must not make the transaction look
+    /// refused because the node's address limit was reached.
     func retryingUnavailable<Result>(_ body: () async throws -> Result) async throws -> Result {
         var repetition = 0
         while true {
             do {
                 return try await body()
-            } catch let error as RPCError where error.code == .unavailable {
+            } catch let error as RPCError where error.code == .unavailable || error.code == .resourceExhausted {
                 repetition += 1
                 guard let delay = retry.delay(beforeRepetition: repetition) else { throw error }
                 try await Task.sleep(for: delay)
