@@ -95,8 +95,8 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(healthledger, tmp_path):
-    cluster = Cluster(healthledger, tmp_path)
+def cluster(healthledger_binary, tmp_path):
+    cluster = Cluster(healthledger_binary, tmp_path)
     yield cluster
     cluster.stop()
 
