@@ -187,7 +187,8 @@ public final class LedgerNode: Sendable {
                 ordering: ordering, readIndex: ReadIndexBatcher(read: { () async throws(RPCError) in try await ordering.headHeight() }),
                 nodeKeys: clusterKeys, heights: HeightWaiters(height: cell.read { $0.height }),
                 maxBlockBytes: cluster.settings.maxBlockBytes, readIndexTimeout: cluster.settings.readIndexTimeout,
-                onLeadershipLost: { fence in joined.leadershipLost(fence) })
+                // Weak: the coordinator holds the committer, which holds this.
+                onLeadershipLost: { [weak joined] fence in joined?.leadershipLost(fence) })
         }
         let runtime = LedgerRuntime(
             configuration: configuration, chainID: files.chainID, cell: cell, blockLog: opened.log,

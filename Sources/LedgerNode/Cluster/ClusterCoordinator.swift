@@ -216,6 +216,7 @@ final class ClusterCoordinator: Sendable {
             return Array(waiters.values)
         }) { waiter.resume() }
         for task in running { await task.value }
+        committer.withLock { $0 = nil }
         // Revoked here, outside the cancelled campaign: its leader key goes at once and another node takes over
         // without waiting for the lease to run out.
         if let lease = heldLease.withLock({ $0.take() }) {
