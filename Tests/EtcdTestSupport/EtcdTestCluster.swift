@@ -111,10 +111,17 @@ public final class EtcdTestCluster: @unchecked Sendable {
         }
     }
 
-    /// Waits (at most 30 s) until every member answers Status over its client URL and the cluster has a leader.
+    /// How many times slower than a plain build the tests run ($HEALTHLEDGER_TEST_TIME_SCALE, which the sanitized
+    /// runs set): etcd, started beside them, comes up that much slower too.
+    public static var timeScale: Int {
+        max(1, Int(ProcessInfo.processInfo.environment["HEALTHLEDGER_TEST_TIME_SCALE"] ?? "") ?? 1)
+    }
+
+    /// Waits (at most 30 s, stretched by the time scale) until every member answers Status over its client URL and
+    /// the cluster has a leader.
     private func waitUntilServing() async throws {
         let client = try EtcdClient(endpoints: endpoints, tls: clientTLS(), callTimeout: .seconds(2))
-        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30 * Self.timeScale))
         for member in members {
             while true {
                 if let status = try? await client.status(of: member.endpoint), status.leader != 0 { break }

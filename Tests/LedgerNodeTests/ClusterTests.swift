@@ -32,10 +32,12 @@ private final class ClusterTestNode: @unchecked Sendable {
         logger.logLevel = .warning
         var configuration = LedgerNodeConfiguration(dataDirectory: dataDirectory, chainID: "cluster-test-chain")
         configure(&configuration)
+        // etcd calls and the read index wait as long as the tests' other bounds under the sanitizers.
         var settings = ClusterSettings(
-            etcd: try EtcdClient(endpoints: etcd, callTimeout: .seconds(3)), prefix: "/test/cluster",
-            advertisedAddress: "127.0.0.1:0")
+            etcd: try EtcdClient(endpoints: etcd, callTimeout: LatencyBound.allowing(.seconds(3))),
+            prefix: "/test/cluster", advertisedAddress: "127.0.0.1:0")
         settings.leaseTTLSeconds = leaseTTLSeconds
+        settings.readIndexTimeout = LatencyBound.allowing(.seconds(5))
         let node = try await LedgerNode.open(configuration, cluster: settings, logger: logger)
         try await node.ensureGenesisBlock()
         self.node = node
