@@ -57,9 +57,11 @@ struct ClientFailoverTests {
         let client = LedgerClient(transport: transport, identity: patient, verification: .enabled())
         let granted = try await client.grant(.permit(to: clinician.id, actions: [.read], categories: [.genomics]))
 
+        // At least one resend (more when a resend reaches the first node while it is still going away, as a slow
+        // sanitized run sees), every one the very same bytes.
         let attempts = transport.sent
-        #expect(attempts.count == 2)
-        #expect(attempts.first == attempts.last)
+        #expect(attempts.count >= 2)
+        #expect(Set(attempts).count == 1, "a resend was not the same bytes")
         let transaction = try Healthledger_V1_GrantRequest(serializedBytes: try #require(attempts.first)).transaction
         #expect(granted.grantId == TransactionSigner.transactionID(of: try #require(transaction)))
         // Committed on the second node, whose receipt the client checked against the history the first one showed.
