@@ -66,11 +66,7 @@ public final class LedgerNode: Sendable {
         // The keys this node learnt of its cluster before: its own chain may hold blocks they signed (after a
         // restore of etcd, say, it seeds the cluster with them).
         for record in try ClusterNodeKeyFile.read(directory: configuration.dataDirectory, fileIO: configuration.fileIO) {
-            if let wire = record.publicKey, let key = try? TransactionValidator.publicKey(wire, field: "node_key"),
-                key.keyID == record.keyId, keys[key.keyID] == nil
-            {
-                keys[key.keyID] = key
-            }
+            if let key = try? record.signingKey(), keys[key.keyID] == nil { keys[key.keyID] = key }
         }
         let node = try open(
             files: files, configuration: configuration, logger: logger,

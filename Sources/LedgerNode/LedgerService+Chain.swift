@@ -150,13 +150,7 @@ extension LedgerService {
         response.chainId = runtime.chainID
         // A cluster's blocks are signed by whichever node led when each was made: every registered key is reported.
         let keys = runtime.cluster.map { $0.nodeKeys.current.values.sorted { $0.keyID < $1.keyID } } ?? [runtime.nodeKey]
-        response.nodeKeys = keys.map { key in
-            var nodeKey = Healthledger_V1_NodeKey()
-            nodeKey.keyId = key.keyID
-            nodeKey.publicKey = TransactionValidator.wire(key)
-            nodeKey.validFromHeight = 1
-            return nodeKey
-        }
+        response.nodeKeys = keys.map(Healthledger_V1_NodeKey.init(signingKey:))
         response.serverTimeUnixMs = runtime.now()
         runtime.cell.read { state in
             if let last = state.blocks.last {

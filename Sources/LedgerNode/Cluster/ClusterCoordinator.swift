@@ -80,10 +80,7 @@ final class ClusterCoordinator: Sendable {
     /// Registers node keys (this node's; or, seeding a cluster, every key its chain's blocks were signed with).
     func register(_ keys: [SigningPublicKey]) async throws {
         for key in keys {
-            var record = Healthledger_V1_NodeKey()
-            record.keyId = key.keyID
-            record.publicKey = TransactionValidator.wire(key)
-            record.validFromHeight = 1
+            let record = Healthledger_V1_NodeKey(signingKey: key)
             _ = try await Self.createOrRead(etcd: etcd, key: keyspace.node(key.keyID), value: record.serializedBytes())
             nodeKeys.add(key)
         }
@@ -97,11 +94,7 @@ final class ClusterCoordinator: Sendable {
     }
 
     static func decodeNodeKey(_ bytes: [UInt8]) throws -> SigningPublicKey {
-        let record = try Healthledger_V1_NodeKey(serializedBytes: bytes)
-        guard let wire = record.publicKey else { throw LedgerNodeError("a registered node key has no public key") }
-        let key = try TransactionValidator.publicKey(wire, field: "node_key.public_key")
-        guard key.keyID == record.keyId else { throw LedgerNodeError("a registered node key does not match its key id") }
-        return key
+        try Healthledger_V1_NodeKey(serializedBytes: bytes).signingKey()
     }
 
     /// Puts `value` at `key` unless the key exists; returns what the key holds afterwards.

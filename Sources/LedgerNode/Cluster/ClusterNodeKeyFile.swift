@@ -26,13 +26,7 @@ public enum ClusterNodeKeyFile {
     /// Writes `keys` (sorted by key id) to `directory`'s file, atomically and durably.
     static func write(_ keys: [SigningPublicKey], directory: String, fileIO: FileIO) throws {
         var file = ClusterNodeKeyList()
-        file.nodeKeys = keys.sorted(by: { $0.keyID < $1.keyID }).map { key in
-            var record = Healthledger_V1_NodeKey()
-            record.keyId = key.keyID
-            record.publicKey = TransactionValidator.wire(key)
-            record.validFromHeight = 1
-            return record
-        }
+        file.nodeKeys = keys.sorted(by: { $0.keyID < $1.keyID }).map(Healthledger_V1_NodeKey.init(signingKey:))
         do { try SmallFile.write(file.serializedBytes(), to: directory + "/" + name, fileIO: fileIO) } catch {
             throw LedgerNodeError("\(error)")
         }

@@ -1,5 +1,6 @@
 import HealthLedgerProtos
 import LedgerCrypto
+import LedgerDomain
 import Synchronization
 
 /// The block-signing keys of a cluster's nodes, as registered in etcd: the keys a replicated block may be signed
@@ -79,5 +80,24 @@ final class HeightWaiters: Sendable {
             return ready
         }
         for waiter in ready { waiter.continuation.resume(returning: true) }
+    }
+}
+
+extension Healthledger_V1_NodeKey {
+    /// The record of a node's block-signing key as GetChainHead, etcd's `nodes/` keys and `cluster-node-keys` hold it:
+    /// in force from the first block (a cluster's keys are not retired).
+    init(signingKey key: SigningPublicKey) {
+        self.init()
+        keyId = key.keyID
+        publicKey = TransactionValidator.wire(key)
+        validFromHeight = 1
+    }
+
+    /// The key this record holds; LedgerNodeError when it holds none or its key id does not match.
+    func signingKey() throws -> SigningPublicKey {
+        guard let publicKey else { throw LedgerNodeError("a registered node key has no public key") }
+        let key = try TransactionValidator.publicKey(publicKey, field: "node_key.public_key")
+        guard key.keyID == keyId else { throw LedgerNodeError("a registered node key does not match its key id") }
+        return key
     }
 }
